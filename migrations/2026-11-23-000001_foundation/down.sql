@@ -1,0 +1,10 @@
+DROP TABLE idempotency_keys;
+DROP TABLE login_failures;
+DROP TABLE sessions;
+DROP TABLE agent_events;
+DROP TABLE agents;
+DROP TABLE product_prices;
+DROP TABLE products;
+DROP TABLE tiers;
+DROP TABLE hq_users;
+DROP TABLE brands;

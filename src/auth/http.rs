@@ -1,0 +1,54 @@
+use std::future::Future;
+use std::pin::Pin;
+
+use actix_web::{dev::Payload, http::header, post, web, FromRequest, HttpRequest, HttpResponse};
+use serde::Deserialize;
+
+use super::{LoginOutcome, LoginResponse, Principal};
+use crate::error::{AppError, ErrorKind};
+use crate::AppState;
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LoginRequest {
+    /// Brand code.
+    pub brand: String,
+    /// HQ admin login, or an agent's phone.
+    pub login: String,
+    pub password: String,
+}
+
+/// Log in as HQ or as an agent (agents use their phone).
+#[utoipa::path(post, path = "/api/v1/auth/login", tag = "auth", request_body = LoginRequest,
+    responses((status = 200, body = LoginResponse), (status = 401, description = "wrong brand, login or password"), (status = 429, description = "too many failed logins")))]
+#[post("/auth/login")]
+pub async fn login(state: web::Data<AppState>, body: web::Json<LoginRequest>) -> Result<HttpResponse, AppError> {
+    let body = body.into_inner();
+    let outcome = crate::db::transaction(&state.pool, move |conn| super::login(conn, &body.brand, &body.login, &body.password)).await?;
+    match outcome {
+        LoginOutcome::Success(resp) => Ok(HttpResponse::Ok().json(resp)),
+        LoginOutcome::BadCredentials => Err(AppError::unauthorized("wrong brand, login or password")),
+        LoginOutcome::Throttled { retry_after_secs } => Err(AppError::new(ErrorKind::TooManyRequests { retry_after_secs }, "too_many_attempts", format!("too many failed logins; try again in {retry_after_secs} s"))),
+    }
+}
+
+impl FromRequest for Principal {
+    type Error = AppError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, Self::Error>>>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let state = req.app_data::<web::Data<AppState>>().cloned();
+        let token = req
+            .headers()
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
+            .map(|t| t.trim().to_owned());
+        Box::pin(async move {
+            let state = state.ok_or_else(|| AppError::internal("application state missing"))?;
+            let token = token.ok_or_else(|| AppError::unauthorized("missing bearer token"))?;
+            let principal = crate::db::transaction(&state.pool, move |conn| super::authenticate(conn, &token)).await?;
+            principal.ok_or_else(|| AppError::unauthorized("invalid or expired token"))
+        })
+    }
+}

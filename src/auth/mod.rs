@@ -1,0 +1,219 @@
+//! Logins, bearer tokens and the `Principal` every handler authorises with.
+//!
+//! Passwords are argon2id-hashed. Tokens are `"<brand_id>.<secret>"`: opaque, random,
+//! revocable, and stored only as sha256(secret), so a leaked table grants nothing.
+
+pub mod http;
+
+use std::sync::OnceLock;
+
+use argon2::password_hash::{rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::Argon2;
+use chrono::{Duration, Utc};
+use diesel::prelude::*;
+use rand::RngCore;
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+
+use crate::error::AppError;
+use crate::schema::{agents, brands, hq_users, login_failures, sessions};
+
+/// After this many failed logins in `FAILURE_WINDOW`, further attempts get 429.
+pub const MAX_FAILURES: i32 = 5;
+pub const FAILURE_WINDOW_SECS: i64 = 15 * 60;
+pub const SESSION_HOURS: i64 = 12;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    Hq { user_id: i64 },
+    Agent { agent_id: i64 },
+}
+
+/// Who is calling: a brand, and HQ or one agent of it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Principal {
+    pub brand_id: i64,
+    pub role: Role,
+}
+
+impl Principal {
+    pub fn is_hq(&self) -> bool {
+        matches!(self.role, Role::Hq { .. })
+    }
+
+    pub fn agent_id(&self) -> Option<i64> {
+        match self.role {
+            Role::Agent { agent_id } => Some(agent_id),
+            Role::Hq { .. } => None,
+        }
+    }
+
+    pub fn require_hq(&self) -> Result<(), AppError> {
+        if self.is_hq() {
+            Ok(())
+        } else {
+            Err(AppError::forbidden("only HQ may do this"))
+        }
+    }
+
+    /// A stable name for the caller, e.g. in audit trails and idempotency keys.
+    pub fn actor(&self) -> String {
+        match self.role {
+            Role::Hq { user_id } => format!("hq:{user_id}"),
+            Role::Agent { agent_id } => format!("agent:{agent_id}"),
+        }
+    }
+}
+
+pub fn hash_password(password: &str) -> Result<String, AppError> {
+    Argon2::default()
+        .hash_password(password.as_bytes(), &SaltString::generate(&mut OsRng))
+        .map(|h| h.to_string())
+        .map_err(|e| AppError::internal(format!("password hashing failed: {e}")))
+}
+
+pub fn verify_password(password: &str, hash: &str) -> bool {
+    PasswordHash::new(hash).is_ok_and(|parsed| Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok())
+}
+
+pub fn check_password_strength(password: &str) -> Result<(), AppError> {
+    if password.chars().count() < 8 {
+        return Err(AppError::validation("password must be at least 8 characters"));
+    }
+    Ok(())
+}
+
+/// Spends the same time on an unknown login as on a wrong password.
+fn dummy_hash() -> &'static str {
+    static HASH: OnceLock<String> = OnceLock::new();
+    HASH.get_or_init(|| hash_password("not-a-real-password").unwrap_or_default())
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct LoginResponse {
+    pub token: String,
+    /// `hq` or `agent`.
+    pub role: String,
+    pub agent_id: Option<i64>,
+}
+
+pub enum LoginOutcome {
+    Success(LoginResponse),
+    BadCredentials,
+    Throttled { retry_after_secs: u64 },
+}
+
+/// Checks credentials and opens a session. Failures are recorded (and must be committed),
+/// so they come back as an outcome rather than an error.
+pub fn login(conn: &mut PgConnection, brand_code: &str, login: &str, password: &str) -> Result<LoginOutcome, AppError> {
+    let brand_id: Option<i64> = brands::table.filter(brands::code.eq(brand_code)).select(brands::id).first(conn).optional()?;
+    let Some(brand_id) = brand_id else {
+        verify_password(password, dummy_hash());
+        return Ok(LoginOutcome::BadCredentials);
+    };
+    let now = Utc::now();
+    let failures: Option<(i32, chrono::DateTime<Utc>)> = login_failures::table
+        .find((brand_id, login))
+        .select((login_failures::failures, login_failures::window_start))
+        .for_update()
+        .first(conn)
+        .optional()?;
+    if let Some((count, since)) = failures {
+        let reopens = since + Duration::seconds(FAILURE_WINDOW_SECS);
+        if count >= MAX_FAILURES && reopens > now {
+            return Ok(LoginOutcome::Throttled { retry_after_secs: (reopens - now).num_seconds().max(1) as u64 });
+        }
+    }
+
+    let hq: Option<(i64, String)> = hq_users::table.filter(hq_users::brand_id.eq(brand_id)).filter(hq_users::login.eq(login)).select((hq_users::id, hq_users::password_hash)).first(conn).optional()?;
+    let role = if let Some((user_id, hash)) = hq {
+        verify_password(password, &hash).then_some(Role::Hq { user_id })
+    } else {
+        let agent: Option<(i64, String, String)> =
+            agents::table.filter(agents::brand_id.eq(brand_id)).filter(agents::phone.eq(login)).select((agents::id, agents::password_hash, agents::status)).first(conn).optional()?;
+        match agent {
+            // An exited agent no longer has access; a suspended one may still look.
+            Some((agent_id, hash, status)) => (verify_password(password, &hash) && status != "exited").then_some(Role::Agent { agent_id }),
+            None => {
+                verify_password(password, dummy_hash());
+                None
+            }
+        }
+    };
+
+    let Some(role) = role else {
+        record_failure(conn, brand_id, login, failures, now)?;
+        return Ok(LoginOutcome::BadCredentials);
+    };
+    diesel::delete(login_failures::table.find((brand_id, login))).execute(conn)?;
+    let token = open_session(conn, brand_id, role)?;
+    let (role_name, agent_id) = match role {
+        Role::Hq { .. } => ("hq", None),
+        Role::Agent { agent_id } => ("agent", Some(agent_id)),
+    };
+    Ok(LoginOutcome::Success(LoginResponse { token, role: role_name.into(), agent_id }))
+}
+
+fn record_failure(conn: &mut PgConnection, brand_id: i64, login: &str, previous: Option<(i32, chrono::DateTime<Utc>)>, now: chrono::DateTime<Utc>) -> Result<(), AppError> {
+    let (failures, window_start) = match previous {
+        Some((count, since)) if since + Duration::seconds(FAILURE_WINDOW_SECS) > now => (count + 1, since),
+        _ => (1, now),
+    };
+    diesel::insert_into(login_failures::table)
+        .values((login_failures::brand_id.eq(brand_id), login_failures::login.eq(login), login_failures::failures.eq(failures), login_failures::window_start.eq(window_start)))
+        .on_conflict((login_failures::brand_id, login_failures::login))
+        .do_update()
+        .set((login_failures::failures.eq(failures), login_failures::window_start.eq(window_start)))
+        .execute(conn)?;
+    Ok(())
+}
+
+fn token_hash(secret: &str) -> Vec<u8> {
+    Sha256::digest(secret.as_bytes()).to_vec()
+}
+
+fn open_session(conn: &mut PgConnection, brand_id: i64, role: Role) -> Result<String, AppError> {
+    let mut bytes = [0u8; 32];
+    rand::thread_rng().fill_bytes(&mut bytes);
+    let secret = hex::encode(bytes);
+    let (role_name, hq_user_id, agent_id) = match role {
+        Role::Hq { user_id } => ("hq", Some(user_id), None),
+        Role::Agent { agent_id } => ("agent", None, Some(agent_id)),
+    };
+    diesel::insert_into(sessions::table)
+        .values((
+            sessions::brand_id.eq(brand_id),
+            sessions::token_hash.eq(token_hash(&secret)),
+            sessions::role.eq(role_name),
+            sessions::hq_user_id.eq(hq_user_id),
+            sessions::agent_id.eq(agent_id),
+            sessions::expires_at.eq(Utc::now() + Duration::hours(SESSION_HOURS)),
+        ))
+        .execute(conn)?;
+    Ok(format!("{brand_id}.{secret}"))
+}
+
+/// Resolves a bearer token to its principal; None when unknown, expired or malformed.
+pub fn authenticate(conn: &mut PgConnection, token: &str) -> Result<Option<Principal>, AppError> {
+    let Some((brand, secret)) = token.split_once('.') else { return Ok(None) };
+    let Ok(brand_id) = brand.parse::<i64>() else { return Ok(None) };
+    let row: Option<(Option<i64>, Option<i64>)> = sessions::table
+        .filter(sessions::brand_id.eq(brand_id))
+        .filter(sessions::token_hash.eq(token_hash(secret)))
+        .filter(sessions::expires_at.gt(Utc::now()))
+        .select((sessions::hq_user_id, sessions::agent_id))
+        .first(conn)
+        .optional()?;
+    let role = match row {
+        Some((Some(user_id), _)) => Role::Hq { user_id },
+        Some((None, Some(agent_id))) => {
+            let status: String = agents::table.find((brand_id, agent_id)).select(agents::status).first(conn)?;
+            if status == "exited" {
+                return Ok(None);
+            }
+            Role::Agent { agent_id }
+        }
+        _ => return Ok(None),
+    };
+    Ok(Some(Principal { brand_id, role }))
+}

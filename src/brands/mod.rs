@@ -1,0 +1,131 @@
+//! Brands (tenants) and their settings.
+
+pub mod http;
+
+use diesel::prelude::*;
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+
+use crate::auth::{check_password_strength, hash_password};
+use crate::commission::Jurisdiction;
+use crate::error::AppError;
+use crate::schema::{brands, hq_users};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum SupplyMode {
+    /// 云仓: HQ is the seller of every purchase.
+    Hq,
+    /// The nearest active ancestor of a strictly better tier sells.
+    Upline,
+}
+
+impl SupplyMode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SupplyMode::Hq => "hq",
+            SupplyMode::Upline => "upline",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct Settings {
+    pub supply_mode: SupplyMode,
+    /// IANA name; defines month boundaries.
+    pub timezone: String,
+    pub hq_stock_tracking: bool,
+    #[schema(value_type = String)]
+    pub buyback_ratio: Decimal,
+    pub hold_days: i32,
+    pub jurisdiction: Jurisdiction,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SettingsPatch {
+    pub supply_mode: Option<SupplyMode>,
+    pub timezone: Option<String>,
+    pub hq_stock_tracking: Option<bool>,
+    #[schema(value_type = Option<String>)]
+    pub buyback_ratio: Option<Decimal>,
+    pub hold_days: Option<i32>,
+    pub jurisdiction: Option<Jurisdiction>,
+}
+
+type SettingsRow = (String, String, bool, Decimal, i32, String);
+
+fn to_settings((supply_mode, timezone, hq_stock_tracking, buyback_ratio, hold_days, jurisdiction): SettingsRow) -> Settings {
+    Settings {
+        supply_mode: if supply_mode == "upline" { SupplyMode::Upline } else { SupplyMode::Hq },
+        timezone,
+        hq_stock_tracking,
+        buyback_ratio,
+        hold_days,
+        jurisdiction: Jurisdiction::parse(&jurisdiction).unwrap_or_default(),
+    }
+}
+
+pub fn settings(conn: &mut PgConnection, brand_id: i64) -> Result<Settings, AppError> {
+    let row: SettingsRow = brands::table
+        .find(brand_id)
+        .select((brands::supply_mode, brands::timezone, brands::hq_stock_tracking, brands::buyback_ratio, brands::hold_days, brands::jurisdiction))
+        .first(conn)?;
+    Ok(to_settings(row))
+}
+
+pub fn patch_settings(conn: &mut PgConnection, brand_id: i64, patch: SettingsPatch) -> Result<Settings, AppError> {
+    if let Some(tz) = &patch.timezone {
+        tz.parse::<chrono_tz::Tz>().map_err(|_| AppError::validation(format!("timezone {tz:?} is not an IANA time zone name such as Asia/Shanghai")))?;
+    }
+    if let Some(ratio) = patch.buyback_ratio {
+        if ratio < Decimal::ZERO || ratio > Decimal::ONE {
+            return Err(AppError::validation("buyback_ratio must be between 0 and 1"));
+        }
+    }
+    if let Some(days) = patch.hold_days {
+        if !(0..=365).contains(&days) {
+            return Err(AppError::validation("hold_days must be between 0 and 365"));
+        }
+    }
+    let target = brands::table.find(brand_id);
+    if let Some(v) = patch.supply_mode {
+        diesel::update(target).set(brands::supply_mode.eq(v.as_str())).execute(conn)?;
+    }
+    if let Some(v) = &patch.timezone {
+        diesel::update(target).set(brands::timezone.eq(v)).execute(conn)?;
+    }
+    if let Some(v) = patch.hq_stock_tracking {
+        diesel::update(target).set(brands::hq_stock_tracking.eq(v)).execute(conn)?;
+    }
+    if let Some(v) = patch.buyback_ratio {
+        diesel::update(target).set(brands::buyback_ratio.eq(v)).execute(conn)?;
+    }
+    if let Some(v) = patch.hold_days {
+        diesel::update(target).set(brands::hold_days.eq(v)).execute(conn)?;
+    }
+    if let Some(v) = patch.jurisdiction {
+        diesel::update(target).set(brands::jurisdiction.eq(v.as_str())).execute(conn)?;
+    }
+    settings(conn, brand_id)
+}
+
+/// Creates a brand and its first HQ admin; returns the brand id.
+pub fn create_brand(conn: &mut PgConnection, code: &str, name: &str, admin_login: &str, admin_password: &str) -> Result<i64, AppError> {
+    if code.is_empty() || code.len() > 40 || !code.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-') {
+        return Err(AppError::validation("brand code must be 1 to 40 letters, digits, '_' or '-'"));
+    }
+    if name.trim().is_empty() || admin_login.trim().is_empty() {
+        return Err(AppError::validation("brand name and admin login must not be empty"));
+    }
+    check_password_strength(admin_password)?;
+    let exists: bool = diesel::select(diesel::dsl::exists(brands::table.filter(brands::code.eq(code)))).get_result(conn)?;
+    if exists {
+        return Err(AppError::conflict("brand_exists", format!("a brand with code {code:?} already exists")));
+    }
+    let brand_id: i64 = diesel::insert_into(brands::table).values((brands::code.eq(code), brands::name.eq(name))).returning(brands::id).get_result(conn)?;
+    diesel::insert_into(hq_users::table)
+        .values((hq_users::brand_id.eq(brand_id), hq_users::login.eq(admin_login), hq_users::password_hash.eq(hash_password(admin_password)?)))
+        .execute(conn)?;
+    Ok(brand_id)
+}

@@ -1,0 +1,70 @@
+//! The command line, the one configuration surface (flags, or the environment variables
+//! named beside them).
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Debug, Parser)]
+#[command(name = "agent-ledger", version, about = "The books of a brand that sells through a pyramid of agents.")]
+pub struct Cli {
+    /// PostgreSQL to use. Without it, an embedded PostgreSQL is started from the locally
+    /// installed server binaries, with its data in --data-dir.
+    #[arg(long, env = "DATABASE_URL", global = true, hide_env_values = true)]
+    pub database_url: Option<String>,
+
+    /// Folder of the embedded database (ignored with DATABASE_URL).
+    #[arg(long, env = "AGENT_LEDGER_DATA_DIR", default_value = ".agent-ledger", global = true)]
+    pub data_dir: PathBuf,
+
+    /// Database connections in the pool.
+    #[arg(long, env = "AGENT_LEDGER_POOL_SIZE", default_value_t = 16, global = true)]
+    pub pool_size: u32,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Serve the HTTP API (migrates first).
+    Serve(ServeArgs),
+    /// Apply pending database migrations and exit.
+    Migrate,
+    /// Seed a demo brand (tiers, products, a few hundred agents), print logins, then serve.
+    Demo(ServeArgs),
+    /// Check the database's invariants; exits non-zero naming every offending row.
+    Verify,
+    /// Manage brands.
+    Brand {
+        #[command(subcommand)]
+        command: BrandCommand,
+    },
+}
+
+#[derive(Debug, Clone, clap::Args)]
+pub struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, env = "AGENT_LEDGER_BIND", default_value = "127.0.0.1:8080")]
+    pub bind: String,
+    /// HTTP worker threads (default: one per core).
+    #[arg(long, env = "AGENT_LEDGER_WORKERS")]
+    pub workers: Option<usize>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum BrandCommand {
+    /// Create a brand and its first HQ admin; prints the brand id.
+    Create {
+        /// Short unique code agents type at login, e.g. `acme`.
+        #[arg(long)]
+        code: String,
+        #[arg(long)]
+        name: String,
+        #[arg(long)]
+        admin_login: String,
+        /// At least 8 characters.
+        #[arg(long, env = "AGENT_LEDGER_ADMIN_PASSWORD", hide_env_values = true)]
+        admin_password: String,
+    },
+}

@@ -1,0 +1,42 @@
+//! Connection pool, migrations and the one way handlers reach the database: a whole
+//! transaction inside one `web::block` closure (diesel is synchronous).
+
+pub mod embedded;
+
+use diesel::pg::PgConnection;
+use diesel::r2d2::{ConnectionManager, Pool as R2d2Pool};
+use diesel::Connection;
+use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
+
+use crate::error::AppError;
+
+pub type Pool = R2d2Pool<ConnectionManager<PgConnection>>;
+pub const MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations");
+
+pub fn pool(url: &str, size: u32) -> Result<Pool, AppError> {
+    R2d2Pool::builder()
+        .max_size(size)
+        .connection_timeout(std::time::Duration::from_secs(10))
+        .build(ConnectionManager::new(url))
+        .map_err(|e| AppError::internal(format!("cannot connect to the database: {e}")))
+}
+
+pub fn migrate(conn: &mut PgConnection) -> Result<usize, AppError> {
+    let applied = conn.run_pending_migrations(MIGRATIONS).map_err(|e| AppError::internal(format!("migration failed: {e}")))?;
+    Ok(applied.len())
+}
+
+/// Runs `f` in one database transaction on a pooled connection, off the async executor.
+pub async fn transaction<T, F>(pool: &Pool, f: F) -> Result<T, AppError>
+where
+    T: Send + 'static,
+    F: FnOnce(&mut PgConnection) -> Result<T, AppError> + Send + 'static,
+{
+    let pool = pool.clone();
+    actix_web::web::block(move || {
+        let mut conn = pool.get().map_err(|e| AppError::unavailable(format!("no database connection: {e}")))?;
+        (*conn).transaction(f)
+    })
+    .await
+    .map_err(|e| AppError::internal(format!("blocking task failed: {e}")))?
+}

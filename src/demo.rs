@@ -1,0 +1,105 @@
+//! The demo brand a newcomer sees first: five tiers (联创/总代/省代/市代/特约), two
+//! products priced per tier, and a few hundred agents in an uneven, realistic pyramid.
+
+use std::collections::BTreeMap;
+
+use diesel::prelude::*;
+use rust_decimal::Decimal;
+
+use crate::auth::hash_password;
+use crate::catalog::{self, ProductInput, TierInput};
+use crate::error::AppError;
+use crate::schema::brands;
+use crate::tree::store;
+
+pub const BRAND: &str = "demo";
+pub const ADMIN_LOGIN: &str = "admin";
+pub const ADMIN_PASSWORD: &str = "demo-admin-2026";
+pub const AGENT_PASSWORD: &str = "demo-agent-2026";
+
+const TIERS: [&str; 5] = ["联创", "总代", "省代", "市代", "特约"];
+/// (sku, name, retail, prices best tier first) — MASK-01 is the spec's worked example.
+const PRODUCTS: [(&str, &str, i64, [i64; 5]); 2] = [
+    ("MASK-01", "玻尿酸补水面膜 (10 片)", 19900, [5970, 7960, 9950, 11940, 13930]),
+    ("SERUM-02", "烟酰胺精华 30ml", 29900, [8970, 11960, 14950, 17940, 20930]),
+];
+
+/// One login of each tier, to print.
+pub struct DemoLogins {
+    pub agents: Vec<(String, String, String)>, // (tier, name, phone)
+    pub total_agents: usize,
+}
+
+/// Seeds the demo brand unless it exists; returns sample logins either way.
+pub fn seed(conn: &mut PgConnection) -> Result<DemoLogins, AppError> {
+    conn.transaction(|conn| {
+        let existing: Option<i64> = brands::table.filter(brands::code.eq(BRAND)).select(brands::id).first(conn).optional()?;
+        let brand_id = match existing {
+            Some(id) => id,
+            None => {
+                let id = crate::brands::create_brand(conn, BRAND, "示例品牌 Demo Skincare", ADMIN_LOGIN, ADMIN_PASSWORD)?;
+                seed_brand(conn, id)?;
+                id
+            }
+        };
+        sample_logins(conn, brand_id)
+    })
+}
+
+fn seed_brand(conn: &mut PgConnection, brand_id: i64) -> Result<(), AppError> {
+    let mut tier_ids = Vec::new();
+    for (i, name) in TIERS.iter().enumerate() {
+        let min_first_order = if i == 0 { Some(Decimal::new(5_000_000, 2)) } else { None };
+        tier_ids.push(catalog::create_tier(conn, brand_id, &TierInput { rank: i as i32 + 1, name: (*name).into(), min_first_order })?.id);
+    }
+    for (sku, name, retail, prices) in PRODUCTS {
+        let prices: BTreeMap<String, Decimal> = tier_ids.iter().zip(prices).map(|(id, p)| (id.to_string(), Decimal::new(p, 2))).collect();
+        catalog::create_product(conn, brand_id, &ProductInput { sku: sku.into(), name: name.into(), retail_price: Decimal::new(retail, 2), prices })?;
+    }
+
+    // One hash for every demo agent keeps seeding fast; each still logs in with the password.
+    let hash = hash_password(AGENT_PASSWORD)?;
+    let mut rng = 0x2026_1123u64;
+    let mut next = |n: u64| {
+        rng = rng.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        (rng >> 33) % n
+    };
+    let mut phone = 13_800_000_000u64;
+    let mut level: Vec<Option<store::AgentRow>> = vec![None];
+    // Top tiers recruit a few; the wide base is 市代 and 特约, as in real pyramids.
+    let fanout = [(3, 0), (2, 2), (2, 3), (2, 4), (1, 3)];
+    for (depth, (min, spread)) in fanout.iter().enumerate() {
+        let mut below = Vec::new();
+        for parent in &level {
+            let count = min + next(spread + 1);
+            for _ in 0..count {
+                phone += 1 + next(97);
+                let name = format!("{}{}", TIERS[depth], below.len() + 1);
+                let phone_str = phone.to_string();
+                let row = store::insert(
+                    conn,
+                    brand_id,
+                    &store::NewAgent { name: &name, phone: &phone_str, tier_id: tier_ids[depth], parent: parent.as_ref(), sponsor_id: parent.as_ref().map(|p| p.id), password_hash: &hash },
+                )?;
+                store::record_event(conn, brand_id, row.id, "joined", None, row.parent_id.map(|p| p.to_string()), "demo")?;
+                below.push(Some(row));
+            }
+        }
+        level = below;
+    }
+    Ok(())
+}
+
+fn sample_logins(conn: &mut PgConnection, brand_id: i64) -> Result<DemoLogins, AppError> {
+    use crate::schema::{agents, tiers};
+    let rows: Vec<(String, String, String)> = agents::table
+        .inner_join(tiers::table.on(tiers::brand_id.eq(agents::brand_id).and(tiers::id.eq(agents::tier_id))))
+        .filter(agents::brand_id.eq(brand_id))
+        .order((tiers::rank, agents::id))
+        .select((tiers::name, agents::name, agents::phone))
+        .load(conn)?;
+    let total_agents = rows.len();
+    let mut seen = std::collections::HashSet::new();
+    let agents = rows.into_iter().filter(|(tier, _, _)| seen.insert(tier.clone())).collect();
+    Ok(DemoLogins { agents, total_agents })
+}

@@ -1,0 +1,104 @@
+//! `Idempotency-Key` for every creating write: the first response is stored with a hash of
+//! the request, in the same transaction as the write. A retry gets the stored response; the
+//! same key with another request is 409 `idempotency_conflict`. Concurrent retries are
+//! serialised by a transaction-scoped advisory lock on the key, so exactly one executes.
+
+use std::future::{ready, Ready};
+
+use actix_web::{dev::Payload, http::StatusCode, FromRequest, HttpRequest, HttpResponse};
+use diesel::prelude::*;
+use diesel::sql_types::{BigInt, Text};
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+
+use crate::auth::Principal;
+use crate::error::AppError;
+use crate::schema::idempotency_keys as ik;
+
+pub const HEADER: &str = "Idempotency-Key";
+
+/// The optional `Idempotency-Key` header, at most 200 characters.
+#[derive(Debug, Clone)]
+pub struct IdempotencyKey(pub Option<String>);
+
+impl FromRequest for IdempotencyKey {
+    type Error = AppError;
+    type Future = Ready<Result<Self, AppError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let key = match req.headers().get(HEADER) {
+            None => Ok(None),
+            Some(v) => match v.to_str() {
+                Ok(s) if !s.is_empty() && s.len() <= 200 => Ok(Some(s.to_owned())),
+                _ => Err(AppError::bad_request("bad_idempotency_key", "Idempotency-Key must be 1 to 200 visible ASCII characters")),
+            },
+        };
+        ready(key.map(IdempotencyKey))
+    }
+}
+
+/// A response that can be replayed byte for byte.
+#[derive(Debug, Clone)]
+pub struct StoredResponse {
+    pub status: u16,
+    pub body: String,
+}
+
+impl StoredResponse {
+    pub fn into_http(self) -> HttpResponse {
+        HttpResponse::build(StatusCode::from_u16(self.status).unwrap_or(StatusCode::OK)).content_type("application/json").body(self.body)
+    }
+}
+
+/// Runs `write` at most once per (caller, key). Call inside the write's transaction.
+/// `scope` names the operation (e.g. "POST /agents") and `request` is the parsed body.
+pub fn once<T: Serialize>(
+    conn: &mut PgConnection,
+    who: &Principal,
+    key: &IdempotencyKey,
+    scope: &str,
+    request: &impl Serialize,
+    status: StatusCode,
+    write: impl FnOnce(&mut PgConnection) -> Result<T, AppError>,
+) -> Result<StoredResponse, AppError> {
+    let serialise = |value: &T| serde_json::to_string(value).map_err(|e| AppError::internal(format!("response serialisation: {e}")));
+    let Some(key) = key.0.as_deref() else {
+        let value = write(conn)?;
+        return Ok(StoredResponse { status: status.as_u16(), body: serialise(&value)? });
+    };
+    let principal = who.actor();
+    let request_hash = {
+        let mut h = Sha256::new();
+        h.update(scope.as_bytes());
+        h.update([0]);
+        h.update(serde_json::to_vec(request).map_err(|e| AppError::internal(e.to_string()))?);
+        h.finalize().to_vec()
+    };
+    diesel::sql_query("SELECT pg_advisory_xact_lock(hashtextextended($1, $2))")
+        .bind::<Text, _>(format!("idem:{principal}:{key}"))
+        .bind::<BigInt, _>(who.brand_id)
+        .execute(conn)?;
+    let existing: Option<(Vec<u8>, i32, String)> = ik::table
+        .find((who.brand_id, &principal, key))
+        .select((ik::request_hash, ik::status_code, ik::response_body))
+        .first(conn)
+        .optional()?;
+    if let Some((hash, status, body)) = existing {
+        if hash != request_hash {
+            return Err(AppError::conflict("idempotency_conflict", "this Idempotency-Key was already used with a different request"));
+        }
+        return Ok(StoredResponse { status: status as u16, body });
+    }
+    let body = serialise(&write(conn)?)?;
+    diesel::insert_into(ik::table)
+        .values((
+            ik::brand_id.eq(who.brand_id),
+            ik::principal.eq(&principal),
+            ik::key.eq(key),
+            ik::request_hash.eq(&request_hash),
+            ik::status_code.eq(i32::from(status.as_u16())),
+            ik::response_body.eq(&body),
+        ))
+        .execute(conn)?;
+    Ok(StoredResponse { status: status.as_u16(), body })
+}

@@ -1,0 +1,26 @@
+//! agent-ledger: the books of a brand that sells through a pyramid of agents.
+//!
+//! Capabilities live in their own folders (`tree`, `catalog`, `brands`, `auth`; the pure
+//! `commission` engine); `startup` wires them into one actix-web app.
+
+pub mod auth;
+pub mod brands;
+pub mod catalog;
+pub mod cli;
+pub mod commission;
+pub mod db;
+pub mod demo;
+pub mod error;
+pub mod idempotency;
+pub mod openapi;
+pub mod pagination;
+pub mod schema;
+pub mod startup;
+pub mod tree;
+pub mod verify;
+
+/// What every handler shares.
+#[derive(Clone)]
+pub struct AppState {
+    pub pool: db::Pool,
+}

@@ -1,0 +1,107 @@
+use std::net::TcpListener;
+use std::process::ExitCode;
+
+use agent_ledger::cli::{BrandCommand, Cli, Command, ServeArgs};
+use agent_ledger::db::embedded::{Durability, EmbeddedPostgres};
+use agent_ledger::{brands, db, demo, startup, verify, AppState};
+use clap::Parser;
+use diesel::{Connection, PgConnection, RunQueryDsl};
+
+fn main() -> ExitCode {
+    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info")).init();
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// The database to use: DATABASE_URL, or the embedded one (started if needed).
+struct Database {
+    url: String,
+    embedded: Option<EmbeddedPostgres>,
+}
+
+impl Database {
+    fn open(cli: &Cli) -> Result<Self, Box<dyn std::error::Error>> {
+        if let Some(url) = &cli.database_url {
+            return Ok(Database { url: url.clone(), embedded: None });
+        }
+        let mut pg = EmbeddedPostgres::new(&cli.data_dir)?;
+        pg.ensure_running(Durability::Full)?;
+        eprintln!("embedded PostgreSQL ({}): data in {}, socket in {}, log {}", pg.bin_dir().display(), pg.data_dir().display(), pg.socket_dir().display(), pg.log_file().display());
+        let mut admin = PgConnection::establish(&pg.url("postgres"))?;
+        let exists: bool = diesel::select(diesel::dsl::sql::<diesel::sql_types::Bool>("EXISTS (SELECT 1 FROM pg_database WHERE datname = 'agent_ledger')")).get_result(&mut admin)?;
+        if !exists {
+            diesel::sql_query("CREATE DATABASE agent_ledger").execute(&mut admin)?;
+        }
+        Ok(Database { url: pg.url("agent_ledger"), embedded: Some(pg) })
+    }
+
+    fn migrated_pool(&self, size: u32) -> Result<db::Pool, Box<dyn std::error::Error>> {
+        let pool = db::pool(&self.url, size)?;
+        let applied = db::migrate(&mut *pool.get()?)?;
+        if applied > 0 {
+            log::info!("applied {applied} migration(s)");
+        }
+        Ok(pool)
+    }
+}
+
+impl Drop for Database {
+    fn drop(&mut self) {
+        if let Some(pg) = &mut self.embedded {
+            pg.stop();
+        }
+    }
+}
+
+fn run(cli: Cli) -> Result<ExitCode, Box<dyn std::error::Error>> {
+    let database = Database::open(&cli)?;
+    let pool = database.migrated_pool(cli.pool_size)?;
+    match &cli.command {
+        Command::Migrate => println!("database is up to date"),
+        Command::Serve(args) => serve(pool, args)?,
+        Command::Demo(args) => {
+            let logins = demo::seed(&mut *pool.get()?)?;
+            let base = format!("http://{}", args.bind);
+            println!("\nDemo brand `{}` with {} agents.", demo::BRAND, logins.total_agents);
+            println!("  HQ:     brand={} login={} password={}", demo::BRAND, demo::ADMIN_LOGIN, demo::ADMIN_PASSWORD);
+            for (tier, name, phone) in &logins.agents {
+                println!("  {tier} {name}: brand={} login={phone} password={}", demo::BRAND, demo::AGENT_PASSWORD);
+            }
+            println!("Try:\n  curl -s {base}/api/v1/auth/login -H 'content-type: application/json' -d '{{\"brand\":\"{}\",\"login\":\"{}\",\"password\":\"{}\"}}'", demo::BRAND, demo::ADMIN_LOGIN, demo::ADMIN_PASSWORD);
+            println!("  API description: {base}/api/openapi.json — Ctrl-C stops the service and its database.\n");
+            serve(pool, args)?;
+        }
+        Command::Verify => {
+            let failures = verify::run(&mut *pool.get()?)?;
+            for (check, rows) in &failures {
+                println!("FAIL {check}");
+                for row in rows {
+                    println!("  {row}");
+                }
+            }
+            if !failures.is_empty() {
+                return Ok(ExitCode::FAILURE);
+            }
+            println!("ok: {} checks passed", verify::CHECKS.len());
+        }
+        Command::Brand { command: BrandCommand::Create { code, name, admin_login, admin_password } } => {
+            let id = brands::create_brand(&mut *pool.get()?, code, name, admin_login, admin_password)?;
+            println!("{id}");
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn serve(pool: db::Pool, args: &ServeArgs) -> Result<(), Box<dyn std::error::Error>> {
+    let listener = TcpListener::bind(&args.bind).map_err(|e| format!("cannot listen on {}: {e}", args.bind))?;
+    let workers = args.workers.unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()));
+    log::info!("listening on http://{}", listener.local_addr()?);
+    actix_web::rt::System::new().block_on(async move { startup::run(listener, AppState { pool }, workers)?.await })?;
+    Ok(())
+}

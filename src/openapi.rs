@@ -1,0 +1,46 @@
+//! The OpenAPI document, generated from the handlers' annotations.
+
+use actix_web::{get, HttpResponse};
+use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+
+use crate::{auth, brands, catalog, commission, pagination, startup, tree};
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "agent-ledger", description = "Books of a brand that sells through a pyramid of agents."),
+    paths(
+        startup::health,
+        auth::http::login,
+        catalog::http::list_tiers, catalog::http::create_tier, catalog::http::update_tier,
+        catalog::http::list_products, catalog::http::get_product, catalog::http::create_product, catalog::http::update_product,
+        brands::http::get_settings, brands::http::patch_settings,
+        tree::http::create, tree::http::get, tree::http::children, tree::http::downline, tree::http::upline,
+        tree::http::move_agent, tree::http::change_tier, tree::http::change_status, tree::http::events,
+    ),
+    components(schemas(
+        auth::http::LoginRequest, auth::LoginResponse,
+        catalog::Tier, catalog::TierInput, catalog::Product, catalog::ProductInput, catalog::ProductUpdate,
+        brands::Settings, brands::SettingsPatch, brands::SupplyMode, commission::Jurisdiction,
+        tree::Agent, tree::NewAgentRequest, tree::AgentEvent, tree::SettableStatus,
+        tree::http::MoveRequest, tree::http::TierRequest, tree::http::StatusRequest,
+        pagination::Page<tree::Agent>,
+        commission::Plan, commission::ValidationReport, commission::Finding,
+    )),
+    modifiers(&BearerAuth),
+)]
+pub struct ApiDoc;
+
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme("bearer", SecurityScheme::Http(Http::new(HttpAuthScheme::Bearer)));
+    }
+}
+
+#[get("/api/openapi.json")]
+pub async fn serve() -> HttpResponse {
+    HttpResponse::Ok().json(ApiDoc::openapi())
+}

@@ -1,0 +1,61 @@
+//! `?limit=&cursor=` pagination: `{"items": [...], "next_cursor": "..." | null}`. Cursors are
+//! opaque to clients (base64url of the last item's sort key).
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use serde::{Deserialize, Serialize};
+
+use crate::error::AppError;
+
+pub const DEFAULT_LIMIT: i64 = 50;
+pub const MAX_LIMIT: i64 = 1000;
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    pub next_cursor: Option<String>,
+}
+
+impl<T> Page<T> {
+    /// Builds a page from up to `limit + 1` rows: the extra row only says there is more.
+    pub fn from_rows(mut rows: Vec<T>, limit: i64, key: impl Fn(&T) -> String) -> Self {
+        let more = rows.len() as i64 > limit;
+        rows.truncate(limit as usize);
+        let next_cursor = if more { rows.last().map(|last| encode(&key(last))) } else { None };
+        Page { items: rows, next_cursor }
+    }
+
+    pub fn all(items: Vec<T>) -> Self {
+        Page { items, next_cursor: None }
+    }
+}
+
+#[derive(Debug, Clone, Default, Deserialize, utoipa::IntoParams)]
+pub struct PageQuery {
+    /// 1 to 1000, default 50.
+    pub limit: Option<i64>,
+    /// `next_cursor` of the previous page.
+    pub cursor: Option<String>,
+}
+
+impl PageQuery {
+    pub fn limit(&self) -> Result<i64, AppError> {
+        match self.limit {
+            None => Ok(DEFAULT_LIMIT),
+            Some(l) if (1..=MAX_LIMIT).contains(&l) => Ok(l),
+            Some(l) => Err(AppError::bad_request("validation", format!("limit must be between 1 and {MAX_LIMIT} (got {l})"))),
+        }
+    }
+
+    pub fn cursor(&self) -> Result<Option<String>, AppError> {
+        self.cursor.as_deref().map(decode).transpose()
+    }
+}
+
+fn encode(key: &str) -> String {
+    URL_SAFE_NO_PAD.encode(key)
+}
+
+fn decode(cursor: &str) -> Result<String, AppError> {
+    URL_SAFE_NO_PAD.decode(cursor).ok().and_then(|b| String::from_utf8(b).ok()).ok_or_else(|| AppError::bad_request("bad_cursor", "cursor is not one this server issued"))
+}

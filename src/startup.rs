@@ -1,0 +1,63 @@
+//! Builds the HTTP application: routes, error policy for malformed input, the server.
+
+use std::net::TcpListener;
+
+use actix_web::dev::Server;
+use actix_web::{get, middleware, web, App, HttpRequest, HttpResponse, HttpServer};
+use diesel::RunQueryDsl;
+
+use crate::error::AppError;
+use crate::{auth, brands, catalog, openapi, tree, AppState};
+
+/// Every route of the service. Used by the server and by the tests.
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.app_data(web::JsonConfig::default().limit(1 << 20).error_handler(|err, _| AppError::bad_request("invalid_body", format!("request body: {err}")).into()))
+        .app_data(web::QueryConfig::default().error_handler(|err, _| AppError::bad_request("invalid_query", format!("query string: {err}")).into()))
+        .app_data(web::PathConfig::default().error_handler(|err, _| AppError::bad_request("invalid_path", format!("path: {err}")).into()))
+        .service(health)
+        .service(openapi::serve)
+        .service(
+            web::scope("/api/v1")
+                .service(auth::http::login)
+                .service(catalog::http::list_tiers)
+                .service(catalog::http::create_tier)
+                .service(catalog::http::update_tier)
+                .service(catalog::http::list_products)
+                .service(catalog::http::get_product)
+                .service(catalog::http::create_product)
+                .service(catalog::http::update_product)
+                .service(brands::http::get_settings)
+                .service(brands::http::patch_settings)
+                .service(tree::http::create)
+                .service(tree::http::get)
+                .service(tree::http::children)
+                .service(tree::http::downline)
+                .service(tree::http::upline)
+                .service(tree::http::move_agent)
+                .service(tree::http::change_tier)
+                .service(tree::http::change_status)
+                .service(tree::http::events),
+        )
+        .default_service(web::to(not_found));
+}
+
+async fn not_found(req: HttpRequest) -> Result<HttpResponse, AppError> {
+    Err(AppError::not_found(format!("{} {}", req.method(), req.path())))
+}
+
+/// 200 when the database answers.
+#[utoipa::path(get, path = "/health", tag = "ops", responses((status = 200, description = "database answers"), (status = 503)))]
+#[get("/health")]
+async fn health(state: web::Data<AppState>) -> Result<HttpResponse, AppError> {
+    crate::db::transaction(&state.pool, |conn| Ok(diesel::sql_query("SELECT 1").execute(conn)?)).await.map_err(|e| AppError::unavailable(e.detail))?;
+    Ok(HttpResponse::Ok().json(serde_json::json!({"status": "ok"})))
+}
+
+pub fn run(listener: TcpListener, state: AppState, workers: usize) -> std::io::Result<Server> {
+    let data = web::Data::new(state);
+    let server = HttpServer::new(move || App::new().wrap(middleware::Logger::new("%r %s %Dms")).app_data(data.clone()).configure(configure))
+        .workers(workers.max(1))
+        .listen(listener)?
+        .run();
+    Ok(server)
+}

@@ -1,0 +1,233 @@
+//! The agent pyramid: create, read, move, re-tier and suspend agents, with every change
+//! kept as a dated event. An agent sees only itself and its subtree; anything else is 404.
+
+pub mod http;
+pub mod store;
+
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use crate::auth::{check_password_strength, hash_password, Principal};
+use crate::catalog;
+use crate::error::AppError;
+pub use store::{AgentEvent, AgentRow, SubtreeFilter};
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct Agent {
+    pub id: i64,
+    pub name: String,
+    pub phone: String,
+    pub tier_id: i64,
+    pub parent_id: Option<i64>,
+    pub sponsor_id: Option<i64>,
+    /// active, suspended or exited
+    pub status: String,
+    /// 1 for an agent directly under HQ; in a downline listing, relative to the listed agent.
+    pub depth: i32,
+    pub joined_at: DateTime<Utc>,
+}
+
+impl Agent {
+    fn from_row(row: AgentRow, depth: i32) -> Self {
+        Agent { id: row.id, name: row.name, phone: row.phone, tier_id: row.tier_id, parent_id: row.parent_id, sponsor_id: row.sponsor_id, status: row.status, depth, joined_at: row.joined_at }
+    }
+}
+
+impl From<AgentRow> for Agent {
+    fn from(row: AgentRow) -> Self {
+        let depth = row.path.len() as i32;
+        Agent::from_row(row, depth)
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewAgentRequest {
+    pub name: String,
+    pub phone: String,
+    pub tier_id: i64,
+    /// None: directly under HQ (HQ only). An agent may only recruit under itself.
+    #[serde(default)]
+    pub parent_id: Option<i64>,
+    pub password: String,
+}
+
+/// Loads an agent the caller may see; anything else is indistinguishable from absent.
+pub fn visible(conn: &mut PgConnection, who: &Principal, id: i64) -> Result<AgentRow, AppError> {
+    let row = store::find(conn, who.brand_id, id)?;
+    match (row, who.agent_id()) {
+        (Some(row), None) => Ok(row),
+        (Some(row), Some(me)) if row.path.contains(&me) => Ok(row),
+        _ => Err(AppError::not_found(format!("agent {id}"))),
+    }
+}
+
+fn tier_rank(conn: &mut PgConnection, brand_id: i64, tier_id: i64) -> Result<i32, AppError> {
+    catalog::list_tiers(conn, brand_id)?.into_iter().find(|t| t.id == tier_id).map(|t| t.rank).ok_or_else(|| AppError::validation(format!("tier {tier_id} does not exist")))
+}
+
+pub fn create(conn: &mut PgConnection, who: &Principal, req: &NewAgentRequest) -> Result<Agent, AppError> {
+    let (name, phone) = (req.name.trim(), req.phone.trim());
+    if name.is_empty() || name.chars().count() > 100 {
+        return Err(AppError::validation("name must be 1 to 100 characters"));
+    }
+    if phone.len() < 5 || phone.len() > 20 || !phone.chars().all(|c| c.is_ascii_digit() || c == '+' || c == '-') {
+        return Err(AppError::validation("phone must be 5 to 20 digits (and '+', '-')"));
+    }
+    check_password_strength(&req.password)?;
+    let rank = tier_rank(conn, who.brand_id, req.tier_id)?;
+    store::lock_tree(conn, who.brand_id, false)?;
+
+    let (parent, sponsor_id) = match who.agent_id() {
+        Some(me) => {
+            if req.parent_id.is_some_and(|p| p != me) {
+                return Err(AppError::forbidden("an agent can only recruit directly under itself"));
+            }
+            let me_row = store::find(conn, who.brand_id, me)?.ok_or_else(|| AppError::not_found(format!("agent {me}")))?;
+            if rank < tier_rank(conn, who.brand_id, me_row.tier_id)? {
+                return Err(AppError::unprocessable("tier_above_recruiter", "an agent cannot recruit someone into a better tier than its own"));
+            }
+            (Some(me_row), Some(me))
+        }
+        None => match req.parent_id {
+            None => (None, None),
+            Some(pid) => {
+                let parent = store::find(conn, who.brand_id, pid)?.ok_or_else(|| AppError::validation(format!("parent agent {pid} does not exist")))?;
+                (Some(parent), Some(pid))
+            }
+        },
+    };
+    if let Some(p) = &parent {
+        if p.status == "exited" {
+            return Err(AppError::conflict("agent_exited", format!("agent {} has exited and cannot take new downline", p.id)));
+        }
+    }
+    if store::phone_taken(conn, who.brand_id, phone)? {
+        return Err(AppError::conflict("phone_taken", format!("an agent with phone {phone} already exists in this brand")));
+    }
+    let hash = hash_password(&req.password)?;
+    let row = store::insert(conn, who.brand_id, &store::NewAgent { name, phone, tier_id: req.tier_id, parent: parent.as_ref(), sponsor_id, password_hash: &hash })?;
+    store::record_event(conn, who.brand_id, row.id, "joined", None, row.parent_id.map(|p| p.to_string()), &who.actor())?;
+    Ok(row.into())
+}
+
+pub fn get(conn: &mut PgConnection, who: &Principal, id: i64) -> Result<Agent, AppError> {
+    Ok(visible(conn, who, id)?.into())
+}
+
+pub fn children(conn: &mut PgConnection, who: &Principal, id: i64, after: Option<i64>, limit: i64) -> Result<Vec<Agent>, AppError> {
+    visible(conn, who, id)?;
+    Ok(store::children(conn, who.brand_id, id, after, limit)?.into_iter().map(Agent::from).collect())
+}
+
+pub struct DownlineQuery {
+    /// Relative depth limit (children = 1).
+    pub max_depth: Option<i32>,
+    pub tier_id: Option<i64>,
+}
+
+/// One page of the whole subtree below `id`, each agent with its depth relative to `id`.
+/// Returns the rows' paths too, for the cursor.
+pub fn downline(conn: &mut PgConnection, who: &Principal, id: i64, q: &DownlineQuery, after: Option<Vec<i64>>, limit: i64) -> Result<Vec<(Agent, Vec<i64>)>, AppError> {
+    if q.max_depth.is_some_and(|d| d < 1) {
+        return Err(AppError::bad_request("validation", "max_depth must be 1 or more"));
+    }
+    let root = visible(conn, who, id)?;
+    let base = root.path.len() as i32;
+    if let Some(after) = &after {
+        if after.len() <= root.path.len() || !after.starts_with(&root.path) {
+            return Err(AppError::bad_request("bad_cursor", "cursor does not belong to this downline"));
+        }
+    }
+    let filter = SubtreeFilter { max_abs_depth: q.max_depth.map(|d| base.saturating_add(d)), tier_id: q.tier_id };
+    let rows = store::subtree_page(conn, who.brand_id, &root.path, &filter, after.as_deref(), limit)?;
+    Ok(rows
+        .into_iter()
+        .map(|row| {
+            let depth = row.path.len() as i32 - base;
+            let path = row.path.clone();
+            (Agent::from_row(row, depth), path)
+        })
+        .collect())
+}
+
+/// Ancestors nearest first. HQ, or the agent asking about itself.
+pub fn upline(conn: &mut PgConnection, who: &Principal, id: i64) -> Result<Vec<Agent>, AppError> {
+    if who.agent_id().is_some_and(|me| me != id) {
+        return Err(AppError::not_found(format!("agent {id}")));
+    }
+    let row = visible(conn, who, id)?;
+    let ancestors = &row.path[..row.path.len() - 1];
+    let mut rows = store::by_ids(conn, who.brand_id, ancestors)?;
+    rows.sort_by_key(|r| std::cmp::Reverse(r.path.len()));
+    Ok(rows.into_iter().map(Agent::from).collect())
+}
+
+/// Moves an agent and its whole subtree under `new_parent` (None: directly under HQ).
+pub fn move_agent(conn: &mut PgConnection, who: &Principal, id: i64, new_parent: Option<i64>) -> Result<Agent, AppError> {
+    who.require_hq()?;
+    store::lock_tree(conn, who.brand_id, true)?;
+    let agent = store::find_for_update(conn, who.brand_id, id)?.ok_or_else(|| AppError::not_found(format!("agent {id}")))?;
+    let parent = match new_parent {
+        None => None,
+        Some(pid) => Some(store::find(conn, who.brand_id, pid)?.ok_or_else(|| AppError::validation(format!("parent agent {pid} does not exist")))?),
+    };
+    if let Some(p) = &parent {
+        if p.path.contains(&id) {
+            return Err(AppError::conflict("cycle", format!("agent {} is in the subtree of agent {id}; moving {id} under it would make a cycle", p.id)));
+        }
+        if p.status == "exited" {
+            return Err(AppError::conflict("agent_exited", format!("agent {} has exited and cannot take new downline", p.id)));
+        }
+    }
+    if agent.parent_id == new_parent {
+        return Ok(agent.into());
+    }
+    store::move_subtree(conn, who.brand_id, id, &agent.path, parent.as_ref())?;
+    store::record_event(conn, who.brand_id, id, "moved", agent.parent_id.map(|p| p.to_string()), new_parent.map(|p| p.to_string()), &who.actor())?;
+    get(conn, who, id)
+}
+
+pub fn change_tier(conn: &mut PgConnection, who: &Principal, id: i64, tier_id: i64) -> Result<Agent, AppError> {
+    who.require_hq()?;
+    tier_rank(conn, who.brand_id, tier_id)?;
+    let agent = store::find_for_update(conn, who.brand_id, id)?.ok_or_else(|| AppError::not_found(format!("agent {id}")))?;
+    if agent.status == "exited" {
+        return Err(AppError::conflict("agent_exited", format!("agent {id} has exited")));
+    }
+    if agent.tier_id != tier_id {
+        store::set_tier(conn, who.brand_id, id, tier_id)?;
+        store::record_event(conn, who.brand_id, id, "tier_changed", Some(agent.tier_id.to_string()), Some(tier_id.to_string()), &who.actor())?;
+    }
+    get(conn, who, id)
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum SettableStatus {
+    Active,
+    Suspended,
+}
+
+pub fn change_status(conn: &mut PgConnection, who: &Principal, id: i64, status: SettableStatus) -> Result<Agent, AppError> {
+    who.require_hq()?;
+    let agent = store::find_for_update(conn, who.brand_id, id)?.ok_or_else(|| AppError::not_found(format!("agent {id}")))?;
+    if agent.status == "exited" {
+        return Err(AppError::conflict("agent_exited", format!("agent {id} has exited; its status can no longer change")));
+    }
+    let status = match status {
+        SettableStatus::Active => "active",
+        SettableStatus::Suspended => "suspended",
+    };
+    if agent.status != status {
+        store::set_status(conn, who.brand_id, id, status)?;
+        store::record_event(conn, who.brand_id, id, "status_changed", Some(agent.status.clone()), Some(status.into()), &who.actor())?;
+    }
+    get(conn, who, id)
+}
+
+pub fn events(conn: &mut PgConnection, who: &Principal, id: i64) -> Result<Vec<AgentEvent>, AppError> {
+    visible(conn, who, id)?;
+    store::events(conn, who.brand_id, id)
+}
