@@ -79,7 +79,14 @@ fn seed_brand(conn: &mut PgConnection, brand_id: i64) -> Result<(), AppError> {
                 let row = store::insert(
                     conn,
                     brand_id,
-                    &store::NewAgent { name: &name, phone: &phone_str, tier_id: tier_ids[depth], parent: parent.as_ref(), sponsor_id: parent.as_ref().map(|p| p.id), password_hash: &hash },
+                    &store::NewAgent {
+                        name: &name,
+                        phone: &phone_str,
+                        tier_id: tier_ids[depth],
+                        parent: parent.as_ref(),
+                        sponsor_id: parent.as_ref().map(|p| p.id),
+                        password_hash: &hash,
+                    },
                 )?;
                 store::record_event(conn, brand_id, row.id, "joined", None, row.parent_id.map(|p| p.to_string()), "demo")?;
                 below.push(Some(row));

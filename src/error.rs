@@ -79,7 +79,9 @@ impl From<DieselError> for AppError {
                 match kind {
                     DatabaseErrorKind::UniqueViolation => AppError::conflict("duplicate", format!("already exists ({constraint})")),
                     DatabaseErrorKind::ForeignKeyViolation => AppError::validation(format!("refers to something that does not exist ({constraint})")),
-                    DatabaseErrorKind::CheckViolation | DatabaseErrorKind::NotNullViolation => AppError::validation(format!("violates {constraint}: {}", info.message())),
+                    DatabaseErrorKind::CheckViolation | DatabaseErrorKind::NotNullViolation => {
+                        AppError::validation(format!("violates {constraint}: {}", info.message()))
+                    }
                     DatabaseErrorKind::SerializationFailure => AppError::new(ErrorKind::Conflict, "retry", "concurrent update, please retry"),
                     _ => AppError::internal(format!("database error: {}", info.message())),
                 }

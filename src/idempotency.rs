@@ -78,11 +78,8 @@ pub fn once<T: Serialize>(
         .bind::<Text, _>(format!("idem:{principal}:{key}"))
         .bind::<BigInt, _>(who.brand_id)
         .execute(conn)?;
-    let existing: Option<(Vec<u8>, i32, String)> = ik::table
-        .find((who.brand_id, &principal, key))
-        .select((ik::request_hash, ik::status_code, ik::response_body))
-        .first(conn)
-        .optional()?;
+    let existing: Option<(Vec<u8>, i32, String)> =
+        ik::table.find((who.brand_id, &principal, key)).select((ik::request_hash, ik::status_code, ik::response_body)).first(conn).optional()?;
     if let Some((hash, status, body)) = existing {
         if hash != request_hash {
             return Err(AppError::conflict("idempotency_conflict", "this Idempotency-Key was already used with a different request"));

@@ -32,9 +32,16 @@ impl Database {
         }
         let mut pg = EmbeddedPostgres::new(&cli.data_dir)?;
         pg.ensure_running(Durability::Full)?;
-        eprintln!("embedded PostgreSQL ({}): data in {}, socket in {}, log {}", pg.bin_dir().display(), pg.data_dir().display(), pg.socket_dir().display(), pg.log_file().display());
+        eprintln!(
+            "embedded PostgreSQL ({}): data in {}, socket in {}, log {}",
+            pg.bin_dir().display(),
+            pg.data_dir().display(),
+            pg.socket_dir().display(),
+            pg.log_file().display()
+        );
         let mut admin = PgConnection::establish(&pg.url("postgres"))?;
-        let exists: bool = diesel::select(diesel::dsl::sql::<diesel::sql_types::Bool>("EXISTS (SELECT 1 FROM pg_database WHERE datname = 'agent_ledger')")).get_result(&mut admin)?;
+        let exists: bool = diesel::select(diesel::dsl::sql::<diesel::sql_types::Bool>("EXISTS (SELECT 1 FROM pg_database WHERE datname = 'agent_ledger')"))
+            .get_result(&mut admin)?;
         if !exists {
             diesel::sql_query("CREATE DATABASE agent_ledger").execute(&mut admin)?;
         }
@@ -73,7 +80,12 @@ fn run(cli: Cli) -> Result<ExitCode, Box<dyn std::error::Error>> {
             for (tier, name, phone) in &logins.agents {
                 println!("  {tier} {name}: brand={} login={phone} password={}", demo::BRAND, demo::AGENT_PASSWORD);
             }
-            println!("Try:\n  curl -s {base}/api/v1/auth/login -H 'content-type: application/json' -d '{{\"brand\":\"{}\",\"login\":\"{}\",\"password\":\"{}\"}}'", demo::BRAND, demo::ADMIN_LOGIN, demo::ADMIN_PASSWORD);
+            println!(
+                "Try:\n  curl -s {base}/api/v1/auth/login -H 'content-type: application/json' -d '{{\"brand\":\"{}\",\"login\":\"{}\",\"password\":\"{}\"}}'",
+                demo::BRAND,
+                demo::ADMIN_LOGIN,
+                demo::ADMIN_PASSWORD
+            );
             println!("  API description: {base}/api/openapi.json — Ctrl-C stops the service and its database.\n");
             serve(pool, args)?;
         }

@@ -57,5 +57,9 @@ fn encode(key: &str) -> String {
 }
 
 fn decode(cursor: &str) -> Result<String, AppError> {
-    URL_SAFE_NO_PAD.decode(cursor).ok().and_then(|b| String::from_utf8(b).ok()).ok_or_else(|| AppError::bad_request("bad_cursor", "cursor is not one this server issued"))
+    URL_SAFE_NO_PAD
+        .decode(cursor)
+        .ok()
+        .and_then(|b| String::from_utf8(b).ok())
+        .ok_or_else(|| AppError::bad_request("bad_cursor", "cursor is not one this server issued"))
 }

@@ -118,5 +118,14 @@ diesel::table! {
 }
 
 diesel::allow_tables_to_appear_in_same_query!(
-    brands, hq_users, tiers, products, product_prices, agents, agent_events, sessions, login_failures, idempotency_keys,
+    brands,
+    hq_users,
+    tiers,
+    products,
+    product_prices,
+    agents,
+    agent_events,
+    sessions,
+    login_failures,
+    idempotency_keys,
 );

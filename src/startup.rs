@@ -11,34 +11,36 @@ use crate::{auth, brands, catalog, openapi, tree, AppState};
 
 /// Every route of the service. Used by the server and by the tests.
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.app_data(web::JsonConfig::default().limit(1 << 20).error_handler(|err, _| AppError::bad_request("invalid_body", format!("request body: {err}")).into()))
-        .app_data(web::QueryConfig::default().error_handler(|err, _| AppError::bad_request("invalid_query", format!("query string: {err}")).into()))
-        .app_data(web::PathConfig::default().error_handler(|err, _| AppError::bad_request("invalid_path", format!("path: {err}")).into()))
-        .service(health)
-        .service(openapi::serve)
-        .service(
-            web::scope("/api/v1")
-                .service(auth::http::login)
-                .service(catalog::http::list_tiers)
-                .service(catalog::http::create_tier)
-                .service(catalog::http::update_tier)
-                .service(catalog::http::list_products)
-                .service(catalog::http::get_product)
-                .service(catalog::http::create_product)
-                .service(catalog::http::update_product)
-                .service(brands::http::get_settings)
-                .service(brands::http::patch_settings)
-                .service(tree::http::create)
-                .service(tree::http::get)
-                .service(tree::http::children)
-                .service(tree::http::downline)
-                .service(tree::http::upline)
-                .service(tree::http::move_agent)
-                .service(tree::http::change_tier)
-                .service(tree::http::change_status)
-                .service(tree::http::events),
-        )
-        .default_service(web::to(not_found));
+    cfg.app_data(
+        web::JsonConfig::default().limit(1 << 20).error_handler(|err, _| AppError::bad_request("invalid_body", format!("request body: {err}")).into()),
+    )
+    .app_data(web::QueryConfig::default().error_handler(|err, _| AppError::bad_request("invalid_query", format!("query string: {err}")).into()))
+    .app_data(web::PathConfig::default().error_handler(|err, _| AppError::bad_request("invalid_path", format!("path: {err}")).into()))
+    .service(health)
+    .service(openapi::serve)
+    .service(
+        web::scope("/api/v1")
+            .service(auth::http::login)
+            .service(catalog::http::list_tiers)
+            .service(catalog::http::create_tier)
+            .service(catalog::http::update_tier)
+            .service(catalog::http::list_products)
+            .service(catalog::http::get_product)
+            .service(catalog::http::create_product)
+            .service(catalog::http::update_product)
+            .service(brands::http::get_settings)
+            .service(brands::http::patch_settings)
+            .service(tree::http::create)
+            .service(tree::http::get)
+            .service(tree::http::children)
+            .service(tree::http::downline)
+            .service(tree::http::upline)
+            .service(tree::http::move_agent)
+            .service(tree::http::change_tier)
+            .service(tree::http::change_status)
+            .service(tree::http::events),
+    )
+    .default_service(web::to(not_found));
 }
 
 async fn not_found(req: HttpRequest) -> Result<HttpResponse, AppError> {

@@ -28,7 +28,11 @@ pub async fn login(state: web::Data<AppState>, body: web::Json<LoginRequest>) ->
     match outcome {
         LoginOutcome::Success(resp) => Ok(HttpResponse::Ok().json(resp)),
         LoginOutcome::BadCredentials => Err(AppError::unauthorized("wrong brand, login or password")),
-        LoginOutcome::Throttled { retry_after_secs } => Err(AppError::new(ErrorKind::TooManyRequests { retry_after_secs }, "too_many_attempts", format!("too many failed logins; try again in {retry_after_secs} s"))),
+        LoginOutcome::Throttled { retry_after_secs } => Err(AppError::new(
+            ErrorKind::TooManyRequests { retry_after_secs },
+            "too_many_attempts",
+            format!("too many failed logins; try again in {retry_after_secs} s"),
+        )),
     }
 }
 

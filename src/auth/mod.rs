@@ -112,12 +112,8 @@ pub fn login(conn: &mut PgConnection, brand_code: &str, login: &str, password: &
         return Ok(LoginOutcome::BadCredentials);
     };
     let now = Utc::now();
-    let failures: Option<(i32, chrono::DateTime<Utc>)> = login_failures::table
-        .find((brand_id, login))
-        .select((login_failures::failures, login_failures::window_start))
-        .for_update()
-        .first(conn)
-        .optional()?;
+    let failures: Option<(i32, chrono::DateTime<Utc>)> =
+        login_failures::table.find((brand_id, login)).select((login_failures::failures, login_failures::window_start)).for_update().first(conn).optional()?;
     if let Some((count, since)) = failures {
         let reopens = since + Duration::seconds(FAILURE_WINDOW_SECS);
         if count >= MAX_FAILURES && reopens > now {
@@ -125,12 +121,21 @@ pub fn login(conn: &mut PgConnection, brand_code: &str, login: &str, password: &
         }
     }
 
-    let hq: Option<(i64, String)> = hq_users::table.filter(hq_users::brand_id.eq(brand_id)).filter(hq_users::login.eq(login)).select((hq_users::id, hq_users::password_hash)).first(conn).optional()?;
+    let hq: Option<(i64, String)> = hq_users::table
+        .filter(hq_users::brand_id.eq(brand_id))
+        .filter(hq_users::login.eq(login))
+        .select((hq_users::id, hq_users::password_hash))
+        .first(conn)
+        .optional()?;
     let role = if let Some((user_id, hash)) = hq {
         verify_password(password, &hash).then_some(Role::Hq { user_id })
     } else {
-        let agent: Option<(i64, String, String)> =
-            agents::table.filter(agents::brand_id.eq(brand_id)).filter(agents::phone.eq(login)).select((agents::id, agents::password_hash, agents::status)).first(conn).optional()?;
+        let agent: Option<(i64, String, String)> = agents::table
+            .filter(agents::brand_id.eq(brand_id))
+            .filter(agents::phone.eq(login))
+            .select((agents::id, agents::password_hash, agents::status))
+            .first(conn)
+            .optional()?;
         match agent {
             // An exited agent no longer has access; a suspended one may still look.
             Some((agent_id, hash, status)) => (verify_password(password, &hash) && status != "exited").then_some(Role::Agent { agent_id }),
@@ -154,13 +159,24 @@ pub fn login(conn: &mut PgConnection, brand_code: &str, login: &str, password: &
     Ok(LoginOutcome::Success(LoginResponse { token, role: role_name.into(), agent_id }))
 }
 
-fn record_failure(conn: &mut PgConnection, brand_id: i64, login: &str, previous: Option<(i32, chrono::DateTime<Utc>)>, now: chrono::DateTime<Utc>) -> Result<(), AppError> {
+fn record_failure(
+    conn: &mut PgConnection,
+    brand_id: i64,
+    login: &str,
+    previous: Option<(i32, chrono::DateTime<Utc>)>,
+    now: chrono::DateTime<Utc>,
+) -> Result<(), AppError> {
     let (failures, window_start) = match previous {
         Some((count, since)) if since + Duration::seconds(FAILURE_WINDOW_SECS) > now => (count + 1, since),
         _ => (1, now),
     };
     diesel::insert_into(login_failures::table)
-        .values((login_failures::brand_id.eq(brand_id), login_failures::login.eq(login), login_failures::failures.eq(failures), login_failures::window_start.eq(window_start)))
+        .values((
+            login_failures::brand_id.eq(brand_id),
+            login_failures::login.eq(login),
+            login_failures::failures.eq(failures),
+            login_failures::window_start.eq(window_start),
+        ))
         .on_conflict((login_failures::brand_id, login_failures::login))
         .do_update()
         .set((login_failures::failures.eq(failures), login_failures::window_start.eq(window_start)))

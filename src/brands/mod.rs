@@ -60,7 +60,7 @@ fn to_settings((supply_mode, timezone, hq_stock_tracking, buyback_ratio, hold_da
         supply_mode: if supply_mode == "upline" { SupplyMode::Upline } else { SupplyMode::Hq },
         timezone,
         hq_stock_tracking,
-        buyback_ratio,
+        buyback_ratio: buyback_ratio.normalize(),
         hold_days,
         jurisdiction: Jurisdiction::parse(&jurisdiction).unwrap_or_default(),
     }

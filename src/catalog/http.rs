@@ -23,7 +23,10 @@ pub async fn list_tiers(state: web::Data<AppState>, who: Principal) -> Result<Ht
 pub async fn create_tier(state: web::Data<AppState>, who: Principal, key: IdempotencyKey, body: web::Json<TierInput>) -> Result<HttpResponse, AppError> {
     who.require_hq()?;
     let input = body.into_inner();
-    let resp = crate::db::transaction(&state.pool, move |conn| idempotency::once(conn, &who, &key, "POST /tiers", &input, StatusCode::CREATED, |conn| super::create_tier(conn, who.brand_id, &input))).await?;
+    let resp = crate::db::transaction(&state.pool, move |conn| {
+        idempotency::once(conn, &who, &key, "POST /tiers", &input, StatusCode::CREATED, |conn| super::create_tier(conn, who.brand_id, &input))
+    })
+    .await?;
     Ok(resp.into_http())
 }
 
@@ -63,7 +66,10 @@ pub async fn get_product(state: web::Data<AppState>, who: Principal, sku: web::P
 pub async fn create_product(state: web::Data<AppState>, who: Principal, key: IdempotencyKey, body: web::Json<ProductInput>) -> Result<HttpResponse, AppError> {
     who.require_hq()?;
     let input = body.into_inner();
-    let resp = crate::db::transaction(&state.pool, move |conn| idempotency::once(conn, &who, &key, "POST /products", &input, StatusCode::CREATED, |conn| super::create_product(conn, who.brand_id, &input))).await?;
+    let resp = crate::db::transaction(&state.pool, move |conn| {
+        idempotency::once(conn, &who, &key, "POST /products", &input, StatusCode::CREATED, |conn| super::create_product(conn, who.brand_id, &input))
+    })
+    .await?;
     Ok(resp.into_http())
 }
 
@@ -71,7 +77,12 @@ pub async fn create_product(state: web::Data<AppState>, who: Principal, key: Ide
 #[utoipa::path(put, path = "/api/v1/products/{sku}", tag = "catalog", request_body = ProductUpdate, params(("sku" = String, Path)),
     responses((status = 200, body = Product), (status = 404), (status = 422)), security(("bearer" = [])))]
 #[put("/products/{sku}")]
-pub async fn update_product(state: web::Data<AppState>, who: Principal, sku: web::Path<String>, body: web::Json<ProductUpdate>) -> Result<HttpResponse, AppError> {
+pub async fn update_product(
+    state: web::Data<AppState>,
+    who: Principal,
+    sku: web::Path<String>,
+    body: web::Json<ProductUpdate>,
+) -> Result<HttpResponse, AppError> {
     who.require_hq()?;
     let (sku, input) = (sku.into_inner(), body.into_inner());
     let product = crate::db::transaction(&state.pool, move |conn| super::update_product(conn, who.brand_id, &sku, &input)).await?;

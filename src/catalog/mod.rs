@@ -116,15 +116,21 @@ pub fn update_tier(conn: &mut PgConnection, brand_id: i64, id: i64, input: &Tier
     let all_tiers = list_tiers(conn, brand_id)?;
     for product in load_products(conn, brand_id, None, i64::MAX)? {
         let by_tier = prices::parse_tier_keys(&product.prices)?;
-        prices::validate_price_list(&all_tiers, product.retail_price, &by_tier, false)
-            .map_err(|e| AppError::unprocessable("price_order", format!("moving tier {id} to rank {} breaks product {}: {}", input.rank, product.sku, e.detail)))?;
+        prices::validate_price_list(&all_tiers, product.retail_price, &by_tier, false).map_err(|e| {
+            AppError::unprocessable("price_order", format!("moving tier {id} to rank {} breaks product {}: {}", input.rank, product.sku, e.detail))
+        })?;
     }
     Ok(tier)
 }
 
 /// Products ordered by SKU, starting after `after`.
 pub fn load_products(conn: &mut PgConnection, brand_id: i64, after: Option<&str>, limit: i64) -> Result<Vec<Product>, AppError> {
-    let mut q = products::table.filter(products::brand_id.eq(brand_id)).order(products::sku).limit(limit).select((products::sku, products::name, products::retail_price)).into_boxed();
+    let mut q = products::table
+        .filter(products::brand_id.eq(brand_id))
+        .order(products::sku)
+        .limit(limit)
+        .select((products::sku, products::name, products::retail_price))
+        .into_boxed();
     if let Some(after) = after {
         q = q.filter(products::sku.gt(after.to_owned()));
     }
@@ -156,7 +162,12 @@ pub fn create_product(conn: &mut PgConnection, brand_id: i64, input: &ProductInp
     }
     let by_tier = check_product(conn, brand_id, &input.name, input.retail_price, &input.prices)?;
     diesel::insert_into(products::table)
-        .values((products::brand_id.eq(brand_id), products::sku.eq(&input.sku), products::name.eq(input.name.trim()), products::retail_price.eq(input.retail_price)))
+        .values((
+            products::brand_id.eq(brand_id),
+            products::sku.eq(&input.sku),
+            products::name.eq(input.name.trim()),
+            products::retail_price.eq(input.retail_price),
+        ))
         .execute(conn)?;
     write_prices(conn, brand_id, &input.sku, &by_tier)?;
     get_product(conn, brand_id, &input.sku)
@@ -175,7 +186,13 @@ pub fn update_product(conn: &mut PgConnection, brand_id: i64, sku: &str, input: 
     get_product(conn, brand_id, sku)
 }
 
-fn check_product(conn: &mut PgConnection, brand_id: i64, name: &str, retail: Decimal, prices: &BTreeMap<String, Decimal>) -> Result<BTreeMap<i64, Decimal>, AppError> {
+fn check_product(
+    conn: &mut PgConnection,
+    brand_id: i64,
+    name: &str,
+    retail: Decimal,
+    prices: &BTreeMap<String, Decimal>,
+) -> Result<BTreeMap<i64, Decimal>, AppError> {
     if name.trim().is_empty() {
         return Err(AppError::validation("product name must not be empty"));
     }
@@ -188,7 +205,9 @@ fn check_product(conn: &mut PgConnection, brand_id: i64, name: &str, retail: Dec
 fn write_prices(conn: &mut PgConnection, brand_id: i64, sku: &str, by_tier: &BTreeMap<i64, Decimal>) -> Result<(), AppError> {
     let rows: Vec<_> = by_tier
         .iter()
-        .map(|(tier_id, price)| (product_prices::brand_id.eq(brand_id), product_prices::sku.eq(sku), product_prices::tier_id.eq(*tier_id), product_prices::price.eq(*price)))
+        .map(|(tier_id, price)| {
+            (product_prices::brand_id.eq(brand_id), product_prices::sku.eq(sku), product_prices::tier_id.eq(*tier_id), product_prices::price.eq(*price))
+        })
         .collect();
     diesel::insert_into(product_prices::table).values(rows).execute(conn)?;
     Ok(())

@@ -63,7 +63,10 @@ pub fn validate_price_list(tiers: &[Tier], retail: Decimal, prices: &BTreeMap<i6
         if better_price > worse_price {
             return Err(AppError::unprocessable(
                 "price_order",
-                format!("tier {} (rank {}) would pay {better_price}, more than tier {} (rank {}) at {worse_price}: a better tier never pays more", better.name, better.rank, worse.name, worse.rank),
+                format!(
+                    "tier {} (rank {}) would pay {better_price}, more than tier {} (rank {}) at {worse_price}: a better tier never pays more",
+                    better.name, better.rank, worse.name, worse.rank
+                ),
             ));
         }
     }

@@ -129,7 +129,8 @@ fn e4_partial_refunds_reverse_to_zero() {
     let second = refund_line(&RefundInput { line_qty: 100, refunded_qty: 1, qty: 99, original: &original, reversed: &first }).unwrap();
     assert_eq!(peer_c(&second), dec!(-236.41));
     for s in &original {
-        let net: Decimal = s.amount + [&first[..], &second[..]].concat().iter().filter(|r| r.kind == s.kind && r.party == s.party).map(|r| r.amount).sum::<Decimal>();
+        let net: Decimal =
+            s.amount + [&first[..], &second[..]].concat().iter().filter(|r| r.kind == s.kind && r.party == s.party).map(|r| r.amount).sum::<Decimal>();
         assert_eq!(net, Decimal::ZERO, "{:?} {:?} nets to zero", s.kind, s.party);
     }
     // the payment comes back exactly: 79.60 for the first unit
@@ -213,7 +214,8 @@ fn validation_names_each_finding_by_profile() {
     let mut plan = e2_plan();
     plan.referral_bonus = ReferralBonus { enabled: true, rate: dec!(0.05), months: 0 };
     plan.peer_bonus.rates.push(dec!(1.5));
-    let ctx = PlanContext { jurisdiction: Jurisdiction::None, tier_thresholds: vec![Some(dec!(5000)), None, None, None, None], product_prices: vec![MASK.to_vec()] };
+    let ctx =
+        PlanContext { jurisdiction: Jurisdiction::None, tier_thresholds: vec![Some(dec!(5000)), None, None, None, None], product_prices: vec![MASK.to_vec()] };
     let report = validate_plan(&plan, &ctx);
     let codes = |v: &[Finding]| v.iter().map(|f| f.code.clone()).collect::<Vec<_>>();
     assert_eq!(codes(&report.errors), vec!["rate_out_of_range"]);

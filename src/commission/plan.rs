@@ -93,12 +93,7 @@ impl TeamRebate {
     /// Rate of the highest bracket whose `min_volume <= volume` (0 below the first).
     /// Brackets need not be sorted; the highest qualifying threshold wins.
     pub fn rate_for(&self, volume: Decimal) -> Decimal {
-        self.brackets
-            .iter()
-            .filter(|b| b.min_volume <= volume)
-            .max_by(|a, b| a.min_volume.cmp(&b.min_volume))
-            .map(|b| b.rate)
-            .unwrap_or(Decimal::ZERO)
+        self.brackets.iter().filter(|b| b.min_volume <= volume).max_by(|a, b| a.min_volume.cmp(&b.min_volume)).map(|b| b.rate).unwrap_or(Decimal::ZERO)
     }
 }
 

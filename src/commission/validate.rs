@@ -128,7 +128,14 @@ fn check_structure(plan: &Plan, f: &mut Findings) {
                 Severity::Error,
                 "brackets_not_monotone",
                 "domain §6: brackets must rise in volume and never fall in rate",
-                format!("team_rebate.brackets[{}] ({} at {}) does not follow brackets[{i}] ({} at {})", i + 1, pair[1].rate, pair[1].min_volume, pair[0].rate, pair[0].min_volume),
+                format!(
+                    "team_rebate.brackets[{}] ({} at {}) does not follow brackets[{i}] ({} at {})",
+                    i + 1,
+                    pair[1].rate,
+                    pair[1].min_volume,
+                    pair[0].rate,
+                    pair[0].min_volume
+                ),
             );
         }
     }
@@ -182,11 +189,21 @@ fn check_limits(plan: &Plan, ctx: &PlanContext, f: &mut Findings) {
     let levels = paid_levels(plan, ctx);
     if let Some(max) = plan.limits.max_paid_levels {
         if levels > max {
-            f.add(Severity::Error, "paid_levels", "brand limit max_paid_levels", format!("one order can pay {levels} upline levels, above the brand limit {max}; set max_depth or fewer peer generations"));
+            f.add(
+                Severity::Error,
+                "paid_levels",
+                "brand limit max_paid_levels",
+                format!("one order can pay {levels} upline levels, above the brand limit {max}; set max_depth or fewer peer generations"),
+            );
         }
     }
     if ctx.jurisdiction == Jurisdiction::CnDirectSelling && ratio > CN_DIRECT_SELLING_MAX_PAY {
-        f.add(Severity::Error, "payout_ratio", "直销管理条例 art. 24: pay at most 30% of own retail sales", format!("worst-case payout ratio {ratio} exceeds 0.30"));
+        f.add(
+            Severity::Error,
+            "payout_ratio",
+            "直销管理条例 art. 24: pay at most 30% of own retail sales",
+            format!("worst-case payout ratio {ratio} exceeds 0.30"),
+        );
     }
 }
 
@@ -213,10 +230,20 @@ fn check_compliance(plan: &Plan, ctx: &PlanContext, f: &mut Findings) {
         f.add(strict, "team_pay_depth", TEAM_PAY, format!("{} pay uplines from downline purchases {depth}{ftc}", team_pay.join(", ")));
     }
     if plan.referral_bonus.enabled && !plan.referral_bonus.rate.is_zero() {
-        f.add(strict, "recruitment_reward", "禁止传销条例 art. 7(2): pay per recruit", format!("referral bonus pays {} of a recruit's purchases to the recruiter", plan.referral_bonus.rate));
+        f.add(
+            strict,
+            "recruitment_reward",
+            "禁止传销条例 art. 7(2): pay per recruit",
+            format!("referral bonus pays {} of a recruit's purchases to the recruiter", plan.referral_bonus.rate),
+        );
     }
     let thresholds = ctx.tier_thresholds.iter().flatten().filter(|t| !t.is_zero()).count();
     if thresholds > 0 {
-        f.add(strict, "entry_threshold", "禁止传销条例 art. 7(1): entry fees, incl. buying stock to join", format!("{thresholds} tier(s) require a minimum first order to join"));
+        f.add(
+            strict,
+            "entry_threshold",
+            "禁止传销条例 art. 7(1): entry fees, incl. buying stock to join",
+            format!("{thresholds} tier(s) require a minimum first order to join"),
+        );
     }
 }

@@ -135,7 +135,12 @@ impl EmbeddedPostgres {
     }
 
     pub fn is_running(&self) -> bool {
-        self.command("pg_ctl").args(["status", "-D", &self.data_dir().to_string_lossy()]).stdout(Stdio::null()).stderr(Stdio::null()).status().is_ok_and(|s| s.success())
+        self.command("pg_ctl")
+            .args(["status", "-D", &self.data_dir().to_string_lossy()])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success())
     }
 
     /// Stops the cluster if this process started it.
@@ -160,12 +165,16 @@ impl EmbeddedPostgres {
 
     fn run(&self, what: &str, args: &[&str]) -> Result<(), EmbeddedError> {
         let tool = if what.starts_with("pg_ctl") { "pg_ctl" } else { what };
-        let out = self.command(tool).args(args).stdin(Stdio::null()).output().map_err(|e| EmbeddedError::Command { what: what.into(), detail: e.to_string() })?;
+        let out =
+            self.command(tool).args(args).stdin(Stdio::null()).output().map_err(|e| EmbeddedError::Command { what: what.into(), detail: e.to_string() })?;
         if out.status.success() {
             return Ok(());
         }
         let log_tail = fs::read_to_string(self.log_file()).unwrap_or_default().lines().rev().take(5).collect::<Vec<_>>().join("\n");
-        Err(EmbeddedError::Command { what: what.into(), detail: format!("{}{}\n{log_tail}", String::from_utf8_lossy(&out.stderr), String::from_utf8_lossy(&out.stdout)) })
+        Err(EmbeddedError::Command {
+            what: what.into(),
+            detail: format!("{}{}\n{log_tail}", String::from_utf8_lossy(&out.stderr), String::from_utf8_lossy(&out.stdout)),
+        })
     }
 
     /// When running as root, the postgres user must own what the server writes.

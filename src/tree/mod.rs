@@ -30,7 +30,17 @@ pub struct Agent {
 
 impl Agent {
     fn from_row(row: AgentRow, depth: i32) -> Self {
-        Agent { id: row.id, name: row.name, phone: row.phone, tier_id: row.tier_id, parent_id: row.parent_id, sponsor_id: row.sponsor_id, status: row.status, depth, joined_at: row.joined_at }
+        Agent {
+            id: row.id,
+            name: row.name,
+            phone: row.phone,
+            tier_id: row.tier_id,
+            parent_id: row.parent_id,
+            sponsor_id: row.sponsor_id,
+            status: row.status,
+            depth,
+            joined_at: row.joined_at,
+        }
     }
 }
 
@@ -64,7 +74,11 @@ pub fn visible(conn: &mut PgConnection, who: &Principal, id: i64) -> Result<Agen
 }
 
 fn tier_rank(conn: &mut PgConnection, brand_id: i64, tier_id: i64) -> Result<i32, AppError> {
-    catalog::list_tiers(conn, brand_id)?.into_iter().find(|t| t.id == tier_id).map(|t| t.rank).ok_or_else(|| AppError::validation(format!("tier {tier_id} does not exist")))
+    catalog::list_tiers(conn, brand_id)?
+        .into_iter()
+        .find(|t| t.id == tier_id)
+        .map(|t| t.rank)
+        .ok_or_else(|| AppError::validation(format!("tier {tier_id} does not exist")))
 }
 
 pub fn create(conn: &mut PgConnection, who: &Principal, req: &NewAgentRequest) -> Result<Agent, AppError> {
@@ -107,7 +121,8 @@ pub fn create(conn: &mut PgConnection, who: &Principal, req: &NewAgentRequest) -
         return Err(AppError::conflict("phone_taken", format!("an agent with phone {phone} already exists in this brand")));
     }
     let hash = hash_password(&req.password)?;
-    let row = store::insert(conn, who.brand_id, &store::NewAgent { name, phone, tier_id: req.tier_id, parent: parent.as_ref(), sponsor_id, password_hash: &hash })?;
+    let row =
+        store::insert(conn, who.brand_id, &store::NewAgent { name, phone, tier_id: req.tier_id, parent: parent.as_ref(), sponsor_id, password_hash: &hash })?;
     store::record_event(conn, who.brand_id, row.id, "joined", None, row.parent_id.map(|p| p.to_string()), &who.actor())?;
     Ok(row.into())
 }
@@ -129,7 +144,14 @@ pub struct DownlineQuery {
 
 /// One page of the whole subtree below `id`, each agent with its depth relative to `id`.
 /// Returns the rows' paths too, for the cursor.
-pub fn downline(conn: &mut PgConnection, who: &Principal, id: i64, q: &DownlineQuery, after: Option<Vec<i64>>, limit: i64) -> Result<Vec<(Agent, Vec<i64>)>, AppError> {
+pub fn downline(
+    conn: &mut PgConnection,
+    who: &Principal,
+    id: i64,
+    q: &DownlineQuery,
+    after: Option<Vec<i64>>,
+    limit: i64,
+) -> Result<Vec<(Agent, Vec<i64>)>, AppError> {
     if q.max_depth.is_some_and(|d| d < 1) {
         return Err(AppError::bad_request("validation", "max_depth must be 1 or more"));
     }

@@ -96,7 +96,14 @@ pub struct SubtreeFilter {
 }
 
 /// One page of the strict subtree below `root_path`, in path (depth-first) order.
-pub fn subtree_page(conn: &mut PgConnection, brand_id: i64, root_path: &[i64], filter: &SubtreeFilter, after: Option<&[i64]>, limit: i64) -> Result<Vec<AgentRow>, AppError> {
+pub fn subtree_page(
+    conn: &mut PgConnection,
+    brand_id: i64,
+    root_path: &[i64],
+    filter: &SubtreeFilter,
+    after: Option<&[i64]>,
+    limit: i64,
+) -> Result<Vec<AgentRow>, AppError> {
     let lower = after.map_or_else(|| root_path.to_vec(), <[i64]>::to_vec);
     Ok(diesel::sql_query(format!(
         "SELECT {COLUMNS} FROM agents
@@ -185,7 +192,15 @@ pub struct AgentEvent {
     pub at: DateTime<Utc>,
 }
 
-pub fn record_event(conn: &mut PgConnection, brand_id: i64, agent_id: i64, kind: &str, old: Option<String>, new: Option<String>, actor: &str) -> Result<(), AppError> {
+pub fn record_event(
+    conn: &mut PgConnection,
+    brand_id: i64,
+    agent_id: i64,
+    kind: &str,
+    old: Option<String>,
+    new: Option<String>,
+    actor: &str,
+) -> Result<(), AppError> {
     diesel::insert_into(agent_events::table)
         .values((
             agent_events::brand_id.eq(brand_id),

@@ -1,1 +1,7 @@
-fn main(){}
+//! The API test suite: every test spawns the real app on a fresh database.
+
+mod auth;
+mod catalog;
+mod helpers;
+mod openapi;
+mod tree;

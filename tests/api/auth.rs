@@ -1,0 +1,105 @@
+use reqwest::{Method, StatusCode};
+use serde_json::json;
+
+use crate::helpers::{spawn_app, PASSWORD};
+
+#[tokio::test]
+async fn hq_and_agents_log_in_and_get_their_role() {
+    let app = spawn_app().await;
+    let brand = app.brand("acme").await;
+    let a = app.agent(&brand.hq, "Ann", "13900000001", brand.tiers[0], None).await;
+    let (status, body) = app.login("acme", "13900000001", PASSWORD).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(body["role"], "agent");
+    assert_eq!(body["agent_id"], a);
+    let (status, body) = app.login("acme", "hq", PASSWORD).await;
+    assert_eq!((status, body["role"].as_str(), body["agent_id"].is_null()), (StatusCode::OK, Some("hq"), true));
+}
+
+#[tokio::test]
+async fn wrong_credentials_are_401_and_repeated_failures_429() {
+    let app = spawn_app().await;
+    app.brand("acme").await;
+    let (status, body) = app.login("acme", "hq", "wrong-password").await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert_eq!(body["code"], "unauthorized");
+    let (status, _) = app.login("no-such-brand", "hq", PASSWORD).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    for _ in 0..4 {
+        assert_eq!(app.login("acme", "hq", "wrong-password").await.0, StatusCode::UNAUTHORIZED);
+    }
+    // five failures: even the right password is now slowed down
+    let (status, body) = app.login("acme", "hq", PASSWORD).await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS, "{body}");
+    assert_eq!(body["code"], "too_many_attempts");
+    // another login of the same brand is not affected
+    let (status, _) = app.login("acme", "13900000009", PASSWORD).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn requests_without_a_valid_token_are_401() {
+    let app = spawn_app().await;
+    let (status, body) = app.call(Method::GET, "/api/v1/tiers", None, None).await;
+    assert_eq!((status, body["code"].as_str()), (StatusCode::UNAUTHORIZED, Some("unauthorized")));
+    let (status, _) = app.get("/api/v1/tiers", "1.deadbeef").await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    let (status, _) = app.get("/api/v1/tiers", "garbage").await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn brands_are_isolated() {
+    let app = spawn_app().await;
+    let acme = app.brand("acme").await;
+    let other = app.brand("other").await;
+    let a = app.agent(&acme.hq, "Ann", "13900000001", acme.tiers[0], None).await;
+    // the same phone may exist in another brand
+    let b = app.agent(&other.hq, "Bob", "13900000001", other.tiers[0], None).await;
+    assert_eq!(app.get(&format!("/api/v1/agents/{a}"), &other.hq).await.0, StatusCode::NOT_FOUND);
+    assert_eq!(app.get(&format!("/api/v1/agents/{b}/downline"), &acme.hq).await.0, StatusCode::NOT_FOUND);
+    let (status, _) = app.post(&format!("/api/v1/agents/{a}/move"), &other.hq, json!({"parent_id": b})).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    // a parent from another brand does not exist here
+    let (status, body) = app
+        .post("/api/v1/agents", &other.hq, json!({"name": "X", "phone": "13900000002", "tier_id": other.tiers[1], "parent_id": a, "password": PASSWORD}))
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    // tiers of another brand are not usable either
+    let (status, _) = app
+        .post("/api/v1/agents", &other.hq, json!({"name": "X", "phone": "13900000003", "tier_id": acme.tiers[1], "parent_id": b, "password": PASSWORD}))
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    let (_, tiers) = app.get("/api/v1/tiers", &acme.hq).await;
+    let ids: Vec<i64> = tiers["items"].as_array().unwrap().iter().map(|t| t["id"].as_i64().unwrap()).collect();
+    assert_eq!(ids, acme.tiers);
+    // the agent logs in to its own brand only
+    assert_eq!(app.login("other", "13900000001", PASSWORD).await.1["agent_id"], b);
+}
+
+#[tokio::test]
+async fn settings_are_hq_only_and_validated() {
+    let app = spawn_app().await;
+    let brand = app.brand("acme").await;
+    let (status, s) = app.get("/api/v1/settings", &brand.hq).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        s,
+        json!({"supply_mode": "hq", "timezone": "Asia/Shanghai", "hq_stock_tracking": false, "buyback_ratio": "0.9", "hold_days": 7, "jurisdiction": "none"})
+    );
+    let (status, s) =
+        app.call(Method::PATCH, "/api/v1/settings", Some(&brand.hq), Some(json!({"supply_mode": "upline", "hold_days": 10, "jurisdiction": "us_ftc"}))).await;
+    assert_eq!(status, StatusCode::OK, "{s}");
+    assert_eq!((s["supply_mode"].as_str(), s["hold_days"].as_i64(), s["jurisdiction"].as_str()), (Some("upline"), Some(10), Some("us_ftc")));
+    let (status, body) = app.call(Method::PATCH, "/api/v1/settings", Some(&brand.hq), Some(json!({"timezone": "Mars/Olympus"}))).await;
+    assert_eq!((status, body["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("validation")));
+    let (status, body) = app.call(Method::PATCH, "/api/v1/settings", Some(&brand.hq), Some(json!({"jurisdiction": "eu"}))).await;
+    assert_eq!((status, body["code"].as_str()), (StatusCode::BAD_REQUEST, Some("invalid_body")));
+    let (status, _) = app.call(Method::PATCH, "/api/v1/settings", Some(&brand.hq), Some(json!({"buyback_ratio": "1.5"}))).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    // nothing of the rejected patches was written
+    assert_eq!(app.get("/api/v1/settings", &brand.hq).await.1["timezone"], "Asia/Shanghai");
+    app.agent(&brand.hq, "Ann", "13900000001", brand.tiers[0], None).await;
+    let agent = app.agent_token(&brand, "13900000001").await;
+    assert_eq!(app.get("/api/v1/settings", &agent).await.0, StatusCode::FORBIDDEN);
+}
