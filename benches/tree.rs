@@ -1,0 +1,157 @@
+//! Tree benchmark: a 1,000,000-agent brand on the embedded PostgreSQL; downline queries on a
+//! ~100,000-agent subtree (btree range, as served, against the GIN `@>` alternative), upline,
+//! and moving that subtree; pgbench select-only on the same server as the baseline.
+//!
+//! Run: `cargo bench --bench tree` (about 3 minutes; writes target/bench-tree.md).
+
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use agent_ledger::db::{self, embedded::Durability, embedded::EmbeddedPostgres};
+use agent_ledger::tree::store::{self, SubtreeFilter};
+use diesel::prelude::*;
+use diesel::sql_types::BigInt;
+
+const BRAND: i64 = 1;
+
+fn exec(conn: &mut PgConnection, sql: &str) {
+    diesel::sql_query(sql).execute(conn).unwrap_or_else(|e| panic!("{sql}: {e}"));
+}
+
+#[derive(QueryableByName)]
+struct Id {
+    #[diesel(sql_type = BigInt)]
+    id: i64,
+}
+
+fn one_id(conn: &mut PgConnection, sql: &str) -> i64 {
+    diesel::sql_query(sql).get_result::<Id>(conn).unwrap().id
+}
+
+/// Runs `f` `n` times; returns (median, p99) in milliseconds.
+fn time<T>(n: usize, mut f: impl FnMut() -> T) -> (f64, f64) {
+    f(); // warm the cache
+    let mut samples: Vec<Duration> = (0..n)
+        .map(|_| {
+            let t = Instant::now();
+            std::hint::black_box(f());
+            t.elapsed()
+        })
+        .collect();
+    samples.sort();
+    let ms = |d: Duration| d.as_secs_f64() * 1000.0;
+    (ms(samples[n / 2]), ms(samples[(n * 99 / 100).min(n - 1)]))
+}
+
+fn main() {
+    let mut pg = EmbeddedPostgres::new(concat!(env!("CARGO_TARGET_TMPDIR"), "/bench-pg").as_ref()).unwrap();
+    pg.ensure_running(Durability::Full).unwrap();
+    let mut admin = PgConnection::establish(&pg.url("postgres")).unwrap();
+    exec(&mut admin, "DROP DATABASE IF EXISTS bench_tree WITH (FORCE)");
+    exec(&mut admin, "CREATE DATABASE bench_tree");
+    let mut conn = PgConnection::establish(&pg.url("bench_tree")).unwrap();
+    db::migrate(&mut conn).unwrap();
+
+    // 10 top agents; 10 children each for four levels, then 9: 1,011,110 agents.
+    let t = Instant::now();
+    exec(&mut conn, "INSERT INTO brands (id, code, name) VALUES (1, 'bench', 'Bench')");
+    exec(&mut conn, "INSERT INTO tiers (brand_id, id, rank, name) VALUES (1, 1, 1, 'T1')");
+    exec(
+        &mut conn,
+        "INSERT INTO agents (brand_id, id, name, phone, tier_id, path, password_hash)
+         SELECT 1, n.id, 'a' || n.id, 'p' || n.id, 1, ARRAY[n.id], 'x'
+           FROM (SELECT nextval('agents_id_seq') AS id FROM generate_series(1, 10)) n",
+    );
+    for (level, fanout) in [(1, 10), (2, 10), (3, 10), (4, 10), (5, 9)] {
+        exec(
+            &mut conn,
+            &format!(
+                "INSERT INTO agents (brand_id, id, name, phone, tier_id, parent_id, sponsor_id, path, password_hash)
+                 SELECT 1, n.id, 'a' || n.id, 'p' || n.id, 1, p.id, p.id, p.path || n.id, 'x'
+                   FROM agents p CROSS JOIN LATERAL (SELECT nextval('agents_id_seq') AS id FROM generate_series(1, {fanout})) n
+                  WHERE p.brand_id = 1 AND cardinality(p.path) = {level}"
+            ),
+        );
+    }
+    exec(&mut conn, "VACUUM ANALYZE agents");
+    let load_s = t.elapsed().as_secs_f64();
+    let total = one_id(&mut conn, "SELECT count(*) AS id FROM agents");
+    let root = one_id(&mut conn, "SELECT min(id) AS id FROM agents WHERE parent_id IS NULL");
+    let other_root = one_id(&mut conn, "SELECT max(id) AS id FROM agents WHERE parent_id IS NULL");
+    let root_path = vec![root];
+    let subtree = store::subtree_size(&mut conn, BRAND, &root_path).unwrap();
+    let deepest = one_id(&mut conn, &format!("SELECT max(id) AS id FROM agents WHERE path[1] = {root} AND cardinality(path) = 6"));
+    let deepest_path = store::find(&mut conn, BRAND, deepest).unwrap().unwrap().path;
+    let middle = store::subtree_page(&mut conn, BRAND, &root_path, &SubtreeFilter { max_abs_depth: None, tier_id: None }, None, subtree / 2).unwrap().pop().unwrap().path;
+
+    let mut rows = Vec::new();
+    let mut row = |name: &str, (p50, p99): (f64, f64)| {
+        println!("{name:<62} p50 {p50:>9.3} ms   p99 {p99:>9.3} ms");
+        rows.push(format!("| {name} | {p50:.3} | {p99:.3} |"));
+    };
+    let all = SubtreeFilter { max_abs_depth: None, tier_id: None };
+    row("downline, first page of 50 (btree range)", time(200, || store::subtree_page(&mut conn, BRAND, &root_path, &all, None, 50).unwrap()));
+    row("downline, page of 50 at the middle of the range (cursor)", time(200, || store::subtree_page(&mut conn, BRAND, &root_path, &all, Some(&middle), 50).unwrap()));
+    let two = SubtreeFilter { max_abs_depth: Some(3), tier_id: None };
+    row("downline, first page of 50, max_depth = 2", time(200, || store::subtree_page(&mut conn, BRAND, &root_path, &two, None, 50).unwrap()));
+    row("downline, count of the whole subtree (btree range)", time(20, || store::subtree_size(&mut conn, BRAND, &root_path).unwrap()));
+    row("downline, every agent of the subtree (btree range)", time(10, || store::subtree_page(&mut conn, BRAND, &root_path, &all, None, 1_000_000).unwrap().len()));
+    row("upline of a depth-6 agent (ancestor array, by ids)", time(200, || store::by_ids(&mut conn, BRAND, &deepest_path[..5]).unwrap()));
+
+    // The alternative: a GIN index on the path with `@>`.
+    let t = Instant::now();
+    exec(&mut conn, "CREATE INDEX agents_path_gin ON agents USING gin (path)");
+    let gin_build_s = t.elapsed().as_secs_f64();
+    exec(&mut conn, "ANALYZE agents");
+    let gin_page = format!("SELECT id FROM agents WHERE brand_id = 1 AND path @> ARRAY[{root}::bigint] AND id <> {root} ORDER BY path LIMIT 50");
+    row("GIN @>: first page of 50 in path order", time(50, || diesel::sql_query(&gin_page).load::<Id>(&mut conn).unwrap()));
+    let gin_count = format!("SELECT count(*) AS id FROM agents WHERE brand_id = 1 AND path @> ARRAY[{root}::bigint]");
+    row("GIN @>: count of the whole subtree", time(20, || one_id(&mut conn, &gin_count)));
+    let sizes: Vec<Id> = diesel::sql_query("SELECT pg_relation_size('agents_subtree') AS id UNION ALL SELECT pg_relation_size('agents_path_gin')").load(&mut conn).unwrap();
+    exec(&mut conn, "DROP INDEX agents_path_gin");
+
+    // Move the ~100k subtree under another top agent and back: one UPDATE each.
+    let mut moves = Vec::new();
+    for parent in [Some(other_root), None] {
+        let agent = store::find(&mut conn, BRAND, root).unwrap().unwrap();
+        let new_parent = parent.map(|p| store::find(&mut conn, BRAND, p).unwrap().unwrap());
+        let t = Instant::now();
+        let n = conn.transaction(|c| store::move_subtree(c, BRAND, root, &agent.path, new_parent.as_ref())).unwrap();
+        moves.push((n, t.elapsed().as_secs_f64() * 1000.0));
+        println!("move of {n} agents: {:.0} ms", moves.last().unwrap().1);
+    }
+    let moved_ok: i64 = one_id(&mut conn, &format!("SELECT count(*) AS id FROM agents WHERE path[1] = {root}"));
+    assert_eq!(moved_ok, subtree + 1, "the subtree came back whole");
+
+    // Baseline on the same server: pgbench select-only, 1 client.
+    exec(&mut admin, "DROP DATABASE IF EXISTS bench_pgbench WITH (FORCE)");
+    exec(&mut admin, "CREATE DATABASE bench_pgbench");
+    let socket = pg.socket_dir().to_string_lossy().to_string();
+    let pgbench = |args: &[&str]| {
+        let out = Command::new(pg.bin_dir().join("pgbench")).args(["-h", &socket, "-p", "5432", "-U", "postgres"]).args(args).arg("bench_pgbench").output().unwrap();
+        assert!(out.status.success(), "pgbench: {}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8_lossy(&out.stdout).to_string()
+    };
+    pgbench(&["-i", "-q", "-s", "10"]);
+    let report = pgbench(&["-S", "-c", "1", "-T", "10"]);
+    let pick = |key: &str| report.lines().find(|l| l.starts_with(key)).unwrap_or("").trim().to_string();
+    let (latency, tps) = (pick("latency average"), pick("tps"));
+    println!("pgbench -S -c 1: {latency}; {tps}");
+
+    let md = format!(
+        "Tree benchmark ({total} agents, subtree of {subtree}; load {load_s:.1} s)\n\n| query | p50 ms | p99 ms |\n|---|---|---|\n{}\n\n\
+         btree (brand_id, path) index: {} MB; GIN (path): {} MB, built in {gin_build_s:.1} s\n\n\
+         move of {} agents: {:.0} ms; move back: {:.0} ms\n\nbaseline, pgbench -S -c 1 -T 10 (scale 10), same server: {latency}; {tps}\n",
+        rows.join("\n"),
+        sizes[0].id / 1_048_576,
+        sizes[1].id / 1_048_576,
+        moves[0].0,
+        moves[0].1,
+        moves[1].1
+    );
+    std::fs::write(concat!(env!("CARGO_TARGET_TMPDIR"), "/../bench-tree.md"), &md).unwrap();
+    println!("\n{md}");
+    exec(&mut admin, "DROP DATABASE bench_tree WITH (FORCE)");
+    exec(&mut admin, "DROP DATABASE bench_pgbench WITH (FORCE)");
+    pg.stop();
+}
