@@ -4,7 +4,7 @@ use actix_web::{get, HttpResponse};
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use crate::{auth, brands, catalog, commission, pagination, startup, tree};
+use crate::{auth, brands, catalog, commission, inventory, ledger, orders, pagination, plans, startup, tree};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -17,6 +17,10 @@ use crate::{auth, brands, catalog, commission, pagination, startup, tree};
         brands::http::get_settings, brands::http::patch_settings,
         tree::http::create, tree::http::get, tree::http::children, tree::http::downline, tree::http::upline,
         tree::http::move_agent, tree::http::change_tier, tree::http::change_status, tree::http::events,
+        plans::http::get_plan, plans::http::put_plan, plans::http::validate,
+        inventory::http::adjust, inventory::http::agent_inventory,
+        orders::http::create, orders::http::list, orders::http::get, orders::http::refund,
+        ledger::http::wallet, ledger::http::earnings, ledger::http::request_withdrawal, ledger::http::approve, ledger::http::reject,
     ),
     components(schemas(
         auth::http::LoginRequest, auth::LoginResponse,
@@ -25,7 +29,12 @@ use crate::{auth, brands, catalog, commission, pagination, startup, tree};
         tree::Agent, tree::NewAgentRequest, tree::AgentEvent, tree::SettableStatus,
         tree::http::MoveRequest, tree::http::TierRequest, tree::http::StatusRequest,
         pagination::Page<tree::Agent>,
-        commission::Plan, commission::ValidationReport, commission::Finding,
+        commission::Plan, commission::ValidationReport, commission::Finding, plans::Published,
+        inventory::Adjustment, inventory::AdjustmentResult, inventory::StockLine,
+        orders::OrderRequest, orders::PurchaseRequest, orders::PurchaseLine, orders::RetailRequest, orders::RetailLine, orders::Customer,
+        orders::OrderView, orders::LineView, orders::SplitView, orders::RefundRequest, orders::RefundView, orders::RefundLineView,
+        ledger::Wallet, ledger::Earnings, ledger::PostingView, ledger::Withdrawal, ledger::WithdrawalRequest,
+        pagination::Page<orders::OrderView>,
     )),
     modifiers(&BearerAuth),
 )]

@@ -117,15 +117,149 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    plan_versions (brand_id, version) {
+        brand_id -> Int8,
+        version -> Int4,
+        effective_from -> Timestamptz,
+        body -> Jsonb,
+        created_by -> Text,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    orders (brand_id, id) {
+        brand_id -> Int8,
+        id -> Int8,
+        kind -> Text,
+        buyer_id -> Nullable<Int8>,
+        seller_id -> Nullable<Int8>,
+        customer_name -> Nullable<Text>,
+        customer_phone -> Nullable<Text>,
+        amount -> Numeric,
+        placed_at -> Timestamptz,
+        plan_version -> Nullable<Int4>,
+        created_by -> Text,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    order_lines (brand_id, order_id, line_no) {
+        brand_id -> Int8,
+        order_id -> Int8,
+        line_no -> Int4,
+        sku -> Text,
+        qty -> Int4,
+        unit_price -> Numeric,
+        amount -> Numeric,
+        seller_unit_cost -> Nullable<Numeric>,
+    }
+}
+
+diesel::table! {
+    refunds (brand_id, id) {
+        brand_id -> Int8,
+        id -> Int8,
+        order_id -> Int8,
+        created_by -> Text,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    refund_lines (brand_id, refund_id, line_no) {
+        brand_id -> Int8,
+        refund_id -> Int8,
+        order_id -> Int8,
+        line_no -> Int4,
+        qty -> Int4,
+        amount -> Numeric,
+    }
+}
+
+diesel::table! {
+    stock (brand_id, agent_id, sku) {
+        brand_id -> Int8,
+        agent_id -> Int8,
+        sku -> Text,
+        qty -> Int8,
+        avg_cost -> Numeric,
+    }
+}
+
+diesel::table! {
+    hq_stock (brand_id, sku) {
+        brand_id -> Int8,
+        sku -> Text,
+        qty -> Int8,
+    }
+}
+
+diesel::table! {
+    stock_moves (brand_id, id) {
+        brand_id -> Int8,
+        id -> Int8,
+        kind -> Text,
+        sku -> Text,
+        from_agent -> Nullable<Int8>,
+        to_agent -> Nullable<Int8>,
+        qty -> Int8,
+        unit_cost -> Numeric,
+        order_id -> Nullable<Int8>,
+        refund_id -> Nullable<Int8>,
+        reason -> Nullable<Text>,
+        at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    journal_entries (brand_id, id) {
+        brand_id -> Int8,
+        id -> Int8,
+        kind -> Text,
+        order_id -> Nullable<Int8>,
+        refund_id -> Nullable<Int8>,
+        withdrawal_id -> Nullable<Int8>,
+        occurred_at -> Timestamptz,
+        memo -> Nullable<Text>,
+        created_by -> Text,
+        posted_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    postings (brand_id, id) {
+        brand_id -> Int8,
+        id -> Int8,
+        entry_id -> Int8,
+        account -> Text,
+        agent_id -> Nullable<Int8>,
+        amount -> Numeric,
+        split_kind -> Nullable<Text>,
+        order_id -> Nullable<Int8>,
+        line_no -> Nullable<Int4>,
+        generation -> Nullable<Int4>,
+        occurred_at -> Timestamptz,
+        available_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    withdrawals (brand_id, id) {
+        brand_id -> Int8,
+        id -> Int8,
+        agent_id -> Int8,
+        amount -> Numeric,
+        status -> Text,
+        requested_at -> Timestamptz,
+        decided_at -> Nullable<Timestamptz>,
+        decided_by -> Nullable<Text>,
+    }
+}
+
 diesel::allow_tables_to_appear_in_same_query!(
-    brands,
-    hq_users,
-    tiers,
-    products,
-    product_prices,
-    agents,
-    agent_events,
-    sessions,
-    login_failures,
-    idempotency_keys,
+    brands, hq_users, tiers, products, product_prices, agents, agent_events, sessions, login_failures, idempotency_keys,
+    plan_versions, orders, order_lines, refunds, refund_lines, stock, hq_stock, stock_moves, journal_entries, postings, withdrawals,
 );

@@ -7,7 +7,7 @@ use actix_web::{get, middleware, web, App, HttpRequest, HttpResponse, HttpServer
 use diesel::RunQueryDsl;
 
 use crate::error::AppError;
-use crate::{auth, brands, catalog, openapi, tree, AppState};
+use crate::{auth, brands, catalog, inventory, ledger, openapi, orders, plans, tree, AppState};
 
 /// Every route of the service. Used by the server and by the tests.
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -38,7 +38,21 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .service(tree::http::move_agent)
             .service(tree::http::change_tier)
             .service(tree::http::change_status)
-            .service(tree::http::events),
+            .service(tree::http::events)
+            .service(plans::http::get_plan)
+            .service(plans::http::put_plan)
+            .service(plans::http::validate)
+            .service(inventory::http::adjust)
+            .service(inventory::http::agent_inventory)
+            .service(orders::http::create)
+            .service(orders::http::list)
+            .service(orders::http::get)
+            .service(orders::http::refund)
+            .service(ledger::http::wallet)
+            .service(ledger::http::earnings)
+            .service(ledger::http::request_withdrawal)
+            .service(ledger::http::approve)
+            .service(ledger::http::reject),
     )
     .default_service(web::to(not_found));
 }

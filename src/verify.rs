@@ -38,6 +38,48 @@ pub const CHECKS: &[Check] = &[
                 FROM product_prices pp JOIN products p ON p.brand_id = pp.brand_id AND p.sku = pp.sku
                WHERE pp.price > p.retail_price",
     },
+    Check {
+        name: "ledger: every journal entry sums to 0.00",
+        sql: "SELECT format('brand %s entry %s (%s): postings sum to %s', brand_id, entry_id, min(account), sum(amount)) AS what
+                FROM postings GROUP BY brand_id, entry_id HAVING sum(amount) <> 0",
+    },
+    Check {
+        name: "orders: an order's amount is the sum of its lines",
+        sql: "SELECT format('brand %s order %s: amount %s, lines sum to %s', o.brand_id, o.id, o.amount, coalesce(sum(l.amount), 0)) AS what
+                FROM orders o LEFT JOIN order_lines l ON l.brand_id = o.brand_id AND l.order_id = o.id
+               GROUP BY o.brand_id, o.id, o.amount HAVING o.amount <> coalesce(sum(l.amount), 0)",
+    },
+    Check {
+        name: "orders: each purchase line's proceeds + differentials equal its amount, net of refunds",
+        sql: "WITH refunded AS (SELECT brand_id, order_id, line_no, sum(qty) AS qty FROM refund_lines GROUP BY 1, 2, 3),
+                   shared AS (SELECT brand_id, order_id, line_no, sum(amount) AS amount FROM postings
+                               WHERE split_kind IN ('proceeds', 'differential') GROUP BY 1, 2, 3)
+              SELECT format('brand %s order %s line %s: proceeds + differentials %s, expected %s', l.brand_id, l.order_id, l.line_no,
+                            coalesce(s.amount, 0), l.unit_price * (l.qty - coalesce(r.qty, 0))) AS what
+                FROM order_lines l JOIN orders o ON o.brand_id = l.brand_id AND o.id = l.order_id AND o.kind = 'purchase'
+                LEFT JOIN refunded r ON r.brand_id = l.brand_id AND r.order_id = l.order_id AND r.line_no = l.line_no
+                LEFT JOIN shared s ON s.brand_id = l.brand_id AND s.order_id = l.order_id AND s.line_no = l.line_no
+               WHERE coalesce(s.amount, 0) <> l.unit_price * (l.qty - coalesce(r.qty, 0))",
+    },
+    Check {
+        name: "orders: no line is refunded beyond its quantity",
+        sql: "SELECT format('brand %s order %s line %s: %s of %s units refunded', l.brand_id, l.order_id, l.line_no, sum(r.qty), l.qty) AS what
+                FROM order_lines l JOIN refund_lines r ON r.brand_id = l.brand_id AND r.order_id = l.order_id AND r.line_no = l.line_no
+               GROUP BY l.brand_id, l.order_id, l.line_no, l.qty HAVING sum(r.qty) > l.qty",
+    },
+    Check {
+        name: "stock: never negative, and every agent's units equal the units moved in minus out",
+        sql: "WITH moved AS (
+                SELECT brand_id, agent_id, sku, sum(qty) AS qty FROM (
+                    SELECT brand_id, to_agent AS agent_id, sku, qty FROM stock_moves WHERE to_agent IS NOT NULL
+                    UNION ALL
+                    SELECT brand_id, from_agent, sku, -qty FROM stock_moves WHERE from_agent IS NOT NULL) m
+                GROUP BY 1, 2, 3)
+              SELECT format('brand %s agent %s sku %s: holds %s, moves say %s', coalesce(s.brand_id, m.brand_id), coalesce(s.agent_id, m.agent_id),
+                            coalesce(s.sku, m.sku), coalesce(s.qty, 0), coalesce(m.qty, 0)) AS what
+                FROM stock s FULL JOIN moved m ON m.brand_id = s.brand_id AND m.agent_id = s.agent_id AND m.sku = s.sku
+               WHERE coalesce(s.qty, 0) <> coalesce(m.qty, 0) OR coalesce(s.qty, 0) < 0",
+    },
 ];
 
 #[derive(QueryableByName)]

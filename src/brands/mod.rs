@@ -127,5 +127,6 @@ pub fn create_brand(conn: &mut PgConnection, code: &str, name: &str, admin_login
     diesel::insert_into(hq_users::table)
         .values((hq_users::brand_id.eq(brand_id), hq_users::login.eq(admin_login), hq_users::password_hash.eq(hash_password(admin_password)?)))
         .execute(conn)?;
+    crate::plans::insert_default(conn, brand_id)?;
     Ok(brand_id)
 }

@@ -4,4 +4,5 @@ mod auth;
 mod catalog;
 mod helpers;
 mod openapi;
+mod orders;
 mod tree;

@@ -1,0 +1,13 @@
+DROP TABLE withdrawals;
+DROP TABLE postings;
+DROP TABLE journal_entries;
+DROP FUNCTION entry_balances;
+DROP FUNCTION journal_is_append_only;
+DROP TABLE stock_moves;
+DROP TABLE hq_stock;
+DROP TABLE stock;
+DROP TABLE refund_lines;
+DROP TABLE refunds;
+DROP TABLE order_lines;
+DROP TABLE orders;
+DROP TABLE plan_versions;

@@ -1,0 +1,257 @@
+//! Agent stock: per (agent, sku) rows, the only rows two orders may contend on.
+//!
+//! Deadlock freedom by design: every transaction locks the stock rows it needs in one global
+//! order — HQ's rows (by sku) first, then agents' rows by (agent_id, sku) — each with a single
+//! upsert that creates a missing row at zero and locks it. Two transactions can then only
+//! wait for each other in the same direction.
+
+pub mod http;
+
+use std::collections::BTreeMap;
+
+use diesel::prelude::*;
+use diesel::sql_types::{BigInt, Text};
+use rust_decimal::{Decimal, RoundingStrategy};
+use serde::{Deserialize, Serialize};
+
+use crate::auth::Principal;
+use crate::error::AppError;
+use crate::schema::{hq_stock, stock, stock_moves};
+
+/// Who holds stock.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Holder {
+    Hq,
+    Agent(i64),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Level {
+    pub qty: i64,
+    pub avg_cost: Decimal,
+}
+
+/// The locked stock rows of one transaction.
+#[derive(Debug, Default)]
+pub struct Locked {
+    rows: BTreeMap<(Holder, String), Level>,
+}
+
+#[derive(QueryableByName)]
+struct LockedRow {
+    #[diesel(sql_type = BigInt)]
+    qty: i64,
+    #[diesel(sql_type = diesel::sql_types::Numeric)]
+    avg_cost: Decimal,
+}
+
+/// Locks (creating at zero where missing) the given rows in the global order.
+pub fn lock(conn: &mut PgConnection, brand_id: i64, keys: impl IntoIterator<Item = (Holder, String)>) -> Result<Locked, AppError> {
+    let mut keys: Vec<(Holder, String)> = keys.into_iter().collect();
+    keys.sort(); // Holder::Hq < Holder::Agent(_), then by sku: the global lock order
+    keys.dedup();
+    let mut locked = Locked::default();
+    for (holder, sku) in keys {
+        let row: LockedRow = match holder {
+            Holder::Hq => diesel::sql_query(
+                "INSERT INTO hq_stock (brand_id, sku, qty) VALUES ($1, $2, 0)
+                 ON CONFLICT (brand_id, sku) DO UPDATE SET qty = hq_stock.qty
+                 RETURNING qty, 0::numeric AS avg_cost",
+            )
+            .bind::<BigInt, _>(brand_id)
+            .bind::<Text, _>(&sku)
+            .get_result(conn)?,
+            Holder::Agent(agent_id) => diesel::sql_query(
+                "INSERT INTO stock (brand_id, agent_id, sku, qty) VALUES ($1, $2, $3, 0)
+                 ON CONFLICT (brand_id, agent_id, sku) DO UPDATE SET qty = stock.qty
+                 RETURNING qty, avg_cost",
+            )
+            .bind::<BigInt, _>(brand_id)
+            .bind::<BigInt, _>(agent_id)
+            .bind::<Text, _>(&sku)
+            .get_result(conn)?,
+        };
+        locked.rows.insert((holder, sku), Level { qty: row.qty, avg_cost: row.avg_cost });
+    }
+    Ok(locked)
+}
+
+fn who(holder: Holder) -> String {
+    match holder {
+        Holder::Hq => "HQ".into(),
+        Holder::Agent(id) => format!("agent {id}"),
+    }
+}
+
+impl Locked {
+    pub fn level(&self, holder: Holder, sku: &str) -> Level {
+        self.rows.get(&(holder, sku.to_owned())).copied().unwrap_or(Level { qty: 0, avg_cost: Decimal::ZERO })
+    }
+
+    /// Takes `qty` out; 409 `insufficient_stock` if the holder has less.
+    pub fn take(&mut self, holder: Holder, sku: &str, qty: i64) -> Result<Decimal, AppError> {
+        let level = self.rows.get_mut(&(holder, sku.to_owned())).ok_or_else(|| AppError::internal(format!("stock of {} / {sku} was not locked", who(holder))))?;
+        if level.qty < qty {
+            return Err(AppError::conflict("insufficient_stock", format!("{} holds {} of {sku}, {qty} are needed", who(holder), level.qty)));
+        }
+        level.qty -= qty;
+        Ok(level.avg_cost)
+    }
+
+    /// Puts `qty` in at `unit_cost`, updating the moving average cost.
+    pub fn put(&mut self, holder: Holder, sku: &str, qty: i64, unit_cost: Decimal) -> Result<(), AppError> {
+        let level = self.rows.get_mut(&(holder, sku.to_owned())).ok_or_else(|| AppError::internal(format!("stock of {} / {sku} was not locked", who(holder))))?;
+        let total = level.qty + qty;
+        if total > 0 {
+            let value = level.avg_cost * Decimal::from(level.qty) + unit_cost * Decimal::from(qty);
+            level.avg_cost = (value / Decimal::from(total)).round_dp_with_strategy(4, RoundingStrategy::MidpointAwayFromZero);
+        }
+        level.qty = total;
+        Ok(())
+    }
+
+    /// Writes every locked row back.
+    pub fn save(&self, conn: &mut PgConnection, brand_id: i64) -> Result<(), AppError> {
+        for ((holder, sku), level) in &self.rows {
+            match holder {
+                Holder::Hq => {
+                    diesel::update(hq_stock::table.find((brand_id, sku))).set(hq_stock::qty.eq(level.qty)).execute(conn)?;
+                }
+                Holder::Agent(agent_id) => {
+                    diesel::update(stock::table.find((brand_id, agent_id, sku))).set((stock::qty.eq(level.qty), stock::avg_cost.eq(level.avg_cost))).execute(conn)?;
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// One movement of goods, recorded insert-only.
+pub struct Move<'a> {
+    pub kind: &'a str,
+    pub sku: &'a str,
+    pub from: Option<i64>,
+    pub to: Option<i64>,
+    pub qty: i64,
+    pub unit_cost: Decimal,
+    pub order_id: Option<i64>,
+    pub refund_id: Option<i64>,
+    pub reason: Option<&'a str>,
+}
+
+pub fn record_moves(conn: &mut PgConnection, brand_id: i64, moves: &[Move]) -> Result<(), AppError> {
+    let rows: Vec<_> = moves
+        .iter()
+        .map(|m| {
+            (
+                stock_moves::brand_id.eq(brand_id),
+                stock_moves::kind.eq(m.kind),
+                stock_moves::sku.eq(m.sku),
+                stock_moves::from_agent.eq(m.from),
+                stock_moves::to_agent.eq(m.to),
+                stock_moves::qty.eq(m.qty),
+                stock_moves::unit_cost.eq(m.unit_cost),
+                stock_moves::order_id.eq(m.order_id),
+                stock_moves::refund_id.eq(m.refund_id),
+                stock_moves::reason.eq(m.reason),
+            )
+        })
+        .collect();
+    diesel::insert_into(stock_moves::table).values(rows).execute(conn)?;
+    Ok(())
+}
+
+#[derive(Debug, Clone, Serialize, Queryable, utoipa::ToSchema)]
+pub struct StockLine {
+    pub sku: String,
+    pub qty: i64,
+    /// Moving average cost per unit.
+    #[schema(value_type = String)]
+    pub avg_cost: Decimal,
+}
+
+pub fn agent_stock(conn: &mut PgConnection, who: &Principal, agent_id: i64) -> Result<Vec<StockLine>, AppError> {
+    crate::tree::visible(conn, who, agent_id)?;
+    let rows: Vec<(String, i64, Decimal)> = stock::table
+        .filter(stock::brand_id.eq(who.brand_id))
+        .filter(stock::agent_id.eq(agent_id))
+        .order(stock::sku)
+        .select((stock::sku, stock::qty, stock::avg_cost))
+        .load(conn)?;
+    Ok(rows.into_iter().map(|(sku, qty, avg_cost)| StockLine { sku, qty, avg_cost: avg_cost.round_dp(4).normalize().max(Decimal::ZERO) }).map(with_cents).collect())
+}
+
+fn with_cents(mut line: StockLine) -> StockLine {
+    if line.avg_cost.scale() < 2 {
+        line.avg_cost.rescale(2);
+    }
+    line
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Adjustment {
+    /// None: HQ's own stock (when the brand tracks it).
+    pub agent_id: Option<i64>,
+    pub sku: String,
+    /// Units added (positive) or removed (negative).
+    pub qty: i64,
+    /// Cost per unit of added stock.
+    #[serde(default)]
+    #[schema(value_type = Option<String>)]
+    pub unit_cost: Option<Decimal>,
+    pub reason: String,
+}
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct AdjustmentResult {
+    pub agent_id: Option<i64>,
+    pub sku: String,
+    pub qty: i64,
+    #[schema(value_type = String)]
+    pub avg_cost: Decimal,
+    pub journal_entry_id: i64,
+}
+
+/// Opening stock or a stock-count correction by HQ. Moves goods, posts no money, and is
+/// recorded as a journal entry (without postings) for the audit trail.
+pub fn adjust(conn: &mut PgConnection, who: &Principal, adj: &Adjustment) -> Result<AdjustmentResult, AppError> {
+    who.require_hq()?;
+    if adj.qty == 0 || adj.qty.abs() > 100_000_000 {
+        return Err(AppError::validation("qty must be a non-zero number of units (at most 100000000)"));
+    }
+    if adj.reason.trim().is_empty() {
+        return Err(AppError::validation("reason must say why the stock changes"));
+    }
+    let unit_cost = adj.unit_cost.unwrap_or_default();
+    crate::catalog::prices::check_amount("unit_cost", unit_cost)?;
+    if adj.qty > 0 && adj.unit_cost.is_none() {
+        return Err(AppError::validation("unit_cost is required when adding stock"));
+    }
+    crate::catalog::get_product(conn, who.brand_id, &adj.sku).map_err(|_| AppError::validation(format!("product {} does not exist", adj.sku)))?;
+    let holder = match adj.agent_id {
+        Some(id) => {
+            let agent = crate::tree::store::find(conn, who.brand_id, id)?.ok_or_else(|| AppError::validation(format!("agent {id} does not exist")))?;
+            if agent.status == "exited" {
+                return Err(AppError::conflict("agent_exited", format!("agent {id} has exited")));
+            }
+            Holder::Agent(id)
+        }
+        None => Holder::Hq,
+    };
+    let mut locked = lock(conn, who.brand_id, [(holder, adj.sku.clone())])?;
+    let moved_cost = if adj.qty > 0 {
+        locked.put(holder, &adj.sku, adj.qty, unit_cost)?;
+        unit_cost
+    } else {
+        locked.take(holder, &adj.sku, -adj.qty)?
+    };
+    locked.save(conn, who.brand_id)?;
+    let now = chrono::Utc::now();
+    let entry = crate::ledger::post(conn, who.brand_id, &crate::ledger::Entry { kind: "adjustment", occurred_at: now, memo: Some(adj.reason.trim()), created_by: &who.actor(), ..Default::default() }, &[])?;
+    let agent = adj.agent_id;
+    let (from, to) = if adj.qty > 0 { (None, agent) } else { (agent, None) };
+    record_moves(conn, who.brand_id, &[Move { kind: "adjustment", sku: &adj.sku, from, to, qty: adj.qty.abs(), unit_cost: moved_cost, order_id: None, refund_id: None, reason: Some(adj.reason.trim()) }])?;
+    let level = locked.level(holder, &adj.sku);
+    Ok(AdjustmentResult { agent_id: adj.agent_id, sku: adj.sku.clone(), qty: level.qty, avg_cost: level.avg_cost, journal_entry_id: entry })
+}

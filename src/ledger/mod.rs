@@ -1,0 +1,295 @@
+//! The double-entry ledger: journal entries whose postings sum to 0.00, appended and never
+//! changed (the database refuses UPDATE, DELETE and TRUNCATE, and checks balance at commit).
+//!
+//! No hot rows: balances are never stored in one row per account that every order would
+//! update. A wallet's balance is the sum of its postings, read through a covering index.
+
+pub mod http;
+
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+
+use crate::auth::Principal;
+use crate::error::AppError;
+use crate::schema::{journal_entries, postings, withdrawals};
+
+/// HQ's accounts, and each agent's wallet.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Account {
+    Wallet(i64),
+    Clearing,
+    Revenue,
+    BonusExpense,
+    Payouts,
+    Buyback,
+}
+
+impl Account {
+    fn parts(self) -> (&'static str, Option<i64>) {
+        match self {
+            Account::Wallet(id) => ("wallet", Some(id)),
+            Account::Clearing => ("clearing", None),
+            Account::Revenue => ("revenue", None),
+            Account::BonusExpense => ("bonus_expense", None),
+            Account::Payouts => ("payouts", None),
+            Account::Buyback => ("buyback", None),
+        }
+    }
+}
+
+/// One posting: a positive amount credits the account, a negative one debits it.
+#[derive(Debug, Clone)]
+pub struct Posting {
+    pub account: Account,
+    pub amount: Decimal,
+    pub split_kind: Option<&'static str>,
+    pub order_id: Option<i64>,
+    pub line_no: Option<i32>,
+    pub generation: Option<i32>,
+    pub available_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct Entry<'a> {
+    pub kind: &'a str,
+    pub order_id: Option<i64>,
+    pub refund_id: Option<i64>,
+    pub withdrawal_id: Option<i64>,
+    pub occurred_at: DateTime<Utc>,
+    pub memo: Option<&'a str>,
+    pub created_by: &'a str,
+}
+
+/// Appends one journal entry with its postings; returns the entry id. Refuses an
+/// unbalanced entry here, and the database checks again at commit.
+pub fn post(conn: &mut PgConnection, brand_id: i64, entry: &Entry, lines: &[Posting]) -> Result<i64, AppError> {
+    let total: Decimal = lines.iter().map(|p| p.amount).sum();
+    if !total.is_zero() {
+        return Err(AppError::internal(format!("refusing an unbalanced {} entry: postings sum to {total}", entry.kind)));
+    }
+    let entry_id: i64 = diesel::insert_into(journal_entries::table)
+        .values((
+            journal_entries::brand_id.eq(brand_id),
+            journal_entries::kind.eq(entry.kind),
+            journal_entries::order_id.eq(entry.order_id),
+            journal_entries::refund_id.eq(entry.refund_id),
+            journal_entries::withdrawal_id.eq(entry.withdrawal_id),
+            journal_entries::occurred_at.eq(entry.occurred_at),
+            journal_entries::memo.eq(entry.memo),
+            journal_entries::created_by.eq(entry.created_by),
+        ))
+        .returning(journal_entries::id)
+        .get_result(conn)?;
+    let rows: Vec<_> = lines
+        .iter()
+        .filter(|p| !p.amount.is_zero())
+        .map(|p| {
+            let (account, agent_id) = p.account.parts();
+            (
+                postings::brand_id.eq(brand_id),
+                postings::entry_id.eq(entry_id),
+                postings::account.eq(account),
+                postings::agent_id.eq(agent_id),
+                postings::amount.eq(p.amount),
+                postings::split_kind.eq(p.split_kind),
+                postings::order_id.eq(p.order_id),
+                postings::line_no.eq(p.line_no),
+                postings::generation.eq(p.generation),
+                postings::occurred_at.eq(entry.occurred_at),
+                postings::available_at.eq(p.available_at),
+            )
+        })
+        .collect();
+    if !rows.is_empty() {
+        diesel::insert_into(postings::table).values(rows).execute(conn)?;
+    }
+    Ok(entry_id)
+}
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct Wallet {
+    pub agent_id: i64,
+    /// Everything credited minus everything debited.
+    #[schema(value_type = String)]
+    pub balance: Decimal,
+    /// Cuts still inside the hold window (`hold_days`): not yet withdrawable.
+    #[schema(value_type = String)]
+    pub pending: Decimal,
+    /// What may be withdrawn now: balance − pending − pending withdrawals (may be negative
+    /// when a clawback left a debt).
+    #[schema(value_type = String)]
+    pub available: Decimal,
+    /// Requested withdrawals not yet approved or rejected.
+    #[schema(value_type = String)]
+    pub pending_withdrawals: Decimal,
+}
+
+fn cents(mut d: Decimal) -> Decimal {
+    d.rescale(2);
+    d
+}
+
+pub fn wallet_of(conn: &mut PgConnection, brand_id: i64, agent_id: i64, now: DateTime<Utc>) -> Result<Wallet, AppError> {
+    #[derive(QueryableByName)]
+    struct Sums {
+        #[diesel(sql_type = diesel::sql_types::Numeric)]
+        balance: Decimal,
+        #[diesel(sql_type = diesel::sql_types::Numeric)]
+        pending: Decimal,
+    }
+    let Sums { balance, pending } = diesel::sql_query(
+        "SELECT coalesce(sum(amount), 0) AS balance, coalesce(sum(amount) FILTER (WHERE available_at > $3), 0) AS pending
+           FROM postings WHERE brand_id = $1 AND agent_id = $2 AND account = 'wallet'",
+    )
+    .bind::<diesel::sql_types::BigInt, _>(brand_id)
+    .bind::<diesel::sql_types::BigInt, _>(agent_id)
+    .bind::<diesel::sql_types::Timestamptz, _>(now)
+    .get_result(conn)?;
+    let requested: Option<Decimal> = withdrawals::table
+        .filter(withdrawals::brand_id.eq(brand_id))
+        .filter(withdrawals::agent_id.eq(agent_id))
+        .filter(withdrawals::status.eq("requested"))
+        .select(diesel::dsl::sum(withdrawals::amount))
+        .first(conn)?;
+    let (pending, requested) = (pending.max(Decimal::ZERO), requested.unwrap_or_default());
+    Ok(Wallet { agent_id, balance: cents(balance), pending: cents(pending), available: cents(balance - pending - requested), pending_withdrawals: cents(requested) })
+}
+
+/// HQ, or the agent itself (an upline does not see a downline's money).
+fn own_or_hq(who: &Principal, agent_id: i64) -> Result<(), AppError> {
+    match who.agent_id() {
+        Some(me) if me != agent_id => Err(AppError::not_found(format!("agent {agent_id}"))),
+        _ => Ok(()),
+    }
+}
+
+pub fn wallet(conn: &mut PgConnection, who: &Principal, agent_id: i64) -> Result<Wallet, AppError> {
+    own_or_hq(who, agent_id)?;
+    crate::tree::visible(conn, who, agent_id)?;
+    wallet_of(conn, who.brand_id, agent_id, Utc::now())
+}
+
+#[derive(Debug, Clone, Serialize, Queryable, utoipa::ToSchema)]
+pub struct PostingView {
+    pub id: i64,
+    pub entry_id: i64,
+    /// proceeds, differential, peer_bonus, referral_bonus, team_rebate, withdrawal, buyback
+    pub kind: Option<String>,
+    #[schema(value_type = String)]
+    pub amount: Decimal,
+    pub order_id: Option<i64>,
+    pub line_no: Option<i32>,
+    pub generation: Option<i32>,
+    pub occurred_at: DateTime<Utc>,
+    pub available_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct Earnings {
+    pub agent_id: i64,
+    pub month: String,
+    /// Net amount per kind (refund reversals included).
+    #[schema(value_type = std::collections::BTreeMap<String, String>)]
+    pub totals: std::collections::BTreeMap<String, Decimal>,
+    #[schema(value_type = String)]
+    pub total: Decimal,
+    pub postings: Vec<PostingView>,
+}
+
+/// The agent's wallet postings dated in `month` (the brand's time zone), by kind.
+pub fn earnings(conn: &mut PgConnection, who: &Principal, agent_id: i64, month: &str) -> Result<Earnings, AppError> {
+    own_or_hq(who, agent_id)?;
+    crate::tree::visible(conn, who, agent_id)?;
+    let tz = crate::brands::settings(conn, who.brand_id)?.timezone;
+    let (start, end) = crate::period::month_bounds(month, &tz)?;
+    let rows: Vec<PostingView> = postings::table
+        .filter(postings::brand_id.eq(who.brand_id))
+        .filter(postings::agent_id.eq(agent_id))
+        .filter(postings::account.eq("wallet"))
+        .filter(postings::occurred_at.ge(start))
+        .filter(postings::occurred_at.lt(end))
+        .order(postings::id)
+        .select((postings::id, postings::entry_id, postings::split_kind, postings::amount, postings::order_id, postings::line_no, postings::generation, postings::occurred_at, postings::available_at))
+        .load(conn)?;
+    let mut totals = std::collections::BTreeMap::new();
+    for p in rows.iter().filter(|p| p.kind.as_deref() != Some("withdrawal")) {
+        *totals.entry(p.kind.clone().unwrap_or_default()).or_insert(Decimal::ZERO) += p.amount;
+    }
+    let totals: std::collections::BTreeMap<String, Decimal> = totals.into_iter().map(|(k, v)| (k, cents(v))).collect();
+    let total = cents(totals.values().copied().sum());
+    Ok(Earnings { agent_id, month: month.to_owned(), totals, total, postings: rows })
+}
+
+#[derive(Debug, Clone, Serialize, Queryable, Selectable, utoipa::ToSchema)]
+#[diesel(table_name = withdrawals)]
+pub struct Withdrawal {
+    pub id: i64,
+    pub agent_id: i64,
+    #[schema(value_type = String)]
+    pub amount: Decimal,
+    /// requested, approved or rejected
+    pub status: String,
+    pub requested_at: DateTime<Utc>,
+    pub decided_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct WithdrawalRequest {
+    #[schema(value_type = String)]
+    pub amount: Decimal,
+}
+
+/// An agent asks to be paid out, never more than `available`.
+pub fn request_withdrawal(conn: &mut PgConnection, who: &Principal, agent_id: i64, amount: Decimal) -> Result<Withdrawal, AppError> {
+    if who.agent_id() != Some(agent_id) {
+        return Err(if who.is_hq() { AppError::forbidden("only the agent itself requests a withdrawal") } else { AppError::not_found(format!("agent {agent_id}")) });
+    }
+    crate::catalog::prices::check_amount("amount", amount)?;
+    if amount.is_zero() {
+        return Err(AppError::validation("amount must be more than 0.00"));
+    }
+    // One agent's withdrawals are serialised on its own row: no brand-wide lock.
+    crate::tree::store::find_for_update(conn, who.brand_id, agent_id)?;
+    let wallet = wallet_of(conn, who.brand_id, agent_id, Utc::now())?;
+    if amount > wallet.available {
+        return Err(AppError::conflict("insufficient_funds", format!("{amount} is more than the {} available", wallet.available)));
+    }
+    Ok(diesel::insert_into(withdrawals::table)
+        .values((withdrawals::brand_id.eq(who.brand_id), withdrawals::agent_id.eq(agent_id), withdrawals::amount.eq(amount)))
+        .returning(Withdrawal::as_returning())
+        .get_result(conn)?)
+}
+
+/// HQ approves (posts the payout) or rejects a requested withdrawal.
+pub fn decide_withdrawal(conn: &mut PgConnection, who: &Principal, id: i64, approve: bool) -> Result<Withdrawal, AppError> {
+    who.require_hq()?;
+    let current: Withdrawal = withdrawals::table
+        .find((who.brand_id, id))
+        .select(Withdrawal::as_select())
+        .for_update()
+        .first(conn)
+        .optional()?
+        .ok_or_else(|| AppError::not_found(format!("withdrawal {id}")))?;
+    if current.status != "requested" {
+        return Err(AppError::conflict("already_decided", format!("withdrawal {id} is already {}", current.status)));
+    }
+    let now = Utc::now();
+    let status = if approve { "approved" } else { "rejected" };
+    let updated: Withdrawal = diesel::update(withdrawals::table.find((who.brand_id, id)))
+        .set((withdrawals::status.eq(status), withdrawals::decided_at.eq(now), withdrawals::decided_by.eq(who.actor())))
+        .returning(Withdrawal::as_returning())
+        .get_result(conn)?;
+    if approve {
+        let payout = |account, amount| Posting { account, amount, split_kind: Some("withdrawal"), order_id: None, line_no: None, generation: None, available_at: now };
+        post(
+            conn,
+            who.brand_id,
+            &Entry { kind: "withdrawal", withdrawal_id: Some(id), occurred_at: now, created_by: &who.actor(), ..Default::default() },
+            &[payout(Account::Wallet(current.agent_id), -current.amount), payout(Account::Payouts, current.amount)],
+        )?;
+    }
+    Ok(updated)
+}

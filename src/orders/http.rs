@@ -1,0 +1,66 @@
+use actix_web::http::StatusCode;
+use actix_web::{get, post, web, HttpResponse};
+use serde::Deserialize;
+
+use super::{ListQuery, OrderRequest, OrderView, RefundRequest, RefundView};
+use crate::auth::Principal;
+use crate::db::transaction;
+use crate::error::AppError;
+use crate::idempotency::{self, IdempotencyKey};
+use crate::pagination::{Page, PageQuery};
+use crate::AppState;
+
+/// Places a purchase (an agent buys from HQ or its upline) or records a retail sale.
+#[utoipa::path(post, path = "/api/v1/orders", tag = "orders", request_body = OrderRequest,
+    params(("Idempotency-Key" = Option<String>, Header, description = "replay-safe retries")),
+    responses((status = 201, body = OrderView), (status = 403), (status = 409, description = "insufficient_stock, agent_inactive, idempotency_conflict"), (status = 422)),
+    security(("bearer" = [])))]
+#[post("/orders")]
+pub async fn create(state: web::Data<AppState>, who: Principal, key: IdempotencyKey, body: web::Json<OrderRequest>) -> Result<HttpResponse, AppError> {
+    let req = body.into_inner();
+    let resp = transaction(&state.pool, move |conn| idempotency::once(conn, &who, &key, "POST /orders", &req, StatusCode::CREATED, |conn| super::place(conn, &who, &req))).await?;
+    Ok(resp.into_http())
+}
+
+#[utoipa::path(get, path = "/api/v1/orders/{id}", tag = "orders", params(("id" = i64, Path)), responses((status = 200, body = OrderView), (status = 404)), security(("bearer" = [])))]
+#[get("/orders/{id}")]
+pub async fn get(state: web::Data<AppState>, who: Principal, id: web::Path<i64>) -> Result<HttpResponse, AppError> {
+    let id = id.into_inner();
+    let order = transaction(&state.pool, move |conn| super::get(conn, &who, id)).await?;
+    Ok(HttpResponse::Ok().json(order))
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct OrderListParams {
+    /// Orders this agent bought or sold (an agent: itself by default).
+    pub agent_id: Option<i64>,
+    /// YYYY-MM in the brand's time zone.
+    pub month: Option<String>,
+    /// purchase or retail
+    pub kind: Option<String>,
+    pub limit: Option<i64>,
+    pub cursor: Option<String>,
+}
+
+#[utoipa::path(get, path = "/api/v1/orders", tag = "orders", params(OrderListParams), responses((status = 200, body = Page<OrderView>), (status = 404)), security(("bearer" = [])))]
+#[get("/orders")]
+pub async fn list(state: web::Data<AppState>, who: Principal, params: web::Query<OrderListParams>) -> Result<HttpResponse, AppError> {
+    let p = params.into_inner();
+    let page = PageQuery { limit: p.limit, cursor: p.cursor };
+    let limit = page.limit()?;
+    let after = page.cursor()?.map(|c| c.parse::<i64>().map_err(|_| AppError::bad_request("bad_cursor", "cursor is not one this server issued"))).transpose()?.unwrap_or(0);
+    let q = ListQuery { agent_id: p.agent_id, month: p.month, kind: p.kind };
+    let rows = transaction(&state.pool, move |conn| super::list(conn, &who, &q, after, limit + 1)).await?;
+    Ok(HttpResponse::Ok().json(Page::from_rows(rows, limit, |o| o.id.to_string())))
+}
+
+/// Refunds units of an order's lines (HQ): every split reversed, goods back to the seller.
+#[utoipa::path(post, path = "/api/v1/orders/{id}/refunds", tag = "orders", params(("id" = i64, Path), ("Idempotency-Key" = Option<String>, Header, description = "replay-safe retries")),
+    request_body = RefundRequest, responses((status = 201, body = RefundView), (status = 404), (status = 409, description = "refund_exceeds_order, insufficient_stock")), security(("bearer" = [])))]
+#[post("/orders/{id}/refunds")]
+pub async fn refund(state: web::Data<AppState>, who: Principal, key: IdempotencyKey, id: web::Path<i64>, body: web::Json<RefundRequest>) -> Result<HttpResponse, AppError> {
+    let (id, req) = (id.into_inner(), body.into_inner());
+    let resp = transaction(&state.pool, move |conn| idempotency::once(conn, &who, &key, &format!("POST /orders/{id}/refunds"), &req, StatusCode::CREATED, |conn| super::refund(conn, &who, id, &req))).await?;
+    Ok(resp.into_http())
+}

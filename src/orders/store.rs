@@ -1,0 +1,181 @@
+//! Every SQL statement that reads or writes orders, lines and refunds.
+
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use rust_decimal::Decimal;
+
+use crate::error::AppError;
+use crate::schema::{journal_entries, order_lines, orders, postings, refund_lines, refunds};
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = orders)]
+pub struct OrderRow {
+    pub id: i64,
+    pub kind: String,
+    pub buyer_id: Option<i64>,
+    pub seller_id: Option<i64>,
+    pub customer_name: Option<String>,
+    pub customer_phone: Option<String>,
+    pub amount: Decimal,
+    pub placed_at: DateTime<Utc>,
+    pub plan_version: Option<i32>,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = order_lines)]
+pub struct LineRow {
+    pub line_no: i32,
+    pub sku: String,
+    pub qty: i32,
+    pub unit_price: Decimal,
+    pub amount: Decimal,
+    pub seller_unit_cost: Option<Decimal>,
+}
+
+/// A posting that is part of an order's split (or its reversal).
+#[derive(Debug, Clone, Queryable)]
+pub struct SplitRow {
+    pub line_no: Option<i32>,
+    pub kind: Option<String>,
+    pub agent_id: Option<i64>,
+    pub amount: Decimal,
+    pub generation: Option<i32>,
+    pub available_at: DateTime<Utc>,
+    pub refund_id: Option<i64>,
+}
+
+pub struct NewOrder<'a> {
+    pub kind: &'a str,
+    pub buyer_id: Option<i64>,
+    pub seller_id: Option<i64>,
+    pub customer_name: Option<&'a str>,
+    pub customer_phone: Option<&'a str>,
+    pub amount: Decimal,
+    pub placed_at: DateTime<Utc>,
+    pub plan_version: Option<i32>,
+    pub created_by: &'a str,
+}
+
+pub fn insert_order(conn: &mut PgConnection, brand_id: i64, o: &NewOrder, lines: &[LineRow]) -> Result<i64, AppError> {
+    let id: i64 = diesel::insert_into(orders::table)
+        .values((
+            orders::brand_id.eq(brand_id),
+            orders::kind.eq(o.kind),
+            orders::buyer_id.eq(o.buyer_id),
+            orders::seller_id.eq(o.seller_id),
+            orders::customer_name.eq(o.customer_name),
+            orders::customer_phone.eq(o.customer_phone),
+            orders::amount.eq(o.amount),
+            orders::placed_at.eq(o.placed_at),
+            orders::plan_version.eq(o.plan_version),
+            orders::created_by.eq(o.created_by),
+        ))
+        .returning(orders::id)
+        .get_result(conn)?;
+    let rows: Vec<_> = lines
+        .iter()
+        .map(|l| {
+            (
+                order_lines::brand_id.eq(brand_id),
+                order_lines::order_id.eq(id),
+                order_lines::line_no.eq(l.line_no),
+                order_lines::sku.eq(&l.sku),
+                order_lines::qty.eq(l.qty),
+                order_lines::unit_price.eq(l.unit_price),
+                order_lines::amount.eq(l.amount),
+                order_lines::seller_unit_cost.eq(l.seller_unit_cost),
+            )
+        })
+        .collect();
+    diesel::insert_into(order_lines::table).values(rows).execute(conn)?;
+    Ok(id)
+}
+
+pub fn find(conn: &mut PgConnection, brand_id: i64, id: i64) -> Result<Option<OrderRow>, AppError> {
+    Ok(orders::table.find((brand_id, id)).select(OrderRow::as_select()).first(conn).optional()?)
+}
+
+/// Locks the order, so refunds of one order are serialised.
+pub fn find_for_update(conn: &mut PgConnection, brand_id: i64, id: i64) -> Result<Option<OrderRow>, AppError> {
+    Ok(orders::table.find((brand_id, id)).select(OrderRow::as_select()).for_update().first(conn).optional()?)
+}
+
+pub fn lines(conn: &mut PgConnection, brand_id: i64, order_id: i64) -> Result<Vec<LineRow>, AppError> {
+    Ok(order_lines::table.filter(order_lines::brand_id.eq(brand_id)).filter(order_lines::order_id.eq(order_id)).order(order_lines::line_no).select(LineRow::as_select()).load(conn)?)
+}
+
+/// Units refunded so far per line.
+pub fn refunded_qty(conn: &mut PgConnection, brand_id: i64, order_id: i64) -> Result<Vec<(i32, i64)>, AppError> {
+    Ok(refund_lines::table
+        .filter(refund_lines::brand_id.eq(brand_id))
+        .filter(refund_lines::order_id.eq(order_id))
+        .group_by(refund_lines::line_no)
+        .select((refund_lines::line_no, diesel::dsl::sum(refund_lines::qty)))
+        .load::<(i32, Option<i64>)>(conn)?
+        .into_iter()
+        .map(|(l, q)| (l, q.unwrap_or(0)))
+        .collect())
+}
+
+/// The order's split postings and their reversals, in posting order.
+pub fn splits(conn: &mut PgConnection, brand_id: i64, order_id: i64) -> Result<Vec<SplitRow>, AppError> {
+    Ok(postings::table
+        .inner_join(journal_entries::table.on(journal_entries::brand_id.eq(postings::brand_id).and(journal_entries::id.eq(postings::entry_id))))
+        .filter(postings::brand_id.eq(brand_id))
+        .filter(postings::order_id.eq(order_id))
+        .filter(postings::split_kind.is_not_null())
+        .order(postings::id)
+        .select((postings::line_no, postings::split_kind, postings::agent_id, postings::amount, postings::generation, postings::available_at, journal_entries::refund_id))
+        .load(conn)?)
+}
+
+pub fn has_purchased(conn: &mut PgConnection, brand_id: i64, buyer_id: i64) -> Result<bool, AppError> {
+    Ok(diesel::select(diesel::dsl::exists(orders::table.filter(orders::brand_id.eq(brand_id)).filter(orders::buyer_id.eq(buyer_id)).filter(orders::kind.eq("purchase")))).get_result(conn)?)
+}
+
+pub fn insert_refund(conn: &mut PgConnection, brand_id: i64, order_id: i64, created_by: &str, lines: &[(i32, i32, Decimal)]) -> Result<(i64, DateTime<Utc>), AppError> {
+    let (id, at): (i64, DateTime<Utc>) = diesel::insert_into(refunds::table)
+        .values((refunds::brand_id.eq(brand_id), refunds::order_id.eq(order_id), refunds::created_by.eq(created_by)))
+        .returning((refunds::id, refunds::created_at))
+        .get_result(conn)?;
+    let rows: Vec<_> = lines
+        .iter()
+        .map(|(line_no, qty, amount)| {
+            (
+                refund_lines::brand_id.eq(brand_id),
+                refund_lines::refund_id.eq(id),
+                refund_lines::order_id.eq(order_id),
+                refund_lines::line_no.eq(*line_no),
+                refund_lines::qty.eq(*qty),
+                refund_lines::amount.eq(*amount),
+            )
+        })
+        .collect();
+    diesel::insert_into(refund_lines::table).values(rows).execute(conn)?;
+    Ok((id, at))
+}
+
+pub struct ListFilter {
+    pub agent_id: Option<i64>,
+    pub kind: Option<String>,
+    pub from: Option<DateTime<Utc>>,
+    pub to: Option<DateTime<Utc>>,
+}
+
+/// Orders by id, after `after`, matching the filter.
+pub fn list(conn: &mut PgConnection, brand_id: i64, f: &ListFilter, after: i64, limit: i64) -> Result<Vec<OrderRow>, AppError> {
+    let mut q = orders::table.filter(orders::brand_id.eq(brand_id)).filter(orders::id.gt(after)).into_boxed();
+    if let Some(agent) = f.agent_id {
+        q = q.filter(orders::buyer_id.eq(agent).or(orders::seller_id.eq(agent)));
+    }
+    if let Some(kind) = &f.kind {
+        q = q.filter(orders::kind.eq(kind.clone()));
+    }
+    if let Some(from) = f.from {
+        q = q.filter(orders::placed_at.ge(from));
+    }
+    if let Some(to) = f.to {
+        q = q.filter(orders::placed_at.lt(to));
+    }
+    Ok(q.order(orders::id).limit(limit).select(OrderRow::as_select()).load(conn)?)
+}

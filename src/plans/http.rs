@@ -1,0 +1,38 @@
+use actix_web::{get, post, put, web, HttpResponse};
+
+use super::Published;
+use crate::auth::Principal;
+use crate::commission::{Plan, ValidationReport};
+use crate::db::transaction;
+use crate::error::AppError;
+use crate::AppState;
+
+/// The latest plan version.
+#[utoipa::path(get, path = "/api/v1/plan", tag = "plan", responses((status = 200, body = Plan), (status = 403)), security(("bearer" = [])))]
+#[get("/plan")]
+pub async fn get_plan(state: web::Data<AppState>, who: Principal) -> Result<HttpResponse, AppError> {
+    who.require_hq()?;
+    let plan = transaction(&state.pool, move |conn| super::current(conn, who.brand_id)).await?;
+    Ok(HttpResponse::Ok().json(plan))
+}
+
+/// Publishes a new version (the body's `version` is ignored). Errors refuse it (422 with
+/// `errors` and `warnings`); warnings come back with the accepted version.
+#[utoipa::path(put, path = "/api/v1/plan", tag = "plan", request_body = Plan,
+    responses((status = 200, body = Published), (status = 409, description = "plan_in_use"), (status = 422, description = "plan_invalid")), security(("bearer" = [])))]
+#[put("/plan")]
+pub async fn put_plan(state: web::Data<AppState>, who: Principal, body: web::Json<Plan>) -> Result<HttpResponse, AppError> {
+    let plan = body.into_inner();
+    let published = transaction(&state.pool, move |conn| super::publish(conn, &who, plan)).await?;
+    Ok(HttpResponse::Ok().json(published))
+}
+
+/// Validates a proposed plan without publishing it.
+#[utoipa::path(post, path = "/api/v1/plan/validate", tag = "plan", request_body = Plan, responses((status = 200, body = ValidationReport)), security(("bearer" = [])))]
+#[post("/plan/validate")]
+pub async fn validate(state: web::Data<AppState>, who: Principal, body: web::Json<Plan>) -> Result<HttpResponse, AppError> {
+    who.require_hq()?;
+    let plan = body.into_inner();
+    let report = transaction(&state.pool, move |conn| super::validate(conn, who.brand_id, &plan)).await?;
+    Ok(HttpResponse::Ok().json(report))
+}

@@ -1,0 +1,131 @@
+//! Compensation plan versions: published by HQ, validated by the engine, never changed.
+
+pub mod http;
+
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use serde::Serialize;
+
+use crate::auth::Principal;
+use crate::commission::validate::{validate_plan, PlanContext};
+use crate::commission::{Finding, Plan, ValidationReport};
+use crate::error::AppError;
+use crate::schema::{orders, plan_versions, product_prices, tiers};
+
+fn decode(version: i32, body: serde_json::Value) -> Result<Plan, AppError> {
+    let mut plan: Plan = serde_json::from_value(body).map_err(|e| AppError::internal(format!("stored plan {version} does not parse: {e}")))?;
+    plan.version = version;
+    Ok(plan)
+}
+
+/// The latest published version.
+pub fn current(conn: &mut PgConnection, brand_id: i64) -> Result<Plan, AppError> {
+    let (version, body): (i32, serde_json::Value) =
+        plan_versions::table.filter(plan_versions::brand_id.eq(brand_id)).order(plan_versions::version.desc()).select((plan_versions::version, plan_versions::body)).first(conn)?;
+    decode(version, body)
+}
+
+/// The version in force at `at`: the latest `effective_from <= at` (the newest version on a tie).
+pub fn in_force_at(conn: &mut PgConnection, brand_id: i64, at: DateTime<Utc>) -> Result<Plan, AppError> {
+    let row: Option<(i32, serde_json::Value)> = plan_versions::table
+        .filter(plan_versions::brand_id.eq(brand_id))
+        .filter(plan_versions::effective_from.le(at))
+        .order((plan_versions::effective_from.desc(), plan_versions::version.desc()))
+        .select((plan_versions::version, plan_versions::body))
+        .first(conn)
+        .optional()?;
+    let (version, body) = row.ok_or_else(|| AppError::conflict("no_plan", format!("no compensation plan is in force at {at}")))?;
+    decode(version, body)
+}
+
+/// What validation needs to know about the brand.
+pub fn context(conn: &mut PgConnection, brand_id: i64) -> Result<PlanContext, AppError> {
+    let settings = crate::brands::settings(conn, brand_id)?;
+    let tier_rows: Vec<(i64, i32, Option<rust_decimal::Decimal>)> =
+        tiers::table.filter(tiers::brand_id.eq(brand_id)).order(tiers::rank).select((tiers::id, tiers::rank, tiers::min_first_order)).load(conn)?;
+    let prices: Vec<(String, i64, rust_decimal::Decimal)> =
+        product_prices::table.filter(product_prices::brand_id.eq(brand_id)).select((product_prices::sku, product_prices::tier_id, product_prices::price)).load(conn)?;
+    let mut by_sku: std::collections::BTreeMap<String, Vec<(i32, rust_decimal::Decimal)>> = Default::default();
+    for (sku, tier_id, price) in prices {
+        if let Some((_, rank, _)) = tier_rows.iter().find(|t| t.0 == tier_id) {
+            by_sku.entry(sku).or_default().push((*rank, price));
+        }
+    }
+    Ok(PlanContext {
+        jurisdiction: settings.jurisdiction,
+        tier_thresholds: tier_rows.iter().map(|t| t.2).collect(),
+        product_prices: by_sku
+            .into_values()
+            .map(|mut v| {
+                v.sort();
+                v.into_iter().map(|(_, p)| p).collect()
+            })
+            .collect(),
+    })
+}
+
+pub fn validate(conn: &mut PgConnection, brand_id: i64, plan: &Plan) -> Result<ValidationReport, AppError> {
+    Ok(validate_plan(plan, &context(conn, brand_id)?))
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct Published {
+    #[serde(flatten)]
+    pub plan: Plan,
+    pub warnings: Vec<Finding>,
+}
+
+/// Adds a version. Refused (422) when validation finds errors; refused (409) when it would
+/// take effect before an existing order, whose plan must never change.
+pub fn publish(conn: &mut PgConnection, who: &Principal, mut plan: Plan) -> Result<Published, AppError> {
+    who.require_hq()?;
+    let report = validate(conn, who.brand_id, &plan)?;
+    if !report.is_ok() {
+        let detail = report.errors.iter().map(|f| format!("{}: {}", f.code, f.detail)).collect::<Vec<_>>().join("; ");
+        return Err(AppError::unprocessable("plan_invalid", detail).with_extra(serde_json::json!({"errors": report.errors, "warnings": report.warnings})));
+    }
+    // Serialise publishers of this brand; orders do not take this lock.
+    diesel::sql_query("SELECT pg_advisory_xact_lock(7002, $1::int)").bind::<diesel::sql_types::BigInt, _>(who.brand_id).execute(conn)?;
+    let effective = plan.effective_from.with_timezone(&Utc);
+    let last_order: Option<DateTime<Utc>> = orders::table.filter(orders::brand_id.eq(who.brand_id)).select(diesel::dsl::max(orders::placed_at)).first(conn)?;
+    if let Some(last) = last_order.filter(|last| *last >= effective) {
+        return Err(AppError::conflict("plan_in_use", format!("an order placed at {last} already uses the plan in force then; a new version must take effect after it")));
+    }
+    let version: Option<i32> = plan_versions::table.filter(plan_versions::brand_id.eq(who.brand_id)).select(diesel::dsl::max(plan_versions::version)).first(conn)?;
+    plan.version = version.unwrap_or(0) + 1;
+    let body = serde_json::to_value(&plan).map_err(|e| AppError::internal(e.to_string()))?;
+    diesel::insert_into(plan_versions::table)
+        .values((
+            plan_versions::brand_id.eq(who.brand_id),
+            plan_versions::version.eq(plan.version),
+            plan_versions::effective_from.eq(effective),
+            plan_versions::body.eq(body),
+            plan_versions::created_by.eq(who.actor()),
+        ))
+        .execute(conn)?;
+    Ok(Published { plan, warnings: report.warnings })
+}
+
+/// Version 1 of a new brand: differentials only, in force since forever.
+pub fn insert_default(conn: &mut PgConnection, brand_id: i64) -> Result<(), AppError> {
+    let plan = Plan {
+        version: 1,
+        effective_from: DateTime::UNIX_EPOCH.fixed_offset(),
+        differential: Default::default(),
+        peer_bonus: Default::default(),
+        referral_bonus: Default::default(),
+        team_rebate: Default::default(),
+        max_depth: None,
+        limits: Default::default(),
+    };
+    diesel::insert_into(plan_versions::table)
+        .values((
+            plan_versions::brand_id.eq(brand_id),
+            plan_versions::version.eq(1),
+            plan_versions::effective_from.eq(DateTime::<Utc>::UNIX_EPOCH),
+            plan_versions::body.eq(serde_json::to_value(&plan).map_err(|e| AppError::internal(e.to_string()))?),
+            plan_versions::created_by.eq("system"),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
