@@ -4,19 +4,17 @@
 //!
 //! Run: `cargo bench --bench tree` (about 3 minutes; writes target/bench-tree.md).
 
-use std::process::Command;
 use std::time::{Duration, Instant};
 
-use agent_ledger::db::{self, embedded::Durability, embedded::EmbeddedPostgres};
+mod common;
+
+use agent_ledger::db;
+use common::{exec, percentiles};
 use agent_ledger::tree::store::{self, SubtreeFilter};
 use diesel::prelude::*;
 use diesel::sql_types::BigInt;
 
 const BRAND: i64 = 1;
-
-fn exec(conn: &mut PgConnection, sql: &str) {
-    diesel::sql_query(sql).execute(conn).unwrap_or_else(|e| panic!("{sql}: {e}"));
-}
 
 #[derive(QueryableByName)]
 struct Id {
@@ -38,17 +36,12 @@ fn time<T>(n: usize, mut f: impl FnMut() -> T) -> (f64, f64) {
             t.elapsed()
         })
         .collect();
-    samples.sort();
-    let ms = |d: Duration| d.as_secs_f64() * 1000.0;
-    (ms(samples[n / 2]), ms(samples[(n * 99 / 100).min(n - 1)]))
+    percentiles(&mut samples)
 }
 
 fn main() {
-    let mut pg = EmbeddedPostgres::new(concat!(env!("CARGO_TARGET_TMPDIR"), "/bench-pg").as_ref()).unwrap();
-    pg.ensure_running(Durability::Full).unwrap();
-    let mut admin = PgConnection::establish(&pg.url("postgres")).unwrap();
-    exec(&mut admin, "DROP DATABASE IF EXISTS bench_tree WITH (FORCE)");
-    exec(&mut admin, "CREATE DATABASE bench_tree");
+    let (mut pg, mut admin) = common::cluster();
+    common::fresh_database(&mut admin, "bench_tree");
     let mut conn = PgConnection::establish(&pg.url("bench_tree")).unwrap();
     db::migrate(&mut conn).unwrap();
 
@@ -132,24 +125,14 @@ fn main() {
     assert_eq!(moved_ok, subtree + 1, "the subtree came back whole");
 
     // Baseline on the same server: pgbench select-only, 1 client.
-    exec(&mut admin, "DROP DATABASE IF EXISTS bench_pgbench WITH (FORCE)");
-    exec(&mut admin, "CREATE DATABASE bench_pgbench");
-    let socket = pg.socket_dir().to_string_lossy().to_string();
-    let pgbench = |args: &[&str]| {
-        let out = Command::new(pg.bin_dir().join("pgbench")).args(["-h", &socket, "-p", "5432", "-U", "postgres"]).args(args).arg("bench_pgbench").output().unwrap();
-        assert!(out.status.success(), "pgbench: {}", String::from_utf8_lossy(&out.stderr));
-        String::from_utf8_lossy(&out.stdout).to_string()
-    };
-    pgbench(&["-i", "-q", "-s", "10"]);
-    let report = pgbench(&["-S", "-c", "1", "-T", "10"]);
-    let pick = |key: &str| report.lines().find(|l| l.starts_with(key)).unwrap_or("").trim().to_string();
-    let (latency, tps) = (pick("latency average"), pick("tps"));
-    println!("pgbench -S -c 1: {latency}; {tps}");
+    let report = common::pgbench(&pg, &mut admin, &["-i", "-q", "-s", "10"], &["-S", "-c", "1", "-T", "10"]);
+    let (latency, tps) = (common::pgbench_value(&report, "latency average"), common::pgbench_value(&report, "tps"));
+    println!("pgbench -S -c 1: latency {latency} ms, {tps:.0} tps");
 
     let md = format!(
         "Tree benchmark ({total} agents, subtree of {subtree}; load {load_s:.1} s)\n\n| query | p50 ms | p99 ms |\n|---|---|---|\n{}\n\n\
          btree (brand_id, path) index: {} MB; GIN (path): {} MB, built in {gin_build_s:.1} s\n\n\
-         move of {} agents: {:.0} ms; move back: {:.0} ms\n\nbaseline, pgbench -S -c 1 -T 10 (scale 10), same server: {latency}; {tps}\n",
+         move of {} agents: {:.0} ms; move back: {:.0} ms\n\nbaseline, pgbench -S -c 1 -T 10 (scale 10), same server: latency {latency:.3} ms, {tps:.0} tps\n",
         rows.join("\n"),
         sizes[0].id / 1_048_576,
         sizes[1].id / 1_048_576,
@@ -160,6 +143,5 @@ fn main() {
     std::fs::write(concat!(env!("CARGO_TARGET_TMPDIR"), "/../bench-tree.md"), &md).unwrap();
     println!("\n{md}");
     exec(&mut admin, "DROP DATABASE bench_tree WITH (FORCE)");
-    exec(&mut admin, "DROP DATABASE bench_pgbench WITH (FORCE)");
     pg.stop();
 }

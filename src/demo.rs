@@ -39,6 +39,7 @@ pub fn seed(conn: &mut PgConnection) -> Result<DemoLogins, AppError> {
             None => {
                 let id = crate::brands::create_brand(conn, BRAND, "示例品牌 Demo Skincare", ADMIN_LOGIN, ADMIN_PASSWORD)?;
                 seed_brand(conn, id)?;
+                seed_activity(conn, id)?;
                 id
             }
         };
@@ -93,6 +94,81 @@ fn seed_brand(conn: &mut PgConnection, brand_id: i64) -> Result<(), AppError> {
             }
         }
         level = below;
+    }
+    Ok(())
+}
+
+/// Three months of history: opening stock for the top tier, purchases from HQ and from
+/// uplines, retail sales to consumers, and a few refunds — so wallets, stock and splits
+/// show at once.
+fn seed_activity(conn: &mut PgConnection, brand_id: i64) -> Result<(), AppError> {
+    use crate::auth::{Principal, Role};
+    use crate::orders::{self, Customer, OrderRequest, PurchaseLine, PurchaseRequest, RefundRequest, RetailLine, RetailRequest};
+    use crate::schema::{agents, hq_users};
+    use chrono::{Duration, Utc};
+
+    let user_id: i64 = hq_users::table.filter(hq_users::brand_id.eq(brand_id)).select(hq_users::id).first(conn)?;
+    let hq = Principal { brand_id, role: Role::Hq { user_id } };
+    let start = Utc::now() - Duration::days(95);
+    let plan = crate::commission::Plan {
+        version: 0,
+        effective_from: start.fixed_offset(),
+        differential: Default::default(),
+        peer_bonus: crate::commission::plan::PeerBonus { enabled: true, rates: vec![Decimal::new(3, 2), Decimal::new(1, 2)] },
+        referral_bonus: Default::default(),
+        team_rebate: crate::commission::plan::TeamRebate {
+            enabled: true,
+            brackets: vec![
+                crate::commission::plan::Bracket { min_volume: Decimal::new(1_000_000, 2), rate: Decimal::new(2, 2) },
+                crate::commission::plan::Bracket { min_volume: Decimal::new(5_000_000, 2), rate: Decimal::new(4, 2) },
+            ],
+        },
+        max_depth: None,
+        limits: Default::default(),
+    };
+    crate::plans::publish(conn, &hq, plan)?;
+
+    let members: Vec<(i64, i64)> = agents::table.filter(agents::brand_id.eq(brand_id)).order(agents::id).select((agents::id, agents::tier_id)).load(conn)?;
+    let tops: Vec<i64> = members.iter().filter(|m| m.1 == members[0].1).map(|m| m.0).collect();
+    for top in &tops {
+        for sku in ["MASK-01", "SERUM-02"] {
+            let adj = crate::inventory::Adjustment { agent_id: Some(*top), sku: sku.into(), qty: 400, unit_cost: Some(Decimal::new(5970, 2)), reason: "demo opening stock".into() };
+            crate::inventory::adjust(conn, &hq, &adj)?;
+        }
+    }
+    let mut rng = 0x5eed_2026u64;
+    let mut next = |n: u64| {
+        rng = rng.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        (rng >> 33) % n
+    };
+    let mut placed = Vec::new();
+    for day in 0..90 {
+        let at = start + Duration::days(day + 3) + Duration::minutes(next(600) as i64);
+        for _ in 0..4 {
+            let (buyer, _) = members[next(members.len() as u64) as usize];
+            let sku = if next(3) == 0 { "SERUM-02" } else { "MASK-01" };
+            let supply = if next(4) == 0 { Some(crate::brands::SupplyMode::Upline) } else { None };
+            let req = OrderRequest::Purchase(PurchaseRequest { buyer_id: Some(buyer), supply, lines: vec![PurchaseLine { sku: sku.into(), qty: 2 + next(20) as i64 }], placed_at: Some(at.fixed_offset()) });
+            // an upline without enough stock refuses; the demo simply moves on
+            if let Ok(order) = conn.transaction(|c| orders::place(c, &hq, &req)) {
+                placed.push(order.id);
+            }
+        }
+        for _ in 0..3 {
+            let (seller, _) = members[next(members.len() as u64) as usize];
+            let req = OrderRequest::Retail(RetailRequest {
+                seller_id: Some(seller),
+                customer: Some(Customer { name: "顾客".into(), phone: None }),
+                lines: vec![RetailLine { sku: "MASK-01".into(), qty: 1 + next(2) as i64, unit_price: None }],
+                placed_at: Some((at + Duration::hours(2)).fixed_offset()),
+            });
+            let _ = conn.transaction(|c| orders::place(c, &hq, &req)); // agents without stock cannot sell
+        }
+    }
+    for order_id in placed.iter().step_by(37) {
+        let order = orders::view(conn, brand_id, *order_id)?;
+        let line = &order.lines[0];
+        let _ = conn.transaction(|c| orders::refund(c, &hq, *order_id, &RefundRequest { lines: vec![PurchaseLine { sku: line.sku.clone(), qty: 1 }] }));
     }
     Ok(())
 }

@@ -1,7 +1,7 @@
 DROP TABLE withdrawals;
 DROP TABLE postings;
 DROP TABLE journal_entries;
-DROP FUNCTION entry_balances;
+DROP FUNCTION entries_balance;
 DROP FUNCTION journal_is_append_only;
 DROP TABLE stock_moves;
 DROP TABLE hq_stock;

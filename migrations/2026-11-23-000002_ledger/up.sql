@@ -169,19 +169,25 @@ CREATE TRIGGER postings_append_only BEFORE UPDATE OR DELETE ON postings FOR EACH
 CREATE TRIGGER postings_no_truncate BEFORE TRUNCATE ON postings FOR EACH STATEMENT EXECUTE FUNCTION journal_is_append_only();
 CREATE TRIGGER stock_moves_append_only BEFORE UPDATE OR DELETE ON stock_moves FOR EACH ROW EXECUTE FUNCTION journal_is_append_only();
 
--- Every entry balances, checked at commit (after all its postings are in).
-CREATE FUNCTION entry_balances() RETURNS trigger LANGUAGE plpgsql AS $$
+-- Every entry balances. An entry's postings are inserted in one statement; after each
+-- INSERT the entries it touched must sum to zero (one check per statement, not per row).
+CREATE FUNCTION entries_balance() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE
-    total NUMERIC;
+    bad RECORD;
 BEGIN
-    SELECT sum(amount) INTO total FROM postings WHERE brand_id = NEW.brand_id AND entry_id = NEW.entry_id;
-    IF total <> 0 THEN
-        RAISE EXCEPTION 'journal entry % of brand % does not balance: postings sum to %', NEW.entry_id, NEW.brand_id, total
+    SELECT p.brand_id, p.entry_id, sum(p.amount) AS total INTO bad
+      FROM postings p
+     WHERE (p.brand_id, p.entry_id) IN (SELECT DISTINCT brand_id, entry_id FROM inserted)
+     GROUP BY p.brand_id, p.entry_id
+    HAVING sum(p.amount) <> 0
+     LIMIT 1;
+    IF FOUND THEN
+        RAISE EXCEPTION 'journal entry % of brand % does not balance: postings sum to %', bad.entry_id, bad.brand_id, bad.total
             USING ERRCODE = 'check_violation';
     END IF;
     RETURN NULL;
 END $$;
-CREATE CONSTRAINT TRIGGER postings_balance AFTER INSERT ON postings DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION entry_balances();
+CREATE TRIGGER postings_balance AFTER INSERT ON postings REFERENCING NEW TABLE AS inserted FOR EACH STATEMENT EXECUTE FUNCTION entries_balance();
 
 CREATE TABLE withdrawals (
     brand_id     BIGINT NOT NULL,

@@ -51,7 +51,7 @@ impl FromRequest for Principal {
         Box::pin(async move {
             let state = state.ok_or_else(|| AppError::internal("application state missing"))?;
             let token = token.ok_or_else(|| AppError::unauthorized("missing bearer token"))?;
-            let principal = crate::db::transaction(&state.pool, move |conn| super::authenticate(conn, &token)).await?;
+            let principal = crate::db::read(&state.pool, move |conn| super::authenticate(conn, &token)).await?;
             principal.ok_or_else(|| AppError::unauthorized("invalid or expired token"))
         })
     }

@@ -213,22 +213,18 @@ fn open_session(conn: &mut PgConnection, brand_id: i64, role: Role) -> Result<St
 pub fn authenticate(conn: &mut PgConnection, token: &str) -> Result<Option<Principal>, AppError> {
     let Some((brand, secret)) = token.split_once('.') else { return Ok(None) };
     let Ok(brand_id) = brand.parse::<i64>() else { return Ok(None) };
-    let row: Option<(Option<i64>, Option<i64>)> = sessions::table
+    // one round trip: the session, and for an agent whether it has exited since
+    let row: Option<(Option<i64>, Option<i64>, Option<String>)> = sessions::table
+        .left_join(agents::table.on(agents::brand_id.eq(sessions::brand_id).and(agents::id.nullable().eq(sessions::agent_id))))
         .filter(sessions::brand_id.eq(brand_id))
         .filter(sessions::token_hash.eq(token_hash(secret)))
         .filter(sessions::expires_at.gt(Utc::now()))
-        .select((sessions::hq_user_id, sessions::agent_id))
+        .select((sessions::hq_user_id, sessions::agent_id, agents::status.nullable()))
         .first(conn)
         .optional()?;
     let role = match row {
-        Some((Some(user_id), _)) => Role::Hq { user_id },
-        Some((None, Some(agent_id))) => {
-            let status: String = agents::table.find((brand_id, agent_id)).select(agents::status).first(conn)?;
-            if status == "exited" {
-                return Ok(None);
-            }
-            Role::Agent { agent_id }
-        }
+        Some((Some(user_id), _, _)) => Role::Hq { user_id },
+        Some((None, Some(agent_id), Some(status))) if status != "exited" => Role::Agent { agent_id },
         _ => return Ok(None),
     };
     Ok(Some(Principal { brand_id, role }))

@@ -26,6 +26,22 @@ pub fn migrate(conn: &mut PgConnection) -> Result<usize, AppError> {
     Ok(applied.len())
 }
 
+/// Runs `f` on a pooled connection without a transaction: for single-statement reads on
+/// the hot path (token lookups), where BEGIN/COMMIT would double the round trips.
+pub async fn read<T, F>(pool: &Pool, f: F) -> Result<T, AppError>
+where
+    T: Send + 'static,
+    F: FnOnce(&mut PgConnection) -> Result<T, AppError> + Send + 'static,
+{
+    let pool = pool.clone();
+    actix_web::web::block(move || {
+        let mut conn = pool.get().map_err(|e| AppError::unavailable(format!("no database connection: {e}")))?;
+        f(&mut conn)
+    })
+    .await
+    .map_err(|e| AppError::internal(format!("blocking task failed: {e}")))?
+}
+
 /// Runs `f` in one database transaction on a pooled connection, off the async executor.
 pub async fn transaction<T, F>(pool: &Pool, f: F) -> Result<T, AppError>
 where

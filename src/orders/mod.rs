@@ -6,7 +6,7 @@ pub mod store;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
-use chrono::{DateTime, Duration, FixedOffset, Utc};
+use chrono::{DateTime, Duration, FixedOffset, SubsecRound, Utc};
 use diesel::prelude::*;
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
@@ -136,7 +136,7 @@ fn placed_at(who: &Principal, requested: Option<DateTime<FixedOffset>>, now: Dat
         None => Ok(now),
         Some(_) if !who.is_hq() => Err(AppError::forbidden("only HQ may set placed_at")),
         Some(at) if at.with_timezone(&Utc) > now + Duration::minutes(5) => Err(AppError::validation("placed_at must not be in the future")),
-        Some(at) => Ok(at.with_timezone(&Utc)),
+        Some(at) => Ok(at.with_timezone(&Utc).trunc_subsecs(6)),
     }
 }
 
@@ -193,8 +193,9 @@ fn prices(conn: &mut PgConnection, brand_id: i64, skus: &[&str]) -> Result<HashM
 
 pub fn place(conn: &mut PgConnection, who: &Principal, req: &OrderRequest) -> Result<OrderView, AppError> {
     match req {
-        OrderRequest::Purchase(p) => place_purchase(conn, who, p, Utc::now()),
-        OrderRequest::Retail(r) => place_retail(conn, who, r, Utc::now()),
+        // PostgreSQL keeps microseconds: round now, so the response equals a later GET
+        OrderRequest::Purchase(p) => place_purchase(conn, who, p, Utc::now().trunc_subsecs(6)),
+        OrderRequest::Retail(r) => place_retail(conn, who, r, Utc::now().trunc_subsecs(6)),
     }
 }
 
@@ -276,12 +277,8 @@ fn place_purchase(conn: &mut PgConnection, who: &Principal, req: &PurchaseReques
     let amount: Decimal = lines.iter().map(|l| l.amount).sum();
     let actor = who.actor();
     let seller_id = seller.agent_id();
-    let order_id = store::insert_order(
-        conn,
-        brand_id,
-        &NewOrder { kind: "purchase", buyer_id: Some(buyer_id), seller_id, customer_name: None, customer_phone: None, amount, placed_at, plan_version: Some(plan.version), created_by: &actor },
-        &lines,
-    )?;
+    let new = NewOrder { kind: "purchase", buyer_id: Some(buyer_id), seller_id, customer_name: None, customer_phone: None, amount, placed_at, plan_version: Some(plan.version), created_by: &actor };
+    let order_id = store::insert_order(conn, brand_id, &new, &lines)?;
     let stock_moves: Vec<Move> = moves
         .iter()
         .map(|(sku, qty, cost)| Move { kind: "purchase", sku, from: seller_id, to: Some(buyer_id), qty: *qty, unit_cost: *cost, order_id: Some(order_id), refund_id: None, reason: None })
@@ -292,7 +289,24 @@ fn place_purchase(conn: &mut PgConnection, who: &Principal, req: &PurchaseReques
     let mut postings = vec![Posting { account: Account::Clearing, amount: -amount, split_kind: None, order_id: Some(order_id), line_no: None, generation: None, available_at: placed_at }];
     postings.extend(split_postings(&splits, order_id, |_| hold_until, placed_at));
     ledger::post(conn, brand_id, &Entry { kind: "purchase", order_id: Some(order_id), occurred_at: placed_at, created_by: &actor, ..Default::default() }, &postings)?;
-    view(conn, brand_id, order_id)
+    Ok(fresh_view(order_id, &new, &lines, &splits))
+}
+
+/// The view of an order just written, built from what was written (no re-read); equal to
+/// what `view` returns for it later.
+fn fresh_view(id: i64, o: &NewOrder, lines: &[LineRow], splits: &[Split]) -> OrderView {
+    OrderView {
+        id,
+        kind: o.kind.to_owned(),
+        buyer_id: o.buyer_id,
+        seller_id: o.seller_id,
+        customer: o.customer_name.map(|name| Customer { name: name.to_owned(), phone: o.customer_phone.map(str::to_owned) }),
+        amount: o.amount,
+        placed_at: o.placed_at,
+        plan_version: o.plan_version,
+        lines: lines.iter().map(|l| LineView { line_no: l.line_no, sku: l.sku.clone(), qty: l.qty, unit_price: l.unit_price, amount: l.amount, refunded_qty: 0 }).collect(),
+        splits: splits.iter().map(|s| split_view(s, None)).collect(),
+    }
 }
 
 /// Postings for splits (or reversals): proceeds to HQ revenue or the seller's wallet, cuts
@@ -354,29 +368,26 @@ fn place_retail(conn: &mut PgConnection, who: &Principal, req: &RetailRequest, n
     stock.save(conn, brand_id)?;
     let amount = lines.iter().map(|l| l.amount).sum();
     let customer = req.customer.as_ref();
-    let order_id = store::insert_order(
-        conn,
-        brand_id,
-        &NewOrder {
-            kind: "retail",
-            buyer_id: None,
-            seller_id: Some(seller_id),
-            customer_name: customer.map(|c| c.name.trim()),
-            customer_phone: customer.and_then(|c| c.phone.as_deref()),
-            amount,
-            placed_at,
-            plan_version: None,
-            created_by: &who.actor(),
-        },
-        &lines,
-    )?;
+    let actor = who.actor();
+    let new = NewOrder {
+        kind: "retail",
+        buyer_id: None,
+        seller_id: Some(seller_id),
+        customer_name: customer.map(|c| c.name.trim()),
+        customer_phone: customer.and_then(|c| c.phone.as_deref()),
+        amount,
+        placed_at,
+        plan_version: None,
+        created_by: &actor,
+    };
+    let order_id = store::insert_order(conn, brand_id, &new, &lines)?;
     let moves: Vec<Move> = lines
         .iter()
         .zip(&costs)
         .map(|(l, cost)| Move { kind: "retail", sku: &l.sku, from: Some(seller_id), to: None, qty: i64::from(l.qty), unit_cost: *cost, order_id: Some(order_id), refund_id: None, reason: None })
         .collect();
     inventory::record_moves(conn, brand_id, &moves)?;
-    view(conn, brand_id, order_id)
+    Ok(fresh_view(order_id, &new, &lines, &[]))
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]

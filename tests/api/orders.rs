@@ -54,6 +54,8 @@ async fn e1_hq_supplies_and_the_depth_cap() {
     );
     assert_eq!(order["splits"][1]["generation"], 1);
     assert_eq!(order["splits"][4]["generation"], 4);
+    let (_, stored) = app.get(&format!("/api/v1/orders/{}", order["id"]), &b.hq).await;
+    assert_eq!(stored, order, "the create response is what is stored");
     // cuts are held for hold_days (7): pending, not yet available
     assert_eq!(wallet(&app, &b.hq, d).await, json!({"agent_id": d, "balance": "199.00", "pending": "199.00", "available": "0.00", "pending_withdrawals": "0.00"}));
     let (_, stock) = app.get(&format!("/api/v1/agents/{e}/inventory"), &b.hq).await;
@@ -223,6 +225,7 @@ async fn retail_sales_move_stock_but_no_money() {
     assert!(order["splits"].as_array().unwrap().is_empty());
     let (_, order) = app.post("/api/v1/orders", &token, json!({"kind": "retail", "lines": [{"sku": "MASK-01", "qty": 1}]})).await;
     assert_eq!(order["amount"], "199.00", "defaults to the retail price");
+    assert_eq!(app.get(&format!("/api/v1/orders/{}", order["id"]), &token).await.1, order, "the create response is what is stored");
     let (status, body) = app.post("/api/v1/orders", &token, json!({"kind": "retail", "lines": [{"sku": "MASK-01", "qty": 3}]})).await;
     assert_eq!((status, body["code"].as_str()), (StatusCode::CONFLICT, Some("insufficient_stock")));
     assert_eq!(app.get(&format!("/api/v1/agents/{seller}/inventory"), &token).await.1[0]["qty"], 2);

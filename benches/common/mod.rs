@@ -1,0 +1,62 @@
+//! What the database benchmarks share: the embedded PostgreSQL, a fresh database, and
+//! pgbench on the same server as the baseline.
+
+#![allow(dead_code)]
+
+use std::process::Command;
+use std::time::Duration;
+
+use agent_ledger::db::embedded::{Durability, EmbeddedPostgres};
+use diesel::prelude::*;
+
+pub fn exec(conn: &mut PgConnection, sql: &str) {
+    diesel::sql_query(sql).execute(conn).unwrap_or_else(|e| panic!("{sql}: {e}"));
+}
+
+/// The benchmark cluster (full durability, like production) and an admin connection.
+pub fn cluster() -> (EmbeddedPostgres, PgConnection) {
+    let mut pg = EmbeddedPostgres::new(concat!(env!("CARGO_TARGET_TMPDIR"), "/bench-pg").as_ref()).unwrap();
+    pg.ensure_running(Durability::Full).unwrap();
+    let admin = PgConnection::establish(&pg.url("postgres")).unwrap();
+    (pg, admin)
+}
+
+/// Drops and recreates `name`.
+pub fn fresh_database(admin: &mut PgConnection, name: &str) {
+    exec(admin, &format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"));
+    exec(admin, &format!("CREATE DATABASE {name}"));
+}
+
+/// Runs pgbench against a fresh database on the same server; returns its report.
+pub fn pgbench(pg: &EmbeddedPostgres, admin: &mut PgConnection, init: &[&str], run: &[&str]) -> String {
+    fresh_database(admin, "bench_pgbench");
+    let socket = pg.socket_dir().to_string_lossy().to_string();
+    let call = |args: &[&str]| {
+        let out = Command::new(pg.bin_dir().join("pgbench")).args(["-h", &socket, "-p", "5432", "-U", "postgres"]).args(args).arg("bench_pgbench").output().unwrap();
+        assert!(out.status.success(), "pgbench: {}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8_lossy(&out.stdout).to_string()
+    };
+    call(init);
+    let report = call(run);
+    exec(admin, "DROP DATABASE bench_pgbench WITH (FORCE)");
+    report
+}
+
+/// A `key = value` line of a pgbench report, e.g. "tps" or "latency average".
+pub fn pgbench_value(report: &str, key: &str) -> f64 {
+    report
+        .lines()
+        .find(|l| l.starts_with(key))
+        .and_then(|l| l.split('=').nth(1))
+        .and_then(|v| v.split_whitespace().next())
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(f64::NAN)
+}
+
+/// (median, p99) of latency samples, in milliseconds.
+pub fn percentiles(samples: &mut [Duration]) -> (f64, f64) {
+    samples.sort();
+    let n = samples.len().max(1);
+    let ms = |d: Duration| d.as_secs_f64() * 1000.0;
+    (ms(samples[n / 2]), ms(samples[(n * 99 / 100).min(n - 1)]))
+}

@@ -1,0 +1,122 @@
+//! Order throughput over HTTP: many concurrent clients place purchase orders into a depth-10
+//! pyramid where every order credits the same top agents (differentials and peer bonuses),
+//! beside pgbench TPC-B with the same client count on the same PostgreSQL.
+//!
+//! Run: `cargo bench --bench orders` (about a minute; writes target/bench-orders.md).
+//! CLIENTS and SECONDS override the defaults (16 clients, 20 s).
+
+mod common;
+
+use std::net::TcpListener;
+use std::time::{Duration, Instant};
+
+use agent_ledger::{db, startup, AppState};
+use serde_json::{json, Value};
+
+fn env_or(name: &str, default: usize) -> usize {
+    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+}
+
+async fn call(client: &reqwest::Client, url: String, token: Option<&str>, body: Value) -> Value {
+    let mut req = client.post(url).json(&body);
+    if let Some(t) = token {
+        req = req.bearer_auth(t);
+    }
+    let resp = req.send().await.unwrap();
+    let status = resp.status();
+    let body: Value = resp.json().await.unwrap();
+    assert!(status.is_success(), "{status}: {body}");
+    body
+}
+
+#[tokio::main]
+async fn main() {
+    let clients = env_or("CLIENTS", 16);
+    let seconds = env_or("SECONDS", 20) as u64;
+    let (pg, mut admin) = common::cluster();
+    common::fresh_database(&mut admin, "bench_orders");
+    let pool = db::pool(&pg.url("bench_orders"), clients as u32 + 4).unwrap();
+    db::migrate(&mut pool.get().unwrap()).unwrap();
+    agent_ledger::brands::create_brand(&mut pool.get().unwrap(), "bench", "Bench", "hq", "bench-password").unwrap();
+
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let base = format!("http://{}/api/v1", listener.local_addr().unwrap());
+    tokio::spawn(startup::run(listener, AppState { pool: pool.clone() }, 2).unwrap());
+    let http = reqwest::Client::new();
+    let hq = call(&http, format!("{base}/auth/login"), None, json!({"brand": "bench", "login": "hq", "password": "bench-password"})).await["token"].as_str().unwrap().to_owned();
+    let mut tiers = Vec::new();
+    for rank in 1..=5 {
+        tiers.push(call(&http, format!("{base}/tiers"), Some(&hq), json!({"rank": rank, "name": format!("T{rank}")})).await["id"].as_i64().unwrap());
+    }
+    let prices: serde_json::Map<String, Value> = tiers.iter().zip(["59.70", "79.60", "99.50", "119.40", "139.30"]).map(|(t, p)| (t.to_string(), json!(p))).collect();
+    call(&http, format!("{base}/products"), Some(&hq), json!({"sku": "MASK-01", "name": "Mask", "retail_price": "199.00", "prices": prices})).await;
+    let plan = json!({"effective_from": "2020-01-01T00:00:00Z", "differential": {"enabled": true}, "peer_bonus": {"enabled": true, "rates": ["0.03", "0.01"]}});
+    let resp = http.put(format!("{base}/plan")).bearer_auth(&hq).json(&plan).send().await.unwrap();
+    assert!(resp.status().is_success());
+
+    // Nine ancestors, best tiers on top; four buyers per client at depth 10 under them.
+    let mut parent: Option<i64> = None;
+    for (i, rank) in [1, 2, 2, 3, 3, 4, 4, 5, 5].iter().enumerate() {
+        let body = json!({"name": format!("up{i}"), "phone": format!("1370000{i:04}"), "tier_id": tiers[rank - 1], "parent_id": parent, "password": "bench-password"});
+        parent = Some(call(&http, format!("{base}/agents"), Some(&hq), body).await["id"].as_i64().unwrap());
+    }
+    let mut buyers = Vec::new();
+    for i in 0..clients * 4 {
+        let body = json!({"name": format!("buyer{i}"), "phone": format!("1371000{i:04}"), "tier_id": tiers[4], "parent_id": parent, "password": "bench-password"});
+        buyers.push(call(&http, format!("{base}/agents"), Some(&hq), body).await["id"].as_i64().unwrap());
+    }
+
+    println!("driving {clients} clients for {seconds} s ...");
+    let started = Instant::now();
+    let deadline = started + Duration::from_secs(seconds);
+    let mut tasks = Vec::new();
+    for c in 0..clients {
+        let (http, base, hq, mine) = (http.clone(), base.clone(), hq.clone(), buyers[c * 4..c * 4 + 4].to_vec());
+        tasks.push(tokio::spawn(async move {
+            let mut latencies = Vec::new();
+            let mut n = 0usize;
+            while Instant::now() < deadline {
+                let order = json!({"kind": "purchase", "buyer_id": mine[n % 4], "lines": [{"sku": "MASK-01", "qty": 1 + n % 7}]});
+                let t = Instant::now();
+                let resp = http.post(format!("{base}/orders")).bearer_auth(&hq).header("Idempotency-Key", format!("c{c}-{n}")).json(&order).send().await.unwrap();
+                assert_eq!(resp.status(), 201, "{}", resp.text().await.unwrap_or_default());
+                resp.bytes().await.unwrap();
+                latencies.push(t.elapsed());
+                n += 1;
+            }
+            latencies
+        }));
+    }
+    let mut latencies = Vec::new();
+    for t in tasks {
+        latencies.extend(t.await.unwrap());
+    }
+    let elapsed = started.elapsed().as_secs_f64();
+    let orders = latencies.len();
+    let rate = orders as f64 / elapsed;
+    let (p50, p99) = common::percentiles(&mut latencies);
+    println!("{orders} orders in {elapsed:.1} s: {rate:.0} orders/s, p50 {p50:.1} ms, p99 {p99:.1} ms");
+
+    let mut conn = pool.get().unwrap();
+    let failures = agent_ledger::verify::run(&mut conn).unwrap();
+    assert!(failures.is_empty(), "verify after the run: {failures:?}");
+    drop(conn);
+    drop(pool);
+
+    let c = clients.to_string();
+    let t = seconds.to_string();
+    let report = common::pgbench(&pg, &mut admin, &["-i", "-q", "-s", &c], &["-c", &c, "-j", "2", "-T", &t]);
+    let (tps, latency) = (common::pgbench_value(&report, "tps"), common::pgbench_value(&report, "latency average"));
+    println!("pgbench TPC-B -c {clients}: {tps:.0} tps, latency average {latency:.1} ms");
+    let md = format!(
+        "Order benchmark: {clients} clients, {seconds} s, depth-10 pyramid, every order credits the same 9 ancestors\n\n\
+         | what | throughput | p50 ms | p99 ms |\n|---|---|---|---|\n\
+         | POST /orders over HTTP (purchase, 9 postings, idempotency key) | {rate:.0} orders/s | {p50:.1} | {p99:.1} |\n\
+         | pgbench TPC-B, -c {clients} -j 2, scale {clients}, same server | {tps:.0} tps | {latency:.1} (avg) | |\n\n\
+         ratio orders/s ÷ pgbench tps = {:.2}; verify clean after {orders} orders\n",
+        rate / tps
+    );
+    std::fs::write(concat!(env!("CARGO_TARGET_TMPDIR"), "/../bench-orders.md"), &md).unwrap();
+    println!("\n{md}");
+    common::exec(&mut admin, "DROP DATABASE bench_orders WITH (FORCE)");
+}
