@@ -173,18 +173,17 @@ CREATE TRIGGER stock_moves_append_only BEFORE UPDATE OR DELETE ON stock_moves FO
 -- INSERT the entries it touched must sum to zero (one check per statement, not per row).
 CREATE FUNCTION entries_balance() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE
-    bad RECORD;
+    e RECORD;
+    total NUMERIC;
 BEGIN
-    SELECT p.brand_id, p.entry_id, sum(p.amount) AS total INTO bad
-      FROM postings p
-     WHERE (p.brand_id, p.entry_id) IN (SELECT DISTINCT brand_id, entry_id FROM inserted)
-     GROUP BY p.brand_id, p.entry_id
-    HAVING sum(p.amount) <> 0
-     LIMIT 1;
-    IF FOUND THEN
-        RAISE EXCEPTION 'journal entry % of brand % does not balance: postings sum to %', bad.entry_id, bad.brand_id, bad.total
-            USING ERRCODE = 'check_violation';
-    END IF;
+    -- usually one entry per statement; each sum is an index lookup on postings_entry
+    FOR e IN SELECT DISTINCT brand_id, entry_id FROM inserted LOOP
+        SELECT sum(amount) INTO total FROM postings WHERE brand_id = e.brand_id AND entry_id = e.entry_id;
+        IF total <> 0 THEN
+            RAISE EXCEPTION 'journal entry % of brand % does not balance: postings sum to %', e.entry_id, e.brand_id, total
+                USING ERRCODE = 'check_violation';
+        END IF;
+    END LOOP;
     RETURN NULL;
 END $$;
 CREATE TRIGGER postings_balance AFTER INSERT ON postings REFERENCING NEW TABLE AS inserted FOR EACH STATEMENT EXECUTE FUNCTION entries_balance();

@@ -17,7 +17,7 @@ use crate::commission::{self, LineInput, Party, Split, SplitKind, Sponsor, Uplin
 use crate::error::AppError;
 use crate::inventory::{self, Holder, Move};
 use crate::ledger::{self, Account, Entry, Posting};
-use crate::schema::{product_prices, products, tiers};
+use crate::schema::products;
 use crate::tree::{self, AgentRow};
 use store::{LineRow, NewOrder, OrderRow};
 
@@ -171,24 +171,49 @@ fn load_agent(conn: &mut PgConnection, brand_id: i64, id: i64) -> Result<AgentRo
     tree::store::find(conn, brand_id, id)?.ok_or_else(|| AppError::validation(format!("agent {id} does not exist")))
 }
 
-/// tier_id → rank
-fn ranks(conn: &mut PgConnection, brand_id: i64) -> Result<HashMap<i64, u32>, AppError> {
-    let rows: Vec<(i64, i32)> = tiers::table.filter(tiers::brand_id.eq(brand_id)).select((tiers::id, tiers::rank)).load(conn)?;
-    Ok(rows.into_iter().map(|(id, r)| (id, r as u32)).collect())
+/// The brand's tiers (id → rank) and the tier prices of the given SKUs, in one query;
+/// fails on a SKU the brand does not sell.
+struct PriceBook {
+    ranks: HashMap<i64, u32>,
+    prices: HashMap<(String, i64), Decimal>,
+}
+
+fn price_book(conn: &mut PgConnection, brand_id: i64, skus: &[&str]) -> Result<PriceBook, AppError> {
+    #[derive(QueryableByName)]
+    struct Row {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        tier_id: i64,
+        #[diesel(sql_type = diesel::sql_types::Integer)]
+        rank: i32,
+        #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Text>)]
+        sku: Option<String>,
+        #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Numeric>)]
+        price: Option<Decimal>,
+    }
+    let rows: Vec<Row> = diesel::sql_query(
+        "SELECT t.id AS tier_id, t.rank, pp.sku, pp.price
+           FROM tiers t LEFT JOIN product_prices pp ON pp.brand_id = t.brand_id AND pp.tier_id = t.id AND pp.sku = ANY($2)
+          WHERE t.brand_id = $1",
+    )
+    .bind::<diesel::sql_types::BigInt, _>(brand_id)
+    .bind::<diesel::sql_types::Array<diesel::sql_types::Text>, _>(skus)
+    .load(conn)?;
+    let mut book = PriceBook { ranks: HashMap::new(), prices: HashMap::new() };
+    for r in rows {
+        book.ranks.insert(r.tier_id, r.rank as u32);
+        if let (Some(sku), Some(price)) = (r.sku, r.price) {
+            book.prices.insert((sku, r.tier_id), price);
+        }
+    }
+    if let Some(missing) = skus.iter().find(|s| !book.prices.keys().any(|(k, _)| k == *s)) {
+        return Err(AppError::validation(format!("product {missing} does not exist")));
+    }
+    Ok(book)
 }
 
 /// (sku, tier_id) → price for the given SKUs; fails on an unknown SKU.
 fn prices(conn: &mut PgConnection, brand_id: i64, skus: &[&str]) -> Result<HashMap<(String, i64), Decimal>, AppError> {
-    let known: Vec<String> = products::table.filter(products::brand_id.eq(brand_id)).filter(products::sku.eq_any(skus)).select(products::sku).load(conn)?;
-    if let Some(missing) = skus.iter().find(|s| !known.iter().any(|k| k == *s)) {
-        return Err(AppError::validation(format!("product {missing} does not exist")));
-    }
-    let rows: Vec<(String, i64, Decimal)> = product_prices::table
-        .filter(product_prices::brand_id.eq(brand_id))
-        .filter(product_prices::sku.eq_any(skus))
-        .select((product_prices::sku, product_prices::tier_id, product_prices::price))
-        .load(conn)?;
-    Ok(rows.into_iter().map(|(s, t, p)| ((s, t), p)).collect())
+    Ok(price_book(conn, brand_id, skus)?.prices)
 }
 
 pub fn place(conn: &mut PgConnection, who: &Principal, req: &OrderRequest) -> Result<OrderView, AppError> {
@@ -205,18 +230,19 @@ fn place_purchase(conn: &mut PgConnection, who: &Principal, req: &PurchaseReques
     let placed_at = placed_at(who, req.placed_at, now)?;
     check_lines(req.lines.iter().map(|l| (l.sku.as_str(), l.qty)))?;
     let settings = brands::settings(conn, brand_id)?;
-    let buyer = load_agent(conn, brand_id, buyer_id)?;
+    let mut family: HashMap<i64, AgentRow> = tree::store::with_upline_and_sponsor(conn, brand_id, buyer_id)?.into_iter().map(|a| (a.id, a)).collect();
+    let buyer = family.remove(&buyer_id).ok_or_else(|| AppError::validation(format!("agent {buyer_id} does not exist")))?;
     if buyer.status != "active" {
         return Err(AppError::conflict("agent_inactive", format!("agent {buyer_id} is {} and cannot buy", buyer.status)));
     }
-    let ranks = ranks(conn, brand_id)?;
+    let skus: Vec<&str> = req.lines.iter().map(|l| l.sku.as_str()).collect();
+    let PriceBook { ranks, prices } = price_book(conn, brand_id, &skus)?;
     let rank_of = |tier_id: i64| ranks.get(&tier_id).copied().ok_or_else(|| AppError::internal(format!("tier {tier_id} has no rank")));
     let buyer_rank = rank_of(buyer.tier_id)?;
 
     // The upline, parent first, from the ancestor array: no recursion.
     let ancestor_ids: Vec<i64> = buyer.path[..buyer.path.len() - 1].iter().rev().copied().collect();
-    let by_id: HashMap<i64, AgentRow> = tree::store::by_ids(conn, brand_id, &ancestor_ids)?.into_iter().map(|a| (a.id, a)).collect();
-    let ancestors: Vec<&AgentRow> = ancestor_ids.iter().map(|id| by_id.get(id).ok_or_else(|| AppError::internal(format!("ancestor {id} missing")))).collect::<Result<_, _>>()?;
+    let ancestors: Vec<&AgentRow> = ancestor_ids.iter().map(|id| family.get(id).ok_or_else(|| AppError::internal(format!("ancestor {id} missing")))).collect::<Result<_, _>>()?;
     let supply = req.supply.unwrap_or(settings.supply_mode);
     let seller_pos = match supply {
         SupplyMode::Hq => None,
@@ -225,8 +251,6 @@ fn place_purchase(conn: &mut PgConnection, who: &Principal, req: &PurchaseReques
     let seller = seller_pos.map_or(Party::Hq, |i| Party::Agent(ancestors[i].id));
     let chain_rows = &ancestors[..seller_pos.unwrap_or(ancestors.len())];
 
-    let skus: Vec<&str> = req.lines.iter().map(|l| l.sku.as_str()).collect();
-    let prices = prices(conn, brand_id, &skus)?;
     let price = |sku: &str, tier_id: i64| prices.get(&(sku.to_owned(), tier_id)).copied().ok_or_else(|| AppError::validation(format!("{sku} has no price for tier {tier_id}")));
 
     let plan = crate::plans::in_force_at(conn, brand_id, placed_at)?;
@@ -237,10 +261,7 @@ fn place_purchase(conn: &mut PgConnection, who: &Principal, req: &PurchaseReques
         } else {
             placed_at < buyer.joined_at.checked_add_months(chrono::Months::new(plan.referral_bonus.months)).unwrap_or(buyer.joined_at)
         };
-    let sponsor = match buyer.sponsor_id {
-        Some(id) => Some(Sponsor { agent_id: id, active: tree::store::find(conn, brand_id, id)?.is_some_and(|s| s.status == "active") }),
-        None => None,
-    };
+    let sponsor = buyer.sponsor_id.map(|id| Sponsor { agent_id: id, active: family.get(&id).is_some_and(|s| s.status == "active") });
 
     // Lock the stock rows this order touches, in the global order, then check and move.
     let seller_holder = match seller {

@@ -136,6 +136,18 @@ pub fn subtree_size(conn: &mut PgConnection, brand_id: i64, root_path: &[i64]) -
     Ok(c.n)
 }
 
+/// An agent with its whole upline and its sponsor, in one round trip (no particular order).
+pub fn with_upline_and_sponsor(conn: &mut PgConnection, brand_id: i64, id: i64) -> Result<Vec<AgentRow>, AppError> {
+    Ok(diesel::sql_query(format!(
+        "SELECT {COLUMNS} FROM agents
+          WHERE brand_id = $1
+            AND id = ANY((SELECT path || coalesce(sponsor_id, id) FROM agents WHERE brand_id = $1 AND id = $2)::bigint[])"
+    ))
+    .bind::<BigInt, _>(brand_id)
+    .bind::<BigInt, _>(id)
+    .load(conn)?)
+}
+
 /// The given agents (an upline chain), in no particular order.
 pub fn by_ids(conn: &mut PgConnection, brand_id: i64, ids: &[i64]) -> Result<Vec<AgentRow>, AppError> {
     Ok(agents::table.filter(agents::brand_id.eq(brand_id)).filter(agents::id.eq_any(ids)).select(AgentRow::as_select()).load(conn)?)
