@@ -35,6 +35,19 @@ pub enum Command {
     Demo(ServeArgs),
     /// Check the database's invariants; exits non-zero naming every offending row.
     Verify,
+    /// Close a month (team rebates, statements) and optionally write its export. A month
+    /// that is already closed is only exported.
+    Settle {
+        /// Brand code.
+        #[arg(long)]
+        brand: String,
+        /// YYYY-MM, in the brand's time zone.
+        #[arg(long)]
+        month: String,
+        /// Write the settlement file here (.csv or .xlsx, by extension).
+        #[arg(long)]
+        export: Option<std::path::PathBuf>,
+    },
     /// Manage brands.
     Brand {
         #[command(subcommand)]

@@ -170,6 +170,12 @@ fn seed_activity(conn: &mut PgConnection, brand_id: i64) -> Result<(), AppError>
         let line = &order.lines[0];
         let _ = conn.transaction(|c| orders::refund(c, &hq, *order_id, &RefundRequest { lines: vec![PurchaseLine { sku: line.sku.clone(), qty: 1 }] }));
     }
+    // Close every month that has ended, oldest first, so a real export can be downloaded.
+    let mut ended: Vec<String> = crate::settlement::list(conn, &hq)?.into_iter().filter(|p| p.ended && p.status == "open").map(|p| p.month).collect();
+    ended.sort();
+    for month in ended {
+        crate::settlement::close(conn, &hq, &month, &())?;
+    }
     Ok(())
 }
 

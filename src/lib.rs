@@ -20,6 +20,7 @@ pub mod pagination;
 pub mod period;
 pub mod plans;
 pub mod schema;
+pub mod settlement;
 pub mod startup;
 pub mod tree;
 pub mod verify;

@@ -102,6 +102,10 @@ fn run(cli: Cli) -> Result<ExitCode, Box<dyn std::error::Error>> {
             }
             println!("ok: {} checks passed", verify::CHECKS.len());
         }
+        Command::Settle { brand, month, export } => {
+            let report = agent_ledger::settlement::cli::settle(&mut *pool.get()?, brand, month, export.as_deref())?;
+            print!("{report}");
+        }
         Command::Brand { command: BrandCommand::Create { code, name, admin_login, admin_password } } => {
             let id = brands::create_brand(&mut *pool.get()?, code, name, admin_login, admin_password)?;
             println!("{id}");

@@ -259,7 +259,56 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    periods (brand_id, month) {
+        brand_id -> Int8,
+        month -> Text,
+        starts_at -> Timestamptz,
+        ends_at -> Timestamptz,
+        closed_at -> Timestamptz,
+        closed_by -> Text,
+        rebate_entry_id -> Nullable<Int8>,
+    }
+}
+
+diesel::table! {
+    statements (brand_id, month, agent_id) {
+        brand_id -> Int8,
+        month -> Text,
+        agent_id -> Int8,
+        opening_balance -> Numeric,
+        proceeds -> Numeric,
+        differential -> Numeric,
+        peer_bonus -> Numeric,
+        referral_bonus -> Numeric,
+        team_rebate -> Numeric,
+        clawbacks -> Numeric,
+        withdrawals -> Numeric,
+        other -> Numeric,
+        closing_balance -> Numeric,
+        team_volume -> Numeric,
+        purchases_amount -> Numeric,
+        purchases_units -> Int8,
+        internal_sales_amount -> Numeric,
+        internal_sales_units -> Int8,
+        retail_sales_amount -> Numeric,
+        retail_sales_units -> Int8,
+    }
+}
+
+diesel::table! {
+    period_exports (brand_id, month, format) {
+        brand_id -> Int8,
+        month -> Text,
+        format -> Text,
+        content -> Bytea,
+        sha256 -> Text,
+        created_at -> Timestamptz,
+    }
+}
+
 diesel::allow_tables_to_appear_in_same_query!(
     brands, hq_users, tiers, products, product_prices, agents, agent_events, sessions, login_failures, idempotency_keys,
     plan_versions, orders, order_lines, refunds, refund_lines, stock, hq_stock, stock_moves, journal_entries, postings, withdrawals,
+    periods, statements, period_exports,
 );

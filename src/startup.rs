@@ -7,7 +7,7 @@ use actix_web::{get, middleware, web, App, HttpRequest, HttpResponse, HttpServer
 use diesel::RunQueryDsl;
 
 use crate::error::AppError;
-use crate::{auth, brands, catalog, inventory, ledger, openapi, orders, plans, tree, AppState};
+use crate::{auth, brands, catalog, inventory, ledger, openapi, orders, plans, settlement, tree, AppState};
 
 /// Every route of the service. Used by the server and by the tests.
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -52,7 +52,12 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .service(ledger::http::earnings)
             .service(ledger::http::request_withdrawal)
             .service(ledger::http::approve)
-            .service(ledger::http::reject),
+            .service(ledger::http::reject)
+            .service(settlement::http::list)
+            .service(settlement::http::close)
+            .service(settlement::http::statements)
+            .service(settlement::http::export)
+            .service(settlement::http::agent_statement),
     )
     .default_service(web::to(not_found));
 }

@@ -80,6 +80,16 @@ pub const CHECKS: &[Check] = &[
                 FROM stock s FULL JOIN moved m ON m.brand_id = s.brand_id AND m.agent_id = s.agent_id AND m.sku = s.sku
                WHERE coalesce(s.qty, 0) <> coalesce(m.qty, 0) OR coalesce(s.qty, 0) < 0",
     },
+    Check {
+        name: "settlement: each closed month's statements equal the ledger as of the month's end",
+        sql: "SELECT format('brand %s %s agent %s: statement closes at %s, the ledger says %s', s.brand_id, s.month, s.agent_id,
+                            s.closing_balance, coalesce(l.amount, 0)) AS what
+                FROM statements s JOIN periods pe ON pe.brand_id = s.brand_id AND pe.month = s.month
+                LEFT JOIN LATERAL (SELECT sum(p.amount) AS amount FROM postings p
+                                    WHERE p.brand_id = s.brand_id AND p.agent_id = s.agent_id AND p.account = 'wallet'
+                                      AND p.occurred_at < pe.ends_at) l ON true
+               WHERE s.closing_balance <> coalesce(l.amount, 0)",
+    },
 ];
 
 #[derive(QueryableByName)]

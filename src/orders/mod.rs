@@ -230,6 +230,7 @@ fn place_purchase(conn: &mut PgConnection, who: &Principal, req: &PurchaseReques
     let placed_at = placed_at(who, req.placed_at, now)?;
     check_lines(req.lines.iter().map(|l| (l.sku.as_str(), l.qty)))?;
     let settings = brands::settings(conn, brand_id)?;
+    crate::settlement::ensure_open(conn, brand_id, placed_at, now, &settings.timezone)?;
     let mut family: HashMap<i64, AgentRow> = tree::store::with_upline_and_sponsor(conn, brand_id, buyer_id)?.into_iter().map(|a| (a.id, a)).collect();
     let buyer = family.remove(&buyer_id).ok_or_else(|| AppError::validation(format!("agent {buyer_id} does not exist")))?;
     if buyer.status != "active" {
@@ -364,6 +365,8 @@ fn place_retail(conn: &mut PgConnection, who: &Principal, req: &RetailRequest, n
     let seller_id = party(who, req.seller_id, "seller")?;
     let placed_at = placed_at(who, req.placed_at, now)?;
     check_lines(req.lines.iter().map(|l| (l.sku.as_str(), l.qty)))?;
+    let tz = brands::settings(conn, brand_id)?.timezone;
+    crate::settlement::ensure_open(conn, brand_id, placed_at, now, &tz)?;
     let seller = load_agent(conn, brand_id, seller_id)?;
     if seller.status == "exited" {
         return Err(AppError::conflict("agent_exited", format!("agent {seller_id} has exited")));

@@ -205,7 +205,7 @@ impl TestApp {
             };
             let (status, page) = self.get(&url, token).await;
             assert_eq!(status, StatusCode::OK, "{page}");
-            out.extend(page["items"].as_array().unwrap().iter().map(|a| (a["id"].as_i64().unwrap(), a["depth"].as_i64().unwrap_or(0))));
+            out.extend(page["items"].as_array().unwrap().iter().map(|a| (a["id"].as_i64().or(a["agent_id"].as_i64()).unwrap(), a["depth"].as_i64().unwrap_or(0))));
             match page["next_cursor"].as_str() {
                 Some(c) => cursor = Some(c.to_owned()),
                 None => return out,

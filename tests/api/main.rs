@@ -5,4 +5,5 @@ mod catalog;
 mod helpers;
 mod openapi;
 mod orders;
+mod settlement;
 mod tree;

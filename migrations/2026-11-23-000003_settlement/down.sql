@@ -1,0 +1,3 @@
+DROP TABLE period_exports;
+DROP TABLE statements;
+DROP TABLE periods;

@@ -1,0 +1,70 @@
+use actix_web::http::StatusCode;
+use actix_web::{get, post, web, HttpResponse};
+use serde::Deserialize;
+
+use super::export::ExportFormat;
+use super::{CloseResult, PeriodView, Statement};
+use crate::auth::Principal;
+use crate::db::transaction;
+use crate::error::AppError;
+use crate::idempotency::{self, IdempotencyKey};
+use crate::pagination::{Page, PageQuery};
+use crate::AppState;
+
+/// Months from the brand's first activity to now, newest first, open or closed.
+#[utoipa::path(get, path = "/api/v1/periods", tag = "settlement", responses((status = 200, body = Vec<PeriodView>), (status = 403)), security(("bearer" = [])))]
+#[get("/periods")]
+pub async fn list(state: web::Data<AppState>, who: Principal) -> Result<HttpResponse, AppError> {
+    let periods = transaction(&state.pool, move |conn| super::list(conn, &who)).await?;
+    Ok(HttpResponse::Ok().json(Page::all(periods)))
+}
+
+/// Closes an ended month: team rebates, one statement per agent, closed for good.
+#[utoipa::path(post, path = "/api/v1/periods/{month}/close", tag = "settlement", params(("month" = String, Path, description = "YYYY-MM"), ("Idempotency-Key" = Option<String>, Header, description = "replay-safe retries")),
+    responses((status = 201, body = CloseResult), (status = 409, description = "period_closed, period_not_ended, earlier_period_open")), security(("bearer" = [])))]
+#[post("/periods/{month}/close")]
+pub async fn close(state: web::Data<AppState>, who: Principal, key: IdempotencyKey, month: web::Path<String>) -> Result<HttpResponse, AppError> {
+    let month = month.into_inner();
+    let resp = transaction(&state.pool, move |conn| {
+        idempotency::once(conn, &who, &key, &format!("POST /periods/{month}/close"), &(), StatusCode::CREATED, |conn| super::close(conn, &who, &month, &()))
+    })
+    .await?;
+    Ok(resp.into_http())
+}
+
+/// Every agent's statement of a closed month, by agent id.
+#[utoipa::path(get, path = "/api/v1/periods/{month}/statements", tag = "settlement", params(("month" = String, Path), PageQuery), responses((status = 200, body = Page<Statement>), (status = 409, description = "period_open")), security(("bearer" = [])))]
+#[get("/periods/{month}/statements")]
+pub async fn statements(state: web::Data<AppState>, who: Principal, month: web::Path<String>, page: web::Query<PageQuery>) -> Result<HttpResponse, AppError> {
+    let (month, limit) = (month.into_inner(), page.limit()?);
+    let after = page.cursor()?.map(|c| c.parse::<i64>().map_err(|_| AppError::bad_request("bad_cursor", "cursor is not one this server issued"))).transpose()?.unwrap_or(0);
+    let rows = transaction(&state.pool, move |conn| super::statements(conn, &who, &month, after, limit + 1)).await?;
+    Ok(HttpResponse::Ok().json(Page::from_rows(rows, limit, |s| s.agent_id.to_string())))
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct ExportQuery {
+    /// csv or xlsx
+    pub format: String,
+}
+
+/// The month's settlement file; byte-identical on every download.
+#[utoipa::path(get, path = "/api/v1/periods/{month}/export", tag = "settlement", params(("month" = String, Path), ExportQuery),
+    responses((status = 200, description = "CSV (UTF-8 with BOM) or XLSX"), (status = 409, description = "period_open")), security(("bearer" = [])))]
+#[get("/periods/{month}/export")]
+pub async fn export(state: web::Data<AppState>, who: Principal, month: web::Path<String>, q: web::Query<ExportQuery>) -> Result<HttpResponse, AppError> {
+    let (month, format) = (month.into_inner(), ExportFormat::parse(&q.format)?);
+    let name = format!("settlement-{month}.{}", format.as_str());
+    let bytes = transaction(&state.pool, move |conn| super::export::export(conn, &who, &month, format)).await?;
+    Ok(HttpResponse::Ok().content_type(format.content_type()).insert_header(("Content-Disposition", format!("attachment; filename=\"{name}\""))).body(bytes))
+}
+
+/// One agent's statement: HQ, or the agent itself.
+#[utoipa::path(get, path = "/api/v1/agents/{id}/statements/{month}", tag = "settlement", params(("id" = i64, Path), ("month" = String, Path)), responses((status = 200, body = Statement), (status = 404)), security(("bearer" = [])))]
+#[get("/agents/{id}/statements/{month}")]
+pub async fn agent_statement(state: web::Data<AppState>, who: Principal, path: web::Path<(i64, String)>) -> Result<HttpResponse, AppError> {
+    let (id, month) = path.into_inner();
+    let s = transaction(&state.pool, move |conn| super::agent_statement(conn, &who, id, &month)).await?;
+    Ok(HttpResponse::Ok().json(s))
+}

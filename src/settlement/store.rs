@@ -1,0 +1,266 @@
+//! Every SQL statement of settlement. The heavy parts are set-based: one query computes
+//! every agent's own volume, one INSERT … SELECT writes every statement.
+
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use diesel::sql_types::{Array, BigInt, Bool, Nullable, Numeric, Text, Timestamptz};
+use rust_decimal::Decimal;
+use serde::Serialize;
+
+use crate::commission::RebateNode;
+use crate::error::AppError;
+use crate::schema::{periods, statements};
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = periods)]
+pub struct ClosedPeriod {
+    pub month: String,
+    pub starts_at: DateTime<Utc>,
+    pub ends_at: DateTime<Utc>,
+    pub closed_at: DateTime<Utc>,
+}
+
+pub fn closed(conn: &mut PgConnection, brand_id: i64) -> Result<Vec<ClosedPeriod>, AppError> {
+    Ok(periods::table.filter(periods::brand_id.eq(brand_id)).order(periods::month).select(ClosedPeriod::as_select()).load(conn)?)
+}
+
+pub fn last_closed(conn: &mut PgConnection, brand_id: i64) -> Result<Option<ClosedPeriod>, AppError> {
+    Ok(periods::table.filter(periods::brand_id.eq(brand_id)).order(periods::month.desc()).select(ClosedPeriod::as_select()).first(conn).optional()?)
+}
+
+pub fn require_closed(conn: &mut PgConnection, brand_id: i64, month: &str) -> Result<ClosedPeriod, AppError> {
+    periods::table
+        .find((brand_id, month))
+        .select(ClosedPeriod::as_select())
+        .first(conn)
+        .optional()?
+        .ok_or_else(|| AppError::conflict("period_open", format!("{month} is not closed yet; statements and exports exist for closed months")))
+}
+
+#[derive(QueryableByName)]
+struct At {
+    #[diesel(sql_type = Nullable<Timestamptz>)]
+    at: Option<DateTime<Utc>>,
+}
+
+/// When the brand's first order or journal entry is dated.
+pub fn first_activity(conn: &mut PgConnection, brand_id: i64) -> Result<Option<DateTime<Utc>>, AppError> {
+    let row: At = diesel::sql_query(
+        "SELECT least((SELECT min(placed_at) FROM orders WHERE brand_id = $1), (SELECT min(occurred_at) FROM journal_entries WHERE brand_id = $1)) AS at",
+    )
+    .bind::<BigInt, _>(brand_id)
+    .get_result(conn)?;
+    Ok(row.at)
+}
+
+/// The earliest order or journal entry dated in [since, before): activity in months that
+/// would be left open behind the one being closed.
+pub fn earliest_activity_between(conn: &mut PgConnection, brand_id: i64, since: Option<DateTime<Utc>>, before: DateTime<Utc>) -> Result<Option<DateTime<Utc>>, AppError> {
+    let row: At = diesel::sql_query(
+        "SELECT least((SELECT min(placed_at) FROM orders WHERE brand_id = $1 AND ($2::timestamptz IS NULL OR placed_at >= $2) AND placed_at < $3),
+                      (SELECT min(occurred_at) FROM journal_entries WHERE brand_id = $1 AND ($2::timestamptz IS NULL OR occurred_at >= $2) AND occurred_at < $3)) AS at",
+    )
+    .bind::<BigInt, _>(brand_id)
+    .bind::<Nullable<Timestamptz>, _>(since)
+    .bind::<Timestamptz, _>(before)
+    .get_result(conn)?;
+    Ok(row.at)
+}
+
+pub fn insert_period(conn: &mut PgConnection, brand_id: i64, month: &str, start: DateTime<Utc>, end: DateTime<Utc>, by: &str, rebate_entry: Option<i64>) -> Result<(), AppError> {
+    diesel::insert_into(periods::table)
+        .values((
+            periods::brand_id.eq(brand_id),
+            periods::month.eq(month),
+            periods::starts_at.eq(start),
+            periods::ends_at.eq(end),
+            periods::closed_by.eq(by),
+            periods::rebate_entry_id.eq(rebate_entry),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Every agent with its parent and status as the tree stands now, and its own purchase
+/// volume placed in [start, end), net of refunds recorded so far.
+pub fn rebate_tree(conn: &mut PgConnection, brand_id: i64, start: DateTime<Utc>, end: DateTime<Utc>) -> Result<Vec<RebateNode>, AppError> {
+    #[derive(QueryableByName)]
+    struct Row {
+        #[diesel(sql_type = BigInt)]
+        id: i64,
+        #[diesel(sql_type = Nullable<BigInt>)]
+        parent_id: Option<i64>,
+        #[diesel(sql_type = Bool)]
+        active: bool,
+        #[diesel(sql_type = Numeric)]
+        volume: Decimal,
+    }
+    let rows: Vec<Row> = diesel::sql_query(
+        "WITH refunded AS (
+             SELECT r.order_id, sum(r.amount) AS amount FROM refund_lines r WHERE r.brand_id = $1 GROUP BY r.order_id),
+         own AS (
+             SELECT o.buyer_id, sum(o.amount - coalesce(f.amount, 0)) AS volume
+               FROM orders o LEFT JOIN refunded f ON f.order_id = o.id
+              WHERE o.brand_id = $1 AND o.kind = 'purchase' AND o.placed_at >= $2 AND o.placed_at < $3
+              GROUP BY o.buyer_id)
+         SELECT a.id, a.parent_id, a.status = 'active' AS active, coalesce(own.volume, 0) AS volume
+           FROM agents a LEFT JOIN own ON own.buyer_id = a.id
+          WHERE a.brand_id = $1",
+    )
+    .bind::<BigInt, _>(brand_id)
+    .bind::<Timestamptz, _>(start)
+    .bind::<Timestamptz, _>(end)
+    .load(conn)?;
+    Ok(rows.into_iter().map(|r| RebateNode { agent_id: r.id, parent_id: r.parent_id, active: r.active, own_volume: r.volume }).collect())
+}
+
+/// One journal entry for the month's rebates: a credit per agent and HQ's bonus expense,
+/// in one INSERT so the entry balances per statement.
+pub fn post_rebates(conn: &mut PgConnection, brand_id: i64, month: &str, at: DateTime<Utc>, now: DateTime<Utc>, by: &str, paid: &[(i64, Decimal)]) -> Result<i64, AppError> {
+    let entry = crate::ledger::post(
+        conn,
+        brand_id,
+        &crate::ledger::Entry { kind: "rebate", occurred_at: at, memo: Some(&format!("team rebate {month}")), created_by: by, ..Default::default() },
+        &[],
+    )?;
+    let (agents, amounts): (Vec<i64>, Vec<Decimal>) = paid.iter().copied().unzip();
+    let total: Decimal = amounts.iter().sum();
+    diesel::sql_query(
+        "INSERT INTO postings (brand_id, entry_id, account, agent_id, amount, split_kind, occurred_at, available_at)
+         SELECT $1, $2, 'wallet', t.agent_id, t.amount, 'team_rebate', $5, $6 FROM unnest($3::bigint[], $4::numeric[]) AS t(agent_id, amount)
+         UNION ALL
+         SELECT $1, $2, 'bonus_expense', NULL, -$7, NULL, $5, $6",
+    )
+    .bind::<BigInt, _>(brand_id)
+    .bind::<BigInt, _>(entry)
+    .bind::<Array<BigInt>, _>(agents)
+    .bind::<Array<Numeric>, _>(amounts)
+    .bind::<Timestamptz, _>(at)
+    .bind::<Timestamptz, _>(now)
+    .bind::<Numeric, _>(total)
+    .execute(conn)?;
+    Ok(entry)
+}
+
+/// Writes every agent's statement in one statement. The opening balance is the previous
+/// closed month's closing balance when there is one (a checkpoint), otherwise the ledger's
+/// wallet balance at the month's start.
+pub fn write_statements(conn: &mut PgConnection, brand_id: i64, month: &str, start: DateTime<Utc>, end: DateTime<Utc>, previous: Option<&str>, volumes: &[(i64, Decimal)]) -> Result<i64, AppError> {
+    let (vol_agents, vol_amounts): (Vec<i64>, Vec<Decimal>) = volumes.iter().copied().unzip();
+    let n = diesel::sql_query(
+        "WITH prev AS (
+             SELECT agent_id, closing_balance FROM statements WHERE brand_id = $1 AND month = $5),
+         ledger_open AS (
+             SELECT agent_id, sum(amount) AS amount FROM postings
+              WHERE $5 IS NULL AND brand_id = $1 AND account = 'wallet' AND occurred_at < $3 GROUP BY agent_id),
+         moves AS (
+             SELECT p.agent_id,
+                    sum(p.amount) FILTER (WHERE e.kind = 'purchase' AND p.split_kind = 'proceeds') AS proceeds,
+                    sum(p.amount) FILTER (WHERE e.kind = 'purchase' AND p.split_kind = 'differential') AS differential,
+                    sum(p.amount) FILTER (WHERE e.kind = 'purchase' AND p.split_kind = 'peer_bonus') AS peer_bonus,
+                    sum(p.amount) FILTER (WHERE e.kind = 'purchase' AND p.split_kind = 'referral_bonus') AS referral_bonus,
+                    sum(p.amount) FILTER (WHERE e.kind = 'rebate') AS team_rebate,
+                    sum(p.amount) FILTER (WHERE e.kind = 'refund') AS clawbacks,
+                    sum(p.amount) FILTER (WHERE e.kind = 'withdrawal') AS withdrawals,
+                    sum(p.amount) FILTER (WHERE e.kind NOT IN ('purchase', 'rebate', 'refund', 'withdrawal')) AS other,
+                    sum(p.amount) AS total
+               FROM postings p JOIN journal_entries e ON e.brand_id = p.brand_id AND e.id = p.entry_id
+              WHERE p.brand_id = $1 AND p.account = 'wallet' AND p.occurred_at >= $3 AND p.occurred_at < $4
+              GROUP BY p.agent_id),
+         refunded AS (
+             SELECT order_id, line_no, sum(qty) AS qty, sum(amount) AS amount FROM refund_lines WHERE brand_id = $1 GROUP BY 1, 2),
+         sales AS (
+             SELECT o.kind, o.buyer_id, o.seller_id, l.amount - coalesce(r.amount, 0) AS amount, l.qty - coalesce(r.qty, 0) AS units
+               FROM orders o JOIN order_lines l ON l.brand_id = o.brand_id AND l.order_id = o.id
+               LEFT JOIN refunded r ON r.order_id = l.order_id AND r.line_no = l.line_no
+              WHERE o.brand_id = $1 AND o.placed_at >= $3 AND o.placed_at < $4),
+         bought AS (SELECT buyer_id AS agent_id, sum(amount) AS amount, sum(units) AS units FROM sales WHERE kind = 'purchase' GROUP BY 1),
+         sold_internal AS (SELECT seller_id AS agent_id, sum(amount) AS amount, sum(units) AS units FROM sales WHERE kind = 'purchase' AND seller_id IS NOT NULL GROUP BY 1),
+         sold_retail AS (SELECT seller_id AS agent_id, sum(amount) AS amount, sum(units) AS units FROM sales WHERE kind = 'retail' GROUP BY 1),
+         volumes AS (SELECT * FROM unnest($6::bigint[], $7::numeric[]) AS v(agent_id, team_volume)),
+         opening AS (
+             SELECT a.id AS agent_id, coalesce(prev.closing_balance, ledger_open.amount, 0) AS amount
+               FROM agents a LEFT JOIN prev ON prev.agent_id = a.id LEFT JOIN ledger_open ON ledger_open.agent_id = a.id
+              WHERE a.brand_id = $1)
+         INSERT INTO statements (brand_id, month, agent_id, opening_balance, proceeds, differential, peer_bonus, referral_bonus, team_rebate,
+                                 clawbacks, withdrawals, other, closing_balance, team_volume, purchases_amount, purchases_units,
+                                 internal_sales_amount, internal_sales_units, retail_sales_amount, retail_sales_units)
+         SELECT $1, $2, op.agent_id, op.amount,
+                coalesce(m.proceeds, 0), coalesce(m.differential, 0), coalesce(m.peer_bonus, 0), coalesce(m.referral_bonus, 0),
+                coalesce(m.team_rebate, 0), coalesce(m.clawbacks, 0), coalesce(m.withdrawals, 0), coalesce(m.other, 0),
+                op.amount + coalesce(m.total, 0), coalesce(v.team_volume, 0),
+                coalesce(b.amount, 0), coalesce(b.units, 0), coalesce(si.amount, 0), coalesce(si.units, 0), coalesce(sr.amount, 0), coalesce(sr.units, 0)
+           FROM opening op
+           LEFT JOIN moves m ON m.agent_id = op.agent_id
+           LEFT JOIN volumes v ON v.agent_id = op.agent_id
+           LEFT JOIN bought b ON b.agent_id = op.agent_id
+           LEFT JOIN sold_internal si ON si.agent_id = op.agent_id
+           LEFT JOIN sold_retail sr ON sr.agent_id = op.agent_id",
+    )
+    .bind::<BigInt, _>(brand_id)
+    .bind::<Text, _>(month)
+    .bind::<Timestamptz, _>(start)
+    .bind::<Timestamptz, _>(end)
+    .bind::<Nullable<Text>, _>(previous)
+    .bind::<Array<BigInt>, _>(vol_agents)
+    .bind::<Array<Numeric>, _>(vol_amounts)
+    .execute(conn)?;
+    Ok(n as i64)
+}
+
+#[derive(Debug, Clone, Serialize, Queryable, Selectable, utoipa::ToSchema)]
+#[diesel(table_name = statements)]
+pub struct Statement {
+    pub month: String,
+    pub agent_id: i64,
+    #[schema(value_type = String)]
+    pub opening_balance: Decimal,
+    /// Internal-sale proceeds (as seller in upline supply).
+    #[schema(value_type = String)]
+    pub proceeds: Decimal,
+    #[schema(value_type = String)]
+    pub differential: Decimal,
+    #[schema(value_type = String)]
+    pub peer_bonus: Decimal,
+    #[schema(value_type = String)]
+    pub referral_bonus: Decimal,
+    #[schema(value_type = String)]
+    pub team_rebate: Decimal,
+    /// Reversals of refunded orders posted in the month (negative).
+    #[schema(value_type = String)]
+    pub clawbacks: Decimal,
+    /// Approved withdrawals (negative).
+    #[schema(value_type = String)]
+    pub withdrawals: Decimal,
+    /// Anything else posted to the wallet (e.g. buybacks).
+    #[schema(value_type = String)]
+    pub other: Decimal,
+    #[schema(value_type = String)]
+    pub closing_balance: Decimal,
+    #[schema(value_type = String)]
+    pub team_volume: Decimal,
+    #[schema(value_type = String)]
+    pub purchases_amount: Decimal,
+    pub purchases_units: i64,
+    #[schema(value_type = String)]
+    pub internal_sales_amount: Decimal,
+    pub internal_sales_units: i64,
+    #[schema(value_type = String)]
+    pub retail_sales_amount: Decimal,
+    pub retail_sales_units: i64,
+}
+
+pub fn statements(conn: &mut PgConnection, brand_id: i64, month: &str, after: i64, limit: i64) -> Result<Vec<Statement>, AppError> {
+    Ok(statements::table
+        .filter(statements::brand_id.eq(brand_id))
+        .filter(statements::month.eq(month))
+        .filter(statements::agent_id.gt(after))
+        .order(statements::agent_id)
+        .limit(limit)
+        .select(Statement::as_select())
+        .load(conn)?)
+}
+
+pub fn statement(conn: &mut PgConnection, brand_id: i64, month: &str, agent_id: i64) -> Result<Option<Statement>, AppError> {
+    Ok(statements::table.find((brand_id, month, agent_id)).select(Statement::as_select()).first(conn).optional()?)
+}

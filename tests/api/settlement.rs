@@ -1,0 +1,183 @@
+use chrono::{DateTime, Datelike, Duration, NaiveDate, TimeZone, Utc};
+use chrono_tz::Asia::Shanghai;
+use reqwest::{Method, StatusCode};
+use serde_json::{json, Value};
+
+use crate::helpers::{spawn_app, Brand, TestApp};
+
+/// Midnight in Shanghai starting the month `back` months before the current one.
+fn month_start(back: u32) -> (String, DateTime<Utc>) {
+    let today = Utc::now().with_timezone(&Shanghai).date_naive();
+    let mut first = NaiveDate::from_ymd_opt(today.year(), today.month(), 1).unwrap();
+    for _ in 0..back {
+        first = (first - Duration::days(1)).with_day(1).unwrap();
+    }
+    let at = Shanghai.from_local_datetime(&first.and_hms_opt(0, 0, 0).unwrap()).unwrap().with_timezone(&Utc);
+    (first.format("%Y-%m").to_string(), at)
+}
+
+/// A product at 100.00 for every tier, so volumes are round numbers.
+async fn box_product(app: &TestApp, b: &Brand) {
+    let prices: serde_json::Map<String, Value> = b.tiers.iter().map(|t| (t.to_string(), json!("100.00"))).collect();
+    let (status, body) = app.post("/api/v1/products", &b.hq, json!({"sku": "BOX", "name": "Box", "retail_price": "100.00", "prices": prices})).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+}
+
+async fn buy_at(app: &TestApp, b: &Brand, buyer: i64, sku: &str, qty: i64, at: DateTime<Utc>) -> (StatusCode, Value) {
+    app.post("/api/v1/orders", &b.hq, json!({"kind": "purchase", "buyer_id": buyer, "lines": [{"sku": sku, "qty": qty}], "placed_at": at.to_rfc3339()})).await
+}
+
+async fn close(app: &TestApp, b: &Brand, month: &str) -> (StatusCode, Value) {
+    app.post(&format!("/api/v1/periods/{month}/close"), &b.hq, json!({})).await
+}
+
+#[tokio::test]
+async fn e5_team_rebates_are_posted_when_a_month_closes() {
+    let app = spawn_app().await;
+    let b = app.brand("acme").await;
+    box_product(&app, &b).await;
+    let plan = json!({"effective_from": "2020-01-01T00:00:00Z", "differential": {"enabled": false},
+        "team_rebate": {"enabled": true, "brackets": [{"min_volume": "10000", "rate": "0.02"}, {"min_volume": "50000", "rate": "0.04"}, {"min_volume": "100000", "rate": "0.06"}]}});
+    let (status, body) = app.call(Method::PUT, "/api/v1/plan", Some(&b.hq), Some(plan)).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let a = app.agent(&b.hq, "A", "13800000001", b.tiers[0], None).await;
+    let bb = app.agent(&b.hq, "B", "13800000002", b.tiers[0], Some(a)).await;
+    let c = app.agent(&b.hq, "C", "13800000003", b.tiers[0], Some(a)).await;
+    let d = app.agent(&b.hq, "D", "13800000004", b.tiers[0], Some(bb)).await;
+    let (month, start) = month_start(1);
+    for (agent, units) in [(a, 200), (bb, 300), (c, 50), (d, 600)] {
+        let (status, order) = buy_at(&app, &b, agent, "BOX", units, start + Duration::days(3)).await;
+        assert_eq!(status, StatusCode::CREATED, "backdating into an open past month: {order}");
+    }
+    let (status, result) = close(&app, &b, &month).await;
+    assert_eq!(status, StatusCode::CREATED, "{result}");
+    assert_eq!((result["statements"].as_i64(), result["team_rebate_total"].as_str()), (Some(4), Some("6900.00")));
+
+    let statement = |id: i64| {
+        let app = &app;
+        let hq = b.hq.clone();
+        let month = month.clone();
+        async move { app.get(&format!("/api/v1/agents/{id}/statements/{month}"), &hq).await.1 }
+    };
+    for (agent, rebate, volume) in [(d, "2400.00", "60000.00"), (bb, "1200.00", "90000.00"), (c, "0.00", "5000.00"), (a, "3300.00", "115000.00")] {
+        let s = statement(agent).await;
+        assert_eq!((s["team_rebate"].as_str(), s["team_volume"].as_str()), (Some(rebate), Some(volume)), "agent {agent}: {s}");
+        assert_eq!(s["closing_balance"], rebate);
+    }
+    assert_eq!(statement(a).await["purchases_amount"], "20000.00");
+    assert_eq!(statement(a).await["purchases_units"], 200);
+
+    // closing twice, closing the running month, backdating into the closed month
+    let (status, body) = close(&app, &b, &month).await;
+    assert_eq!((status, body["code"].as_str()), (StatusCode::CONFLICT, Some("period_closed")));
+    let (current, _) = month_start(0);
+    let (status, body) = close(&app, &b, &current).await;
+    assert_eq!((status, body["code"].as_str()), (StatusCode::CONFLICT, Some("period_not_ended")));
+    let (status, body) = buy_at(&app, &b, a, "BOX", 1, start + Duration::days(4)).await;
+    assert_eq!((status, body["code"].as_str()), (StatusCode::CONFLICT, Some("period_closed")));
+    let (_, periods) = app.get("/api/v1/periods", &b.hq).await;
+    let listed: Vec<(String, String)> = periods["items"].as_array().unwrap().iter().map(|p| (p["month"].as_str().unwrap().into(), p["status"].as_str().unwrap().into())).collect();
+    assert_eq!(listed, vec![(current.clone(), "open".into()), (month.clone(), "closed".into())]);
+
+    // an agent reads its own statement only; HQ reads them all
+    let ta = app.agent_token(&b, "13800000001").await;
+    assert_eq!(app.get(&format!("/api/v1/agents/{a}/statements/{month}"), &ta).await.0, StatusCode::OK);
+    assert_eq!(app.get(&format!("/api/v1/agents/{bb}/statements/{month}"), &ta).await.0, StatusCode::NOT_FOUND);
+    assert_eq!(app.get(&format!("/api/v1/periods/{month}/statements"), &ta).await.0, StatusCode::FORBIDDEN);
+    assert_eq!(app.collect_ids(&format!("/api/v1/periods/{month}/statements?limit=3"), &b.hq).await.len(), 4);
+    app.assert_verified().await;
+}
+
+#[tokio::test]
+async fn the_month_follows_the_brands_time_zone() {
+    let app = spawn_app().await;
+    let b = app.brand("acme").await;
+    let a = app.agent(&b.hq, "A", "13800000001", b.tiers[1], None).await;
+    let (last, start) = month_start(1);
+    let (before, _) = month_start(2);
+    // 00:30 on the 1st in Shanghai is still the previous day in UTC
+    let (_, early) = buy_at(&app, &b, a, "MASK-01", 1, start + Duration::minutes(30)).await;
+    let (_, late) = buy_at(&app, &b, a, "MASK-01", 2, start - Duration::minutes(30)).await;
+    let (status, body) = close(&app, &b, &last).await;
+    assert_eq!((status, body["code"].as_str()), (StatusCode::CONFLICT, Some("earlier_period_open")), "{body}");
+    assert_eq!(close(&app, &b, &before).await.0, StatusCode::CREATED);
+    assert_eq!(close(&app, &b, &last).await.0, StatusCode::CREATED);
+    let units = |month: &str| {
+        let (app, hq, month) = (&app, b.hq.clone(), month.to_owned());
+        async move { app.get(&format!("/api/v1/agents/{a}/statements/{month}"), &hq).await.1["purchases_units"].as_i64().unwrap() }
+    };
+    assert_eq!((units(&before).await, units(&last).await), (2, 1), "{late} / {early}");
+    app.assert_verified().await;
+}
+
+#[tokio::test]
+async fn a_refund_after_close_is_a_clawback_that_can_leave_a_debt() {
+    let app = spawn_app().await;
+    let b = app.brand("acme").await;
+    app.call(Method::PATCH, "/api/v1/settings", Some(&b.hq), Some(json!({"hold_days": 0}))).await;
+    let up = app.agent(&b.hq, "Up", "13800000001", b.tiers[0], None).await;
+    let buyer = app.agent(&b.hq, "Buyer", "13800000002", b.tiers[4], Some(up)).await;
+    let (last, start) = month_start(1);
+    let (_, order) = buy_at(&app, &b, buyer, "MASK-01", 10, start + Duration::days(2)).await;
+    assert_eq!(close(&app, &b, &last).await.0, StatusCode::CREATED);
+    let tu = app.agent_token(&b, "13800000001").await;
+    let (_, s) = app.get(&format!("/api/v1/agents/{up}/statements/{last}"), &tu).await;
+    assert_eq!((s["differential"].as_str(), s["closing_balance"].as_str()), (Some("796.00"), Some("796.00")));
+    // paid out in full, then the order is refunded
+    let (_, w) = app.post(&format!("/api/v1/agents/{up}/withdrawals"), &tu, json!({"amount": "796.00"})).await;
+    app.post(&format!("/api/v1/withdrawals/{}/approve", w["id"]), &b.hq, json!({})).await;
+    let (status, refund) = app.post(&format!("/api/v1/orders/{}/refunds", order["id"]), &b.hq, json!({"lines": [{"sku": "MASK-01", "qty": 10}]})).await;
+    assert_eq!(status, StatusCode::CREATED, "{refund}");
+    let (_, wallet) = app.get(&format!("/api/v1/agents/{up}/wallet"), &tu).await;
+    assert_eq!((wallet["balance"].as_str(), wallet["available"].as_str()), (Some("-796.00"), Some("-796.00")), "the debt carries forward");
+    // the clawback is dated in the open month; the closed statement is untouched
+    let (current, _) = month_start(0);
+    let (_, earnings) = app.get(&format!("/api/v1/agents/{up}/earnings?month={current}"), &tu).await;
+    assert_eq!(earnings["totals"]["differential"], "-796.00");
+    assert_eq!(app.get(&format!("/api/v1/agents/{up}/statements/{last}"), &tu).await.1, s);
+    app.assert_verified().await;
+}
+
+#[tokio::test]
+async fn exports_are_byte_identical_and_total_to_the_ledger() {
+    let app = spawn_app().await;
+    let b = app.brand("acme").await;
+    let up = app.agent(&b.hq, "王芳", "13800000001", b.tiers[0], None).await;
+    let buyer = app.agent(&b.hq, "李雷", "13800000002", b.tiers[3], Some(up)).await;
+    let (last, start) = month_start(1);
+    buy_at(&app, &b, buyer, "MASK-01", 7, start + Duration::days(1)).await;
+    buy_at(&app, &b, buyer, "MASK-01", 3, start + Duration::days(9)).await;
+    let url = |fmt: &str| format!("{}/api/v1/periods/{last}/export?format={fmt}", app.address);
+    let (status, body) = app.get(&format!("/api/v1/periods/{last}/export?format=csv"), &b.hq).await;
+    assert_eq!((status, body["code"].as_str()), (StatusCode::CONFLICT, Some("period_open")));
+    close(&app, &b, &last).await;
+    let download = |fmt: &'static str| {
+        let (client, url, hq) = (app.client.clone(), url(fmt), b.hq.clone());
+        async move {
+            let resp = client.get(url).bearer_auth(hq).send().await.unwrap();
+            assert_eq!(resp.status(), StatusCode::OK);
+            resp.bytes().await.unwrap().to_vec()
+        }
+    };
+    let (csv1, csv2) = (download("csv").await, download("csv").await);
+    assert_eq!(csv1, csv2, "CSV downloads are byte-identical");
+    let (x1, x2) = (download("xlsx").await, download("xlsx").await);
+    assert_eq!(x1, x2, "XLSX downloads are byte-identical");
+    assert!(x1.starts_with(b"PK"), "an XLSX is a zip");
+    assert!(csv1.starts_with("\u{feff}".as_bytes()), "BOM for Excel");
+    let text = String::from_utf8(csv1[3..].to_vec()).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert!(lines[0].starts_with("代理ID Agent ID,姓名 Name"), "{}", lines[0]);
+    assert!(lines[1].contains("王芳") && lines[2].contains("李雷"));
+    let total = lines.last().unwrap();
+    assert!(total.starts_with("合计 Total"), "{total}");
+    // the totals row's closing balance equals the sum of the wallets in the ledger
+    let closing_col = lines[0].split(',').position(|h| h == "期末余额 Closing balance").unwrap();
+    let mut ledger = rust_decimal::Decimal::ZERO;
+    for agent in [up, buyer] {
+        ledger += app.get(&format!("/api/v1/agents/{agent}/wallet"), &b.hq).await.1["balance"].as_str().unwrap().parse::<rust_decimal::Decimal>().unwrap();
+    }
+    assert_eq!(total.split(',').nth(closing_col).unwrap(), ledger.to_string());
+    assert_eq!(ledger.to_string(), "597.00", "联创 earns (119.40 - 59.70) × 10 from its 市代");
+    app.assert_verified().await;
+}
