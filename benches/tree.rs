@@ -47,28 +47,7 @@ fn main() {
 
     // 10 top agents; 10 children each for four levels, then 9: 1,011,110 agents.
     let t = Instant::now();
-    exec(&mut conn, "INSERT INTO brands (id, code, name) VALUES (1, 'bench', 'Bench')");
-    exec(&mut conn, "INSERT INTO tiers (brand_id, id, rank, name) VALUES (1, 1, 1, 'T1')");
-    exec(
-        &mut conn,
-        "INSERT INTO agents (brand_id, id, name, phone, tier_id, path, password_hash)
-         SELECT 1, n.id, 'a' || n.id, 'p' || n.id, 1, ARRAY[n.id], 'x'
-           FROM (SELECT nextval('agents_id_seq') AS id FROM generate_series(1, 10)) n",
-    );
-    for (level, fanout) in [(1, 10), (2, 10), (3, 10), (4, 10), (5, 9)] {
-        exec(
-            &mut conn,
-            &format!(
-                "INSERT INTO agents (brand_id, id, name, phone, tier_id, parent_id, sponsor_id, path, password_hash)
-                 SELECT 1, n.id, 'a' || n.id, 'p' || n.id, 1, n.pid, n.pid, n.ppath || n.id, 'x'
-                   FROM (SELECT p.id AS pid, p.path AS ppath, nextval('agents_id_seq') AS id
-                           FROM agents p CROSS JOIN generate_series(1, {fanout})
-                          WHERE p.brand_id = 1 AND cardinality(p.path) = {level}
-                          ORDER BY random()) n"
-            ),
-        );
-    }
-    exec(&mut conn, "VACUUM ANALYZE agents");
+    common::generate_tree(&mut conn);
     let load_s = t.elapsed().as_secs_f64();
     let total = one_id(&mut conn, "SELECT count(*) AS id FROM agents");
     let root = one_id(&mut conn, "SELECT min(id) AS id FROM agents WHERE parent_id IS NULL");

@@ -50,16 +50,21 @@ impl PageQuery {
     pub fn cursor(&self) -> Result<Option<String>, AppError> {
         self.cursor.as_deref().map(decode).transpose()
     }
+
+    /// The cursor of a list ordered by id: the last id seen (0 before the first page).
+    pub fn id_cursor(&self) -> Result<i64, AppError> {
+        self.cursor()?.map(|c| c.parse::<i64>().map_err(|_| bad_cursor())).transpose().map(Option::unwrap_or_default)
+    }
 }
 
 fn encode(key: &str) -> String {
     URL_SAFE_NO_PAD.encode(key)
 }
 
+pub fn bad_cursor() -> AppError {
+    AppError::bad_request("bad_cursor", "cursor is not one this server issued")
+}
+
 fn decode(cursor: &str) -> Result<String, AppError> {
-    URL_SAFE_NO_PAD
-        .decode(cursor)
-        .ok()
-        .and_then(|b| String::from_utf8(b).ok())
-        .ok_or_else(|| AppError::bad_request("bad_cursor", "cursor is not one this server issued"))
+    URL_SAFE_NO_PAD.decode(cursor).ok().and_then(|b| String::from_utf8(b).ok()).ok_or_else(bad_cursor)
 }

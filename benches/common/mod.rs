@@ -60,3 +60,30 @@ pub fn percentiles(samples: &mut [Duration]) -> (f64, f64) {
     let ms = |d: Duration| d.as_secs_f64() * 1000.0;
     (ms(samples[n / 2]), ms(samples[(n * 99 / 100).min(n - 1)]))
 }
+
+/// A brand (id 1) with one tier and a tree of 1,011,110 agents: 10 top agents, fan-out 10 for
+/// four levels, then 9. Ids are assigned in random order, as after years of recruiting.
+pub fn generate_tree(conn: &mut PgConnection) {
+    exec(conn, "INSERT INTO brands (id, code, name) VALUES (1, 'bench', 'Bench')");
+    exec(conn, "INSERT INTO tiers (brand_id, id, rank, name) VALUES (1, 1, 1, 'T1')");
+    exec(
+        conn,
+        "INSERT INTO agents (brand_id, id, name, phone, tier_id, path, password_hash)
+         SELECT 1, n.id, 'a' || n.id, 'p' || n.id, 1, ARRAY[n.id], 'x'
+           FROM (SELECT nextval('agents_id_seq') AS id FROM generate_series(1, 10)) n",
+    );
+    for (level, fanout) in [(1, 10), (2, 10), (3, 10), (4, 10), (5, 9)] {
+        exec(
+            conn,
+            &format!(
+                "INSERT INTO agents (brand_id, id, name, phone, tier_id, parent_id, sponsor_id, path, password_hash)
+                 SELECT 1, n.id, 'a' || n.id, 'p' || n.id, 1, n.pid, n.pid, n.ppath || n.id, 'x'
+                   FROM (SELECT p.id AS pid, p.path AS ppath, nextval('agents_id_seq') AS id
+                           FROM agents p CROSS JOIN generate_series(1, {fanout})
+                          WHERE p.brand_id = 1 AND cardinality(p.path) = {level}
+                          ORDER BY random()) n"
+            ),
+        );
+    }
+    exec(conn, "VACUUM ANALYZE agents");
+}

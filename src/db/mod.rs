@@ -48,11 +48,5 @@ where
     T: Send + 'static,
     F: FnOnce(&mut PgConnection) -> Result<T, AppError> + Send + 'static,
 {
-    let pool = pool.clone();
-    actix_web::web::block(move || {
-        let mut conn = pool.get().map_err(|e| AppError::unavailable(format!("no database connection: {e}")))?;
-        (*conn).transaction(f)
-    })
-    .await
-    .map_err(|e| AppError::internal(format!("blocking task failed: {e}")))?
+    read(pool, move |conn| conn.transaction(f)).await
 }

@@ -49,7 +49,7 @@ pub async fn list(state: web::Data<AppState>, who: Principal, params: web::Query
     let p = params.into_inner();
     let page = PageQuery { limit: p.limit, cursor: p.cursor };
     let limit = page.limit()?;
-    let after = page.cursor()?.map(|c| c.parse::<i64>().map_err(|_| AppError::bad_request("bad_cursor", "cursor is not one this server issued"))).transpose()?.unwrap_or(0);
+    let after = page.id_cursor()?;
     let q = ListQuery { agent_id: p.agent_id, month: p.month, kind: p.kind };
     let rows = transaction(&state.pool, move |conn| super::list(conn, &who, &q, after, limit + 1)).await?;
     Ok(HttpResponse::Ok().json(Page::from_rows(rows, limit, |o| o.id.to_string())))

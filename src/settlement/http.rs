@@ -37,7 +37,7 @@ pub async fn close(state: web::Data<AppState>, who: Principal, key: IdempotencyK
 #[get("/periods/{month}/statements")]
 pub async fn statements(state: web::Data<AppState>, who: Principal, month: web::Path<String>, page: web::Query<PageQuery>) -> Result<HttpResponse, AppError> {
     let (month, limit) = (month.into_inner(), page.limit()?);
-    let after = page.cursor()?.map(|c| c.parse::<i64>().map_err(|_| AppError::bad_request("bad_cursor", "cursor is not one this server issued"))).transpose()?.unwrap_or(0);
+    let after = page.id_cursor()?;
     let rows = transaction(&state.pool, move |conn| super::statements(conn, &who, &month, after, limit + 1)).await?;
     Ok(HttpResponse::Ok().json(Page::from_rows(rows, limit, |s| s.agent_id.to_string())))
 }

@@ -44,9 +44,8 @@ pub async fn get(state: web::Data<AppState>, who: Principal, id: web::Path<i64>)
 #[get("/agents/{id}/children")]
 pub async fn children(state: web::Data<AppState>, who: Principal, id: web::Path<i64>, page: web::Query<PageQuery>) -> Result<HttpResponse, AppError> {
     let (id, limit) = (id.into_inner(), page.limit()?);
-    let after =
-        page.cursor()?.map(|c| c.parse::<i64>().map_err(|_| AppError::bad_request("bad_cursor", "cursor is not one this server issued"))).transpose()?;
-    let rows = transaction(&state.pool, move |conn| super::children(conn, &who, id, after, limit + 1)).await?;
+    let after = page.id_cursor()?;
+    let rows = transaction(&state.pool, move |conn| super::children(conn, &who, id, Some(after), limit + 1)).await?;
     Ok(HttpResponse::Ok().json(Page::from_rows(rows, limit, |a| a.id.to_string())))
 }
 
@@ -74,7 +73,7 @@ pub async fn downline(state: web::Data<AppState>, who: Principal, id: web::Path<
             c.split('.')
                 .map(str::parse::<i64>)
                 .collect::<Result<Vec<_>, _>>()
-                .map_err(|_| AppError::bad_request("bad_cursor", "cursor is not one this server issued"))
+                .map_err(|_| crate::pagination::bad_cursor())
         })
         .transpose()?;
     let query = DownlineQuery { max_depth: params.max_depth, tier_id: params.tier_id };
