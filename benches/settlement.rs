@@ -63,8 +63,8 @@ fn main() {
     exec(
         &mut conn,
         "INSERT INTO postings (brand_id, entry_id, account, agent_id, amount, split_kind, order_id, line_no, occurred_at, available_at)
-         SELECT 1, id, 'clearing', NULL, -qty * 100, NULL, id, NULL, at, at FROM gen
-         UNION ALL SELECT 1, id, 'revenue', NULL, qty * CASE WHEN parent IS NULL THEN 100 ELSE 90 END, 'proceeds', id, 1, at, at FROM gen
+         SELECT 1, id, 'clearing', NULL::bigint, -qty * 100, NULL::text, id, NULL::int, at, at FROM gen
+         UNION ALL SELECT 1, id, 'revenue', NULL::bigint, qty * CASE WHEN parent IS NULL THEN 100 ELSE 90 END, 'proceeds', id, 1, at, at FROM gen
          UNION ALL SELECT 1, id, 'wallet', parent, qty * 10, 'differential', id, 1, at, at FROM gen WHERE parent IS NOT NULL",
     );
     exec(&mut conn, "SET session_replication_role = origin");
