@@ -55,7 +55,7 @@ fn seed_brand(conn: &mut PgConnection, brand_id: i64) -> Result<(), AppError> {
     }
     for (sku, name, retail, prices) in PRODUCTS {
         let prices: BTreeMap<String, Decimal> = tier_ids.iter().zip(prices).map(|(id, p)| (id.to_string(), Decimal::new(p, 2))).collect();
-        catalog::create_product(conn, brand_id, &ProductInput { sku: sku.into(), name: name.into(), retail_price: Decimal::new(retail, 2), prices })?;
+        catalog::create_product(conn, brand_id, &ProductInput { sku: sku.into(), name: name.into(), retail_price: Decimal::new(retail, 2), prices, retail_floor: Some(Decimal::new(retail * 8 / 10, 2)) })?;
     }
 
     // One hash for every demo agent keeps seeding fast; each still logs in with the password.

@@ -4,7 +4,7 @@ use actix_web::{get, HttpResponse};
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use crate::{auth, brands, catalog, commission, inventory, ledger, orders, pagination, plans, settlement, startup, tree};
+use crate::{auth, brands, catalog, commission, exits, inventory, ledger, orders, pagination, plans, reports, settlement, startup, tree};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -22,6 +22,7 @@ use crate::{auth, brands, catalog, commission, inventory, ledger, orders, pagina
         orders::http::create, orders::http::list, orders::http::get, orders::http::refund,
         ledger::http::wallet, ledger::http::earnings, ledger::http::request_withdrawal, ledger::http::approve, ledger::http::reject,
         settlement::http::list, settlement::http::close, settlement::http::statements, settlement::http::export, settlement::http::agent_statement,
+        reports::http::sales_split, reports::http::downline_summary, exits::http::exit,
     ),
     components(schemas(
         auth::http::LoginRequest, auth::LoginResponse,
@@ -36,6 +37,8 @@ use crate::{auth, brands, catalog, commission, inventory, ledger, orders, pagina
         orders::OrderView, orders::LineView, orders::SplitView, orders::RefundRequest, orders::RefundView, orders::RefundLineView,
         ledger::Wallet, ledger::Earnings, ledger::PostingView, ledger::Withdrawal, ledger::WithdrawalRequest,
         pagination::Page<orders::OrderView>,
+        exits::ExitResult, exits::BuybackLine,
+        reports::SalesSplit, reports::Volume, reports::Scope, reports::DownlineSummary,
         settlement::PeriodView, settlement::CloseResult, settlement::Statement, pagination::Page<settlement::Statement>,
     )),
     modifiers(&BearerAuth),

@@ -13,6 +13,7 @@ diesel::table! {
         hold_days -> Int4,
         jurisdiction -> Text,
         created_at -> Timestamptz,
+        price_floor_mode -> Text,
     }
 }
 
@@ -43,6 +44,7 @@ diesel::table! {
         name -> Text,
         retail_price -> Numeric,
         created_at -> Timestamptz,
+        retail_floor -> Nullable<Numeric>,
     }
 }
 
@@ -155,6 +157,7 @@ diesel::table! {
         unit_price -> Numeric,
         amount -> Numeric,
         seller_unit_cost -> Nullable<Numeric>,
+        below_floor -> Bool,
     }
 }
 
@@ -307,8 +310,19 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    agent_exits (brand_id, agent_id) {
+        brand_id -> Int8,
+        agent_id -> Int8,
+        journal_entry_id -> Nullable<Int8>,
+        response -> Text,
+        exited_at -> Timestamptz,
+        exited_by -> Text,
+    }
+}
+
 diesel::allow_tables_to_appear_in_same_query!(
     brands, hq_users, tiers, products, product_prices, agents, agent_events, sessions, login_failures, idempotency_keys,
     plan_versions, orders, order_lines, refunds, refund_lines, stock, hq_stock, stock_moves, journal_entries, postings, withdrawals,
-    periods, statements, period_exports,
+    periods, statements, period_exports, agent_exits,
 );

@@ -7,7 +7,7 @@ use actix_web::{get, middleware, web, App, HttpRequest, HttpResponse, HttpServer
 use diesel::RunQueryDsl;
 
 use crate::error::AppError;
-use crate::{auth, brands, catalog, inventory, ledger, openapi, orders, plans, settlement, tree, AppState};
+use crate::{auth, brands, catalog, exits, inventory, ledger, openapi, orders, plans, reports, settlement, tree, AppState};
 
 /// Every route of the service. Used by the server and by the tests.
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -57,7 +57,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .service(settlement::http::close)
             .service(settlement::http::statements)
             .service(settlement::http::export)
-            .service(settlement::http::agent_statement),
+            .service(settlement::http::agent_statement)
+            .service(reports::http::sales_split)
+            .service(reports::http::downline_summary)
+            .service(exits::http::exit),
     )
     .default_service(web::to(not_found));
 }

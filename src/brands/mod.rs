@@ -29,6 +29,25 @@ impl SupplyMode {
     }
 }
 
+/// What a retail sale below a product's `retail_floor` does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum PriceFloorMode {
+    /// Refused with 422 `below_price_floor`.
+    Reject,
+    /// Recorded, with the line marked `below_floor` for the compliance report.
+    Flag,
+}
+
+impl PriceFloorMode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PriceFloorMode::Reject => "reject",
+            PriceFloorMode::Flag => "flag",
+        }
+    }
+}
+
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Settings {
     pub supply_mode: SupplyMode,
@@ -39,6 +58,7 @@ pub struct Settings {
     pub buyback_ratio: Decimal,
     pub hold_days: i32,
     pub jurisdiction: Jurisdiction,
+    pub price_floor_mode: PriceFloorMode,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, utoipa::ToSchema)]
@@ -51,11 +71,12 @@ pub struct SettingsPatch {
     pub buyback_ratio: Option<Decimal>,
     pub hold_days: Option<i32>,
     pub jurisdiction: Option<Jurisdiction>,
+    pub price_floor_mode: Option<PriceFloorMode>,
 }
 
-type SettingsRow = (String, String, bool, Decimal, i32, String);
+type SettingsRow = (String, String, bool, Decimal, i32, String, String);
 
-fn to_settings((supply_mode, timezone, hq_stock_tracking, buyback_ratio, hold_days, jurisdiction): SettingsRow) -> Settings {
+fn to_settings((supply_mode, timezone, hq_stock_tracking, buyback_ratio, hold_days, jurisdiction, floor): SettingsRow) -> Settings {
     Settings {
         supply_mode: if supply_mode == "upline" { SupplyMode::Upline } else { SupplyMode::Hq },
         timezone,
@@ -63,13 +84,14 @@ fn to_settings((supply_mode, timezone, hq_stock_tracking, buyback_ratio, hold_da
         buyback_ratio: buyback_ratio.normalize(),
         hold_days,
         jurisdiction: Jurisdiction::parse(&jurisdiction).unwrap_or_default(),
+        price_floor_mode: if floor == "flag" { PriceFloorMode::Flag } else { PriceFloorMode::Reject },
     }
 }
 
 pub fn settings(conn: &mut PgConnection, brand_id: i64) -> Result<Settings, AppError> {
     let row: SettingsRow = brands::table
         .find(brand_id)
-        .select((brands::supply_mode, brands::timezone, brands::hq_stock_tracking, brands::buyback_ratio, brands::hold_days, brands::jurisdiction))
+        .select((brands::supply_mode, brands::timezone, brands::hq_stock_tracking, brands::buyback_ratio, brands::hold_days, brands::jurisdiction, brands::price_floor_mode))
         .first(conn)?;
     Ok(to_settings(row))
 }
@@ -106,6 +128,9 @@ pub fn patch_settings(conn: &mut PgConnection, brand_id: i64, patch: SettingsPat
     }
     if let Some(v) = patch.jurisdiction {
         diesel::update(target).set(brands::jurisdiction.eq(v.as_str())).execute(conn)?;
+    }
+    if let Some(v) = patch.price_floor_mode {
+        diesel::update(target).set(brands::price_floor_mode.eq(v.as_str())).execute(conn)?;
     }
     settings(conn, brand_id)
 }

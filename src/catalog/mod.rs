@@ -42,6 +42,9 @@ pub struct Product {
     /// Price per tier id.
     #[schema(value_type = BTreeMap<String, String>)]
     pub prices: BTreeMap<String, Decimal>,
+    /// 控价: the lowest retail price agents may charge (None: no floor).
+    #[schema(value_type = Option<String>)]
+    pub retail_floor: Option<Decimal>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
@@ -53,6 +56,10 @@ pub struct ProductInput {
     pub retail_price: Decimal,
     #[schema(value_type = BTreeMap<String, String>)]
     pub prices: BTreeMap<String, Decimal>,
+    /// 控价: the lowest retail price agents may charge.
+    #[serde(default)]
+    #[schema(value_type = Option<String>)]
+    pub retail_floor: Option<Decimal>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
@@ -63,6 +70,9 @@ pub struct ProductUpdate {
     pub retail_price: Decimal,
     #[schema(value_type = BTreeMap<String, String>)]
     pub prices: BTreeMap<String, Decimal>,
+    #[serde(default)]
+    #[schema(value_type = Option<String>)]
+    pub retail_floor: Option<Decimal>,
 }
 
 pub fn list_tiers(conn: &mut PgConnection, brand_id: i64) -> Result<Vec<Tier>, AppError> {
@@ -129,12 +139,12 @@ pub fn load_products(conn: &mut PgConnection, brand_id: i64, after: Option<&str>
         .filter(products::brand_id.eq(brand_id))
         .order(products::sku)
         .limit(limit)
-        .select((products::sku, products::name, products::retail_price))
+        .select((products::sku, products::name, products::retail_price, products::retail_floor))
         .into_boxed();
     if let Some(after) = after {
         q = q.filter(products::sku.gt(after.to_owned()));
     }
-    let rows: Vec<(String, String, Decimal)> = q.load(conn)?;
+    let rows: Vec<(String, String, Decimal, Option<Decimal>)> = q.load(conn)?;
     let skus: Vec<&String> = rows.iter().map(|r| &r.0).collect();
     let price_rows: Vec<(String, i64, Decimal)> = product_prices::table
         .filter(product_prices::brand_id.eq(brand_id))
@@ -145,7 +155,7 @@ pub fn load_products(conn: &mut PgConnection, brand_id: i64, after: Option<&str>
     for (sku, tier_id, price) in price_rows {
         by_sku.entry(sku).or_default().insert(tier_id.to_string(), price);
     }
-    Ok(rows.into_iter().map(|(sku, name, retail_price)| Product { prices: by_sku.remove(&sku).unwrap_or_default(), sku, name, retail_price }).collect())
+    Ok(rows.into_iter().map(|(sku, name, retail_price, retail_floor)| Product { prices: by_sku.remove(&sku).unwrap_or_default(), sku, name, retail_price, retail_floor }).collect())
 }
 
 pub fn get_product(conn: &mut PgConnection, brand_id: i64, sku: &str) -> Result<Product, AppError> {
@@ -160,13 +170,14 @@ pub fn create_product(conn: &mut PgConnection, brand_id: i64, input: &ProductInp
     if exists {
         return Err(AppError::conflict("sku_taken", format!("product {} already exists", input.sku)));
     }
-    let by_tier = check_product(conn, brand_id, &input.name, input.retail_price, &input.prices)?;
+    let by_tier = check_product(conn, brand_id, &input.name, input.retail_price, &input.prices, input.retail_floor)?;
     diesel::insert_into(products::table)
         .values((
             products::brand_id.eq(brand_id),
             products::sku.eq(&input.sku),
             products::name.eq(input.name.trim()),
             products::retail_price.eq(input.retail_price),
+            products::retail_floor.eq(input.retail_floor),
         ))
         .execute(conn)?;
     write_prices(conn, brand_id, &input.sku, &by_tier)?;
@@ -175,12 +186,12 @@ pub fn create_product(conn: &mut PgConnection, brand_id: i64, input: &ProductInp
 
 pub fn update_product(conn: &mut PgConnection, brand_id: i64, sku: &str, input: &ProductUpdate) -> Result<Product, AppError> {
     let updated = diesel::update(products::table.find((brand_id, sku)))
-        .set((products::name.eq(input.name.trim()), products::retail_price.eq(input.retail_price)))
+        .set((products::name.eq(input.name.trim()), products::retail_price.eq(input.retail_price), products::retail_floor.eq(input.retail_floor)))
         .execute(conn)?;
     if updated == 0 {
         return Err(AppError::not_found(format!("product {sku}")));
     }
-    let by_tier = check_product(conn, brand_id, &input.name, input.retail_price, &input.prices)?;
+    let by_tier = check_product(conn, brand_id, &input.name, input.retail_price, &input.prices, input.retail_floor)?;
     diesel::delete(product_prices::table.filter(product_prices::brand_id.eq(brand_id)).filter(product_prices::sku.eq(sku))).execute(conn)?;
     write_prices(conn, brand_id, sku, &by_tier)?;
     get_product(conn, brand_id, sku)
@@ -192,9 +203,16 @@ fn check_product(
     name: &str,
     retail: Decimal,
     prices: &BTreeMap<String, Decimal>,
+    floor: Option<Decimal>,
 ) -> Result<BTreeMap<i64, Decimal>, AppError> {
     if name.trim().is_empty() {
         return Err(AppError::validation("product name must not be empty"));
+    }
+    if let Some(floor) = floor {
+        prices::check_amount("retail_floor", floor)?;
+        if floor > retail {
+            return Err(AppError::unprocessable("price_order", format!("retail_floor {floor} is above the retail price {retail}")));
+        }
     }
     let by_tier = prices::parse_tier_keys(prices)?;
     let tiers = list_tiers(conn, brand_id)?;

@@ -114,6 +114,8 @@ pub struct LineView {
     #[schema(value_type = String)]
     pub amount: Decimal,
     pub refunded_qty: i64,
+    /// Sold below the product's retail floor (控价), when the brand flags instead of refusing.
+    pub below_floor: bool,
 }
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
@@ -292,7 +294,15 @@ fn place_purchase(conn: &mut PgConnection, who: &Principal, req: &PurchaseReques
         stock.put(Holder::Agent(buyer_id), &l.sku, l.qty, unit_price)?;
         moves.push((l.sku.clone(), l.qty, seller_cost.unwrap_or(unit_price)));
         let seller_unit_cost = if matches!(seller, Party::Agent(_)) { seller_cost } else { None };
-        lines.push(LineRow { line_no: line_no as i32, sku: l.sku.clone(), qty: l.qty as i32, unit_price, amount: unit_price * Decimal::from(l.qty), seller_unit_cost });
+        lines.push(LineRow {
+            line_no: line_no as i32,
+            sku: l.sku.clone(),
+            qty: l.qty as i32,
+            unit_price,
+            amount: unit_price * Decimal::from(l.qty),
+            seller_unit_cost,
+            below_floor: false,
+        });
     }
     stock.save(conn, brand_id)?;
 
@@ -326,7 +336,10 @@ fn fresh_view(id: i64, o: &NewOrder, lines: &[LineRow], splits: &[Split]) -> Ord
         amount: o.amount,
         placed_at: o.placed_at,
         plan_version: o.plan_version,
-        lines: lines.iter().map(|l| LineView { line_no: l.line_no, sku: l.sku.clone(), qty: l.qty, unit_price: l.unit_price, amount: l.amount, refunded_qty: 0 }).collect(),
+        lines: lines
+            .iter()
+            .map(|l| LineView { line_no: l.line_no, sku: l.sku.clone(), qty: l.qty, unit_price: l.unit_price, amount: l.amount, refunded_qty: 0, below_floor: l.below_floor })
+            .collect(),
         splits: splits.iter().map(|s| split_view(s, None)).collect(),
     }
 }
@@ -378,16 +391,29 @@ fn place_retail(conn: &mut PgConnection, who: &Principal, req: &RetailRequest, n
     }
     let skus: Vec<&str> = req.lines.iter().map(|l| l.sku.as_str()).collect();
     prices(conn, brand_id, &skus)?;
-    let retail: HashMap<String, Decimal> = products::table.filter(products::brand_id.eq(brand_id)).filter(products::sku.eq_any(&skus)).select((products::sku, products::retail_price)).load(conn)?.into_iter().collect();
+    let catalog: HashMap<String, (Decimal, Option<Decimal>)> = products::table
+        .filter(products::brand_id.eq(brand_id))
+        .filter(products::sku.eq_any(&skus))
+        .select((products::sku, products::retail_price, products::retail_floor))
+        .load::<(String, Decimal, Option<Decimal>)>(conn)?
+        .into_iter()
+        .map(|(sku, retail, floor)| (sku, (retail, floor)))
+        .collect();
+    let floor_mode = brands::settings(conn, brand_id)?.price_floor_mode;
     let mut stock = inventory::lock(conn, brand_id, req.lines.iter().map(|l| (Holder::Agent(seller_id), l.sku.clone())))?;
     let mut lines = Vec::new();
     let mut costs = Vec::new();
     for (i, l) in req.lines.iter().enumerate() {
-        let unit_price = l.unit_price.or_else(|| retail.get(&l.sku).copied()).unwrap_or_default();
+        let (retail, floor) = catalog.get(&l.sku).copied().unwrap_or_default();
+        let unit_price = l.unit_price.unwrap_or(retail);
         crate::catalog::prices::check_amount(&format!("unit_price of {}", l.sku), unit_price)?;
+        let below_floor = floor.is_some_and(|f| unit_price < f);
+        if below_floor && floor_mode == brands::PriceFloorMode::Reject {
+            return Err(AppError::unprocessable("below_price_floor", format!("{} may not be sold below {} (控价); asked {unit_price}", l.sku, floor.unwrap_or_default())));
+        }
         let cost = stock.take(Holder::Agent(seller_id), &l.sku, l.qty)?;
         costs.push(cost);
-        lines.push(LineRow { line_no: i as i32 + 1, sku: l.sku.clone(), qty: l.qty as i32, unit_price, amount: unit_price * Decimal::from(l.qty), seller_unit_cost: Some(cost) });
+        lines.push(LineRow { line_no: i as i32 + 1, sku: l.sku.clone(), qty: l.qty as i32, unit_price, amount: unit_price * Decimal::from(l.qty), seller_unit_cost: Some(cost), below_floor });
     }
     stock.save(conn, brand_id)?;
     let amount = lines.iter().map(|l| l.amount).sum();
@@ -559,7 +585,15 @@ fn render(conn: &mut PgConnection, brand_id: i64, o: OrderRow) -> Result<OrderVi
     let refunded: BTreeMap<i32, i64> = store::refunded_qty(conn, brand_id, o.id)?.into_iter().collect();
     let lines = store::lines(conn, brand_id, o.id)?
         .into_iter()
-        .map(|l| LineView { refunded_qty: refunded.get(&l.line_no).copied().unwrap_or(0), line_no: l.line_no, sku: l.sku, qty: l.qty, unit_price: l.unit_price, amount: l.amount })
+        .map(|l| LineView {
+            refunded_qty: refunded.get(&l.line_no).copied().unwrap_or(0),
+            line_no: l.line_no,
+            sku: l.sku,
+            qty: l.qty,
+            unit_price: l.unit_price,
+            amount: l.amount,
+            below_floor: l.below_floor,
+        })
         .collect();
     let mut splits: Vec<SplitView> = store::splits(conn, brand_id, o.id)?
         .into_iter()

@@ -30,6 +30,8 @@ pub struct LineRow {
     pub unit_price: Decimal,
     pub amount: Decimal,
     pub seller_unit_cost: Option<Decimal>,
+    /// A retail line sold below the product's retail floor (brands that flag, not refuse).
+    pub below_floor: bool,
 }
 
 /// A posting that is part of an order's split (or its reversal).
@@ -84,6 +86,7 @@ pub fn insert_order(conn: &mut PgConnection, brand_id: i64, o: &NewOrder, lines:
                 order_lines::unit_price.eq(l.unit_price),
                 order_lines::amount.eq(l.amount),
                 order_lines::seller_unit_cost.eq(l.seller_unit_cost),
+                order_lines::below_floor.eq(l.below_floor),
             )
         })
         .collect();

@@ -5,5 +5,6 @@ mod catalog;
 mod helpers;
 mod openapi;
 mod orders;
+mod reports;
 mod settlement;
 mod tree;

@@ -1,0 +1,4 @@
+DROP TABLE agent_exits;
+ALTER TABLE order_lines DROP COLUMN below_floor;
+ALTER TABLE brands DROP COLUMN price_floor_mode;
+ALTER TABLE products DROP COLUMN retail_floor;

@@ -1,0 +1,18 @@
+-- Compliance: retail price floors (控价) and agent exits with buyback.
+
+ALTER TABLE products ADD COLUMN retail_floor NUMERIC(14, 2) CHECK (retail_floor >= 0);
+ALTER TABLE brands ADD COLUMN price_floor_mode TEXT NOT NULL DEFAULT 'reject' CHECK (price_floor_mode IN ('reject', 'flag'));
+ALTER TABLE order_lines ADD COLUMN below_floor BOOLEAN NOT NULL DEFAULT false;
+
+-- One row per exit: the buyback and the downline moves, returned again on a repeated call.
+CREATE TABLE agent_exits (
+    brand_id         BIGINT NOT NULL,
+    agent_id         BIGINT NOT NULL,
+    journal_entry_id BIGINT,
+    response         TEXT NOT NULL,
+    exited_at        TIMESTAMPTZ NOT NULL DEFAULT now(),
+    exited_by        TEXT NOT NULL,
+    PRIMARY KEY (brand_id, agent_id),
+    FOREIGN KEY (brand_id, agent_id) REFERENCES agents (brand_id, id)
+);
+CREATE TRIGGER agent_exits_append_only BEFORE UPDATE OR DELETE ON agent_exits FOR EACH ROW EXECUTE FUNCTION journal_is_append_only();

@@ -1,0 +1,45 @@
+use actix_web::{get, web, HttpResponse};
+use serde::Deserialize;
+
+use super::{DownlineSummary, SalesSplit, Scope};
+use crate::auth::Principal;
+use crate::db::transaction;
+use crate::error::AppError;
+use crate::AppState;
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct SalesSplitQuery {
+    /// YYYY-MM in the brand's time zone.
+    pub month: String,
+    /// An agent (an agent: itself by default); none: the whole brand (HQ).
+    pub agent_id: Option<i64>,
+    /// self (default) or team.
+    pub scope: Option<Scope>,
+}
+
+/// Purchases, internal sales and retail sales (units and amount, net of refunds) and the
+/// retail share, for the brand, an agent or a team.
+#[utoipa::path(get, path = "/api/v1/reports/sales-split", tag = "reports", params(SalesSplitQuery), responses((status = 200, body = SalesSplit), (status = 404)), security(("bearer" = [])))]
+#[get("/reports/sales-split")]
+pub async fn sales_split(state: web::Data<AppState>, who: Principal, q: web::Query<SalesSplitQuery>) -> Result<HttpResponse, AppError> {
+    let q = q.into_inner();
+    let split = transaction(&state.pool, move |conn| super::sales_split(conn, &who, &q.month, q.agent_id, q.scope.unwrap_or(Scope::Own))).await?;
+    Ok(HttpResponse::Ok().json(split))
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct SummaryQuery {
+    /// YYYY-MM in the brand's time zone.
+    pub month: String,
+}
+
+/// Downline size by tier and relative depth, own and team purchases for a month.
+#[utoipa::path(get, path = "/api/v1/agents/{id}/downline/summary", tag = "reports", params(("id" = i64, Path), SummaryQuery), responses((status = 200, body = DownlineSummary), (status = 404)), security(("bearer" = [])))]
+#[get("/agents/{id}/downline/summary")]
+pub async fn downline_summary(state: web::Data<AppState>, who: Principal, id: web::Path<i64>, q: web::Query<SummaryQuery>) -> Result<HttpResponse, AppError> {
+    let (id, month) = (id.into_inner(), q.into_inner().month);
+    let summary = transaction(&state.pool, move |conn| super::downline_summary(conn, &who, id, &month)).await?;
+    Ok(HttpResponse::Ok().json(summary))
+}

@@ -1,0 +1,224 @@
+//! Reports that tell distribution from inventory loading (domain §1, §11): the sales split
+//! of a month for the brand, an agent or a team, and a team's downline summary.
+
+pub mod http;
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use diesel::sql_types::{Array, BigInt, Integer, Nullable, Numeric, Text, Timestamptz};
+use rust_decimal::{Decimal, RoundingStrategy};
+use serde::{Deserialize, Serialize};
+
+use crate::auth::Principal;
+use crate::error::AppError;
+use crate::tree::store::subtree_upper_bound;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Scope {
+    /// Orders the agent bought or sold itself.
+    #[serde(rename = "self")]
+    Own,
+    /// Orders bought or sold by the agent or anyone in its subtree.
+    Team,
+}
+
+#[derive(Debug, Clone, Default, Serialize, utoipa::ToSchema)]
+pub struct Volume {
+    pub units: i64,
+    #[schema(value_type = String)]
+    pub amount: Decimal,
+}
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct SalesSplit {
+    pub month: String,
+    /// brand, self or team
+    pub scope: String,
+    pub agent_id: Option<i64>,
+    /// Purchase orders bought by the scope's agents.
+    pub purchases: Volume,
+    /// Purchase orders sold to downline agents (for the brand: every purchase, HQ included).
+    pub internal_sales: Volume,
+    /// Retail orders sold to consumers.
+    pub retail_sales: Volume,
+    /// retail amount ÷ (retail amount + internal amount); null when both are 0.
+    #[schema(value_type = Option<String>)]
+    pub retail_share: Option<Decimal>,
+}
+
+pub(crate) fn month_range(conn: &mut PgConnection, brand_id: i64, month: &str) -> Result<(DateTime<Utc>, DateTime<Utc>), AppError> {
+    let tz = crate::brands::settings(conn, brand_id)?.timezone;
+    crate::period::month_bounds(month, &tz)
+}
+
+pub fn retail_share(retail: Decimal, internal: Decimal) -> Option<Decimal> {
+    let total = retail + internal;
+    (!total.is_zero()).then(|| (retail / total).round_dp_with_strategy(4, RoundingStrategy::MidpointAwayFromZero))
+}
+
+fn cents(mut d: Decimal) -> Decimal {
+    d.rescale(2);
+    d
+}
+
+/// Net of refunds, for a month. Brand scope: every seller including HQ.
+pub fn sales_split(conn: &mut PgConnection, who: &Principal, month: &str, agent_id: Option<i64>, scope: Scope) -> Result<SalesSplit, AppError> {
+    let agent_id = match (who.agent_id(), agent_id) {
+        (Some(me), None) => Some(me),
+        (_, named) => named,
+    };
+    let (start, end) = month_range(conn, who.brand_id, month)?;
+    let (mode, root) = match agent_id {
+        None => ("brand", None),
+        Some(id) => {
+            let row = crate::tree::visible(conn, who, id)?;
+            (if scope == Scope::Team { "team" } else { "self" }, Some(row))
+        }
+    };
+    let path = root.as_ref().map(|r| r.path.clone()).unwrap_or_default();
+    #[derive(QueryableByName)]
+    struct Row {
+        #[diesel(sql_type = BigInt)]
+        purchases_units: i64,
+        #[diesel(sql_type = Numeric)]
+        purchases_amount: Decimal,
+        #[diesel(sql_type = BigInt)]
+        internal_units: i64,
+        #[diesel(sql_type = Numeric)]
+        internal_amount: Decimal,
+        #[diesel(sql_type = BigInt)]
+        retail_units: i64,
+        #[diesel(sql_type = Numeric)]
+        retail_amount: Decimal,
+    }
+    let r: Row = diesel::sql_query(
+        "WITH refunded AS (
+             SELECT order_id, line_no, sum(qty) AS qty, sum(amount) AS amount FROM refund_lines WHERE brand_id = $1 GROUP BY 1, 2),
+         net AS (
+             SELECT o.kind, o.buyer_id, o.seller_id, l.qty - coalesce(r.qty, 0) AS units, l.amount - coalesce(r.amount, 0) AS amount
+               FROM orders o JOIN order_lines l ON l.brand_id = o.brand_id AND l.order_id = o.id
+               LEFT JOIN refunded r ON r.order_id = l.order_id AND r.line_no = l.line_no
+              WHERE o.brand_id = $1 AND o.placed_at >= $2 AND o.placed_at < $3),
+         scoped AS (
+             SELECT n.kind, n.units, n.amount,
+                    CASE $4 WHEN 'brand' THEN true WHEN 'self' THEN n.buyer_id = $5 ELSE b.path >= $6 AND b.path < $7 END AS bought_in,
+                    CASE $4 WHEN 'brand' THEN true WHEN 'self' THEN n.seller_id = $5 ELSE s.path >= $6 AND s.path < $7 END AS sold_in
+               FROM net n
+               LEFT JOIN agents b ON b.brand_id = $1 AND b.id = n.buyer_id
+               LEFT JOIN agents s ON s.brand_id = $1 AND s.id = n.seller_id)
+         SELECT coalesce(sum(units) FILTER (WHERE kind = 'purchase' AND bought_in), 0)::bigint AS purchases_units,
+                coalesce(sum(amount) FILTER (WHERE kind = 'purchase' AND bought_in), 0) AS purchases_amount,
+                coalesce(sum(units) FILTER (WHERE kind = 'purchase' AND sold_in), 0)::bigint AS internal_units,
+                coalesce(sum(amount) FILTER (WHERE kind = 'purchase' AND sold_in), 0) AS internal_amount,
+                coalesce(sum(units) FILTER (WHERE kind = 'retail' AND sold_in), 0)::bigint AS retail_units,
+                coalesce(sum(amount) FILTER (WHERE kind = 'retail' AND sold_in), 0) AS retail_amount
+           FROM scoped",
+    )
+    .bind::<BigInt, _>(who.brand_id)
+    .bind::<Timestamptz, _>(start)
+    .bind::<Timestamptz, _>(end)
+    .bind::<Text, _>(mode)
+    .bind::<Nullable<BigInt>, _>(agent_id)
+    .bind::<Array<BigInt>, _>(&path)
+    .bind::<Array<BigInt>, _>(subtree_upper_bound(&path))
+    .get_result(conn)?;
+    Ok(SalesSplit {
+        month: month.to_owned(),
+        scope: mode.into(),
+        agent_id,
+        purchases: Volume { units: r.purchases_units, amount: cents(r.purchases_amount) },
+        internal_sales: Volume { units: r.internal_units, amount: cents(r.internal_amount) },
+        retail_sales: Volume { units: r.retail_units, amount: cents(r.retail_amount) },
+        retail_share: retail_share(r.retail_amount, r.internal_amount),
+    })
+}
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct DownlineSummary {
+    pub agent_id: i64,
+    pub month: String,
+    /// Agents below `agent_id` (not counting it).
+    pub total: i64,
+    /// Downline agents per tier id.
+    pub by_tier: BTreeMap<String, i64>,
+    /// Downline agents per depth relative to `agent_id` (children = 1).
+    pub by_depth: BTreeMap<String, i64>,
+    /// The agent's own purchases in the month, net of refunds.
+    pub own_purchases: Volume,
+    /// Purchases of the agent and its whole downline in the month, net of refunds.
+    pub team_purchases: Volume,
+}
+
+/// Counts by tier and depth from one index range scan; purchases from one aggregate.
+pub fn downline_summary(conn: &mut PgConnection, who: &Principal, agent_id: i64, month: &str) -> Result<DownlineSummary, AppError> {
+    let root = crate::tree::visible(conn, who, agent_id)?;
+    let (start, end) = month_range(conn, who.brand_id, month)?;
+    let upper = subtree_upper_bound(&root.path);
+    #[derive(QueryableByName)]
+    struct Count {
+        #[diesel(sql_type = BigInt)]
+        tier_id: i64,
+        #[diesel(sql_type = Integer)]
+        depth: i32,
+        #[diesel(sql_type = BigInt)]
+        n: i64,
+    }
+    let counts: Vec<Count> = diesel::sql_query(
+        "SELECT tier_id, cardinality(path) - $4 AS depth, count(*) AS n FROM agents
+          WHERE brand_id = $1 AND path > $2 AND path < $3 GROUP BY 1, 2",
+    )
+    .bind::<BigInt, _>(who.brand_id)
+    .bind::<Array<BigInt>, _>(&root.path)
+    .bind::<Array<BigInt>, _>(&upper)
+    .bind::<Integer, _>(root.path.len() as i32)
+    .load(conn)?;
+    #[derive(QueryableByName)]
+    struct Bought {
+        #[diesel(sql_type = BigInt)]
+        own_units: i64,
+        #[diesel(sql_type = Numeric)]
+        own_amount: Decimal,
+        #[diesel(sql_type = BigInt)]
+        team_units: i64,
+        #[diesel(sql_type = Numeric)]
+        team_amount: Decimal,
+    }
+    let b: Bought = diesel::sql_query(
+        "WITH team AS (SELECT id FROM agents WHERE brand_id = $1 AND path >= $2 AND path < $3),
+              lines AS (
+                SELECT o.buyer_id, l.qty - coalesce((SELECT sum(r.qty) FROM refund_lines r WHERE r.brand_id = l.brand_id AND r.order_id = l.order_id AND r.line_no = l.line_no), 0) AS units,
+                       l.amount - coalesce((SELECT sum(r.amount) FROM refund_lines r WHERE r.brand_id = l.brand_id AND r.order_id = l.order_id AND r.line_no = l.line_no), 0) AS amount
+                  FROM orders o JOIN team ON team.id = o.buyer_id
+                  JOIN order_lines l ON l.brand_id = o.brand_id AND l.order_id = o.id
+                 WHERE o.brand_id = $1 AND o.kind = 'purchase' AND o.placed_at >= $4 AND o.placed_at < $5)
+         SELECT coalesce(sum(units) FILTER (WHERE buyer_id = $6), 0)::bigint AS own_units,
+                coalesce(sum(amount) FILTER (WHERE buyer_id = $6), 0) AS own_amount,
+                coalesce(sum(units), 0)::bigint AS team_units, coalesce(sum(amount), 0) AS team_amount
+           FROM lines",
+    )
+    .bind::<BigInt, _>(who.brand_id)
+    .bind::<Array<BigInt>, _>(&root.path)
+    .bind::<Array<BigInt>, _>(&upper)
+    .bind::<Timestamptz, _>(start)
+    .bind::<Timestamptz, _>(end)
+    .bind::<BigInt, _>(agent_id)
+    .get_result(conn)?;
+    let mut by_tier = BTreeMap::new();
+    let mut by_depth = BTreeMap::new();
+    for c in &counts {
+        *by_tier.entry(c.tier_id.to_string()).or_insert(0) += c.n;
+        *by_depth.entry(c.depth.to_string()).or_insert(0) += c.n;
+    }
+    Ok(DownlineSummary {
+        agent_id,
+        month: month.to_owned(),
+        total: counts.iter().map(|c| c.n).sum(),
+        by_tier,
+        by_depth,
+        own_purchases: Volume { units: b.own_units, amount: cents(b.own_amount) },
+        team_purchases: Volume { units: b.team_units, amount: cents(b.team_amount) },
+    })
+}

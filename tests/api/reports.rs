@@ -1,0 +1,142 @@
+use reqwest::{Method, StatusCode};
+use serde_json::{json, Value};
+
+use crate::helpers::{spawn_app, Brand, TestApp};
+
+fn this_month() -> String {
+    chrono::Utc::now().with_timezone(&chrono_tz::Asia::Shanghai).format("%Y-%m").to_string()
+}
+
+/// HQ → A(联创) → B(省代) → C(特约), with one month of hand-checked activity:
+/// B buys 10 from HQ (995.00); C buys 4 from B (557.20), 1 refunded (net 3, 417.90);
+/// B sells 3 at retail for 150.00 (450.00); C sells 1 at 199.00.
+async fn small_brand(app: &TestApp) -> (Brand, i64, i64, i64) {
+    let b = app.brand("acme").await;
+    let a = app.agent(&b.hq, "A", "13800000001", b.tiers[0], None).await;
+    let bb = app.agent(&b.hq, "B", "13800000002", b.tiers[2], Some(a)).await;
+    let c = app.agent(&b.hq, "C", "13800000003", b.tiers[4], Some(bb)).await;
+    let ok = |r: (StatusCode, Value)| {
+        assert!(r.0.is_success(), "{}", r.1);
+        r.1
+    };
+    ok(app.post("/api/v1/orders", &b.hq, json!({"kind": "purchase", "buyer_id": bb, "lines": [{"sku": "MASK-01", "qty": 10}]})).await);
+    let order = ok(app.post("/api/v1/orders", &b.hq, json!({"kind": "purchase", "buyer_id": c, "supply": "upline", "lines": [{"sku": "MASK-01", "qty": 4}]})).await);
+    assert_eq!((order["seller_id"].as_i64(), order["amount"].as_str()), (Some(bb), Some("557.20")));
+    ok(app.post(&format!("/api/v1/orders/{}/refunds", order["id"]), &b.hq, json!({"lines": [{"sku": "MASK-01", "qty": 1}]})).await);
+    ok(app.post("/api/v1/orders", &b.hq, json!({"kind": "retail", "seller_id": bb, "lines": [{"sku": "MASK-01", "qty": 3, "unit_price": "150.00"}]})).await);
+    ok(app.post("/api/v1/orders", &b.hq, json!({"kind": "retail", "seller_id": c, "lines": [{"sku": "MASK-01", "qty": 1}]})).await);
+    (b, a, bb, c)
+}
+
+fn volume(v: &Value) -> (i64, String) {
+    (v["units"].as_i64().unwrap(), v["amount"].as_str().unwrap().to_owned())
+}
+
+fn vol(units: i64, amount: &str) -> (i64, String) {
+    (units, amount.to_owned())
+}
+
+#[tokio::test]
+async fn sales_split_for_brand_agent_and_team() {
+    let app = spawn_app().await;
+    let (b, a, bb, c) = small_brand(&app).await;
+    let m = this_month();
+    let split = |query: String, token: String| {
+        let app = &app;
+        async move {
+            let (status, body) = app.get(&format!("/api/v1/reports/sales-split?month={}{query}", this_month()), &token).await;
+            assert_eq!(status, StatusCode::OK, "{body}");
+            body
+        }
+    };
+    let brand = split(String::new(), b.hq.clone()).await;
+    assert_eq!((volume(&brand["purchases"]), volume(&brand["internal_sales"]), volume(&brand["retail_sales"])), (vol(13, "1412.90"), vol(13, "1412.90"), vol(4, "649.00")));
+    assert_eq!(brand["retail_share"], "0.3148", "649.00 / 2061.90");
+    let own = split(format!("&agent_id={bb}&scope=self"), b.hq.clone()).await;
+    assert_eq!((volume(&own["purchases"]), volume(&own["internal_sales"]), volume(&own["retail_sales"])), (vol(10, "995.00"), vol(3, "417.90"), vol(4 - 1, "450.00")));
+    assert_eq!(own["retail_share"], "0.5185", "450.00 / 867.90");
+    let team = split(format!("&agent_id={a}&scope=team"), b.hq.clone()).await;
+    assert_eq!((volume(&team["purchases"]), volume(&team["internal_sales"]), volume(&team["retail_sales"])), (vol(13, "1412.90"), vol(3, "417.90"), vol(4, "649.00")));
+    assert_eq!(team["retail_share"], "0.6083", "649.00 / 1066.90");
+    let a_alone = split(format!("&agent_id={a}"), b.hq.clone()).await;
+    assert_eq!((a_alone["retail_share"].clone(), volume(&a_alone["purchases"])), (Value::Null, vol(0, "0.00")), "nothing sold: share is null");
+
+    // agents: themselves and their subtree only
+    let tb = app.agent_token(&b, "13800000002").await;
+    assert_eq!(split(String::new(), tb.clone()).await["agent_id"], bb, "an agent defaults to itself");
+    assert_eq!(split(format!("&agent_id={c}&scope=team"), tb.clone()).await["retail_sales"]["units"], 1);
+    let (status, _) = app.get(&format!("/api/v1/reports/sales-split?month={m}&agent_id={a}"), &tb).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (status, body) = app.get(&format!("/api/v1/reports/sales-split?month=2026-13&agent_id={bb}"), &tb).await;
+    assert_eq!((status, body["code"].as_str()), (StatusCode::BAD_REQUEST, Some("invalid_month")));
+}
+
+#[tokio::test]
+async fn downline_summary_counts_tiers_depths_and_purchases() {
+    let app = spawn_app().await;
+    let (b, a, bb, c) = small_brand(&app).await;
+    let m = this_month();
+    let (status, s) = app.get(&format!("/api/v1/agents/{a}/downline/summary?month={m}"), &b.hq).await;
+    assert_eq!(status, StatusCode::OK, "{s}");
+    assert_eq!(s["total"], 2);
+    assert_eq!(s["by_tier"], json!({b.tiers[2].to_string(): 1, b.tiers[4].to_string(): 1}));
+    assert_eq!(s["by_depth"], json!({"1": 1, "2": 1}));
+    assert_eq!((volume(&s["own_purchases"]), volume(&s["team_purchases"])), (vol(0, "0.00"), vol(13, "1412.90")));
+    let (_, s) = app.get(&format!("/api/v1/agents/{bb}/downline/summary?month={m}"), &b.hq).await;
+    assert_eq!((volume(&s["own_purchases"]), volume(&s["team_purchases"])), (vol(10, "995.00"), vol(13, "1412.90")));
+    let tc = app.agent_token(&b, "13800000003").await;
+    assert_eq!(app.get(&format!("/api/v1/agents/{a}/downline/summary?month={m}"), &tc).await.0, StatusCode::NOT_FOUND);
+    assert_eq!(app.get(&format!("/api/v1/agents/{c}/downline/summary?month={m}"), &tc).await.1["total"], 0);
+}
+
+#[tokio::test]
+async fn retail_below_the_price_floor_is_refused_or_flagged() {
+    let app = spawn_app().await;
+    let b = app.brand("acme").await;
+    let seller = app.agent(&b.hq, "S", "13800000001", b.tiers[0], None).await;
+    app.post("/api/v1/orders", &b.hq, json!({"kind": "purchase", "buyer_id": seller, "lines": [{"sku": "MASK-01", "qty": 5}]})).await;
+    let (_, product) = app.get("/api/v1/products/MASK-01", &b.hq).await;
+    let mut update = json!({"name": "Mask", "retail_price": "199.00", "prices": product["prices"], "retail_floor": "150.00"});
+    let (status, p) = app.call(Method::PUT, "/api/v1/products/MASK-01", Some(&b.hq), Some(update.clone())).await;
+    assert_eq!((status, p["retail_floor"].as_str()), (StatusCode::OK, Some("150.00")));
+    update["retail_floor"] = json!("250.00");
+    let (status, body) = app.call(Method::PUT, "/api/v1/products/MASK-01", Some(&b.hq), Some(update)).await;
+    assert_eq!((status, body["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("price_order")), "a floor above retail");
+
+    let sale = |price: &str| json!({"kind": "retail", "seller_id": seller, "lines": [{"sku": "MASK-01", "qty": 1, "unit_price": price}]});
+    let (status, body) = app.post("/api/v1/orders", &b.hq, sale("149.99")).await;
+    assert_eq!((status, body["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("below_price_floor")), "{body}");
+    let (status, order) = app.post("/api/v1/orders", &b.hq, sale("150.00")).await;
+    assert_eq!((status, order["lines"][0]["below_floor"].as_bool()), (StatusCode::CREATED, Some(false)));
+    app.call(Method::PATCH, "/api/v1/settings", Some(&b.hq), Some(json!({"price_floor_mode": "flag"}))).await;
+    let (status, order) = app.post("/api/v1/orders", &b.hq, sale("120.00")).await;
+    assert_eq!((status, order["lines"][0]["below_floor"].as_bool()), (StatusCode::CREATED, Some(true)));
+    assert_eq!(app.get(&format!("/api/v1/orders/{}", order["id"]), &b.hq).await.1["lines"][0]["below_floor"], true);
+}
+
+#[tokio::test]
+async fn exit_buys_back_recent_stock_and_moves_the_downline_up() {
+    let app = spawn_app().await;
+    let (b, a, bb, c) = small_brand(&app).await;
+    let tb = app.agent_token(&b, "13800000002").await;
+    // B holds 10 - 4 + 1 - 3 = 4 units at 99.50, all bought this year
+    assert_eq!(app.get(&format!("/api/v1/agents/{bb}/inventory"), &b.hq).await.1, json!([{"sku": "MASK-01", "qty": 4, "avg_cost": "99.50"}]));
+    let before = app.get(&format!("/api/v1/agents/{bb}/wallet"), &b.hq).await.1["balance"].as_str().unwrap().parse::<rust_decimal::Decimal>().unwrap();
+    assert_eq!(app.post(&format!("/api/v1/agents/{bb}/exit"), &tb, json!({})).await.0, StatusCode::FORBIDDEN);
+    let (status, exit) = app.post(&format!("/api/v1/agents/{bb}/exit"), &b.hq, json!({})).await;
+    assert_eq!(status, StatusCode::OK, "{exit}");
+    assert_eq!((exit["buyback_total"].as_str(), exit["buyback"][0]["qty"].as_i64(), exit["buyback"][0]["amount"].as_str()), (Some("358.20"), Some(4), Some("358.20")), "4 × 99.50 × 0.90");
+    assert_eq!((exit["moved_children"].clone(), exit["new_parent_id"].as_i64()), (json!([c]), Some(a)));
+    let after = app.get(&format!("/api/v1/agents/{bb}/wallet"), &b.hq).await.1["balance"].as_str().unwrap().parse::<rust_decimal::Decimal>().unwrap();
+    assert_eq!(after - before, "358.20".parse().unwrap());
+    assert_eq!(app.get(&format!("/api/v1/agents/{bb}/inventory"), &b.hq).await.1[0]["qty"], 0);
+    let (_, moved) = app.get(&format!("/api/v1/agents/{c}"), &b.hq).await;
+    assert_eq!((moved["parent_id"].as_i64(), moved["depth"].as_i64(), moved["sponsor_id"].as_i64()), (Some(a), Some(2), Some(bb)));
+    assert_eq!(app.get(&format!("/api/v1/agents/{bb}"), &b.hq).await.1["status"], "exited");
+    // the exited agent's session ends, and a repeated exit changes nothing
+    assert_eq!(app.get(&format!("/api/v1/agents/{bb}"), &tb).await.0, StatusCode::UNAUTHORIZED);
+    let (status, again) = app.post(&format!("/api/v1/agents/{bb}/exit"), &b.hq, json!({})).await;
+    assert_eq!((status, &again), (StatusCode::OK, &exit));
+    assert_eq!(app.get(&format!("/api/v1/agents/{bb}/wallet"), &b.hq).await.1["balance"].as_str().unwrap().parse::<rust_decimal::Decimal>().unwrap(), after);
+    app.assert_verified().await;
+}
