@@ -14,6 +14,7 @@ diesel::table! {
         jurisdiction -> Text,
         created_at -> Timestamptz,
         price_floor_mode -> Text,
+        min_retail_share -> Numeric,
     }
 }
 

@@ -60,6 +60,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .service(settlement::http::agent_statement)
             .service(reports::http::sales_split)
             .service(reports::http::downline_summary)
+            .service(reports::http::compliance)
             .service(exits::http::exit),
     )
     .default_service(web::to(not_found));

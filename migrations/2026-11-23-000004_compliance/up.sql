@@ -2,6 +2,8 @@
 
 ALTER TABLE products ADD COLUMN retail_floor NUMERIC(14, 2) CHECK (retail_floor >= 0);
 ALTER TABLE brands ADD COLUMN price_floor_mode TEXT NOT NULL DEFAULT 'reject' CHECK (price_floor_mode IN ('reject', 'flag'));
+-- The retail share below which the compliance report lists an agent or team.
+ALTER TABLE brands ADD COLUMN min_retail_share NUMERIC(5, 4) NOT NULL DEFAULT 0.5 CHECK (min_retail_share BETWEEN 0 AND 1);
 ALTER TABLE order_lines ADD COLUMN below_floor BOOLEAN NOT NULL DEFAULT false;
 
 -- One row per exit: the buyback and the downline moves, returned again on a repeated call.

@@ -59,6 +59,9 @@ pub struct Settings {
     pub hold_days: i32,
     pub jurisdiction: Jurisdiction,
     pub price_floor_mode: PriceFloorMode,
+    /// The compliance report lists agents and teams whose retail share is below this.
+    #[schema(value_type = String)]
+    pub min_retail_share: Decimal,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, utoipa::ToSchema)]
@@ -72,11 +75,13 @@ pub struct SettingsPatch {
     pub hold_days: Option<i32>,
     pub jurisdiction: Option<Jurisdiction>,
     pub price_floor_mode: Option<PriceFloorMode>,
+    #[schema(value_type = Option<String>)]
+    pub min_retail_share: Option<Decimal>,
 }
 
-type SettingsRow = (String, String, bool, Decimal, i32, String, String);
+type SettingsRow = (String, String, bool, Decimal, i32, String, String, Decimal);
 
-fn to_settings((supply_mode, timezone, hq_stock_tracking, buyback_ratio, hold_days, jurisdiction, floor): SettingsRow) -> Settings {
+fn to_settings((supply_mode, timezone, hq_stock_tracking, buyback_ratio, hold_days, jurisdiction, floor, min_retail_share): SettingsRow) -> Settings {
     Settings {
         supply_mode: if supply_mode == "upline" { SupplyMode::Upline } else { SupplyMode::Hq },
         timezone,
@@ -85,13 +90,14 @@ fn to_settings((supply_mode, timezone, hq_stock_tracking, buyback_ratio, hold_da
         hold_days,
         jurisdiction: Jurisdiction::parse(&jurisdiction).unwrap_or_default(),
         price_floor_mode: if floor == "flag" { PriceFloorMode::Flag } else { PriceFloorMode::Reject },
+        min_retail_share: min_retail_share.normalize(),
     }
 }
 
 pub fn settings(conn: &mut PgConnection, brand_id: i64) -> Result<Settings, AppError> {
     let row: SettingsRow = brands::table
         .find(brand_id)
-        .select((brands::supply_mode, brands::timezone, brands::hq_stock_tracking, brands::buyback_ratio, brands::hold_days, brands::jurisdiction, brands::price_floor_mode))
+        .select((brands::supply_mode, brands::timezone, brands::hq_stock_tracking, brands::buyback_ratio, brands::hold_days, brands::jurisdiction, brands::price_floor_mode, brands::min_retail_share))
         .first(conn)?;
     Ok(to_settings(row))
 }
@@ -103,6 +109,11 @@ pub fn patch_settings(conn: &mut PgConnection, brand_id: i64, patch: SettingsPat
     if let Some(ratio) = patch.buyback_ratio {
         if ratio < Decimal::ZERO || ratio > Decimal::ONE {
             return Err(AppError::validation("buyback_ratio must be between 0 and 1"));
+        }
+    }
+    if let Some(share) = patch.min_retail_share {
+        if share < Decimal::ZERO || share > Decimal::ONE {
+            return Err(AppError::validation("min_retail_share must be between 0 and 1"));
         }
     }
     if let Some(days) = patch.hold_days {
@@ -131,6 +142,9 @@ pub fn patch_settings(conn: &mut PgConnection, brand_id: i64, patch: SettingsPat
     }
     if let Some(v) = patch.price_floor_mode {
         diesel::update(target).set(brands::price_floor_mode.eq(v.as_str())).execute(conn)?;
+    }
+    if let Some(v) = patch.min_retail_share {
+        diesel::update(target).set(brands::min_retail_share.eq(v)).execute(conn)?;
     }
     settings(conn, brand_id)
 }

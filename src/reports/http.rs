@@ -43,3 +43,32 @@ pub async fn downline_summary(state: web::Data<AppState>, who: Principal, id: we
     let summary = transaction(&state.pool, move |conn| super::downline_summary(conn, &who, id, &month)).await?;
     Ok(HttpResponse::Ok().json(summary))
 }
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct ComplianceQuery {
+    /// YYYY-MM in the brand's time zone.
+    pub month: String,
+    /// json (default) or csv.
+    pub format: Option<String>,
+    /// With csv: agents_below, teams_below, bought_no_retail, inventory_loading or income_disclosure.
+    pub table: Option<String>,
+}
+
+/// The monthly compliance report (HQ): facts, not legal advice.
+#[utoipa::path(get, path = "/api/v1/reports/compliance", tag = "reports", params(ComplianceQuery), responses((status = 200, body = super::compliance::ComplianceReport), (status = 403)), security(("bearer" = [])))]
+#[get("/reports/compliance")]
+pub async fn compliance(state: web::Data<AppState>, who: Principal, q: web::Query<ComplianceQuery>) -> Result<HttpResponse, AppError> {
+    let q = q.into_inner();
+    let report = transaction(&state.pool, move |conn| super::compliance::report(conn, &who, &q.month).map(|r| (r, q))).await?;
+    let (report, q) = report;
+    match q.format.as_deref() {
+        None | Some("json") => Ok(HttpResponse::Ok().json(report)),
+        Some("csv") => {
+            let table = q.table.as_deref().unwrap_or("agents_below");
+            let bytes = super::compliance::csv(&report, table)?;
+            Ok(HttpResponse::Ok().content_type("text/csv; charset=utf-8").body(bytes))
+        }
+        Some(other) => Err(AppError::bad_request("invalid_query", format!("format {other:?}: json or csv"))),
+    }
+}

@@ -1,6 +1,7 @@
 //! Reports that tell distribution from inventory loading (domain §1, §11): the sales split
 //! of a month for the brand, an agent or a team, and a team's downline summary.
 
+pub mod compliance;
 pub mod http;
 
 use std::collections::BTreeMap;
@@ -56,7 +57,11 @@ pub(crate) fn month_range(conn: &mut PgConnection, brand_id: i64, month: &str) -
 
 pub fn retail_share(retail: Decimal, internal: Decimal) -> Option<Decimal> {
     let total = retail + internal;
-    (!total.is_zero()).then(|| (retail / total).round_dp_with_strategy(4, RoundingStrategy::MidpointAwayFromZero))
+    (!total.is_zero()).then(|| {
+        let mut share = (retail / total).round_dp_with_strategy(4, RoundingStrategy::MidpointAwayFromZero);
+        share.rescale(4);
+        share
+    })
 }
 
 fn cents(mut d: Decimal) -> Decimal {

@@ -140,3 +140,47 @@ async fn exit_buys_back_recent_stock_and_moves_the_downline_up() {
     assert_eq!(app.get(&format!("/api/v1/agents/{bb}/wallet"), &b.hq).await.1["balance"].as_str().unwrap().parse::<rust_decimal::Decimal>().unwrap(), after);
     app.assert_verified().await;
 }
+
+#[tokio::test]
+async fn compliance_report_on_a_hand_checked_month() {
+    let app = spawn_app().await;
+    let (b, a, bb, c) = small_brand(&app).await;
+    // A buys 5 for itself and sells nothing at retail
+    app.post("/api/v1/orders", &b.hq, json!({"kind": "purchase", "buyer_id": a, "lines": [{"sku": "MASK-01", "qty": 5}]})).await;
+    app.call(Method::PATCH, "/api/v1/settings", Some(&b.hq), Some(json!({"min_retail_share": "0.7"}))).await;
+    let m = this_month();
+    let (status, r) = app.get(&format!("/api/v1/reports/compliance?month={m}"), &b.hq).await;
+    assert_eq!(status, StatusCode::OK, "{r}");
+    let ids = |v: &Value| v.as_array().unwrap().iter().map(|x| x["agent_id"].as_i64().unwrap()).collect::<Vec<_>>();
+    // B: 450.00 retail / 867.90 = 0.5185; C: 1.0; teams of A and B: 649.00 / 1066.90 = 0.6083
+    assert_eq!(ids(&r["agents_below"]), vec![bb]);
+    assert_eq!(r["agents_below"][0]["retail_share"], "0.5185");
+    assert_eq!(ids(&r["teams_below"]), vec![a, bb]);
+    assert_eq!(r["teams_below"][0]["retail_share"], "0.6083");
+    assert_eq!((r["bought_no_retail_count"].as_i64(), ids(&r["bought_no_retail"])), (Some(1), vec![a]));
+    // stock: A 5 with no retail first, then C 2 units / 1 sold = 2.0 months, B 4 / 3 = 1.3
+    assert_eq!(ids(&r["inventory_loading"]), vec![a, c, bb]);
+    assert_eq!((r["inventory_loading"][1]["months_of_cover"].as_str(), r["inventory_loading"][2]["months_of_cover"].as_str()), (Some("2.0"), Some("1.3")));
+    assert_eq!(r["inventory_loading"][0]["months_of_cover"], Value::Null);
+    // cuts: A's differential on B's 10 units, (99.50 - 59.70) × 10 = 398.00; purchases 1412.90 + 298.50
+    assert_eq!(r["payout"], json!({"cuts": "398.00", "purchases": "1711.40", "ratio": "0.2326"}));
+    assert_eq!(r["deepest_level_paid"], 1);
+    assert_eq!(r["network"], json!({"agents": 3, "active": 3, "levels": 3, "threshold_members": 30, "threshold_levels": 3, "meets_threshold": false}));
+    // net = earnings + retail - purchases: A 398.00 - 298.50 = 99.50; B 417.90 + 450.00 - 995.00 = -127.10; C 199.00 - 417.90 = -218.90
+    let bands = &r["income_disclosure"]["bands"];
+    assert_eq!((bands[0]["agents"].as_i64(), bands[0]["total_net"].as_str(), bands[0]["share_of_agents"].as_str()), (Some(2), Some("-346.00"), Some("0.6667")));
+    assert_eq!((bands[2]["agents"].as_i64(), bands[2]["total_net"].as_str()), (Some(1), Some("99.50")));
+    assert_eq!(r["income_disclosure"]["median_net"], "-127.10");
+    assert!(r["disclaimer"].as_str().unwrap().contains("not legal advice"));
+
+    let resp = app.client.get(format!("{}/api/v1/reports/compliance?month={m}&format=csv&table=teams_below", app.address)).bearer_auth(&b.hq).send().await.unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    let text = resp.text().await.unwrap();
+    let lines: Vec<&str> = text.trim_start_matches('\u{feff}').lines().collect();
+    assert_eq!(lines.len(), 3, "{text}");
+    assert!(lines[0].starts_with("agent_id,name,internal_amount") && lines[1].ends_with(",0.6083"), "{text}");
+    let (status, body) = app.get(&format!("/api/v1/reports/compliance?month={m}&format=csv&table=nope"), &b.hq).await;
+    assert_eq!((status, body["code"].as_str()), (StatusCode::BAD_REQUEST, Some("invalid_query")));
+    let tb = app.agent_token(&b, "13800000002").await;
+    assert_eq!(app.get(&format!("/api/v1/reports/compliance?month={m}"), &tb).await.0, StatusCode::FORBIDDEN);
+}

@@ -1,0 +1,390 @@
+//! The monthly compliance report (domain §11): facts that tell distribution from inventory
+//! loading, for HQ to turn into limits. Not legal advice; see docs/compliance.md.
+//!
+//! Three set-based queries load the month (sales and purchases per agent with its path,
+//! stock on hand, wallet earnings); rankings, team roll-ups and income bands are computed
+//! here from those rows.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use diesel::sql_types::{Array, BigInt, Nullable, Numeric, Text, Timestamptz};
+use rust_decimal::{Decimal, RoundingStrategy};
+use serde::Serialize;
+
+use super::{retail_share, SalesSplit};
+use crate::auth::Principal;
+use crate::error::AppError;
+
+/// How many agents or teams each ranked table lists.
+pub const LISTED: usize = 50;
+/// The figure of the criminal threshold for pyramid selling in China (30+ members, 3+ levels).
+pub const THRESHOLD_MEMBERS: i64 = 30;
+pub const THRESHOLD_LEVELS: i32 = 3;
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct ShareRow {
+    pub agent_id: i64,
+    pub name: String,
+    #[schema(value_type = String)]
+    pub internal_amount: Decimal,
+    #[schema(value_type = String)]
+    pub retail_amount: Decimal,
+    #[schema(value_type = String)]
+    pub retail_share: Decimal,
+}
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct NoRetailRow {
+    pub agent_id: i64,
+    pub name: String,
+    pub purchased_units: i64,
+    #[schema(value_type = String)]
+    pub purchased_amount: Decimal,
+}
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct LoadingRow {
+    pub agent_id: i64,
+    pub name: String,
+    pub stock_units: i64,
+    /// At moving average cost.
+    #[schema(value_type = String)]
+    pub stock_value: Decimal,
+    pub retail_units: i64,
+    /// Stock units ÷ the month's retail units; null when it sold nothing at retail.
+    #[schema(value_type = Option<String>)]
+    pub months_of_cover: Option<Decimal>,
+}
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct Payout {
+    /// Differentials, peer and referral bonuses and team rebates of the month, net of reversals.
+    #[schema(value_type = String)]
+    pub cuts: Decimal,
+    /// Purchase orders of the month, net of refunds.
+    #[schema(value_type = String)]
+    pub purchases: Decimal,
+    #[schema(value_type = Option<String>)]
+    pub ratio: Option<Decimal>,
+}
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct Network {
+    /// Agents not exited.
+    pub agents: i64,
+    pub active: i64,
+    /// Levels below HQ (an agent directly under HQ is level 1).
+    pub levels: i32,
+    pub threshold_members: i64,
+    pub threshold_levels: i32,
+    /// At least 30 members in at least 3 levels: the figure of the criminal threshold.
+    pub meets_threshold: bool,
+}
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct IncomeBand {
+    pub band: String,
+    pub agents: i64,
+    #[schema(value_type = String)]
+    pub share_of_agents: Decimal,
+    #[schema(value_type = String)]
+    pub total_net: Decimal,
+}
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct IncomeDisclosure {
+    pub agents: i64,
+    /// Net income = wallet earnings + retail sales − purchases, for the month.
+    #[schema(value_type = String)]
+    pub median_net: Decimal,
+    pub bands: Vec<IncomeBand>,
+}
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct ComplianceReport {
+    pub month: String,
+    #[schema(value_type = String)]
+    pub min_retail_share: Decimal,
+    pub split: SalesSplit,
+    /// Agents with sales whose retail share is below `min_retail_share`, lowest first.
+    pub agents_below: Vec<ShareRow>,
+    /// Teams (an agent and its subtree) below `min_retail_share`, lowest first.
+    pub teams_below: Vec<ShareRow>,
+    pub bought_no_retail_count: i64,
+    /// Agents who bought in the month but sold nothing at retail, biggest buyers first.
+    pub bought_no_retail: Vec<NoRetailRow>,
+    /// Stock on hand in months of retail cover, worst first (no retail at all first).
+    pub inventory_loading: Vec<LoadingRow>,
+    pub payout: Payout,
+    /// The deepest upline generation paid a cut in the month.
+    pub deepest_level_paid: Option<i32>,
+    pub network: Network,
+    pub income_disclosure: IncomeDisclosure,
+    pub disclaimer: String,
+}
+
+#[derive(QueryableByName)]
+struct AgentMonth {
+    #[diesel(sql_type = BigInt)]
+    id: i64,
+    #[diesel(sql_type = Text)]
+    name: String,
+    #[diesel(sql_type = Array<BigInt>)]
+    path: Vec<i64>,
+    #[diesel(sql_type = Text)]
+    status: String,
+    #[diesel(sql_type = Numeric)]
+    internal_amount: Decimal,
+    #[diesel(sql_type = Numeric)]
+    retail_amount: Decimal,
+    #[diesel(sql_type = BigInt)]
+    retail_units: i64,
+    #[diesel(sql_type = Numeric)]
+    purchased_amount: Decimal,
+    #[diesel(sql_type = BigInt)]
+    purchased_units: i64,
+    #[diesel(sql_type = BigInt)]
+    stock_units: i64,
+    #[diesel(sql_type = Numeric)]
+    stock_value: Decimal,
+    #[diesel(sql_type = Numeric)]
+    earned: Decimal,
+}
+
+fn load_month(conn: &mut PgConnection, brand_id: i64, start: DateTime<Utc>, end: DateTime<Utc>) -> Result<Vec<AgentMonth>, AppError> {
+    Ok(diesel::sql_query(
+        "WITH refunded AS (
+             SELECT order_id, line_no, sum(qty) AS qty, sum(amount) AS amount FROM refund_lines WHERE brand_id = $1 GROUP BY 1, 2),
+         net AS (
+             SELECT o.kind, o.buyer_id, o.seller_id, l.qty - coalesce(r.qty, 0) AS units, l.amount - coalesce(r.amount, 0) AS amount
+               FROM orders o JOIN order_lines l ON l.brand_id = o.brand_id AND l.order_id = o.id
+               LEFT JOIN refunded r ON r.order_id = l.order_id AND r.line_no = l.line_no
+              WHERE o.brand_id = $1 AND o.placed_at >= $2 AND o.placed_at < $3),
+         sold AS (
+             SELECT seller_id AS id, sum(amount) FILTER (WHERE kind = 'purchase') AS internal_amount,
+                    sum(amount) FILTER (WHERE kind = 'retail') AS retail_amount, sum(units) FILTER (WHERE kind = 'retail') AS retail_units
+               FROM net WHERE seller_id IS NOT NULL GROUP BY 1),
+         bought AS (SELECT buyer_id AS id, sum(amount) AS amount, sum(units) AS units FROM net WHERE kind = 'purchase' GROUP BY 1),
+         held AS (SELECT agent_id AS id, sum(qty) AS units, sum(qty * avg_cost) AS value FROM stock WHERE brand_id = $1 AND qty > 0 GROUP BY 1),
+         earned AS (
+             SELECT agent_id AS id, sum(amount) AS amount FROM postings
+              WHERE brand_id = $1 AND account = 'wallet' AND occurred_at >= $2 AND occurred_at < $3 AND split_kind IS DISTINCT FROM 'withdrawal'
+              GROUP BY 1)
+         SELECT a.id, a.name, a.path, a.status,
+                coalesce(sold.internal_amount, 0) AS internal_amount, coalesce(sold.retail_amount, 0) AS retail_amount,
+                coalesce(sold.retail_units, 0)::bigint AS retail_units,
+                coalesce(bought.amount, 0) AS purchased_amount, coalesce(bought.units, 0)::bigint AS purchased_units,
+                coalesce(held.units, 0)::bigint AS stock_units, round(coalesce(held.value, 0), 2) AS stock_value,
+                coalesce(earned.amount, 0) AS earned
+           FROM agents a
+           LEFT JOIN sold ON sold.id = a.id LEFT JOIN bought ON bought.id = a.id
+           LEFT JOIN held ON held.id = a.id LEFT JOIN earned ON earned.id = a.id
+          WHERE a.brand_id = $1
+          ORDER BY a.id",
+    )
+    .bind::<BigInt, _>(brand_id)
+    .bind::<Timestamptz, _>(start)
+    .bind::<Timestamptz, _>(end)
+    .load(conn)?)
+}
+
+fn cents(mut d: Decimal) -> Decimal {
+    d.rescale(2);
+    d
+}
+
+/// a ÷ b to 4 places (always shown with 4), None when b is zero.
+fn ratio(a: Decimal, b: Decimal) -> Option<Decimal> {
+    (!b.is_zero()).then(|| {
+        let mut r = (a / b).round_dp_with_strategy(4, RoundingStrategy::MidpointAwayFromZero);
+        r.rescale(4);
+        r
+    })
+}
+
+fn below(mut rows: Vec<ShareRow>, min: Decimal) -> Vec<ShareRow> {
+    rows.retain(|r| r.retail_share < min);
+    rows.sort_by(|a, b| a.retail_share.cmp(&b.retail_share).then(b.internal_amount.cmp(&a.internal_amount)).then(a.agent_id.cmp(&b.agent_id)));
+    rows.truncate(LISTED);
+    rows
+}
+
+/// Income bands of the disclosure, matched by `band_of`.
+const BANDS: [&str; 6] = ["< 0", "0", "0.01 – 99.99", "100 – 999.99", "1,000 – 9,999.99", "≥ 10,000"];
+
+fn band_of(net: Decimal) -> usize {
+    if net < Decimal::ZERO {
+        0
+    } else if net.is_zero() {
+        1
+    } else if net < Decimal::from(100) {
+        2
+    } else if net < Decimal::from(1000) {
+        3
+    } else if net < Decimal::from(10000) {
+        4
+    } else {
+        5
+    }
+}
+
+pub fn report(conn: &mut PgConnection, who: &Principal, month: &str) -> Result<ComplianceReport, AppError> {
+    who.require_hq()?;
+    let settings = crate::brands::settings(conn, who.brand_id)?;
+    let (start, end) = super::month_range(conn, who.brand_id, month)?;
+    let split = super::sales_split(conn, who, month, None, super::Scope::Own)?;
+    let rows = load_month(conn, who.brand_id, start, end)?;
+    let min = settings.min_retail_share;
+
+    let share_row = |id: i64, name: &str, internal: Decimal, retail: Decimal| {
+        retail_share(retail, internal).map(|s| ShareRow { agent_id: id, name: name.to_owned(), internal_amount: cents(internal), retail_amount: cents(retail), retail_share: s })
+    };
+    let agents_below = below(rows.iter().filter_map(|r| share_row(r.id, &r.name, r.internal_amount, r.retail_amount)).collect(), min);
+
+    // A team's sales are its members' sales: add each agent's to every ancestor on its path.
+    let mut team: HashMap<i64, (Decimal, Decimal)> = HashMap::new();
+    for r in rows.iter().filter(|r| !r.internal_amount.is_zero() || !r.retail_amount.is_zero()) {
+        for id in &r.path {
+            let t = team.entry(*id).or_default();
+            t.0 += r.internal_amount;
+            t.1 += r.retail_amount;
+        }
+    }
+    let names: HashMap<i64, &str> = rows.iter().map(|r| (r.id, r.name.as_str())).collect();
+    let teams_below = below(team.iter().filter_map(|(id, (i, r))| share_row(*id, names.get(id).copied().unwrap_or(""), *i, *r)).collect(), min);
+
+    let mut no_retail: Vec<NoRetailRow> = rows
+        .iter()
+        .filter(|r| r.purchased_units > 0 && r.retail_units == 0)
+        .map(|r| NoRetailRow { agent_id: r.id, name: r.name.clone(), purchased_units: r.purchased_units, purchased_amount: cents(r.purchased_amount) })
+        .collect();
+    let bought_no_retail_count = no_retail.len() as i64;
+    no_retail.sort_by(|a, b| b.purchased_amount.cmp(&a.purchased_amount).then(a.agent_id.cmp(&b.agent_id)));
+    no_retail.truncate(LISTED);
+
+    let mut loading: Vec<LoadingRow> = rows
+        .iter()
+        .filter(|r| r.stock_units > 0)
+        .map(|r| LoadingRow {
+            agent_id: r.id,
+            name: r.name.clone(),
+            stock_units: r.stock_units,
+            stock_value: cents(r.stock_value),
+            retail_units: r.retail_units,
+            months_of_cover: ratio(Decimal::from(r.stock_units), Decimal::from(r.retail_units)).map(|m| {
+                let mut m = m.round_dp_with_strategy(1, RoundingStrategy::MidpointAwayFromZero);
+                m.rescale(1);
+                m
+            }),
+        })
+        .collect();
+    // no retail at all is the worst cover; then the most months of stock; then the most value
+    loading.sort_by(|a, b| {
+        let key = |r: &LoadingRow| (r.months_of_cover.is_some(), std::cmp::Reverse(r.months_of_cover), std::cmp::Reverse(r.stock_value), r.agent_id);
+        key(a).cmp(&key(b))
+    });
+    loading.truncate(LISTED);
+
+    #[derive(QueryableByName)]
+    struct Cuts {
+        #[diesel(sql_type = Numeric)]
+        cuts: Decimal,
+        #[diesel(sql_type = Nullable<diesel::sql_types::Integer>)]
+        deepest: Option<i32>,
+    }
+    let cuts: Cuts = diesel::sql_query(
+        "SELECT coalesce(sum(amount), 0) AS cuts,
+                max(generation) FILTER (WHERE amount > 0) AS deepest
+           FROM postings WHERE brand_id = $1 AND account = 'wallet' AND occurred_at >= $2 AND occurred_at < $3
+            AND split_kind IN ('differential', 'peer_bonus', 'referral_bonus', 'team_rebate')",
+    )
+    .bind::<BigInt, _>(who.brand_id)
+    .bind::<Timestamptz, _>(start)
+    .bind::<Timestamptz, _>(end)
+    .get_result(conn)?;
+    let purchases = split.purchases.amount;
+
+    let members: Vec<&AgentMonth> = rows.iter().filter(|r| r.status != "exited").collect();
+    let levels = members.iter().map(|r| r.path.len() as i32).max().unwrap_or(0);
+    let network = Network {
+        agents: members.len() as i64,
+        active: members.iter().filter(|r| r.status == "active").count() as i64,
+        levels,
+        threshold_members: THRESHOLD_MEMBERS,
+        threshold_levels: THRESHOLD_LEVELS,
+        meets_threshold: members.len() as i64 >= THRESHOLD_MEMBERS && levels >= THRESHOLD_LEVELS,
+    };
+
+    let mut nets: Vec<Decimal> = members.iter().map(|r| r.earned + r.retail_amount - r.purchased_amount).collect();
+    nets.sort();
+    let mut bands: Vec<IncomeBand> = BANDS.iter().map(|name| IncomeBand { band: (*name).into(), agents: 0, share_of_agents: Decimal::ZERO, total_net: Decimal::ZERO }).collect();
+    for n in &nets {
+        let b = &mut bands[band_of(*n)];
+        b.agents += 1;
+        b.total_net += *n;
+    }
+    for b in &mut bands {
+        b.share_of_agents = ratio(Decimal::from(b.agents), Decimal::from(nets.len() as i64)).unwrap_or_default();
+        b.total_net = cents(b.total_net);
+    }
+    let median_net = cents(nets.get(nets.len() / 2).copied().unwrap_or_default());
+
+    Ok(ComplianceReport {
+        month: month.to_owned(),
+        min_retail_share: min,
+        split,
+        agents_below,
+        teams_below,
+        bought_no_retail_count,
+        bought_no_retail: no_retail,
+        inventory_loading: loading,
+        payout: Payout { cuts: cents(cuts.cuts), purchases, ratio: ratio(cuts.cuts, purchases) },
+        deepest_level_paid: cuts.deepest,
+        network,
+        income_disclosure: IncomeDisclosure { agents: nets.len() as i64, median_net, bands },
+        disclaimer: "Facts computed from the ledger for HQ's own review; not legal advice.".into(),
+    })
+}
+
+/// One table of the report as CSV (UTF-8 with BOM).
+pub fn csv(report: &ComplianceReport, table: &str) -> Result<Vec<u8>, AppError> {
+    let mut out = "\u{feff}".as_bytes().to_vec();
+    {
+        let mut w = csv::Writer::from_writer(&mut out);
+        let mut put = |rec: Vec<String>| w.write_record(&rec).map_err(|e| AppError::internal(format!("csv: {e}")));
+        let s = |v: &dyn ToString| v.to_string();
+        let opt = |v: &Option<Decimal>| v.map(|d| d.to_string()).unwrap_or_default();
+        match table {
+            "agents_below" | "teams_below" => {
+                put(vec!["agent_id".into(), "name".into(), "internal_amount".into(), "retail_amount".into(), "retail_share".into()])?;
+                let rows = if table == "agents_below" { &report.agents_below } else { &report.teams_below };
+                for r in rows {
+                    put(vec![s(&r.agent_id), r.name.clone(), s(&r.internal_amount), s(&r.retail_amount), s(&r.retail_share)])?;
+                }
+            }
+            "bought_no_retail" => {
+                put(vec!["agent_id".into(), "name".into(), "purchased_units".into(), "purchased_amount".into()])?;
+                for r in &report.bought_no_retail {
+                    put(vec![s(&r.agent_id), r.name.clone(), s(&r.purchased_units), s(&r.purchased_amount)])?;
+                }
+            }
+            "inventory_loading" => {
+                put(vec!["agent_id".into(), "name".into(), "stock_units".into(), "stock_value".into(), "retail_units".into(), "months_of_cover".into()])?;
+                for r in &report.inventory_loading {
+                    put(vec![s(&r.agent_id), r.name.clone(), s(&r.stock_units), s(&r.stock_value), s(&r.retail_units), opt(&r.months_of_cover)])?;
+                }
+            }
+            "income_disclosure" => {
+                put(vec!["band".into(), "agents".into(), "share_of_agents".into(), "total_net".into()])?;
+                for b in &report.income_disclosure.bands {
+                    put(vec![b.band.clone(), s(&b.agents), s(&b.share_of_agents), s(&b.total_net)])?;
+                }
+            }
+            other => return Err(AppError::bad_request("invalid_query", format!("table {other:?}: one of agents_below, teams_below, bought_no_retail, inventory_loading, income_disclosure"))),
+        }
+        w.flush().map_err(|e| AppError::internal(format!("csv: {e}")))?;
+    }
+    Ok(out)
+}
