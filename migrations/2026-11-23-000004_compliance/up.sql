@@ -18,3 +18,12 @@ CREATE TABLE agent_exits (
     FOREIGN KEY (brand_id, agent_id) REFERENCES agents (brand_id, id)
 );
 CREATE TRIGGER agent_exits_append_only BEFORE UPDATE OR DELETE ON agent_exits FOR EACH ROW EXECUTE FUNCTION journal_is_append_only();
+
+-- us_ftc: downline pay of a month whose team retail share stayed at or below 50% is
+-- reversed at close, as its own entry kind and posting kind.
+ALTER TABLE journal_entries DROP CONSTRAINT journal_entries_kind_check;
+ALTER TABLE journal_entries ADD CONSTRAINT journal_entries_kind_check
+    CHECK (kind IN ('purchase', 'refund', 'adjustment', 'withdrawal', 'rebate', 'buyback', 'retail', 'ftc_hold'));
+ALTER TABLE postings DROP CONSTRAINT postings_split_kind_check;
+ALTER TABLE postings ADD CONSTRAINT postings_split_kind_check
+    CHECK (split_kind IN ('proceeds', 'differential', 'peer_bonus', 'referral_bonus', 'team_rebate', 'withdrawal', 'buyback', 'ftc_hold'));

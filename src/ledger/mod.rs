@@ -117,7 +117,10 @@ pub struct Wallet {
     /// Cuts still inside the hold window (`hold_days`): not yet withdrawable.
     #[schema(value_type = String)]
     pub pending: Decimal,
-    /// What may be withdrawn now: balance − pending − pending withdrawals (may be negative
+    /// us_ftc only: downline pay of open months whose team retail share is at or below 50%.
+    #[schema(value_type = String)]
+    pub held: Decimal,
+    /// What may be withdrawn now: balance − pending − held − pending withdrawals (may be negative
     /// when a clawback left a debt).
     #[schema(value_type = String)]
     pub available: Decimal,
@@ -154,7 +157,15 @@ pub fn wallet_of(conn: &mut PgConnection, brand_id: i64, agent_id: i64, now: Dat
         .select(diesel::dsl::sum(withdrawals::amount))
         .first(conn)?;
     let (pending, requested) = (pending.max(Decimal::ZERO), requested.unwrap_or_default());
-    Ok(Wallet { agent_id, balance: cents(balance), pending: cents(pending), available: cents(balance - pending - requested), pending_withdrawals: cents(requested) })
+    let held = crate::reports::ftc::held_for(conn, brand_id, agent_id, now)?;
+    Ok(Wallet {
+        agent_id,
+        balance: cents(balance),
+        pending: cents(pending),
+        held: cents(held),
+        available: cents(balance - pending - held - requested),
+        pending_withdrawals: cents(requested),
+    })
 }
 
 /// HQ, or the agent itself (an upline does not see a downline's money).

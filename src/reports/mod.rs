@@ -2,6 +2,7 @@
 //! of a month for the brand, an agent or a team, and a team's downline summary.
 
 pub mod compliance;
+pub mod ftc;
 pub mod http;
 
 use std::collections::BTreeMap;

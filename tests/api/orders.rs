@@ -57,7 +57,7 @@ async fn e1_hq_supplies_and_the_depth_cap() {
     let (_, stored) = app.get(&format!("/api/v1/orders/{}", order["id"]), &b.hq).await;
     assert_eq!(stored, order, "the create response is what is stored");
     // cuts are held for hold_days (7): pending, not yet available
-    assert_eq!(wallet(&app, &b.hq, d).await, json!({"agent_id": d, "balance": "199.00", "pending": "199.00", "available": "0.00", "pending_withdrawals": "0.00"}));
+    assert_eq!(wallet(&app, &b.hq, d).await, json!({"agent_id": d, "balance": "199.00", "pending": "199.00", "held": "0.00", "available": "0.00", "pending_withdrawals": "0.00"}));
     let (_, stock) = app.get(&format!("/api/v1/agents/{e}/inventory"), &b.hq).await;
     assert_eq!(stock, json!([{"sku": "MASK-01", "qty": 10, "avg_cost": "139.30"}]));
 

@@ -181,3 +181,46 @@ async fn exports_are_byte_identical_and_total_to_the_ledger() {
     assert_eq!(ledger.to_string(), "597.00", "联创 earns (119.40 - 59.70) × 10 from its 市代");
     app.assert_verified().await;
 }
+
+#[tokio::test]
+async fn us_ftc_holds_downline_pay_until_the_team_sells_at_retail() {
+    let app = spawn_app().await;
+    let b = app.brand("acme").await;
+    app.call(Method::PATCH, "/api/v1/settings", Some(&b.hq), Some(json!({"jurisdiction": "us_ftc", "hold_days": 0}))).await;
+    let a = app.agent(&b.hq, "A", "13800000001", b.tiers[0], None).await;
+    let seller = app.agent(&b.hq, "B", "13800000002", b.tiers[3], Some(a)).await;
+    let c = app.agent(&b.hq, "C", "13800000003", b.tiers[0], None).await;
+    let loader = app.agent(&b.hq, "D", "13800000004", b.tiers[3], Some(c)).await;
+    let (last, start) = month_start(1);
+    // both downlines buy 10 市代 units (1194.00): each upline earns (119.40 - 59.70) × 10
+    for buyer in [seller, loader] {
+        let (status, body) = buy_at(&app, &b, buyer, "MASK-01", 10, start + Duration::days(2)).await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+    }
+    let wallet = |id: i64| {
+        let (app, hq) = (&app, b.hq.clone());
+        async move { app.get(&format!("/api/v1/agents/{id}/wallet"), &hq).await.1 }
+    };
+    let w = wallet(a).await;
+    assert_eq!((w["balance"].as_str(), w["held"].as_str(), w["available"].as_str()), (Some("597.00"), Some("597.00"), Some("0.00")), "held: the team sold nothing at retail");
+    // B sells 7 at retail in the same month: 1393.00 / (1393.00 + 1194.00) = 0.538 > 0.5
+    let sale = json!({"kind": "retail", "seller_id": seller, "lines": [{"sku": "MASK-01", "qty": 7}], "placed_at": (start + Duration::days(5)).to_rfc3339()});
+    assert_eq!(app.post("/api/v1/orders", &b.hq, sale).await.0, StatusCode::CREATED);
+    let w = wallet(a).await;
+    assert_eq!((w["held"].as_str(), w["available"].as_str()), (Some("0.00"), Some("597.00")), "released when the share recovers");
+    assert_eq!(wallet(c).await["held"], "597.00");
+
+    // at close, C's unreleased pay is reversed inside the month; A keeps its own
+    assert_eq!(close(&app, &b, &last).await.0, StatusCode::CREATED);
+    let statement = |id: i64| {
+        let (app, hq, last) = (&app, b.hq.clone(), last.clone());
+        async move { app.get(&format!("/api/v1/agents/{id}/statements/{last}"), &hq).await.1 }
+    };
+    let sc = statement(c).await;
+    assert_eq!((sc["differential"].as_str(), sc["other"].as_str(), sc["closing_balance"].as_str()), (Some("597.00"), Some("-597.00"), Some("0.00")));
+    let sa = statement(a).await;
+    assert_eq!((sa["other"].as_str(), sa["closing_balance"].as_str()), (Some("0.00"), Some("597.00")));
+    let wc = wallet(c).await;
+    assert_eq!((wc["balance"].as_str(), wc["held"].as_str(), wc["available"].as_str()), (Some("0.00"), Some("0.00"), Some("0.00")));
+    app.assert_verified().await;
+}
