@@ -90,6 +90,19 @@ fn main() {
     let phases: Vec<String> = steps.iter().map(|(what, at)| format!("{what} from {at:.1} s")).collect();
     println!("phases: {}", phases.join(", "));
 
+    // Downline summary of a top agent (a 101,110-agent team) for the closed month.
+    let top: i64 = diesel::sql_query("SELECT min(id) AS id FROM agents WHERE brand_id = 1 AND parent_id IS NULL").get_result::<common::Id>(&mut conn).unwrap().id;
+    let mut samples = Vec::new();
+    for _ in 0..21 {
+        let t = Instant::now();
+        let s = conn.transaction(|c| agent_ledger::reports::downline_summary(c, &hq, top, "2026-10")).unwrap();
+        samples.push(t.elapsed());
+        assert_eq!(s.total, 101_110);
+    }
+    samples.remove(0); // warm-up
+    let (summary_p50, summary_p99) = common::percentiles(&mut samples);
+    println!("downline summary of a 101,110-agent team: p50 {summary_p50:.0} ms, p99 {summary_p99:.0} ms");
+
     let t = Instant::now();
     let bytes = conn.transaction(|c| settlement::export::export(c, &hq, "2026-10", settlement::export::ExportFormat::Csv)).unwrap();
     let export_s = t.elapsed().as_secs_f64();
@@ -100,10 +113,13 @@ fn main() {
          | what | seconds |\n|---|---|\n\
          | close 2026-10 (volumes, team rebates, postings, {} statements) | {close_s:.1} |\n\
          | first CSV export ({} MB) | {export_s:.1} |\n\
+         | downline summary of a 101,110-agent team (p50 / p99, 20 runs) | {:.3} / {:.3} |\n\
          | baseline: one bare SQL aggregation of the month's orders by buyer | {baseline_s:.2} |\n\n\
          close phases (time since start): {}\n\nteam rebates posted: {}; load took {load_s:.0} s\n",
         result.statements,
         bytes.len() / 1_048_576,
+        summary_p50 / 1000.0,
+        summary_p99 / 1000.0,
         phases.join(", "),
         result.team_rebate_total
     );

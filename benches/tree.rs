@@ -9,18 +9,11 @@ use std::time::{Duration, Instant};
 mod common;
 
 use agent_ledger::db;
-use common::{exec, percentiles};
+use common::{exec, percentiles, Id};
 use agent_ledger::tree::store::{self, SubtreeFilter};
 use diesel::prelude::*;
-use diesel::sql_types::BigInt;
 
 const BRAND: i64 = 1;
-
-#[derive(QueryableByName)]
-struct Id {
-    #[diesel(sql_type = BigInt)]
-    id: i64,
-}
 
 fn one_id(conn: &mut PgConnection, sql: &str) -> i64 {
     diesel::sql_query(sql).get_result::<Id>(conn).unwrap().id

@@ -9,6 +9,12 @@ use std::time::Duration;
 use agent_ledger::db::embedded::{Durability, EmbeddedPostgres};
 use diesel::prelude::*;
 
+#[derive(QueryableByName)]
+pub struct Id {
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    pub id: i64,
+}
+
 pub fn exec(conn: &mut PgConnection, sql: &str) {
     diesel::sql_query(sql).execute(conn).unwrap_or_else(|e| panic!("{sql}: {e}"));
 }
