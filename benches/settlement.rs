@@ -51,10 +51,10 @@ fn main() {
         &mut conn,
         &format!(
             "CREATE TEMP TABLE gen AS
-             SELECT g AS id, a.id AS buyer, a.parent_id AS parent, (1 + (random() * 19)::int) AS qty,
+             SELECT p.g AS id, a.id AS buyer, a.parent_id AS parent, (1 + (random() * 19)::int) AS qty,
                     timestamptz '2026-09-30 16:00:00Z' + random() * interval '30 days' AS at
-               FROM generate_series(1, {orders}) g
-               JOIN agents a ON a.brand_id = 1 AND a.id = 1 + (random() * 1011109)::bigint"
+               FROM (SELECT g, 1 + (random() * 1011109)::bigint AS pick FROM generate_series(1, {orders}) g) p
+               JOIN agents a ON a.brand_id = 1 AND a.id = p.pick"
         ),
     );
     exec(&mut conn, "INSERT INTO orders (brand_id, id, kind, buyer_id, amount, placed_at, plan_version, created_by) SELECT 1, id, 'purchase', buyer, qty * 100, at, 2, 'bench' FROM gen");
