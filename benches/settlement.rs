@@ -67,6 +67,11 @@ fn main() {
          UNION ALL SELECT 1, id, 'revenue', NULL::bigint, qty * CASE WHEN parent IS NULL THEN 100 ELSE 90 END, 'proceeds', id, 1, at, at FROM gen
          UNION ALL SELECT 1, id, 'wallet', parent, qty * 10, 'differential', id, 1, at, at FROM gen WHERE parent IS NOT NULL",
     );
+    exec(
+        &mut conn,
+        "INSERT INTO agent_month_purchases (brand_id, month, agent_id, path, units, amount)
+         SELECT 1, '2026-10', g.buyer, a.path, sum(g.qty), sum(g.qty * 100) FROM gen g JOIN agents a ON a.brand_id = 1 AND a.id = g.buyer GROUP BY g.buyer, a.path",
+    );
     exec(&mut conn, "SET session_replication_role = origin");
     exec(&mut conn, &format!("SELECT setval('orders_id_seq', {orders})"));
     exec(&mut conn, &format!("SELECT setval('journal_entries_id_seq', {orders})"));

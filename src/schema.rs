@@ -322,8 +322,19 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    agent_month_purchases (brand_id, month, agent_id) {
+        brand_id -> Int8,
+        month -> Text,
+        agent_id -> Int8,
+        path -> Array<Int8>,
+        units -> Int8,
+        amount -> Numeric,
+    }
+}
+
 diesel::allow_tables_to_appear_in_same_query!(
     brands, hq_users, tiers, products, product_prices, agents, agent_events, sessions, login_failures, idempotency_keys,
     plan_versions, orders, order_lines, refunds, refund_lines, stock, hq_stock, stock_moves, journal_entries, postings, withdrawals,
-    periods, statements, period_exports, agent_exits,
+    periods, statements, period_exports, agent_exits, agent_month_purchases,
 );

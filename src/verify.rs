@@ -90,6 +90,25 @@ pub const CHECKS: &[Check] = &[
                                       AND p.occurred_at < pe.ends_at) l ON true
                WHERE s.closing_balance <> coalesce(l.amount, 0)",
     },
+    Check {
+        name: "reports: monthly purchase totals equal the orders, and follow the tree",
+        sql: "WITH net AS (
+                SELECT o.brand_id, to_char(o.placed_at AT TIME ZONE b.timezone, 'YYYY-MM') AS month, o.buyer_id AS agent_id,
+                       sum(l.qty - coalesce(r.qty, 0)) AS units, sum(l.amount - coalesce(r.amount, 0)) AS amount
+                  FROM orders o JOIN brands b ON b.id = o.brand_id
+                  JOIN order_lines l ON l.brand_id = o.brand_id AND l.order_id = o.id
+                  LEFT JOIN (SELECT brand_id, order_id, line_no, sum(qty) AS qty, sum(amount) AS amount FROM refund_lines GROUP BY 1, 2, 3) r
+                         ON r.brand_id = l.brand_id AND r.order_id = l.order_id AND r.line_no = l.line_no
+                 WHERE o.kind = 'purchase' GROUP BY 1, 2, 3)
+              SELECT format('brand %s %s agent %s: totals say %s units / %s, orders say %s / %s%s', coalesce(t.brand_id, n.brand_id), coalesce(t.month, n.month),
+                            coalesce(t.agent_id, n.agent_id), t.units, t.amount, n.units, n.amount,
+                            CASE WHEN a.path IS DISTINCT FROM t.path THEN ' (path differs from the tree)' ELSE '' END) AS what
+                FROM agent_month_purchases t
+                FULL JOIN net n ON n.brand_id = t.brand_id AND n.month = t.month AND n.agent_id = t.agent_id
+                LEFT JOIN agents a ON a.brand_id = t.brand_id AND a.id = t.agent_id
+               WHERE coalesce(t.units, 0) <> coalesce(n.units, 0) OR coalesce(t.amount, 0) <> coalesce(n.amount, 0)
+                  OR (t.agent_id IS NOT NULL AND a.path IS DISTINCT FROM t.path)",
+    },
 ];
 
 #[derive(QueryableByName)]

@@ -79,7 +79,8 @@ CREATE TABLE agents (
     CHECK ((parent_id IS NULL) = (cardinality(path) = 1)),
     CHECK (parent_id IS NULL OR path[cardinality(path) - 1] = parent_id)
 );
-CREATE INDEX agents_subtree ON agents (brand_id, path);
+-- INCLUDE (tier_id): downline counts by tier are an index-only scan.
+CREATE INDEX agents_subtree ON agents (brand_id, path) INCLUDE (tier_id);
 CREATE INDEX agents_children ON agents (brand_id, parent_id, id);
 
 -- Every change of parent, tier or status, dated. Insert-only.

@@ -1,3 +1,4 @@
+DROP TABLE agent_month_purchases;
 ALTER TABLE postings DROP CONSTRAINT postings_split_kind_check;
 ALTER TABLE postings ADD CONSTRAINT postings_split_kind_check
     CHECK (split_kind IN ('proceeds', 'differential', 'peer_bonus', 'referral_bonus', 'team_rebate', 'withdrawal', 'buyback'));

@@ -27,3 +27,18 @@ ALTER TABLE journal_entries ADD CONSTRAINT journal_entries_kind_check
 ALTER TABLE postings DROP CONSTRAINT postings_split_kind_check;
 ALTER TABLE postings ADD CONSTRAINT postings_split_kind_check
     CHECK (split_kind IN ('proceeds', 'differential', 'peer_bonus', 'referral_bonus', 'team_rebate', 'withdrawal', 'buyback', 'ftc_hold'));
+
+-- Each agent's own purchases per month (net of refunds), kept in tree order, so a team's
+-- total is one index-only range scan. Written only by that agent's own orders and refunds:
+-- no row is shared by many orders. Paths follow moves like agents.path does.
+CREATE TABLE agent_month_purchases (
+    brand_id BIGINT NOT NULL,
+    month    TEXT NOT NULL,
+    agent_id BIGINT NOT NULL,
+    path     BIGINT[] NOT NULL,
+    units    BIGINT NOT NULL,
+    amount   NUMERIC(16, 2) NOT NULL,
+    PRIMARY KEY (brand_id, month, agent_id),
+    FOREIGN KEY (brand_id, agent_id) REFERENCES agents (brand_id, id)
+);
+CREATE INDEX agent_month_purchases_team ON agent_month_purchases (brand_id, month, path) INCLUDE (units, amount);

@@ -4,6 +4,7 @@
 pub mod compliance;
 pub mod ftc;
 pub mod http;
+pub mod totals;
 
 use std::collections::BTreeMap;
 
@@ -158,10 +159,11 @@ pub struct DownlineSummary {
     pub team_purchases: Volume,
 }
 
-/// Counts by tier and depth from one index range scan; purchases from one aggregate.
+/// Counts by tier and depth from one index-only range scan of the tree; purchases from
+/// two range scans of the monthly totals (`totals`).
 pub fn downline_summary(conn: &mut PgConnection, who: &Principal, agent_id: i64, month: &str) -> Result<DownlineSummary, AppError> {
     let root = crate::tree::visible(conn, who, agent_id)?;
-    let (start, end) = month_range(conn, who.brand_id, month)?;
+    crate::period::parse_month(month)?;
     let upper = subtree_upper_bound(&root.path);
     #[derive(QueryableByName)]
     struct Count {
@@ -181,37 +183,10 @@ pub fn downline_summary(conn: &mut PgConnection, who: &Principal, agent_id: i64,
     .bind::<Array<BigInt>, _>(&upper)
     .bind::<Integer, _>(root.path.len() as i32)
     .load(conn)?;
-    #[derive(QueryableByName)]
-    struct Bought {
-        #[diesel(sql_type = BigInt)]
-        own_units: i64,
-        #[diesel(sql_type = Numeric)]
-        own_amount: Decimal,
-        #[diesel(sql_type = BigInt)]
-        team_units: i64,
-        #[diesel(sql_type = Numeric)]
-        team_amount: Decimal,
-    }
-    let b: Bought = diesel::sql_query(
-        "WITH team AS (SELECT id FROM agents WHERE brand_id = $1 AND path >= $2 AND path < $3),
-              lines AS (
-                SELECT o.buyer_id, l.qty - coalesce((SELECT sum(r.qty) FROM refund_lines r WHERE r.brand_id = l.brand_id AND r.order_id = l.order_id AND r.line_no = l.line_no), 0) AS units,
-                       l.amount - coalesce((SELECT sum(r.amount) FROM refund_lines r WHERE r.brand_id = l.brand_id AND r.order_id = l.order_id AND r.line_no = l.line_no), 0) AS amount
-                  FROM orders o JOIN team ON team.id = o.buyer_id
-                  JOIN order_lines l ON l.brand_id = o.brand_id AND l.order_id = o.id
-                 WHERE o.brand_id = $1 AND o.kind = 'purchase' AND o.placed_at >= $4 AND o.placed_at < $5)
-         SELECT coalesce(sum(units) FILTER (WHERE buyer_id = $6), 0)::bigint AS own_units,
-                coalesce(sum(amount) FILTER (WHERE buyer_id = $6), 0) AS own_amount,
-                coalesce(sum(units), 0)::bigint AS team_units, coalesce(sum(amount), 0) AS team_amount
-           FROM lines",
-    )
-    .bind::<BigInt, _>(who.brand_id)
-    .bind::<Array<BigInt>, _>(&root.path)
-    .bind::<Array<BigInt>, _>(&upper)
-    .bind::<Timestamptz, _>(start)
-    .bind::<Timestamptz, _>(end)
-    .bind::<BigInt, _>(agent_id)
-    .get_result(conn)?;
+    // [path, path‖{MIN}) holds exactly the agent's own row: a prefix sorts before any extension
+    let just_own: Vec<i64> = root.path.iter().copied().chain([i64::MIN]).collect();
+    let own = totals::range(conn, who.brand_id, month, &root.path, &just_own)?;
+    let team = totals::range(conn, who.brand_id, month, &root.path, &upper)?;
     let mut by_tier = BTreeMap::new();
     let mut by_depth = BTreeMap::new();
     for c in &counts {
@@ -224,7 +199,7 @@ pub fn downline_summary(conn: &mut PgConnection, who: &Principal, agent_id: i64,
         total: counts.iter().map(|c| c.n).sum(),
         by_tier,
         by_depth,
-        own_purchases: Volume { units: b.own_units, amount: cents(b.own_amount) },
-        team_purchases: Volume { units: b.team_units, amount: cents(b.team_amount) },
+        own_purchases: Volume { units: own.units, amount: cents(own.amount) },
+        team_purchases: Volume { units: team.units, amount: cents(team.amount) },
     })
 }

@@ -154,9 +154,17 @@ pub fn by_ids(conn: &mut PgConnection, brand_id: i64, ids: &[i64]) -> Result<Vec
 }
 
 /// Re-roots the subtree at `path` under `new_parent` in one statement: every path in the
-/// range swaps its old prefix for the new parent's path.
+/// range swaps its old prefix for the new parent's path. The monthly purchase totals
+/// (reports) carry the same paths and follow in a second statement.
 pub fn move_subtree(conn: &mut PgConnection, brand_id: i64, id: i64, path: &[i64], new_parent: Option<&AgentRow>) -> Result<usize, AppError> {
     let new_prefix: Vec<i64> = new_parent.map(|p| p.path.clone()).unwrap_or_default();
+    diesel::sql_query("UPDATE agent_month_purchases SET path = $2 || path[$3:] WHERE brand_id = $1 AND path >= $4 AND path < $5")
+        .bind::<BigInt, _>(brand_id)
+        .bind::<Array<BigInt>, _>(&new_prefix)
+        .bind::<Int4, _>(path.len() as i32)
+        .bind::<Array<BigInt>, _>(path)
+        .bind::<Array<BigInt>, _>(subtree_upper_bound(path))
+        .execute(conn)?;
     Ok(diesel::sql_query(
         "UPDATE agents
             SET path = $4 || path[$5:],

@@ -1,0 +1,50 @@
+//! Each agent's own purchases per month, net of refunds, kept in tree order
+//! (`agent_month_purchases`), so that a team's month total is one index-only range scan.
+//!
+//! Only the buyer's own orders and refunds touch its row, after they have locked the
+//! buyer's stock rows: the row is never shared by many orders and keeps the global lock
+//! order (stock rows first). Tree moves rewrite the paths here with the agents' paths.
+
+use diesel::prelude::*;
+use diesel::sql_types::{Array, BigInt, Numeric, Text};
+use rust_decimal::Decimal;
+
+use crate::error::AppError;
+
+/// Adds `units` and `amount` (negative for a refund) to the agent's month.
+pub fn add(conn: &mut PgConnection, brand_id: i64, month: &str, agent_id: i64, path: &[i64], units: i64, amount: Decimal) -> Result<(), AppError> {
+    diesel::sql_query(
+        "INSERT INTO agent_month_purchases (brand_id, month, agent_id, path, units, amount) VALUES ($1, $2, $3, $4, $5, $6)
+         ON CONFLICT (brand_id, month, agent_id)
+         DO UPDATE SET units = agent_month_purchases.units + EXCLUDED.units, amount = agent_month_purchases.amount + EXCLUDED.amount",
+    )
+    .bind::<BigInt, _>(brand_id)
+    .bind::<Text, _>(month)
+    .bind::<BigInt, _>(agent_id)
+    .bind::<Array<BigInt>, _>(path)
+    .bind::<BigInt, _>(units)
+    .bind::<Numeric, _>(amount)
+    .execute(conn)?;
+    Ok(())
+}
+
+#[derive(QueryableByName, Default)]
+pub struct Totals {
+    #[diesel(sql_type = BigInt)]
+    pub units: i64,
+    #[diesel(sql_type = Numeric)]
+    pub amount: Decimal,
+}
+
+/// The month's purchases of the agents whose path lies in [lower, upper).
+pub fn range(conn: &mut PgConnection, brand_id: i64, month: &str, lower: &[i64], upper: &[i64]) -> Result<Totals, AppError> {
+    Ok(diesel::sql_query(
+        "SELECT coalesce(sum(units), 0)::bigint AS units, coalesce(sum(amount), 0) AS amount
+           FROM agent_month_purchases WHERE brand_id = $1 AND month = $2 AND path >= $3 AND path < $4",
+    )
+    .bind::<BigInt, _>(brand_id)
+    .bind::<Text, _>(month)
+    .bind::<Array<BigInt>, _>(lower)
+    .bind::<Array<BigInt>, _>(upper)
+    .get_result(conn)?)
+}
