@@ -1,3 +1,4 @@
+DROP VIEW order_lines_net;
 DROP TABLE agent_month_purchases;
 ALTER TABLE postings DROP CONSTRAINT postings_split_kind_check;
 ALTER TABLE postings ADD CONSTRAINT postings_split_kind_check

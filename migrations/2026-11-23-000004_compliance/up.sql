@@ -42,3 +42,13 @@ CREATE TABLE agent_month_purchases (
     FOREIGN KEY (brand_id, agent_id) REFERENCES agents (brand_id, id)
 );
 CREATE INDEX agent_month_purchases_team ON agent_month_purchases (brand_id, month, path) INCLUDE (units, amount);
+
+-- Every order line net of its refunds so far: the one definition the reports and the
+-- statements share. A plain view: PostgreSQL inlines it into each query.
+CREATE VIEW order_lines_net AS
+SELECT o.brand_id, o.id AS order_id, l.line_no, o.kind, o.buyer_id, o.seller_id, o.placed_at,
+       l.qty - coalesce(r.qty, 0) AS units, l.amount - coalesce(r.amount, 0) AS amount
+  FROM orders o
+  JOIN order_lines l ON l.brand_id = o.brand_id AND l.order_id = o.id
+  LEFT JOIN (SELECT brand_id, order_id, line_no, sum(qty) AS qty, sum(amount) AS amount FROM refund_lines GROUP BY 1, 2, 3) r
+         ON r.brand_id = l.brand_id AND r.order_id = l.order_id AND r.line_no = l.line_no;

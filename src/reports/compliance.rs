@@ -155,13 +155,7 @@ struct AgentMonth {
 
 fn load_month(conn: &mut PgConnection, brand_id: i64, start: DateTime<Utc>, end: DateTime<Utc>) -> Result<Vec<AgentMonth>, AppError> {
     Ok(diesel::sql_query(
-        "WITH refunded AS (
-             SELECT order_id, line_no, sum(qty) AS qty, sum(amount) AS amount FROM refund_lines WHERE brand_id = $1 GROUP BY 1, 2),
-         net AS (
-             SELECT o.kind, o.buyer_id, o.seller_id, l.qty - coalesce(r.qty, 0) AS units, l.amount - coalesce(r.amount, 0) AS amount
-               FROM orders o JOIN order_lines l ON l.brand_id = o.brand_id AND l.order_id = o.id
-               LEFT JOIN refunded r ON r.order_id = l.order_id AND r.line_no = l.line_no
-              WHERE o.brand_id = $1 AND o.placed_at >= $2 AND o.placed_at < $3),
+        "WITH net AS (SELECT kind, buyer_id, seller_id, units, amount FROM order_lines_net WHERE brand_id = $1 AND placed_at >= $2 AND placed_at < $3),
          sold AS (
              SELECT seller_id AS id, sum(amount) FILTER (WHERE kind = 'purchase') AS internal_amount,
                     sum(amount) FILTER (WHERE kind = 'retail') AS retail_amount, sum(units) FILTER (WHERE kind = 'retail') AS retail_units

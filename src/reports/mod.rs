@@ -102,13 +102,7 @@ pub fn sales_split(conn: &mut PgConnection, who: &Principal, month: &str, agent_
         retail_amount: Decimal,
     }
     let r: Row = diesel::sql_query(
-        "WITH refunded AS (
-             SELECT order_id, line_no, sum(qty) AS qty, sum(amount) AS amount FROM refund_lines WHERE brand_id = $1 GROUP BY 1, 2),
-         net AS (
-             SELECT o.kind, o.buyer_id, o.seller_id, l.qty - coalesce(r.qty, 0) AS units, l.amount - coalesce(r.amount, 0) AS amount
-               FROM orders o JOIN order_lines l ON l.brand_id = o.brand_id AND l.order_id = o.id
-               LEFT JOIN refunded r ON r.order_id = l.order_id AND r.line_no = l.line_no
-              WHERE o.brand_id = $1 AND o.placed_at >= $2 AND o.placed_at < $3),
+        "WITH net AS (SELECT kind, buyer_id, seller_id, units, amount FROM order_lines_net WHERE brand_id = $1 AND placed_at >= $2 AND placed_at < $3),
          scoped AS (
              SELECT n.kind, n.units, n.amount,
                     CASE $4 WHEN 'brand' THEN true WHEN 'self' THEN n.buyer_id = $5 ELSE b.path >= $6 AND b.path < $7 END AS bought_in,

@@ -167,13 +167,7 @@ pub fn write_statements(conn: &mut PgConnection, brand_id: i64, month: &str, sta
                FROM postings p JOIN journal_entries e ON e.brand_id = p.brand_id AND e.id = p.entry_id
               WHERE p.brand_id = $1 AND p.account = 'wallet' AND p.occurred_at >= $3 AND p.occurred_at < $4
               GROUP BY p.agent_id),
-         refunded AS (
-             SELECT order_id, line_no, sum(qty) AS qty, sum(amount) AS amount FROM refund_lines WHERE brand_id = $1 GROUP BY 1, 2),
-         sales AS (
-             SELECT o.kind, o.buyer_id, o.seller_id, l.amount - coalesce(r.amount, 0) AS amount, l.qty - coalesce(r.qty, 0) AS units
-               FROM orders o JOIN order_lines l ON l.brand_id = o.brand_id AND l.order_id = o.id
-               LEFT JOIN refunded r ON r.order_id = l.order_id AND r.line_no = l.line_no
-              WHERE o.brand_id = $1 AND o.placed_at >= $3 AND o.placed_at < $4),
+         sales AS (SELECT kind, buyer_id, seller_id, amount, units FROM order_lines_net WHERE brand_id = $1 AND placed_at >= $3 AND placed_at < $4),
          bought AS (SELECT buyer_id AS agent_id, sum(amount) AS amount, sum(units) AS units FROM sales WHERE kind = 'purchase' GROUP BY 1),
          sold_internal AS (SELECT seller_id AS agent_id, sum(amount) AS amount, sum(units) AS units FROM sales WHERE kind = 'purchase' AND seller_id IS NOT NULL GROUP BY 1),
          sold_retail AS (SELECT seller_id AS agent_id, sum(amount) AS amount, sum(units) AS units FROM sales WHERE kind = 'retail' GROUP BY 1),
