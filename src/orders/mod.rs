@@ -308,7 +308,7 @@ fn place_purchase(conn: &mut PgConnection, who: &Principal, req: &PurchaseReques
 
     let amount: Decimal = lines.iter().map(|l| l.amount).sum();
     let units: i64 = lines.iter().map(|l| i64::from(l.qty)).sum();
-    crate::reports::totals::add(conn, brand_id, &crate::period::month_of(placed_at, &settings.timezone)?, buyer_id, &buyer.path, units, amount)?;
+    crate::reports::totals::add(conn, brand_id, &crate::period::month_of(placed_at, &settings.timezone)?, buyer_id, units, amount)?;
     let actor = who.actor();
     let seller_id = seller.agent_id();
     let new = NewOrder { kind: "purchase", buyer_id: Some(buyer_id), seller_id, customer_name: None, customer_phone: None, amount, placed_at, plan_version: Some(plan.version), created_by: &actor };
@@ -526,10 +526,9 @@ pub fn refund(conn: &mut PgConnection, who: &Principal, order_id: i64, req: &Ref
     stock.save(conn, brand_id)?;
 
     if let (Some(buyer_id), "purchase") = (order.buyer_id, order.kind.as_str()) {
-        let buyer = tree::store::find(conn, brand_id, buyer_id)?.ok_or_else(|| AppError::internal(format!("buyer {buyer_id} missing")))?;
         let units: i64 = chosen.iter().map(|c| c.2).sum();
         let amount: Decimal = chosen.iter().map(|(line, _, qty)| line.unit_price * Decimal::from(*qty)).sum();
-        crate::reports::totals::add(conn, brand_id, &crate::period::month_of(order.placed_at, &settings.timezone)?, buyer_id, &buyer.path, -units, -amount)?;
+        crate::reports::totals::add(conn, brand_id, &crate::period::month_of(order.placed_at, &settings.timezone)?, buyer_id, -units, -amount)?;
     }
     let actor = who.actor();
     let refund_lines: Vec<(i32, i32, Decimal)> = chosen.iter().map(|(line, _, qty)| (line.line_no, *qty as i32, line.unit_price * Decimal::from(*qty))).collect();

@@ -3,7 +3,10 @@
 //!
 //! Only the buyer's own orders and refunds touch its row, after they have locked the
 //! buyer's stock rows: the row is never shared by many orders and keeps the global lock
-//! order (stock rows first). Tree moves rewrite the paths here with the agents' paths.
+//! order (stock rows first). Tree moves rewrite the paths here with the agents' paths; a
+//! writer holds the brand's tree lock in shared mode (writers never block each other) and
+//! reads the path at write time, so it cannot slip a stale path past a concurrent move,
+//! which takes that lock exclusively before anything else.
 
 use diesel::prelude::*;
 use diesel::sql_types::{Array, BigInt, Numeric, Text};
@@ -12,16 +15,18 @@ use rust_decimal::Decimal;
 use crate::error::AppError;
 
 /// Adds `units` and `amount` (negative for a refund) to the agent's month.
-pub fn add(conn: &mut PgConnection, brand_id: i64, month: &str, agent_id: i64, path: &[i64], units: i64, amount: Decimal) -> Result<(), AppError> {
+pub fn add(conn: &mut PgConnection, brand_id: i64, month: &str, agent_id: i64, units: i64, amount: Decimal) -> Result<(), AppError> {
+    crate::tree::store::lock_tree(conn, brand_id, false)?;
     diesel::sql_query(
-        "INSERT INTO agent_month_purchases (brand_id, month, agent_id, path, units, amount) VALUES ($1, $2, $3, $4, $5, $6)
+        "INSERT INTO agent_month_purchases (brand_id, month, agent_id, path, units, amount)
+         SELECT $1, $2, $3, a.path, $4, $5 FROM agents a WHERE a.brand_id = $1 AND a.id = $3
          ON CONFLICT (brand_id, month, agent_id)
-         DO UPDATE SET units = agent_month_purchases.units + EXCLUDED.units, amount = agent_month_purchases.amount + EXCLUDED.amount",
+         DO UPDATE SET units = agent_month_purchases.units + EXCLUDED.units, amount = agent_month_purchases.amount + EXCLUDED.amount,
+                       path = EXCLUDED.path",
     )
     .bind::<BigInt, _>(brand_id)
     .bind::<Text, _>(month)
     .bind::<BigInt, _>(agent_id)
-    .bind::<Array<BigInt>, _>(path)
     .bind::<BigInt, _>(units)
     .bind::<Numeric, _>(amount)
     .execute(conn)?;
