@@ -2,7 +2,8 @@
 //! changed (the database refuses UPDATE, DELETE and TRUNCATE, and checks balance at commit).
 //!
 //! No hot rows: balances are never stored in one row per account that every order would
-//! update. A wallet's balance is the sum of its postings, read through a covering index.
+//! update. A wallet's balance is derived: the last closed month's statement (a checkpoint)
+//! plus the postings since, read through a covering index.
 
 pub mod http;
 
@@ -142,9 +143,16 @@ pub fn wallet_of(conn: &mut PgConnection, brand_id: i64, agent_id: i64, now: Dat
         #[diesel(sql_type = diesel::sql_types::Numeric)]
         pending: Decimal,
     }
+    // Checkpoint: the last closed month's closing balance; nothing can be dated inside a
+    // closed month after it closes, so the balance is that plus the postings since.
+    // Pending credits are younger than hold_days (at most 365, a CHECK), which bounds that scan.
     let Sums { balance, pending } = diesel::sql_query(
-        "SELECT coalesce(sum(amount), 0) AS balance, coalesce(sum(amount) FILTER (WHERE available_at > $3), 0) AS pending
-           FROM postings WHERE brand_id = $1 AND agent_id = $2 AND account = 'wallet'",
+        "WITH last AS (SELECT month, ends_at FROM periods WHERE brand_id = $1 ORDER BY month DESC LIMIT 1)
+         SELECT coalesce((SELECT s.closing_balance FROM statements s, last WHERE s.brand_id = $1 AND s.month = last.month AND s.agent_id = $2), 0)
+              + coalesce((SELECT sum(amount) FROM postings WHERE brand_id = $1 AND agent_id = $2 AND account = 'wallet'
+                            AND occurred_at >= coalesce((SELECT ends_at FROM last), '-infinity')), 0) AS balance,
+                coalesce((SELECT sum(amount) FROM postings WHERE brand_id = $1 AND agent_id = $2 AND account = 'wallet'
+                            AND available_at > $3 AND occurred_at > $3 - interval '366 days'), 0) AS pending",
     )
     .bind::<diesel::sql_types::BigInt, _>(brand_id)
     .bind::<diesel::sql_types::BigInt, _>(agent_id)
