@@ -41,7 +41,7 @@ async fn main() {
 
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let base = format!("http://{}/api/v1", listener.local_addr().unwrap());
-    tokio::spawn(startup::run(listener, AppState { pool: pool.clone() }, 2).unwrap());
+    tokio::spawn(startup::run(listener, AppState::new(pool.clone()), 2).unwrap());
     let http = reqwest::Client::new();
     let hq = call(&http, format!("{base}/auth/login"), None, json!({"brand": "bench", "login": "hq", "password": "bench-password"})).await["token"].as_str().unwrap().to_owned();
     let mut tiers = Vec::new();

@@ -31,4 +31,12 @@ pub mod verify;
 #[derive(Clone)]
 pub struct AppState {
     pub pool: db::Pool,
+    /// When big teams' downline summaries are served from snapshots.
+    pub summaries: reports::team::SnapshotPolicy,
+}
+
+impl AppState {
+    pub fn new(pool: db::Pool) -> Self {
+        AppState { pool, summaries: reports::team::SnapshotPolicy::default() }
+    }
 }

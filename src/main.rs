@@ -118,6 +118,6 @@ fn serve(pool: db::Pool, args: &ServeArgs) -> Result<(), Box<dyn std::error::Err
     let listener = TcpListener::bind(&args.bind).map_err(|e| format!("cannot listen on {}: {e}", args.bind))?;
     let workers = args.workers.unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()));
     log::info!("listening on http://{}", listener.local_addr()?);
-    actix_web::rt::System::new().block_on(async move { startup::run(listener, AppState { pool }, workers)?.await })?;
+    actix_web::rt::System::new().block_on(async move { startup::run(listener, AppState::new(pool), workers)?.await })?;
     Ok(())
 }

@@ -39,8 +39,7 @@ pub struct SummaryQuery {
 #[utoipa::path(get, path = "/api/v1/agents/{id}/downline/summary", tag = "reports", params(("id" = i64, Path), SummaryQuery), responses((status = 200, body = DownlineSummary), (status = 404)), security(("bearer" = [])))]
 #[get("/agents/{id}/downline/summary")]
 pub async fn downline_summary(state: web::Data<AppState>, who: Principal, id: web::Path<i64>, q: web::Query<SummaryQuery>) -> Result<HttpResponse, AppError> {
-    let (id, month) = (id.into_inner(), q.into_inner().month);
-    let summary = transaction(&state.pool, move |conn| super::downline_summary(conn, &who, id, &month)).await?;
+    let summary = super::team::downline_summary(&state, who, id.into_inner(), q.into_inner().month).await?;
     Ok(HttpResponse::Ok().json(summary))
 }
 

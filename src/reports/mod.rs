@@ -1,22 +1,23 @@
 //! Reports that tell distribution from inventory loading (domain §1, §11): the sales split
-//! of a month for the brand, an agent or a team, and a team's downline summary.
+//! of a month for the brand, an agent or a team, and a team's downline summary (`team`).
 
 pub mod compliance;
 pub mod ftc;
 pub mod http;
+pub mod team;
 pub mod totals;
-
-use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
-use diesel::sql_types::{Array, BigInt, Integer, Nullable, Numeric, Text, Timestamptz};
+use diesel::sql_types::{Array, BigInt, Nullable, Numeric, Text, Timestamptz};
 use rust_decimal::{Decimal, RoundingStrategy};
 use serde::{Deserialize, Serialize};
 
 use crate::auth::Principal;
 use crate::error::AppError;
 use crate::tree::store::subtree_upper_bound;
+
+pub use team::DownlineSummary;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
@@ -28,7 +29,7 @@ pub enum Scope {
     Team,
 }
 
-#[derive(Debug, Clone, Default, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct Volume {
     pub units: i64,
     #[schema(value_type = String)]
@@ -134,66 +135,5 @@ pub fn sales_split(conn: &mut PgConnection, who: &Principal, month: &str, agent_
         internal_sales: Volume { units: r.internal_units, amount: cents(r.internal_amount) },
         retail_sales: Volume { units: r.retail_units, amount: cents(r.retail_amount) },
         retail_share: retail_share(r.retail_amount, r.internal_amount),
-    })
-}
-
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
-pub struct DownlineSummary {
-    pub agent_id: i64,
-    pub month: String,
-    /// Agents below `agent_id` (not counting it).
-    pub total: i64,
-    /// Downline agents per tier id.
-    pub by_tier: BTreeMap<String, i64>,
-    /// Downline agents per depth relative to `agent_id` (children = 1).
-    pub by_depth: BTreeMap<String, i64>,
-    /// The agent's own purchases in the month, net of refunds.
-    pub own_purchases: Volume,
-    /// Purchases of the agent and its whole downline in the month, net of refunds.
-    pub team_purchases: Volume,
-}
-
-/// Counts by tier and depth from one index-only range scan of the tree; purchases from
-/// two range scans of the monthly totals (`totals`).
-pub fn downline_summary(conn: &mut PgConnection, who: &Principal, agent_id: i64, month: &str) -> Result<DownlineSummary, AppError> {
-    let root = crate::tree::visible(conn, who, agent_id)?;
-    crate::period::parse_month(month)?;
-    let upper = subtree_upper_bound(&root.path);
-    #[derive(QueryableByName)]
-    struct Count {
-        #[diesel(sql_type = BigInt)]
-        tier_id: i64,
-        #[diesel(sql_type = Integer)]
-        depth: i32,
-        #[diesel(sql_type = BigInt)]
-        n: i64,
-    }
-    let counts: Vec<Count> = diesel::sql_query(
-        "SELECT tier_id, cardinality(path) - $4 AS depth, count(*) AS n FROM agents
-          WHERE brand_id = $1 AND path > $2 AND path < $3 GROUP BY 1, 2",
-    )
-    .bind::<BigInt, _>(who.brand_id)
-    .bind::<Array<BigInt>, _>(&root.path)
-    .bind::<Array<BigInt>, _>(&upper)
-    .bind::<Integer, _>(root.path.len() as i32)
-    .load(conn)?;
-    // [path, path‖{MIN}) holds exactly the agent's own row: a prefix sorts before any extension
-    let just_own: Vec<i64> = root.path.iter().copied().chain([i64::MIN]).collect();
-    let own = totals::range(conn, who.brand_id, month, &root.path, &just_own)?;
-    let team = totals::range(conn, who.brand_id, month, &root.path, &upper)?;
-    let mut by_tier = BTreeMap::new();
-    let mut by_depth = BTreeMap::new();
-    for c in &counts {
-        *by_tier.entry(c.tier_id.to_string()).or_insert(0) += c.n;
-        *by_depth.entry(c.depth.to_string()).or_insert(0) += c.n;
-    }
-    Ok(DownlineSummary {
-        agent_id,
-        month: month.to_owned(),
-        total: counts.iter().map(|c| c.n).sum(),
-        by_tier,
-        by_depth,
-        own_purchases: Volume { units: own.units, amount: cents(own.amount) },
-        team_purchases: Volume { units: team.units, amount: cents(team.amount) },
     })
 }

@@ -7,6 +7,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::OnceLock;
 
 use agent_ledger::db::embedded::{Durability, EmbeddedPostgres};
+use agent_ledger::reports::team::SnapshotPolicy;
 use agent_ledger::{brands, db, startup, AppState};
 use diesel::prelude::*;
 use diesel::sql_types::{Bool, Text};
@@ -97,6 +98,11 @@ pub struct TestApp {
 }
 
 pub async fn spawn_app() -> TestApp {
+    spawn_app_with(SnapshotPolicy::default()).await
+}
+
+/// The app with its own downline-summary snapshot policy.
+pub async fn spawn_app_with(summaries: SnapshotPolicy) -> TestApp {
     let cluster = cluster();
     let name = format!("t_{}_{}", std::process::id(), COUNTER.fetch_add(1, Ordering::SeqCst));
     let mut admin = PgConnection::establish(&cluster.url_pattern.replace("{db}", "postgres")).unwrap();
@@ -104,7 +110,7 @@ pub async fn spawn_app() -> TestApp {
     let pool = db::pool(&cluster.url_pattern.replace("{db}", &name), 12).unwrap();
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let address = format!("http://{}", listener.local_addr().unwrap());
-    let server = startup::run(listener, AppState { pool: pool.clone() }, 2).unwrap();
+    let server = startup::run(listener, AppState { pool: pool.clone(), summaries }, 2).unwrap();
     tokio::spawn(server);
     TestApp { address, pool, client: reqwest::Client::new() }
 }

@@ -1,7 +1,11 @@
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
-use crate::helpers::{spawn_app, Brand, TestApp};
+use agent_ledger::reports::team::{self, SnapshotPolicy};
+use diesel::prelude::*;
+use diesel::sql_types::{BigInt, Text};
+
+use crate::helpers::{spawn_app, spawn_app_with, Brand, TestApp};
 
 fn this_month() -> String {
     chrono::Utc::now().with_timezone(&chrono_tz::Asia::Shanghai).format("%Y-%m").to_string()
@@ -87,6 +91,103 @@ async fn downline_summary_counts_tiers_depths_and_purchases() {
     let tc = app.agent_token(&b, "13800000003").await;
     assert_eq!(app.get(&format!("/api/v1/agents/{a}/downline/summary?month={m}"), &tc).await.0, StatusCode::NOT_FOUND);
     assert_eq!(app.get(&format!("/api/v1/agents/{c}/downline/summary?month={m}"), &tc).await.1["total"], 0);
+}
+
+#[derive(QueryableByName, Debug, PartialEq)]
+struct StoredSnapshot {
+    #[diesel(sql_type = BigInt)]
+    team_units: i64,
+    #[diesel(sql_type = BigInt)]
+    tree_version: i64,
+}
+
+fn stored_snapshot(app: &TestApp, agent_id: i64, month: &str) -> Option<StoredSnapshot> {
+    diesel::sql_query("SELECT team_units, tree_version FROM team_snapshots WHERE agent_id = $1 AND month = $2")
+        .bind::<BigInt, _>(agent_id)
+        .bind::<Text, _>(month)
+        .get_result(&mut app.pool.get().unwrap())
+        .optional()
+        .unwrap()
+}
+
+/// Every team is "big" here, so every summary after the first is a stored snapshot plus
+/// what was committed since; each step asserts the hand-computed figures.
+#[tokio::test]
+async fn downline_summary_from_a_snapshot_stays_exact() {
+    let app = spawn_app_with(SnapshotPolicy::with_min_team(1)).await;
+    let (b, a, bb, c) = small_brand(&app).await;
+    let m = this_month();
+    let summary = || async { app.get(&format!("/api/v1/agents/{a}/downline/summary?month={}", this_month()), &b.hq).await.1 };
+    let first = summary().await;
+    assert_eq!((first["total"].as_i64(), volume(&first["team_purchases"])), (Some(2), vol(13, "1412.90")));
+    assert_eq!(stored_snapshot(&app, a, &m), Some(StoredSnapshot { team_units: 13, tree_version: 0 }), "taken by the first read");
+
+    // committed after the snapshot: an order, a new agent, a partial refund
+    let (status, order) = app.post("/api/v1/orders", &b.hq, json!({"kind": "purchase", "buyer_id": c, "supply": "upline", "lines": [{"sku": "MASK-01", "qty": 2}]})).await;
+    assert_eq!(status, StatusCode::CREATED, "{order}");
+    let d = app.agent(&b.hq, "D", "13800000004", b.tiers[4], Some(c)).await;
+    let s = summary().await;
+    assert_eq!(volume(&s["team_purchases"]), vol(15, "1691.50"), "13 + 2 × 139.30");
+    assert_eq!((s["total"].as_i64(), s["by_depth"].clone()), (Some(3), json!({"1": 1, "2": 1, "3": 1})));
+    assert_eq!(s["by_tier"], json!({b.tiers[2].to_string(): 1, b.tiers[4].to_string(): 2}));
+    assert_eq!(stored_snapshot(&app, a, &m).unwrap().team_units, 13, "served from the snapshot plus the rows since");
+    let (status, _) = app.post(&format!("/api/v1/orders/{}/refunds", order["id"]), &b.hq, json!({"lines": [{"sku": "MASK-01", "qty": 1}]})).await;
+    assert_eq!(status, StatusCode::CREATED);
+    assert_eq!(volume(&summary().await["team_purchases"]), vol(14, "1552.20"));
+    let bb_view = app.get(&format!("/api/v1/agents/{bb}/downline/summary?month={m}"), &b.hq).await.1;
+    assert_eq!((bb_view["total"].as_i64(), volume(&bb_view["own_purchases"]), volume(&bb_view["team_purchases"])), (Some(2), vol(10, "995.00"), vol(14, "1552.20")));
+
+    // a tier change and a move retire the snapshot (tree version); the answer stays exact
+    assert_eq!(app.post(&format!("/api/v1/agents/{c}/tier"), &b.hq, json!({"tier_id": b.tiers[3]})).await.0, StatusCode::OK);
+    let s = summary().await;
+    assert_eq!(s["by_tier"], json!({b.tiers[2].to_string(): 1, b.tiers[3].to_string(): 1, b.tiers[4].to_string(): 1}));
+    assert_eq!(stored_snapshot(&app, a, &m), Some(StoredSnapshot { team_units: 14, tree_version: 1 }), "retaken under the new version");
+    assert_eq!(app.post(&format!("/api/v1/agents/{d}/move"), &b.hq, json!({"parent_id": a})).await.0, StatusCode::OK);
+    let s = summary().await;
+    assert_eq!((s["by_depth"].clone(), volume(&s["team_purchases"])), (json!({"1": 2, "2": 1}), vol(14, "1552.20")));
+
+    // an agent inserted by a transaction still open while the snapshot is retaken: not in
+    // the snapshot, so it is counted as "since" once it commits
+    #[derive(QueryableByName)]
+    struct Found {
+        #[diesel(sql_type = BigInt)]
+        n: i64,
+    }
+    let count = |sql: &str| diesel::sql_query(sql).bind::<BigInt, _>(a).get_result::<Found>(&mut app.pool.get().unwrap()).unwrap().n;
+    let brand_id = count("SELECT brand_id AS n FROM agents WHERE id = $1");
+    let pool = app.pool.clone();
+    let (opened_tx, opened_rx) = std::sync::mpsc::channel();
+    let (commit_tx, commit_rx) = std::sync::mpsc::channel::<()>();
+    let writer = std::thread::spawn(move || {
+        let mut conn = pool.get().unwrap();
+        conn.transaction::<_, diesel::result::Error, _>(|c| {
+            diesel::sql_query(
+                "INSERT INTO agents (brand_id, id, name, phone, tier_id, parent_id, path, password_hash)
+                 SELECT p.brand_id, n.id, 'E', '13800000005', p.tier_id, p.id, p.path || n.id, p.password_hash
+                   FROM agents p, (SELECT nextval(pg_get_serial_sequence('agents', 'id')) AS id) n WHERE p.id = $1",
+            )
+            .bind::<BigInt, _>(bb)
+            .execute(c)?;
+            opened_tx.send(()).unwrap();
+            commit_rx.recv().unwrap();
+            Ok(())
+        })
+        .unwrap();
+    });
+    opened_rx.recv().unwrap();
+    // a later transaction commits first, so E's is listed as in flight (not just "after")
+    app.agent(&b.hq, "F", "13800000006", b.tiers[4], Some(a)).await;
+    team::refresh(&mut app.pool.get().unwrap(), brand_id, a, &m).unwrap();
+    assert_eq!(summary().await["total"], 4, "F is in, the open insert is invisible");
+    commit_tx.send(()).unwrap();
+    writer.join().unwrap();
+    let s = summary().await;
+    assert_eq!((s["total"].as_i64(), s["by_depth"].clone()), (Some(5), json!({"1": 3, "2": 2})), "E under B: counted once committed");
+    let in_flight = count(
+        "SELECT count(*) AS n FROM team_snapshots s, agents e
+          WHERE s.agent_id = $1 AND e.name = 'E' AND e.created_xid IN (SELECT pg_snapshot_xip(s.snap))",
+    );
+    assert_eq!(in_flight, 1, "the snapshot in use saw E's transaction in flight");
 }
 
 #[tokio::test]

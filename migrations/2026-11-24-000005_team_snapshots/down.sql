@@ -1,0 +1,10 @@
+DROP TABLE team_snapshots;
+DROP TRIGGER agents_tree_version ON agents;
+DROP FUNCTION bump_tree_version();
+DROP TABLE tree_versions;
+DROP INDEX refunds_created_xid;
+DROP INDEX orders_created_xid;
+DROP INDEX agents_created_xid;
+ALTER TABLE refunds DROP COLUMN created_xid;
+ALTER TABLE orders DROP COLUMN created_xid;
+ALTER TABLE agents DROP COLUMN created_xid;
