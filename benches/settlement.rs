@@ -3,7 +3,8 @@
 //! statement per agent; beside one bare SQL aggregation over the same orders.
 //!
 //! Run: `cargo bench --bench settlement` (several minutes, most of it loading; writes
-//! target/bench-settlement.md). ORDERS overrides the order count.
+//! target/bench-settlement.md). ORDERS overrides the order count; SUMMARY_ONLY=1 runs only
+//! the downline-summary part and keeps the database (bench_settle) for inspection.
 
 mod common;
 
@@ -11,6 +12,7 @@ use std::cell::RefCell;
 use std::time::Instant;
 
 use agent_ledger::auth::{Principal, Role};
+use agent_ledger::reports::team::{self, DownlineSummary, SnapshotPolicy};
 use agent_ledger::settlement::{self, Progress};
 use agent_ledger::{db, period};
 use common::exec;
@@ -86,6 +88,11 @@ fn main() {
     println!("bare aggregation: {baseline_s:.2} s");
 
     let hq = Principal { brand_id: 1, role: Role::Hq { user_id: 1 } };
+    if std::env::var_os("SUMMARY_ONLY").is_some() {
+        let top: i64 = diesel::sql_query("SELECT min(id) AS id FROM agents WHERE brand_id = 1 AND parent_id IS NULL").get_result::<common::Id>(&mut conn).unwrap().id;
+        println!("{}", summary_benchmark(&mut conn, &hq, top));
+        return; // the database is kept for inspection
+    }
     let timer = Timer(RefCell::new((Instant::now(), Vec::new())));
     let t = Instant::now();
     let result = conn.transaction(|c| settlement::close(c, &hq, "2026-10", &timer)).unwrap();
@@ -97,16 +104,7 @@ fn main() {
 
     // Downline summary of a top agent (a 101,110-agent team) for the closed month.
     let top: i64 = diesel::sql_query("SELECT min(id) AS id FROM agents WHERE brand_id = 1 AND parent_id IS NULL").get_result::<common::Id>(&mut conn).unwrap().id;
-    let mut samples = Vec::new();
-    for _ in 0..21 {
-        let t = Instant::now();
-        let s = conn.transaction(|c| agent_ledger::reports::downline_summary(c, &hq, top, "2026-10")).unwrap();
-        samples.push(t.elapsed());
-        assert_eq!(s.total, 101_110);
-    }
-    samples.remove(0); // warm-up
-    let (summary_p50, summary_p99) = common::percentiles(&mut samples);
-    println!("downline summary of a 101,110-agent team: p50 {summary_p50:.0} ms, p99 {summary_p99:.0} ms");
+    let summaries = summary_benchmark(&mut conn, &hq, top);
 
     let t = Instant::now();
     let bytes = conn.transaction(|c| settlement::export::export(c, &hq, "2026-10", settlement::export::ExportFormat::Csv)).unwrap();
@@ -118,17 +116,91 @@ fn main() {
          | what | seconds |\n|---|---|\n\
          | close 2026-10 (volumes, team rebates, postings, {} statements) | {close_s:.1} |\n\
          | first CSV export ({} MB) | {export_s:.1} |\n\
-         | downline summary of a 101,110-agent team (p50 / p99, 20 runs) | {:.3} / {:.3} |\n\
+         {summaries}\
          | baseline: one bare SQL aggregation of the month's orders by buyer | {baseline_s:.2} |\n\n\
          close phases (time since start): {}\n\nteam rebates posted: {}; load took {load_s:.0} s\n",
         result.statements,
         bytes.len() / 1_048_576,
-        summary_p50 / 1000.0,
-        summary_p99 / 1000.0,
         phases.join(", "),
         result.team_rebate_total
     );
     std::fs::write(concat!(env!("CARGO_TARGET_TMPDIR"), "/../bench-settlement.md"), &md).unwrap();
     println!("\n{md}");
     exec(&mut admin, "DROP DATABASE bench_settle WITH (FORCE)");
+}
+
+/// Latency of the downline summary of a 101,110-agent team: counted live, then from a
+/// snapshot with 0, 1,000 (the refresh threshold) and 10,000 purchase orders committed since (random buyers over
+/// the whole brand, so ~10% in the team); each snapshot answer is checked against a live
+/// recount. Returns table rows (milliseconds, in a column of seconds like the rest).
+fn summary_benchmark(conn: &mut PgConnection, hq: &Principal, top: i64) -> String {
+    let month = "2026-10";
+    let run = |conn: &mut PgConnection, policy: &SnapshotPolicy, n: usize| -> (f64, f64, DownlineSummary) {
+        let mut samples = Vec::new();
+        let mut last = None;
+        for _ in 0..=n {
+            let t = Instant::now();
+            let out = team::summary(conn, hq, top, month, policy).unwrap();
+            samples.push(t.elapsed());
+            last = Some(out.summary);
+        }
+        samples.remove(0); // warm-up (for the snapshot policy: the read that takes the snapshot)
+        let (p50, p99) = common::percentiles(&mut samples);
+        (p50, p99, last.unwrap())
+    };
+    let live_policy = SnapshotPolicy::with_min_team(i64::MAX);
+    let snapshot_policy = SnapshotPolicy::default();
+    let live_recount = |conn: &mut PgConnection| {
+        exec(conn, "CREATE TEMP TABLE kept AS SELECT * FROM team_snapshots");
+        exec(conn, "DELETE FROM team_snapshots");
+        let s = team::summary(conn, hq, top, month, &live_policy).unwrap().summary;
+        exec(conn, "INSERT INTO team_snapshots SELECT * FROM kept");
+        exec(conn, "DROP TABLE kept");
+        s
+    };
+    let mut rows = String::new();
+    let (p50, p99, live) = run(conn, &live_policy, 20);
+    assert_eq!(live.total, 101_110);
+    println!("downline summary, live: p50 {p50:.1} ms, p99 {p99:.1} ms");
+    rows += &format!("| downline summary of a 101,110-agent team, counted live (p50 / p99 ms, 20 runs) | {p50:.1} / {p99:.1} ms |\n");
+    let t = Instant::now();
+    team::refresh(conn, 1, top, month).unwrap();
+    let refresh_ms = t.elapsed().as_secs_f64() * 1000.0;
+    rows += &format!("| the same, taking its snapshot (one refresh) | {refresh_ms:.1} ms |\n");
+    let mut next_id: i64 = diesel::sql_query("SELECT max(id) AS id FROM orders").get_result::<common::Id>(conn).unwrap().id;
+    for since in [0, 1_000, 10_000] {
+        if since > 0 {
+            add_orders(conn, next_id, since);
+            next_id += since as i64;
+        }
+        let (p50, p99, s) = run(conn, &snapshot_policy, 200);
+        assert_eq!(s, live_recount(conn), "snapshot + rows since = a live recount");
+        println!("downline summary, snapshot + {since} orders since: p50 {p50:.2} ms, p99 {p99:.2} ms");
+        rows += &format!("| the same from its snapshot, {since} purchase orders committed since (p50 / p99 ms, 200 runs; = live recount) | {p50:.2} / {p99:.2} ms |\n");
+    }
+    rows
+}
+
+/// `n` purchase orders of October by random buyers, committed (orders, lines, monthly totals).
+fn add_orders(conn: &mut PgConnection, first_id: i64, n: usize) {
+    exec(
+        conn,
+        &format!(
+            "CREATE TEMP TABLE more AS
+             SELECT {first_id} + g AS id, 1 + (random() * 1011109)::bigint AS buyer, (1 + (random() * 19)::int) AS qty,
+                    timestamptz '2026-09-30 16:00:00Z' + random() * interval '30 days' AS at
+               FROM generate_series(1, {n}) g"
+        ),
+    );
+    exec(conn, "INSERT INTO orders (brand_id, id, kind, buyer_id, amount, placed_at, plan_version, created_by) SELECT 1, id, 'purchase', buyer, qty * 100, at, 2, 'bench' FROM more");
+    exec(conn, "INSERT INTO order_lines (brand_id, order_id, line_no, sku, qty, unit_price, amount) SELECT 1, id, 1, 'BOX', qty, 100, qty * 100 FROM more");
+    exec(
+        conn,
+        "INSERT INTO agent_month_purchases (brand_id, month, agent_id, path, units, amount)
+         SELECT 1, '2026-10', m.buyer, a.path, sum(m.qty), sum(m.qty * 100) FROM more m JOIN agents a ON a.brand_id = 1 AND a.id = m.buyer GROUP BY m.buyer, a.path
+         ON CONFLICT (brand_id, month, agent_id) DO UPDATE
+            SET units = agent_month_purchases.units + EXCLUDED.units, amount = agent_month_purchases.amount + EXCLUDED.amount",
+    );
+    exec(conn, "DROP TABLE more");
+    exec(conn, &format!("SELECT setval('orders_id_seq', {})", first_id + n as i64));
 }

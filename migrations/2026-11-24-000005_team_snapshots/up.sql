@@ -5,8 +5,7 @@
 --
 -- Every row that can change a team's figures records the transaction that wrote it.
 -- A snapshot keeps the pg_snapshot its figures were computed in; the rows it did not see
--- are exactly those whose writer is not visible in that pg_snapshot (pg_visible_in_snapshot),
--- including transactions that were still in flight when it was taken.
+-- are exactly those whose writer is at or above its xmax or in its in-flight list (xip).
 ALTER TABLE agents ADD COLUMN created_xid xid8 NOT NULL DEFAULT pg_current_xact_id();
 ALTER TABLE orders ADD COLUMN created_xid xid8 NOT NULL DEFAULT pg_current_xact_id();
 ALTER TABLE refunds ADD COLUMN created_xid xid8 NOT NULL DEFAULT pg_current_xact_id();

@@ -61,7 +61,7 @@ impl Default for SnapshotPolicy {
 
 impl SnapshotPolicy {
     pub fn with_min_team(min_team: i64) -> Self {
-        SnapshotPolicy { min_team, refresh_after_rows: 2_000, max_age: chrono::Duration::minutes(10), refreshing: Arc::default() }
+        SnapshotPolicy { min_team, refresh_after_rows: 1_000, max_age: chrono::Duration::minutes(10), refreshing: Arc::default() }
     }
 }
 
@@ -140,9 +140,10 @@ fn read(conn: &mut PgConnection, who: &Principal, agent_id: i64, month: &str, po
     };
     let upper = subtree_upper_bound(&root.path);
     let mut counts = snapshot.counts();
-    counts.extend(agents_since(conn, who.brand_id, agent_id, month, &root.path, &upper)?);
+    let team_key = TeamKey { brand_id: who.brand_id, xmax: &snapshot.xmax, xip: &snapshot.xip };
+    counts.extend(agents_since(conn, &team_key, &root.path, &upper)?);
     let (start, end) = month_range(conn, who.brand_id, month)?;
-    let since = purchases_since(conn, who.brand_id, agent_id, month, (start, end), &root.path, &upper)?;
+    let since = purchases_since(conn, &team_key, (start, end), &root.path, &upper)?;
     let team = totals::Totals { units: snapshot.team_units + since.units, amount: snapshot.team_amount + since.amount };
     let refresh = since.seen > policy.refresh_after_rows || Utc::now() - snapshot.taken_at > policy.max_age;
     Ok(Read::Snapshot(Outcome { summary: assemble(agent_id, month, &counts, own, &team), refresh }))
@@ -255,6 +256,13 @@ struct Snapshot {
     team_amount: Decimal,
     #[diesel(sql_type = Timestamptz)]
     taken_at: DateTime<Utc>,
+    /// The transactions the snapshot did not see: every id from `xmax` on, and those in
+    /// flight when it was taken (`xip`). Bound as values, so the "since" queries are two
+    /// index probes — however old the snapshot's xmin (a long month close) may be.
+    #[diesel(sql_type = Text)]
+    xmax: String,
+    #[diesel(sql_type = Array<Text>)]
+    xip: Vec<String>,
 }
 
 impl Snapshot {
@@ -266,7 +274,9 @@ impl Snapshot {
 /// The stored snapshot, if it was taken under the brand's current tree version.
 fn load_snapshot(conn: &mut PgConnection, brand_id: i64, agent_id: i64, month: &str) -> Result<Option<Snapshot>, AppError> {
     Ok(diesel::sql_query(
-        "SELECT tier_ids, depths, counts, team_units, team_amount, taken_at FROM team_snapshots
+        "SELECT tier_ids, depths, counts, team_units, team_amount, taken_at, pg_snapshot_xmax(snap)::text AS xmax,
+                ARRAY(SELECT pg_snapshot_xip(snap)::text) AS xip
+           FROM team_snapshots
           WHERE brand_id = $1 AND agent_id = $2 AND month = $3
             AND tree_version = coalesce((SELECT version FROM tree_versions WHERE brand_id = $1), 0)",
     )
@@ -277,22 +287,26 @@ fn load_snapshot(conn: &mut PgConnection, brand_id: i64, agent_id: i64, month: &
     .optional()?)
 }
 
+/// The transactions a snapshot did not see (see `Snapshot::xmax`).
+struct TeamKey<'a> {
+    brand_id: i64,
+    xmax: &'a str,
+    xip: &'a [String],
+}
+
 /// Agents that joined the team after the snapshot (their transaction not in it).
-fn agents_since(conn: &mut PgConnection, brand_id: i64, agent_id: i64, month: &str, path: &[i64], upper: &[i64]) -> Result<Vec<Count>, AppError> {
+fn agents_since(conn: &mut PgConnection, key: &TeamKey, path: &[i64], upper: &[i64]) -> Result<Vec<Count>, AppError> {
     Ok(diesel::sql_query(
-        "SELECT a.tier_id, cardinality(a.path) - $6 AS depth, count(*) AS n
-           FROM team_snapshots s
-           JOIN agents a ON a.brand_id = s.brand_id AND a.created_xid >= pg_snapshot_xmin(s.snap)
-          WHERE s.brand_id = $1 AND s.agent_id = $2 AND s.month = $3
-            AND NOT pg_visible_in_snapshot(a.created_xid, s.snap) AND a.path > $4 AND a.path < $5
+        "SELECT tier_id, cardinality(path) - $4 AS depth, count(*) AS n FROM agents
+          WHERE brand_id = $1 AND (created_xid >= $5::xid8 OR created_xid = ANY ($6::text[]::xid8[])) AND path > $2 AND path < $3
           GROUP BY 1, 2",
     )
-    .bind::<BigInt, _>(brand_id)
-    .bind::<BigInt, _>(agent_id)
-    .bind::<Text, _>(month)
+    .bind::<BigInt, _>(key.brand_id)
     .bind::<Array<BigInt>, _>(path)
     .bind::<Array<BigInt>, _>(upper)
     .bind::<Integer, _>(path.len() as i32)
+    .bind::<Text, _>(key.xmax)
+    .bind::<Array<Text>, _>(key.xip)
     .load(conn)?)
 }
 
@@ -309,46 +323,36 @@ struct Since {
 
 /// The team's purchases of the month committed after the snapshot: purchase orders placed
 /// in the month, less refunds of such orders, exactly as `totals::add` books them.
-fn purchases_since(
-    conn: &mut PgConnection,
-    brand_id: i64,
-    agent_id: i64,
-    month: &str,
-    (start, end): (DateTime<Utc>, DateTime<Utc>),
-    path: &[i64],
-    upper: &[i64],
-) -> Result<Since, AppError> {
+fn purchases_since(conn: &mut PgConnection, key: &TeamKey, (start, end): (DateTime<Utc>, DateTime<Utc>), path: &[i64], upper: &[i64]) -> Result<Since, AppError> {
     Ok(diesel::sql_query(
-        "WITH s AS (SELECT snap FROM team_snapshots WHERE brand_id = $1 AND agent_id = $2 AND month = $3),
-         new_orders AS (
-             SELECT o.id, o.buyer_id, o.placed_at FROM s JOIN orders o ON o.brand_id = $1 AND o.kind = 'purchase' AND o.created_xid >= pg_snapshot_xmin(s.snap)
-              WHERE NOT pg_visible_in_snapshot(o.created_xid, s.snap)),
+        "WITH new_orders AS (
+             SELECT id, buyer_id, placed_at FROM orders
+              WHERE brand_id = $1 AND kind = 'purchase' AND (created_xid >= $6::xid8 OR created_xid = ANY ($7::text[]::xid8[]))),
          new_refunds AS (
-             SELECT r.id, r.order_id FROM s JOIN refunds r ON r.brand_id = $1 AND r.created_xid >= pg_snapshot_xmin(s.snap)
-              WHERE NOT pg_visible_in_snapshot(r.created_xid, s.snap)),
+             SELECT id, order_id FROM refunds WHERE brand_id = $1 AND (created_xid >= $6::xid8 OR created_xid = ANY ($7::text[]::xid8[]))),
          team AS (
              SELECT l.qty::bigint AS units, l.amount
                FROM new_orders o
                JOIN agents a ON a.brand_id = $1 AND a.id = o.buyer_id
                JOIN order_lines l ON l.brand_id = $1 AND l.order_id = o.id
-              WHERE o.placed_at >= $4 AND o.placed_at < $5 AND a.path >= $6 AND a.path < $7
+              WHERE o.placed_at >= $2 AND o.placed_at < $3 AND a.path >= $4 AND a.path < $5
              UNION ALL
              SELECT -rl.qty::bigint, -rl.amount
                FROM new_refunds r
                JOIN orders o ON o.brand_id = $1 AND o.id = r.order_id AND o.kind = 'purchase'
                JOIN agents a ON a.brand_id = $1 AND a.id = o.buyer_id
                JOIN refund_lines rl ON rl.brand_id = $1 AND rl.refund_id = r.id
-              WHERE o.placed_at >= $4 AND o.placed_at < $5 AND a.path >= $6 AND a.path < $7)
+              WHERE o.placed_at >= $2 AND o.placed_at < $3 AND a.path >= $4 AND a.path < $5)
          SELECT (SELECT count(*) FROM new_orders) + (SELECT count(*) FROM new_refunds) AS seen,
                 coalesce(sum(units), 0)::bigint AS units, coalesce(sum(amount), 0) AS amount
            FROM team",
     )
-    .bind::<BigInt, _>(brand_id)
-    .bind::<BigInt, _>(agent_id)
-    .bind::<Text, _>(month)
+    .bind::<BigInt, _>(key.brand_id)
     .bind::<Timestamptz, _>(start)
     .bind::<Timestamptz, _>(end)
     .bind::<Array<BigInt>, _>(path)
     .bind::<Array<BigInt>, _>(upper)
+    .bind::<Text, _>(key.xmax)
+    .bind::<Array<Text>, _>(key.xip)
     .get_result(conn)?)
 }
