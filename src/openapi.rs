@@ -11,7 +11,7 @@ use crate::{auth, brands, catalog, commission, exits, inventory, ledger, orders,
     info(title = "agent-ledger", description = "Books of a brand that sells through a pyramid of agents."),
     paths(
         startup::health,
-        auth::http::login,
+        auth::http::login, auth::http::logout,
         catalog::http::list_tiers, catalog::http::create_tier, catalog::http::update_tier,
         catalog::http::list_products, catalog::http::get_product, catalog::http::create_product, catalog::http::update_product,
         brands::http::get_settings, brands::http::patch_settings,

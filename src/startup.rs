@@ -21,6 +21,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     .service(
         web::scope("/api/v1")
             .service(auth::http::login)
+            .service(auth::http::logout)
             .service(catalog::http::list_tiers)
             .service(catalog::http::create_tier)
             .service(catalog::http::update_tier)

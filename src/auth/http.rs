@@ -36,18 +36,30 @@ pub async fn login(state: web::Data<AppState>, body: web::Json<LoginRequest>) ->
     }
 }
 
+/// Ends the session of the bearer token used (the token stops working at once).
+#[utoipa::path(post, path = "/api/v1/auth/logout", tag = "auth", responses((status = 204, description = "the token no longer works"), (status = 401)), security(("bearer" = [])))]
+#[post("/auth/logout")]
+pub async fn logout(state: web::Data<AppState>, who: Principal, req: HttpRequest) -> Result<HttpResponse, AppError> {
+    let token = bearer(&req).ok_or_else(|| AppError::unauthorized("missing bearer token"))?;
+    crate::db::read(&state.pool, move |conn| super::logout(conn, who.brand_id, &token)).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+fn bearer(req: &HttpRequest) -> Option<String> {
+    req.headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
+        .map(|t| t.trim().to_owned())
+}
+
 impl FromRequest for Principal {
     type Error = AppError;
     type Future = Pin<Box<dyn Future<Output = Result<Self, Self::Error>>>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         let state = req.app_data::<web::Data<AppState>>().cloned();
-        let token = req
-            .headers()
-            .get(header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
-            .map(|t| t.trim().to_owned());
+        let token = bearer(req);
         Box::pin(async move {
             let state = state.ok_or_else(|| AppError::internal("application state missing"))?;
             let token = token.ok_or_else(|| AppError::unauthorized("missing bearer token"))?;

@@ -209,6 +209,20 @@ fn open_session(conn: &mut PgConnection, brand_id: i64, role: Role) -> Result<St
     Ok(format!("{brand_id}.{secret}"))
 }
 
+/// Ends the token's session by expiring it now (sessions are kept, like everything else
+/// security-relevant, for the audit trail).
+pub fn logout(conn: &mut PgConnection, brand_id: i64, token: &str) -> Result<(), AppError> {
+    let Some((_, secret)) = token.split_once('.') else { return Ok(()) };
+    let now = Utc::now();
+    diesel::update(sessions::table)
+        .filter(sessions::brand_id.eq(brand_id))
+        .filter(sessions::token_hash.eq(token_hash(secret)))
+        .filter(sessions::expires_at.gt(now))
+        .set(sessions::expires_at.eq(now))
+        .execute(conn)?;
+    Ok(())
+}
+
 /// Resolves a bearer token to its principal; None when unknown, expired or malformed.
 pub fn authenticate(conn: &mut PgConnection, token: &str) -> Result<Option<Principal>, AppError> {
     let Some((brand, secret)) = token.split_once('.') else { return Ok(None) };

@@ -49,6 +49,21 @@ async fn requests_without_a_valid_token_are_401() {
 }
 
 #[tokio::test]
+async fn logout_ends_only_that_session() {
+    let app = spawn_app().await;
+    let brand = app.brand("acme").await;
+    app.agent(&brand.hq, "Ann", "13900000001", brand.tiers[0], None).await;
+    let phone = app.agent_token(&brand, "13900000001").await;
+    let laptop = app.agent_token(&brand, "13900000001").await;
+    assert_eq!(app.call(Method::POST, "/api/v1/auth/logout", Some(&phone), None).await.0, StatusCode::NO_CONTENT);
+    let (status, body) = app.get("/api/v1/tiers", &phone).await;
+    assert_eq!((status, body["code"].as_str()), (StatusCode::UNAUTHORIZED, Some("unauthorized")), "the token is dead");
+    assert_eq!(app.call(Method::POST, "/api/v1/auth/logout", Some(&phone), None).await.0, StatusCode::UNAUTHORIZED, "twice");
+    assert_eq!(app.get("/api/v1/tiers", &laptop).await.0, StatusCode::OK, "the agent's other session lives on");
+    assert_eq!(app.get("/api/v1/tiers", &brand.hq).await.0, StatusCode::OK);
+}
+
+#[tokio::test]
 async fn brands_are_isolated() {
     let app = spawn_app().await;
     let acme = app.brand("acme").await;
