@@ -67,6 +67,7 @@ async fn main() {
     }
 
     println!("driving {clients} clients for {seconds} s ...");
+    let cpu_before = common::postgres_cpu_seconds();
     let started = Instant::now();
     let deadline = started + Duration::from_secs(seconds);
     let mut tasks = Vec::new();
@@ -92,6 +93,7 @@ async fn main() {
         latencies.extend(t.await.unwrap());
     }
     let elapsed = started.elapsed().as_secs_f64();
+    let db_cpu = common::postgres_cpu_seconds() - cpu_before;
     let orders = latencies.len();
     let rate = orders as f64 / elapsed;
     let (p50, p99) = common::percentiles(&mut latencies);
@@ -105,16 +107,21 @@ async fn main() {
 
     let c = clients.to_string();
     let t = seconds.to_string();
-    let report = common::pgbench(&pg, &mut admin, &["-i", "-q", "-s", &c], &["-c", &c, "-j", "2", "-T", &t]);
+    let (report, pgbench_cpu) = common::pgbench_with_cpu(&pg, &mut admin, &["-i", "-q", "-s", &c], &["-c", &c, "-j", "2", "-T", &t]);
     let (tps, latency) = (common::pgbench_value(&report, "tps"), common::pgbench_value(&report, "latency average"));
+    let transactions = common::pgbench_value(&report, "number of transactions actually processed");
+    let (cpu_per_order, cpu_per_txn) = (db_cpu * 1000.0 / orders as f64, pgbench_cpu * 1000.0 / transactions);
     println!("pgbench TPC-B -c {clients}: {tps:.0} tps, latency average {latency:.1} ms");
     let md = format!(
         "Order benchmark: {clients} clients, {seconds} s, depth-10 pyramid, every order credits the same 9 ancestors\n\n\
          | what | throughput | p50 ms | p99 ms |\n|---|---|---|---|\n\
          | POST /orders over HTTP (purchase, 9 postings, idempotency key) | {rate:.0} orders/s | {p50:.1} | {p99:.1} |\n\
          | pgbench TPC-B, -c {clients} -j 2, scale {clients}, same server | {tps:.0} tps | {latency:.1} (avg) | |\n\n\
-         ratio orders/s ÷ pgbench tps = {:.2}; verify clean after {orders} orders\n",
-        rate / tps
+         ratio orders/s ÷ pgbench tps = {:.2}; verify clean after {orders} orders\n\n\
+         PostgreSQL CPU per order: {cpu_per_order:.2} ms; per TPC-B transaction: {cpu_per_txn:.2} ms \
+         (an order costs the database {:.1} TPC-B transactions; CPU of every postgres process)\n",
+        rate / tps,
+        cpu_per_order / cpu_per_txn
     );
     std::fs::write(concat!(env!("CARGO_TARGET_TMPDIR"), "/../bench-orders.md"), &md).unwrap();
     println!("\n{md}");

@@ -33,8 +33,32 @@ pub fn fresh_database(admin: &mut PgConnection, name: &str) {
     exec(admin, &format!("CREATE DATABASE {name}"));
 }
 
+/// CPU seconds used so far by every `postgres` process on the machine, including backends
+/// that have exited (the postmaster's reaped children). Deltas of this are what the
+/// database spent on a phase, whatever share of the cores the load generator took.
+pub fn postgres_cpu_seconds() -> f64 {
+    let ticks: f64 = Command::new("getconf").arg("CLK_TCK").output().ok().and_then(|o| String::from_utf8_lossy(&o.stdout).trim().parse().ok()).unwrap_or(100.0);
+    let mut total = 0u64;
+    for entry in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
+        let Ok(stat) = std::fs::read_to_string(entry.path().join("stat")) else { continue };
+        let Some((head, rest)) = stat.rsplit_once(") ") else { continue };
+        if !head.ends_with("(postgres") {
+            continue;
+        }
+        // after "pid (comm) ": state is field 3, so utime..cstime (14..17) are rest[11..15]
+        let fields: Vec<&str> = rest.split_whitespace().collect();
+        total += fields.get(11..15).map_or(0, |f| f.iter().filter_map(|v| v.parse::<u64>().ok()).sum());
+    }
+    total as f64 / ticks
+}
+
 /// Runs pgbench against a fresh database on the same server; returns its report.
 pub fn pgbench(pg: &EmbeddedPostgres, admin: &mut PgConnection, init: &[&str], run: &[&str]) -> String {
+    pgbench_with_cpu(pg, admin, init, run).0
+}
+
+/// `pgbench`, and the PostgreSQL CPU seconds its run phase (not the init) took.
+pub fn pgbench_with_cpu(pg: &EmbeddedPostgres, admin: &mut PgConnection, init: &[&str], run: &[&str]) -> (String, f64) {
     fresh_database(admin, "bench_pgbench");
     let socket = pg.socket_dir().to_string_lossy().to_string();
     let call = |args: &[&str]| {
@@ -43,18 +67,20 @@ pub fn pgbench(pg: &EmbeddedPostgres, admin: &mut PgConnection, init: &[&str], r
         String::from_utf8_lossy(&out.stdout).to_string()
     };
     call(init);
+    let before = postgres_cpu_seconds();
     let report = call(run);
+    std::thread::sleep(Duration::from_millis(300)); // let the postmaster reap the backends
+    let cpu = postgres_cpu_seconds() - before;
     exec(admin, "DROP DATABASE bench_pgbench WITH (FORCE)");
-    report
+    (report, cpu)
 }
 
-/// A `key = value` line of a pgbench report, e.g. "tps" or "latency average".
+/// A `key = value` or `key: value` line of a pgbench report, e.g. "tps" or "latency average".
 pub fn pgbench_value(report: &str, key: &str) -> f64 {
     report
         .lines()
         .find(|l| l.starts_with(key))
-        .and_then(|l| l.split('=').nth(1))
-        .and_then(|v| v.split_whitespace().next())
+        .and_then(|l| l[key.len()..].trim_start_matches([' ', '=', ':']).split([' ', '/']).next())
         .and_then(|v| v.parse().ok())
         .unwrap_or(f64::NAN)
 }
