@@ -60,7 +60,10 @@ fn main() {
     row("downline, first page of 50 (btree range)", time(200, || store::subtree_page(&mut conn, BRAND, &root_path, &all, None, 50).unwrap()));
     row("downline, page of 50 at the middle of the range (cursor)", time(200, || store::subtree_page(&mut conn, BRAND, &root_path, &all, Some(&middle), 50).unwrap()));
     let two = SubtreeFilter { max_abs_depth: Some(3), tier_id: None };
-    row("downline, first page of 50, max_depth = 2", time(200, || store::subtree_page(&mut conn, BRAND, &root_path, &two, None, 50).unwrap()));
+    row("downline, first page of 50, max_depth = 2 (range scan + depth filter)", time(50, || store::subtree_page(&mut conn, BRAND, &root_path, &two, None, 50).unwrap()));
+    row("downline, first page of 50, max_depth = 2 (skip scan, served)", time(200, || store::subtree_page_to_depth(&mut conn, BRAND, &root_path, 3, None, 50).unwrap()));
+    let limit_cursor = store::subtree_page_to_depth(&mut conn, BRAND, &root_path, 3, None, 55).unwrap().pop().unwrap().path;
+    row("downline, page of 50, max_depth = 2, from a cursor at the limit", time(200, || store::subtree_page_to_depth(&mut conn, BRAND, &root_path, 3, Some(&limit_cursor), 50).unwrap()));
     row("downline, count of the whole subtree (btree range)", time(20, || store::subtree_size(&mut conn, BRAND, &root_path).unwrap()));
     row("downline, every agent of the subtree (btree range)", time(10, || store::subtree_page(&mut conn, BRAND, &root_path, &all, None, 1_000_000).unwrap().len()));
     row("upline of a depth-6 agent (ancestor array, by ids)", time(200, || store::by_ids(&mut conn, BRAND, &deepest_path[..5]).unwrap()));

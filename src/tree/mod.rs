@@ -163,7 +163,12 @@ pub fn downline(
         }
     }
     let filter = SubtreeFilter { max_abs_depth: q.max_depth.map(|d| base.saturating_add(d)), tier_id: q.tier_id };
-    let rows = store::subtree_page(conn, who.brand_id, &root.path, &filter, after.as_deref(), limit)?;
+    let rows = match filter {
+        // depth alone: skip past the subtrees below the limit
+        SubtreeFilter { max_abs_depth: Some(depth), tier_id: None } => store::subtree_page_to_depth(conn, who.brand_id, &root.path, depth, after.as_deref(), limit)?,
+        // with a tier (matches may be sparse among the shallow agents): one filtered range scan
+        _ => store::subtree_page(conn, who.brand_id, &root.path, &filter, after.as_deref(), limit)?,
+    };
     Ok(rows
         .into_iter()
         .map(|row| {

@@ -53,6 +53,40 @@ async fn downline_and_upline_on_a_depth_64_tree() {
     app.assert_verified().await;
 }
 
+/// max_depth pages skip whole subtrees below the limit, also from a cursor sitting at the
+/// limit; the order is depth-first and no agent comes twice.
+#[tokio::test]
+async fn downline_pages_to_a_depth_skip_deeper_subtrees() {
+    let app = spawn_app().await;
+    let b = app.brand("acme").await;
+    let root = app.agent(&b.hq, "root", "13900000000", b.tiers[0], None).await;
+    let mut expected = Vec::new(); // (id, relative depth) in depth-first order, depth <= 2
+    let mut n = 1;
+    for i in 0..3 {
+        let child = app.agent(&b.hq, &format!("c{i}"), &format!("1390000{n:04}"), b.tiers[1], Some(root)).await;
+        n += 1;
+        expected.push((child, 1));
+        for j in 0..3 {
+            let grandchild = app.agent(&b.hq, &format!("g{i}{j}"), &format!("1390000{n:04}"), b.tiers[2 + j % 2], Some(child)).await;
+            n += 1;
+            expected.push((grandchild, 2));
+            for k in 0..2 {
+                app.agent(&b.hq, &format!("x{i}{j}{k}"), &format!("1390000{n:04}"), b.tiers[4], Some(grandchild)).await;
+                n += 1;
+            }
+        }
+    }
+    expected.sort_by_key(|&(id, _)| id); // children were created before their own children: ids follow depth-first order
+    for limit in [1, 2, 5, 50] {
+        let got = app.collect_ids(&format!("/api/v1/agents/{root}/downline?max_depth=2&limit={limit}"), &b.hq).await;
+        assert_eq!(got, expected, "limit {limit}");
+    }
+    let one = app.collect_ids(&format!("/api/v1/agents/{root}/downline?max_depth=1&limit=2"), &b.hq).await;
+    assert_eq!(one, expected.iter().copied().filter(|e| e.1 == 1).collect::<Vec<_>>());
+    let tier3 = app.collect_ids(&format!("/api/v1/agents/{root}/downline?max_depth=2&tier_id={}&limit=2", b.tiers[3]), &b.hq).await;
+    assert_eq!(tier3.len(), 3, "one g?1 per child");
+}
+
 #[tokio::test]
 async fn moves_carry_the_whole_subtree_and_refuse_cycles() {
     let app = spawn_app().await;
