@@ -109,6 +109,38 @@ pub const CHECKS: &[Check] = &[
                WHERE coalesce(t.units, 0) <> coalesce(n.units, 0) OR coalesce(t.amount, 0) <> coalesce(n.amount, 0)
                   OR (t.agent_id IS NOT NULL AND a.path IS DISTINCT FROM t.path)",
     },
+    Check {
+        name: "reports: each current team snapshot equals the books as of the pg_snapshot it was taken in",
+        // recounted from agents, orders and refunds (not from the monthly totals the
+        // snapshot was built from): what that pg_snapshot saw, in the team's current range
+        sql: "WITH s AS (
+                SELECT ts.*, b.timezone, a.path, a.path[1:cardinality(a.path) - 1] || (a.path[cardinality(a.path)] + 1) AS upper,
+                       (SELECT coalesce(sum(n), 0) FROM unnest(ts.counts) n) AS counted
+                  FROM team_snapshots ts JOIN brands b ON b.id = ts.brand_id
+                  JOIN agents a ON a.brand_id = ts.brand_id AND a.id = ts.agent_id
+                 WHERE ts.tree_version = coalesce((SELECT version FROM tree_versions v WHERE v.brand_id = ts.brand_id), 0))
+              SELECT format('brand %s agent %s %s: snapshot %s agents, %s units, %s; books as of it %s agents, %s units, %s',
+                            s.brand_id, s.agent_id, s.month, s.counted, s.team_units, s.team_amount, c.agents, p.units, p.amount) AS what
+                FROM s
+               CROSS JOIN LATERAL (
+                     SELECT count(*) AS agents FROM agents x
+                      WHERE x.brand_id = s.brand_id AND x.path > s.path AND x.path < s.upper AND pg_visible_in_snapshot(x.created_xid, s.snap)) c
+               CROSS JOIN LATERAL (
+                     SELECT coalesce(sum(u), 0) AS units, coalesce(sum(amt), 0) AS amount FROM (
+                         SELECT l.qty AS u, l.amount AS amt
+                           FROM agents x JOIN orders o ON o.brand_id = x.brand_id AND o.buyer_id = x.id AND o.kind = 'purchase'
+                           JOIN order_lines l ON l.brand_id = o.brand_id AND l.order_id = o.id
+                          WHERE x.brand_id = s.brand_id AND x.path >= s.path AND x.path < s.upper
+                            AND pg_visible_in_snapshot(o.created_xid, s.snap) AND to_char(o.placed_at AT TIME ZONE s.timezone, 'YYYY-MM') = s.month
+                         UNION ALL
+                         SELECT -rl.qty, -rl.amount
+                           FROM agents x JOIN orders o ON o.brand_id = x.brand_id AND o.buyer_id = x.id AND o.kind = 'purchase'
+                           JOIN refunds r ON r.brand_id = o.brand_id AND r.order_id = o.id
+                           JOIN refund_lines rl ON rl.brand_id = r.brand_id AND rl.refund_id = r.id
+                          WHERE x.brand_id = s.brand_id AND x.path >= s.path AND x.path < s.upper
+                            AND pg_visible_in_snapshot(r.created_xid, s.snap) AND to_char(o.placed_at AT TIME ZONE s.timezone, 'YYYY-MM') = s.month) t) p
+               WHERE s.counted <> c.agents OR s.team_units <> p.units OR s.team_amount <> p.amount",
+    },
 ];
 
 #[derive(QueryableByName)]

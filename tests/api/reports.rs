@@ -188,6 +188,12 @@ async fn downline_summary_from_a_snapshot_stays_exact() {
           WHERE s.agent_id = $1 AND e.name = 'E' AND e.created_xid IN (SELECT pg_snapshot_xip(s.snap))",
     );
     assert_eq!(in_flight, 1, "the snapshot in use saw E's transaction in flight");
+    app.assert_verified().await;
+    // verify recounts every current snapshot from the books: a wrong one is reported
+    diesel::sql_query("UPDATE team_snapshots SET team_amount = team_amount + 0.01 WHERE agent_id = $1").bind::<BigInt, _>(a).execute(&mut app.pool.get().unwrap()).unwrap();
+    let failures = agent_ledger::verify::run(&mut app.pool.get().unwrap()).unwrap();
+    assert_eq!(failures.len(), 1, "{failures:?}");
+    assert!(failures[0].0.starts_with("reports: each current team snapshot") && failures[0].1[0].contains(&format!("agent {a} ")), "{failures:?}");
 }
 
 #[tokio::test]
