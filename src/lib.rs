@@ -33,10 +33,12 @@ pub struct AppState {
     pub pool: db::Pool,
     /// When big teams' downline summaries are served from snapshots.
     pub summaries: reports::team::SnapshotPolicy,
+    /// Login attempts per client address.
+    pub login_limit: auth::limit::LoginLimiter,
 }
 
 impl AppState {
     pub fn new(pool: db::Pool) -> Self {
-        AppState { pool, summaries: reports::team::SnapshotPolicy::default() }
+        AppState { pool, summaries: reports::team::SnapshotPolicy::default(), login_limit: auth::limit::LoginLimiter::default() }
     }
 }

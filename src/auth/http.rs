@@ -20,9 +20,14 @@ pub struct LoginRequest {
 
 /// Log in as HQ or as an agent (agents use their phone).
 #[utoipa::path(post, path = "/api/v1/auth/login", tag = "auth", request_body = LoginRequest,
-    responses((status = 200, body = LoginResponse), (status = 401, description = "wrong brand, login or password"), (status = 429, description = "too many failed logins")))]
+    responses((status = 200, body = LoginResponse), (status = 401, description = "wrong brand, login or password"), (status = 429, description = "too_many_attempts (failed logins of this login) or rate_limited (logins from this address)")))]
 #[post("/auth/login")]
-pub async fn login(state: web::Data<AppState>, body: web::Json<LoginRequest>) -> Result<HttpResponse, AppError> {
+pub async fn login(state: web::Data<AppState>, req: HttpRequest, body: web::Json<LoginRequest>) -> Result<HttpResponse, AppError> {
+    if let Some(ip) = req.peer_addr().map(|a| a.ip()) {
+        state.login_limit.check(ip).map_err(|retry_after_secs| {
+            AppError::new(ErrorKind::TooManyRequests { retry_after_secs }, "rate_limited", format!("too many logins from this address; try again in {retry_after_secs} s"))
+        })?;
+    }
     let body = body.into_inner();
     let outcome = crate::db::transaction(&state.pool, move |conn| super::login(conn, &body.brand, &body.login, &body.password)).await?;
     match outcome {

@@ -4,6 +4,7 @@
 //! revocable, and stored only as sha256(secret), so a leaked table grants nothing.
 
 pub mod http;
+pub mod limit;
 
 use std::sync::OnceLock;
 

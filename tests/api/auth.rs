@@ -1,7 +1,9 @@
 use reqwest::{Method, StatusCode};
 use serde_json::json;
 
-use crate::helpers::{spawn_app, PASSWORD};
+use agent_ledger::auth::limit::LoginLimiter;
+
+use crate::helpers::{spawn_app, spawn_app_with, PASSWORD};
 
 #[tokio::test]
 async fn hq_and_agents_log_in_and_get_their_role() {
@@ -46,6 +48,19 @@ async fn requests_without_a_valid_token_are_401() {
     assert_eq!(status, StatusCode::UNAUTHORIZED);
     let (status, _) = app.get("/api/v1/tiers", "garbage").await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn logins_from_one_address_are_rate_limited_across_accounts() {
+    let app = spawn_app_with(|s| s.login_limit = LoginLimiter::per_minute(5)).await;
+    app.brand("acme").await; // one login (HQ's)
+    for phone in 1..=4 {
+        let (status, _) = app.login("acme", &format!("1390000000{phone}"), "guess").await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "attempt {phone}: a different account each time");
+    }
+    let (status, body) = app.login("acme", "hq", PASSWORD).await;
+    assert_eq!((status, body["code"].as_str()), (StatusCode::TOO_MANY_REQUESTS, Some("rate_limited")), "{body}");
+    assert!(body["detail"].as_str().unwrap().contains("this address"), "{body}");
 }
 
 #[tokio::test]

@@ -7,7 +7,6 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::OnceLock;
 
 use agent_ledger::db::embedded::{Durability, EmbeddedPostgres};
-use agent_ledger::reports::team::SnapshotPolicy;
 use agent_ledger::{brands, db, startup, AppState};
 use diesel::prelude::*;
 use diesel::sql_types::{Bool, Text};
@@ -98,11 +97,11 @@ pub struct TestApp {
 }
 
 pub async fn spawn_app() -> TestApp {
-    spawn_app_with(SnapshotPolicy::default()).await
+    spawn_app_with(|_| {}).await
 }
 
-/// The app with its own downline-summary snapshot policy.
-pub async fn spawn_app_with(summaries: SnapshotPolicy) -> TestApp {
+/// The app with some of its state (policies, limits) changed.
+pub async fn spawn_app_with(configure: impl FnOnce(&mut AppState)) -> TestApp {
     let cluster = cluster();
     let name = format!("t_{}_{}", std::process::id(), COUNTER.fetch_add(1, Ordering::SeqCst));
     let mut admin = PgConnection::establish(&cluster.url_pattern.replace("{db}", "postgres")).unwrap();
@@ -110,7 +109,9 @@ pub async fn spawn_app_with(summaries: SnapshotPolicy) -> TestApp {
     let pool = db::pool(&cluster.url_pattern.replace("{db}", &name), 12).unwrap();
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let address = format!("http://{}", listener.local_addr().unwrap());
-    let server = startup::run(listener, AppState { pool: pool.clone(), summaries }, 2).unwrap();
+    let mut state = AppState::new(pool.clone());
+    configure(&mut state);
+    let server = startup::run(listener, state, 2).unwrap();
     tokio::spawn(server);
     TestApp { address, pool, client: reqwest::Client::new() }
 }

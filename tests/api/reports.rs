@@ -114,7 +114,7 @@ fn stored_snapshot(app: &TestApp, agent_id: i64, month: &str) -> Option<StoredSn
 /// what was committed since; each step asserts the hand-computed figures.
 #[tokio::test]
 async fn downline_summary_from_a_snapshot_stays_exact() {
-    let app = spawn_app_with(SnapshotPolicy::with_min_team(1)).await;
+    let app = spawn_app_with(|s| s.summaries = SnapshotPolicy::with_min_team(1)).await;
     let (b, a, bb, c) = small_brand(&app).await;
     let m = this_month();
     let summary = || async { app.get(&format!("/api/v1/agents/{a}/downline/summary?month={}", this_month()), &b.hq).await.1 };
