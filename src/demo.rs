@@ -38,8 +38,10 @@ pub fn seed(conn: &mut PgConnection) -> Result<DemoLogins, AppError> {
             Some(id) => id,
             None => {
                 let id = crate::brands::create_brand(conn, BRAND, "示例品牌 Demo Skincare", ADMIN_LOGIN, ADMIN_PASSWORD)?;
-                seed_brand(conn, id)?;
-                seed_activity(conn, id)?;
+                // the agents joined when the history begins: no order predates its buyer
+                let start = chrono::Utc::now() - chrono::Duration::days(95);
+                seed_brand(conn, id, start)?;
+                seed_activity(conn, id, start)?;
                 id
             }
         };
@@ -47,7 +49,7 @@ pub fn seed(conn: &mut PgConnection) -> Result<DemoLogins, AppError> {
     })
 }
 
-fn seed_brand(conn: &mut PgConnection, brand_id: i64) -> Result<(), AppError> {
+fn seed_brand(conn: &mut PgConnection, brand_id: i64, joined_at: chrono::DateTime<chrono::Utc>) -> Result<(), AppError> {
     let mut tier_ids = Vec::new();
     for (i, name) in TIERS.iter().enumerate() {
         let min_first_order = if i == 0 { Some(Decimal::new(5_000_000, 2)) } else { None };
@@ -87,9 +89,10 @@ fn seed_brand(conn: &mut PgConnection, brand_id: i64) -> Result<(), AppError> {
                         parent: parent.as_ref(),
                         sponsor_id: parent.as_ref().map(|p| p.id),
                         password_hash: &hash,
+                        joined_at,
                     },
                 )?;
-                store::record_event(conn, brand_id, row.id, "joined", None, row.parent_id.map(|p| p.to_string()), "demo")?;
+                store::record_event(conn, brand_id, row.id, "joined", None, row.parent_id.map(|p| p.to_string()), "demo", joined_at)?;
                 below.push(Some(row));
             }
         }
@@ -101,15 +104,14 @@ fn seed_brand(conn: &mut PgConnection, brand_id: i64) -> Result<(), AppError> {
 /// Three months of history: opening stock for the top tier, purchases from HQ and from
 /// uplines, retail sales to consumers, and a few refunds — so wallets, stock and splits
 /// show at once.
-fn seed_activity(conn: &mut PgConnection, brand_id: i64) -> Result<(), AppError> {
+fn seed_activity(conn: &mut PgConnection, brand_id: i64, start: chrono::DateTime<chrono::Utc>) -> Result<(), AppError> {
     use crate::auth::{Principal, Role};
     use crate::orders::{self, Customer, OrderRequest, PurchaseLine, PurchaseRequest, RefundRequest, RetailLine, RetailRequest};
     use crate::schema::{agents, hq_users};
-    use chrono::{Duration, Utc};
+    use chrono::Duration;
 
     let user_id: i64 = hq_users::table.filter(hq_users::brand_id.eq(brand_id)).select(hq_users::id).first(conn)?;
     let hq = Principal { brand_id, role: Role::Hq { user_id } };
-    let start = Utc::now() - Duration::days(95);
     let plan = crate::commission::Plan {
         version: 0,
         effective_from: start.fixed_offset(),

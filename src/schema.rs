@@ -145,6 +145,40 @@ diesel::table! {
         plan_version -> Nullable<Int4>,
         created_by -> Text,
         created_at -> Timestamptz,
+        buyer_tier_id -> Nullable<Int8>,
+        upline -> Nullable<Array<Int8>>,
+        upline_tiers -> Nullable<Array<Int8>>,
+        upline_active -> Nullable<Array<Bool>>,
+        sponsor_id -> Nullable<Int8>,
+        first_purchase -> Bool,
+    }
+}
+
+diesel::table! {
+    first_purchases (brand_id, buyer_id) {
+        brand_id -> Int8,
+        buyer_id -> Int8,
+        claimed_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    period_agents (brand_id, month, agent_id) {
+        brand_id -> Int8,
+        month -> Text,
+        agent_id -> Int8,
+        path -> Array<Int8>,
+        tier_id -> Int8,
+        status -> Text,
+    }
+}
+
+diesel::table! {
+    period_reports (brand_id, month, kind) {
+        brand_id -> Int8,
+        month -> Text,
+        kind -> Text,
+        body -> Jsonb,
     }
 }
 
@@ -336,5 +370,5 @@ diesel::table! {
 diesel::allow_tables_to_appear_in_same_query!(
     brands, hq_users, tiers, products, product_prices, agents, agent_events, sessions, login_failures, idempotency_keys,
     plan_versions, orders, order_lines, refunds, refund_lines, stock, hq_stock, stock_moves, journal_entries, postings, withdrawals,
-    periods, statements, period_exports, agent_exits, agent_month_purchases,
+    periods, statements, period_exports, first_purchases, period_agents, period_reports, agent_exits, agent_month_purchases,
 );

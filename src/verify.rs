@@ -62,6 +62,34 @@ pub const CHECKS: &[Check] = &[
                WHERE coalesce(s.amount, 0) <> l.unit_price * (l.qty - coalesce(r.qty, 0))",
     },
     Check {
+        name: "orders: every purchase was split with the plan version in force at its placed_at",
+        sql: "SELECT format('brand %s order %s placed at %s: split with plan version %s, version %s was in force', o.brand_id, o.id, o.placed_at,
+                            o.plan_version, pv.version) AS what
+                FROM orders o
+                LEFT JOIN LATERAL (SELECT p.version FROM plan_versions p WHERE p.brand_id = o.brand_id AND p.effective_from <= o.placed_at
+                                    ORDER BY p.effective_from DESC, p.version DESC LIMIT 1) pv ON true
+               WHERE o.kind = 'purchase' AND o.plan_version IS DISTINCT FROM pv.version",
+    },
+    Check {
+        name: "orders: a first-purchase referral bonus is paid at most once per buyer",
+        sql: "SELECT format('brand %s buyer %s: %s orders paid a first-purchase referral bonus (orders %s)', o.brand_id, o.buyer_id,
+                            count(DISTINCT o.id), string_agg(DISTINCT o.id::text, ', ')) AS what
+                FROM postings p
+                JOIN orders o ON o.brand_id = p.brand_id AND o.id = p.order_id
+                JOIN plan_versions pv ON pv.brand_id = o.brand_id AND pv.version = o.plan_version
+               WHERE p.split_kind = 'referral_bonus' AND p.amount > 0
+                 AND coalesce((pv.body -> 'referral_bonus' ->> 'months')::int, 0) = 0
+               GROUP BY o.brand_id, o.buyer_id HAVING count(DISTINCT o.id) > 1",
+    },
+    Check {
+        name: "orders: every purchase was placed after its buyer joined, at the buyer's tier as of placed_at",
+        sql: "SELECT format('brand %s order %s placed at %s: buyer %s joined %s, tier then %s, the order says %s', o.brand_id, o.id, o.placed_at,
+                            o.buyer_id, x.joined_at, x.tier_id, o.buyer_tier_id) AS what
+                FROM orders o CROSS JOIN LATERAL agent_as_of(o.brand_id, o.buyer_id, o.placed_at) x
+               WHERE o.kind = 'purchase' AND o.buyer_tier_id IS NOT NULL
+                 AND (o.placed_at < x.joined_at OR o.buyer_tier_id IS DISTINCT FROM x.tier_id)",
+    },
+    Check {
         name: "orders: no line is refunded beyond its quantity",
         sql: "SELECT format('brand %s order %s line %s: %s of %s units refunded', l.brand_id, l.order_id, l.line_no, sum(r.qty), l.qty) AS what
                 FROM order_lines l JOIN refund_lines r ON r.brand_id = l.brand_id AND r.order_id = l.order_id AND r.line_no = l.line_no

@@ -138,7 +138,10 @@ pub fn patch_settings(conn: &mut PgConnection, brand_id: i64, patch: SettingsPat
         diesel::update(target).set(brands::hold_days.eq(v)).execute(conn)?;
     }
     if let Some(v) = patch.jurisdiction {
+        // no plan is published meanwhile (publishers take the tree lock exclusively)
+        crate::tree::store::lock_tree(conn, brand_id, true)?;
         diesel::update(target).set(brands::jurisdiction.eq(v.as_str())).execute(conn)?;
+        crate::plans::revalidate_for_profile(conn, brand_id, v)?;
     }
     if let Some(v) = patch.price_floor_mode {
         diesel::update(target).set(brands::price_floor_mode.eq(v.as_str())).execute(conn)?;

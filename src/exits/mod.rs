@@ -134,10 +134,10 @@ pub fn exit(conn: &mut PgConnection, who: &Principal, agent_id: i64) -> Result<E
     let children = store::children(conn, brand_id, agent_id, None, i64::MAX)?;
     for child in &children {
         store::move_subtree(conn, brand_id, child.id, &child.path, parent.as_ref())?;
-        store::record_event(conn, brand_id, child.id, "moved", Some(agent_id.to_string()), agent.parent_id.map(|p| p.to_string()), &actor)?;
+        store::record_event(conn, brand_id, child.id, "moved", Some(agent_id.to_string()), agent.parent_id.map(|p| p.to_string()), &actor, now)?;
     }
     store::set_status(conn, brand_id, agent_id, "exited")?;
-    store::record_event(conn, brand_id, agent_id, "status_changed", Some(agent.status.clone()), Some("exited".into()), &actor)?;
+    store::record_event(conn, brand_id, agent_id, "status_changed", Some(agent.status.clone()), Some("exited".into()), &actor, now)?;
 
     let mut buyback_total = total;
     buyback_total.rescale(2);

@@ -137,7 +137,8 @@ fn placed_at(who: &Principal, requested: Option<DateTime<FixedOffset>>, now: Dat
     match requested {
         None => Ok(now),
         Some(_) if !who.is_hq() => Err(AppError::forbidden("only HQ may set placed_at")),
-        Some(at) if at.with_timezone(&Utc) > now + Duration::minutes(5) => Err(AppError::validation("placed_at must not be in the future")),
+        // not even a little: a change dated between now and a future placed_at could not be seen
+        Some(at) if at.with_timezone(&Utc) > now => Err(AppError::validation("placed_at must not be in the future")),
         Some(at) => Ok(at.with_timezone(&Utc).trunc_subsecs(6)),
     }
 }
@@ -229,12 +230,20 @@ pub fn place(conn: &mut PgConnection, who: &Principal, req: &OrderRequest) -> Re
 fn place_purchase(conn: &mut PgConnection, who: &Principal, req: &PurchaseRequest, now: DateTime<Utc>) -> Result<OrderView, AppError> {
     let brand_id = who.brand_id;
     let buyer_id = party(who, req.buyer_id, "buyer")?;
-    let placed_at = placed_at(who, req.placed_at, now)?;
+    let requested = placed_at(who, req.placed_at, now)?;
     check_lines(req.lines.iter().map(|l| (l.sku.as_str(), l.qty)))?;
     let settings = brands::settings(conn, brand_id)?;
-    crate::settlement::ensure_open(conn, brand_id, placed_at, now, &settings.timezone)?;
-    let mut family: HashMap<i64, AgentRow> = tree::store::with_upline_and_sponsor(conn, brand_id, buyer_id)?.into_iter().map(|a| (a.id, a)).collect();
-    let buyer = family.remove(&buyer_id).ok_or_else(|| AppError::validation(format!("agent {buyer_id} does not exist")))?;
+    crate::settlement::ensure_open(conn, brand_id, requested, now, &settings.timezone)?;
+    // Under the tree lock (shared) every change of tree, tier, status or plan dated at or
+    // before placed_at is committed, and none can commit before this order does: what is
+    // read below is the brand as of placed_at. A live order is dated once it holds it.
+    tree::store::lock_tree(conn, brand_id, false)?;
+    let placed_at = if req.placed_at.is_some() { requested } else { Utc::now().trunc_subsecs(6) };
+    let tree::store::Family { buyer, upline, sponsor } =
+        tree::store::family_as_of(conn, brand_id, buyer_id, placed_at)?.ok_or_else(|| AppError::validation(format!("agent {buyer_id} does not exist")))?;
+    if placed_at < buyer.joined_at {
+        return Err(AppError::unprocessable("before_joining", format!("agent {buyer_id} joined at {}; an order cannot be placed before that", buyer.joined_at)));
+    }
     if buyer.status != "active" {
         return Err(AppError::conflict("agent_inactive", format!("agent {buyer_id} is {} and cannot buy", buyer.status)));
     }
@@ -243,9 +252,8 @@ fn place_purchase(conn: &mut PgConnection, who: &Principal, req: &PurchaseReques
     let rank_of = |tier_id: i64| ranks.get(&tier_id).copied().ok_or_else(|| AppError::internal(format!("tier {tier_id} has no rank")));
     let buyer_rank = rank_of(buyer.tier_id)?;
 
-    // The upline, parent first, from the ancestor array: no recursion.
-    let ancestor_ids: Vec<i64> = buyer.path[..buyer.path.len() - 1].iter().rev().copied().collect();
-    let ancestors: Vec<&AgentRow> = ancestor_ids.iter().map(|id| family.get(id).ok_or_else(|| AppError::internal(format!("ancestor {id} missing")))).collect::<Result<_, _>>()?;
+    // The upline as of placed_at, parent first.
+    let ancestors: Vec<&AgentRow> = upline.iter().collect();
     let supply = req.supply.unwrap_or(settings.supply_mode);
     let seller_pos = match supply {
         SupplyMode::Hq => None,
@@ -257,14 +265,16 @@ fn place_purchase(conn: &mut PgConnection, who: &Principal, req: &PurchaseReques
     let price = |sku: &str, tier_id: i64| prices.get(&(sku.to_owned(), tier_id)).copied().ok_or_else(|| AppError::validation(format!("{sku} has no price for tier {tier_id}")));
 
     let plan = crate::plans::in_force_at(conn, brand_id, placed_at)?;
+    // Claimed by the first purchase to commit, exactly once per buyer (first_purchases).
+    let first_purchase = store::claim_first_purchase(conn, brand_id, buyer_id)?;
     let referral_eligible = plan.referral_bonus.enabled
         && buyer.sponsor_id.is_some()
         && if plan.referral_bonus.months == 0 {
-            !store::has_purchased(conn, brand_id, buyer_id)?
+            first_purchase
         } else {
             placed_at < buyer.joined_at.checked_add_months(chrono::Months::new(plan.referral_bonus.months)).unwrap_or(buyer.joined_at)
         };
-    let sponsor = buyer.sponsor_id.map(|id| Sponsor { agent_id: id, active: family.get(&id).is_some_and(|s| s.status == "active") });
+    let sponsor = buyer.sponsor_id.map(|id| Sponsor { agent_id: id, active: sponsor.as_ref().is_some_and(|s| s.status == "active") });
 
     // Lock the stock rows this order touches, in the global order, then check and move.
     let seller_holder = match seller {
@@ -312,7 +322,15 @@ fn place_purchase(conn: &mut PgConnection, who: &Principal, req: &PurchaseReques
     let actor = who.actor();
     let seller_id = seller.agent_id();
     let new = NewOrder { kind: "purchase", buyer_id: Some(buyer_id), seller_id, customer_name: None, customer_phone: None, amount, placed_at, plan_version: Some(plan.version), created_by: &actor };
-    let order_id = store::insert_order(conn, brand_id, &new, &lines)?;
+    let context = store::SplitContext {
+        buyer_tier_id: buyer.tier_id,
+        upline: chain_rows.iter().map(|a| a.id).collect(),
+        upline_tiers: chain_rows.iter().map(|a| a.tier_id).collect(),
+        upline_active: chain_rows.iter().map(|a| a.status == "active").collect(),
+        sponsor_id: buyer.sponsor_id,
+        first_purchase,
+    };
+    let order_id = store::insert_order(conn, brand_id, &new, Some(&context), &lines)?;
     let stock_moves: Vec<Move> = moves
         .iter()
         .map(|(sku, qty, cost)| Move { kind: "purchase", sku, from: seller_id, to: Some(buyer_id), qty: *qty, unit_cost: *cost, order_id: Some(order_id), refund_id: None, reason: None })
@@ -432,7 +450,7 @@ fn place_retail(conn: &mut PgConnection, who: &Principal, req: &RetailRequest, n
         plan_version: None,
         created_by: &actor,
     };
-    let order_id = store::insert_order(conn, brand_id, &new, &lines)?;
+    let order_id = store::insert_order(conn, brand_id, &new, None, &lines)?;
     let moves: Vec<Move> = lines
         .iter()
         .zip(&costs)

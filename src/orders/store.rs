@@ -5,7 +5,7 @@ use diesel::prelude::*;
 use rust_decimal::Decimal;
 
 use crate::error::AppError;
-use crate::schema::{journal_entries, order_lines, orders, postings, refund_lines, refunds};
+use crate::schema::{first_purchases, journal_entries, order_lines, orders, postings, refund_lines, refunds};
 
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = orders)]
@@ -58,7 +58,18 @@ pub struct NewOrder<'a> {
     pub created_by: &'a str,
 }
 
-pub fn insert_order(conn: &mut PgConnection, brand_id: i64, o: &NewOrder, lines: &[LineRow]) -> Result<i64, AppError> {
+/// What a purchase was split with, as of its placed_at (kept on the order).
+pub struct SplitContext {
+    pub buyer_tier_id: i64,
+    /// The chain from the parent up to (not including) the seller.
+    pub upline: Vec<i64>,
+    pub upline_tiers: Vec<i64>,
+    pub upline_active: Vec<bool>,
+    pub sponsor_id: Option<i64>,
+    pub first_purchase: bool,
+}
+
+pub fn insert_order(conn: &mut PgConnection, brand_id: i64, o: &NewOrder, context: Option<&SplitContext>, lines: &[LineRow]) -> Result<i64, AppError> {
     let id: i64 = diesel::insert_into(orders::table)
         .values((
             orders::brand_id.eq(brand_id),
@@ -71,6 +82,12 @@ pub fn insert_order(conn: &mut PgConnection, brand_id: i64, o: &NewOrder, lines:
             orders::placed_at.eq(o.placed_at),
             orders::plan_version.eq(o.plan_version),
             orders::created_by.eq(o.created_by),
+            orders::buyer_tier_id.eq(context.map(|c| c.buyer_tier_id)),
+            orders::upline.eq(context.map(|c| &c.upline)),
+            orders::upline_tiers.eq(context.map(|c| &c.upline_tiers)),
+            orders::upline_active.eq(context.map(|c| &c.upline_active)),
+            orders::sponsor_id.eq(context.and_then(|c| c.sponsor_id)),
+            orders::first_purchase.eq(context.is_some_and(|c| c.first_purchase)),
         ))
         .returning(orders::id)
         .get_result(conn)?;
@@ -132,8 +149,15 @@ pub fn splits(conn: &mut PgConnection, brand_id: i64, order_id: i64) -> Result<V
         .load(conn)?)
 }
 
-pub fn has_purchased(conn: &mut PgConnection, brand_id: i64, buyer_id: i64) -> Result<bool, AppError> {
-    Ok(diesel::select(diesel::dsl::exists(orders::table.filter(orders::brand_id.eq(brand_id)).filter(orders::buyer_id.eq(buyer_id)).filter(orders::kind.eq("purchase")))).get_result(conn)?)
+/// Claims the buyer's first purchase: true for exactly one purchase per buyer however many
+/// run at once (a concurrent claimer waits for this transaction and then finds the row;
+/// if this one rolls back, the next claimer gets it).
+pub fn claim_first_purchase(conn: &mut PgConnection, brand_id: i64, buyer_id: i64) -> Result<bool, AppError> {
+    let claimed = diesel::insert_into(first_purchases::table)
+        .values((first_purchases::brand_id.eq(brand_id), first_purchases::buyer_id.eq(buyer_id)))
+        .on_conflict_do_nothing()
+        .execute(conn)?;
+    Ok(claimed == 1)
 }
 
 pub fn insert_refund(conn: &mut PgConnection, brand_id: i64, order_id: i64, created_by: &str, lines: &[(i32, i32, Decimal)]) -> Result<(i64, DateTime<Utc>), AppError> {

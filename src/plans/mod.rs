@@ -84,8 +84,10 @@ pub fn publish(conn: &mut PgConnection, who: &Principal, mut plan: Plan) -> Resu
         let detail = report.errors.iter().map(|f| format!("{}: {}", f.code, f.detail)).collect::<Vec<_>>().join("; ");
         return Err(AppError::unprocessable("plan_invalid", detail).with_extra(serde_json::json!({"errors": report.errors, "warnings": report.warnings})));
     }
-    // Serialise publishers of this brand; orders do not take this lock.
-    diesel::sql_query("SELECT pg_advisory_xact_lock(7002, $1::int)").bind::<diesel::sql_types::BigInt, _>(who.brand_id).execute(conn)?;
+    // The brand's tree lock, exclusively: every order in flight (they hold it shared) has
+    // committed, so the newest placed_at below is final, and every later order reads its
+    // plan after this version is committed.
+    crate::tree::store::lock_tree(conn, who.brand_id, true)?;
     let effective = plan.effective_from.with_timezone(&Utc);
     let last_order: Option<DateTime<Utc>> = orders::table.filter(orders::brand_id.eq(who.brand_id)).select(diesel::dsl::max(orders::placed_at)).first(conn)?;
     if let Some(last) = last_order.filter(|last| *last >= effective) {
@@ -104,6 +106,37 @@ pub fn publish(conn: &mut PgConnection, who: &Principal, mut plan: Plan) -> Resu
         ))
         .execute(conn)?;
     Ok(Published { plan, warnings: report.warnings })
+}
+
+/// Refuses (422 `plan_breaks_profile`, with the findings) a change of jurisdiction while
+/// the plan in force now, or one that will come into force, breaks the new profile: the
+/// next order would otherwise pay cuts the profile forbids. Publish a compliant plan first.
+pub fn revalidate_for_profile(conn: &mut PgConnection, brand_id: i64, jurisdiction: crate::commission::Jurisdiction) -> Result<(), AppError> {
+    let now = Utc::now();
+    let mut plans = vec![in_force_at(conn, brand_id, now)?];
+    let later: Vec<(i32, serde_json::Value)> = plan_versions::table
+        .filter(plan_versions::brand_id.eq(brand_id))
+        .filter(plan_versions::effective_from.gt(now))
+        .order(plan_versions::version)
+        .select((plan_versions::version, plan_versions::body))
+        .load(conn)?;
+    for (version, body) in later {
+        plans.push(decode(version, body)?);
+    }
+    let mut ctx = context(conn, brand_id)?;
+    ctx.jurisdiction = jurisdiction;
+    for plan in plans {
+        let report = validate_plan(&plan, &ctx);
+        if !report.is_ok() {
+            let detail = report.errors.iter().map(|f| format!("{}: {}", f.code, f.detail)).collect::<Vec<_>>().join("; ");
+            return Err(AppError::unprocessable(
+                "plan_breaks_profile",
+                format!("plan version {} breaks the {} profile ({detail}); publish a plan that complies first", plan.version, jurisdiction.as_str()),
+            )
+            .with_extra(serde_json::json!({"plan_version": plan.version, "errors": report.errors, "warnings": report.warnings})));
+        }
+    }
+    Ok(())
 }
 
 /// Version 1 of a new brand: differentials only, in force since forever.

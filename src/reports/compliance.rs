@@ -23,10 +23,14 @@ pub const LISTED: usize = 50;
 pub const THRESHOLD_MEMBERS: i64 = 30;
 pub const THRESHOLD_LEVELS: i32 = 3;
 
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize, utoipa::ToSchema)]
 pub struct ShareRow {
     pub agent_id: i64,
     pub name: String,
+    /// Purchases of the agent (of the team's members, for a team) in the month.
+    #[schema(value_type = String)]
+    pub purchased_amount: Decimal,
+    /// Sold to downline agents in the month (shown; not part of the share).
     #[schema(value_type = String)]
     pub internal_amount: Decimal,
     #[schema(value_type = String)]
@@ -35,7 +39,7 @@ pub struct ShareRow {
     pub retail_share: Decimal,
 }
 
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize, utoipa::ToSchema)]
 pub struct NoRetailRow {
     pub agent_id: i64,
     pub name: String,
@@ -44,7 +48,7 @@ pub struct NoRetailRow {
     pub purchased_amount: Decimal,
 }
 
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize, utoipa::ToSchema)]
 pub struct LoadingRow {
     pub agent_id: i64,
     pub name: String,
@@ -58,7 +62,7 @@ pub struct LoadingRow {
     pub months_of_cover: Option<Decimal>,
 }
 
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize, utoipa::ToSchema)]
 pub struct Payout {
     /// Differentials, peer and referral bonuses and team rebates of the month, net of reversals.
     #[schema(value_type = String)]
@@ -70,7 +74,7 @@ pub struct Payout {
     pub ratio: Option<Decimal>,
 }
 
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize, utoipa::ToSchema)]
 pub struct Network {
     /// Agents not exited.
     pub agents: i64,
@@ -83,7 +87,7 @@ pub struct Network {
     pub meets_threshold: bool,
 }
 
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize, utoipa::ToSchema)]
 pub struct IncomeBand {
     pub band: String,
     pub agents: i64,
@@ -93,7 +97,7 @@ pub struct IncomeBand {
     pub total_net: Decimal,
 }
 
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize, utoipa::ToSchema)]
 pub struct IncomeDisclosure {
     pub agents: i64,
     /// Net income = wallet earnings + retail sales − purchases, for the month.
@@ -102,13 +106,14 @@ pub struct IncomeDisclosure {
     pub bands: Vec<IncomeBand>,
 }
 
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize, utoipa::ToSchema)]
 pub struct ComplianceReport {
     pub month: String,
     #[schema(value_type = String)]
     pub min_retail_share: Decimal,
     pub split: SalesSplit,
-    /// Agents with sales whose retail share is below `min_retail_share`, lowest first.
+    /// Agents who bought or sold whose retail share (retail ÷ (retail + purchases)) is below
+    /// `min_retail_share`, lowest first.
     pub agents_below: Vec<ShareRow>,
     /// Teams (an agent and its subtree) below `min_retail_share`, lowest first.
     pub teams_below: Vec<ShareRow>,
@@ -200,7 +205,7 @@ fn ratio(a: Decimal, b: Decimal) -> Option<Decimal> {
 
 fn below(mut rows: Vec<ShareRow>, min: Decimal) -> Vec<ShareRow> {
     rows.retain(|r| r.retail_share < min);
-    rows.sort_by(|a, b| a.retail_share.cmp(&b.retail_share).then(b.internal_amount.cmp(&a.internal_amount)).then(a.agent_id.cmp(&b.agent_id)));
+    rows.sort_by(|a, b| a.retail_share.cmp(&b.retail_share).then(b.purchased_amount.cmp(&a.purchased_amount)).then(a.agent_id.cmp(&b.agent_id)));
     rows.truncate(LISTED);
     rows
 }
@@ -224,7 +229,19 @@ fn band_of(net: Decimal) -> usize {
     }
 }
 
+/// The month's report: as kept at close for a closed month (it never changes after), else
+/// computed now.
 pub fn report(conn: &mut PgConnection, who: &Principal, month: &str) -> Result<ComplianceReport, AppError> {
+    who.require_hq()?;
+    crate::period::parse_month(month)?;
+    if let Some(body) = crate::settlement::store::kept_report(conn, who.brand_id, month, "compliance")? {
+        return serde_json::from_value(body).map_err(|e| AppError::internal(format!("kept compliance report of {month} does not parse: {e}")));
+    }
+    compute(conn, who, month)
+}
+
+/// Computes the month's report from the books as they are now.
+pub fn compute(conn: &mut PgConnection, who: &Principal, month: &str) -> Result<ComplianceReport, AppError> {
     who.require_hq()?;
     let settings = crate::brands::settings(conn, who.brand_id)?;
     let (start, end) = super::month_range(conn, who.brand_id, month)?;
@@ -232,22 +249,30 @@ pub fn report(conn: &mut PgConnection, who: &Principal, month: &str) -> Result<C
     let rows = load_month(conn, who.brand_id, start, end)?;
     let min = settings.min_retail_share;
 
-    let share_row = |id: i64, name: &str, internal: Decimal, retail: Decimal| {
-        retail_share(retail, internal).map(|s| ShareRow { agent_id: id, name: name.to_owned(), internal_amount: cents(internal), retail_amount: cents(retail), retail_share: s })
+    let share_row = |id: i64, name: &str, (purchased, internal, retail): (Decimal, Decimal, Decimal)| {
+        retail_share(retail, purchased).map(|s| ShareRow {
+            agent_id: id,
+            name: name.to_owned(),
+            purchased_amount: cents(purchased),
+            internal_amount: cents(internal),
+            retail_amount: cents(retail),
+            retail_share: s,
+        })
     };
-    let agents_below = below(rows.iter().filter_map(|r| share_row(r.id, &r.name, r.internal_amount, r.retail_amount)).collect(), min);
+    let agents_below = below(rows.iter().filter_map(|r| share_row(r.id, &r.name, (r.purchased_amount, r.internal_amount, r.retail_amount))).collect(), min);
 
-    // A team's sales are its members' sales: add each agent's to every ancestor on its path.
-    let mut team: HashMap<i64, (Decimal, Decimal)> = HashMap::new();
-    for r in rows.iter().filter(|r| !r.internal_amount.is_zero() || !r.retail_amount.is_zero()) {
+    // A team's figures are its members': add each agent's to every ancestor on its path.
+    let mut team: HashMap<i64, (Decimal, Decimal, Decimal)> = HashMap::new();
+    for r in rows.iter().filter(|r| !r.purchased_amount.is_zero() || !r.internal_amount.is_zero() || !r.retail_amount.is_zero()) {
         for id in &r.path {
             let t = team.entry(*id).or_default();
-            t.0 += r.internal_amount;
-            t.1 += r.retail_amount;
+            t.0 += r.purchased_amount;
+            t.1 += r.internal_amount;
+            t.2 += r.retail_amount;
         }
     }
     let names: HashMap<i64, &str> = rows.iter().map(|r| (r.id, r.name.as_str())).collect();
-    let teams_below = below(team.iter().filter_map(|(id, (i, r))| share_row(*id, names.get(id).copied().unwrap_or(""), *i, *r)).collect(), min);
+    let teams_below = below(team.iter().filter_map(|(id, t)| share_row(*id, names.get(id).copied().unwrap_or(""), *t)).collect(), min);
 
     let mut no_retail: Vec<NoRetailRow> = rows
         .iter()
@@ -352,10 +377,10 @@ pub fn csv(report: &ComplianceReport, table: &str) -> Result<Vec<u8>, AppError> 
         let opt = |v: &Option<Decimal>| v.map(|d| d.to_string()).unwrap_or_default();
         match table {
             "agents_below" | "teams_below" => {
-                put(vec!["agent_id".into(), "name".into(), "internal_amount".into(), "retail_amount".into(), "retail_share".into()])?;
+                put(vec!["agent_id".into(), "name".into(), "purchased_amount".into(), "internal_amount".into(), "retail_amount".into(), "retail_share".into()])?;
                 let rows = if table == "agents_below" { &report.agents_below } else { &report.teams_below };
                 for r in rows {
-                    put(vec![s(&r.agent_id), r.name.clone(), s(&r.internal_amount), s(&r.retail_amount), s(&r.retail_share)])?;
+                    put(vec![s(&r.agent_id), r.name.clone(), s(&r.purchased_amount), s(&r.internal_amount), s(&r.retail_amount), s(&r.retail_share)])?;
                 }
             }
             "bought_no_retail" => {

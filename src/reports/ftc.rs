@@ -3,11 +3,9 @@
 //! for that month is at or below 50%; it is released by itself if the share recovers, and
 //! reversed when the month closes if it has not.
 //!
-//! Decision: the share is retail ÷ (retail + the team's purchases), where the team is the
-//! agent and its subtree. The sales-split `retail_share` (retail ÷ (retail + internal
-//! sales)) would be ~1 for any team that sells a little under 云仓 supply, where every
-//! purchase is sold by HQ and no team member "sells internally"; the Vemma test asks how
-//! much of the team's money came from non-participants, which is this.
+//! The share is the reports' one retail share (retail ÷ (retail + the team's purchases),
+//! the team being the agent and its subtree): the Vemma test asks how much of the team's
+//! money came from non-participants, which is this.
 
 use std::collections::HashMap;
 
@@ -23,10 +21,9 @@ use crate::tree::store::subtree_upper_bound;
 pub const THRESHOLD: Decimal = Decimal::from_parts(5, 0, 0, false, 1);
 pub const DOWNLINE_PAY: [&str; 3] = ["differential", "peer_bonus", "referral_bonus"];
 
-/// retail ÷ (retail + purchases); None when both are zero (nothing to rest pay on).
+/// The one retail share of the reports (retail ÷ (retail + purchases)).
 pub fn share(retail: Decimal, purchases: Decimal) -> Option<Decimal> {
-    let total = retail + purchases;
-    (!total.is_zero()).then(|| retail / total)
+    crate::reports::retail_share_exact(retail, purchases)
 }
 
 pub fn releases(share: Option<Decimal>) -> bool {

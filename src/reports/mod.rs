@@ -29,14 +29,14 @@ pub enum Scope {
     Team,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Volume {
     pub units: i64,
     #[schema(value_type = String)]
     pub amount: Decimal,
 }
 
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct SalesSplit {
     pub month: String,
     /// brand, self or team
@@ -48,7 +48,8 @@ pub struct SalesSplit {
     pub internal_sales: Volume,
     /// Retail orders sold to consumers.
     pub retail_sales: Volume,
-    /// retail amount ÷ (retail amount + internal amount); null when both are 0.
+    /// retail amount ÷ (retail amount + purchases amount), the one retail share of
+    /// docs/compliance.md; null when both are 0.
     #[schema(value_type = Option<String>)]
     pub retail_share: Option<Decimal>,
 }
@@ -58,10 +59,20 @@ pub(crate) fn month_range(conn: &mut PgConnection, brand_id: i64, month: &str) -
     crate::period::month_bounds(month, &tz)
 }
 
-pub fn retail_share(retail: Decimal, internal: Decimal) -> Option<Decimal> {
-    let total = retail + internal;
-    (!total.is_zero()).then(|| {
-        let mut share = (retail / total).round_dp_with_strategy(4, RoundingStrategy::MidpointAwayFromZero);
+/// The retail share, defined once for every report, finding and the us_ftc hold
+/// (docs/compliance.md): retail sales ÷ (retail sales + purchases) of the same agents —
+/// an agent, a team (the agent and its subtree) or the brand. None when both are zero.
+/// Not retail ÷ (retail + internal sales): under 云仓 supply HQ sells every purchase, no
+/// agent sells internally, and that ratio is ~1 for any team that sells a little.
+pub fn retail_share_exact(retail: Decimal, purchases: Decimal) -> Option<Decimal> {
+    let total = retail + purchases;
+    (!total.is_zero()).then(|| retail / total)
+}
+
+/// [`retail_share_exact`] as shown and compared with the brand minimum: 4 places.
+pub fn retail_share(retail: Decimal, purchases: Decimal) -> Option<Decimal> {
+    retail_share_exact(retail, purchases).map(|share| {
+        let mut share = share.round_dp_with_strategy(4, RoundingStrategy::MidpointAwayFromZero);
         share.rescale(4);
         share
     })
@@ -86,7 +97,13 @@ pub fn sales_split(conn: &mut PgConnection, who: &Principal, month: &str, agent_
             (if scope == Scope::Team { "team" } else { "self" }, Some(row))
         }
     };
-    let path = root.as_ref().map(|r| r.path.clone()).unwrap_or_default();
+    // A closed month is read as it was closed: the tree kept at close, refunds made before.
+    let frozen = crate::settlement::store::closed_period(conn, who.brand_id, month)?;
+    let path = match (&root, &frozen) {
+        (Some(r), Some(p)) => crate::settlement::store::path_at_close(conn, who.brand_id, &p.month, r.id)?.unwrap_or_default(),
+        (Some(r), None) => r.path.clone(),
+        (None, _) => Vec::new(),
+    };
     #[derive(QueryableByName)]
     struct Row {
         #[diesel(sql_type = BigInt)]
@@ -103,14 +120,29 @@ pub fn sales_split(conn: &mut PgConnection, who: &Principal, month: &str, agent_
         retail_amount: Decimal,
     }
     let r: Row = diesel::sql_query(
-        "WITH net AS (SELECT kind, buyer_id, seller_id, units, amount FROM order_lines_net WHERE brand_id = $1 AND placed_at >= $2 AND placed_at < $3),
+        "WITH refunded AS (
+             SELECT rl.order_id, rl.line_no, sum(rl.qty) AS qty, sum(rl.amount) AS amount
+               FROM orders o
+               JOIN refund_lines rl ON rl.brand_id = o.brand_id AND rl.order_id = o.id
+               JOIN refunds rf ON rf.brand_id = rl.brand_id AND rf.id = rl.refund_id
+              WHERE o.brand_id = $1 AND o.placed_at >= $2 AND o.placed_at < $3 AND ($8::timestamptz IS NULL OR rf.created_at < $8)
+              GROUP BY 1, 2),
+         net AS (
+             SELECT o.kind, o.buyer_id, o.seller_id, l.qty - coalesce(r.qty, 0) AS units, l.amount - coalesce(r.amount, 0) AS amount
+               FROM orders o JOIN order_lines l ON l.brand_id = o.brand_id AND l.order_id = o.id
+               LEFT JOIN refunded r ON r.order_id = l.order_id AND r.line_no = l.line_no
+              WHERE o.brand_id = $1 AND o.placed_at >= $2 AND o.placed_at < $3),
          scoped AS (
              SELECT n.kind, n.units, n.amount,
                     CASE $4 WHEN 'brand' THEN true WHEN 'self' THEN n.buyer_id = $5 ELSE b.path >= $6 AND b.path < $7 END AS bought_in,
                     CASE $4 WHEN 'brand' THEN true WHEN 'self' THEN n.seller_id = $5 ELSE s.path >= $6 AND s.path < $7 END AS sold_in
                FROM net n
-               LEFT JOIN agents b ON b.brand_id = $1 AND b.id = n.buyer_id
-               LEFT JOIN agents s ON s.brand_id = $1 AND s.id = n.seller_id)
+               LEFT JOIN LATERAL (SELECT a.path FROM agents a WHERE $9::text IS NULL AND a.brand_id = $1 AND a.id = n.buyer_id
+                                  UNION ALL
+                                  SELECT pa.path FROM period_agents pa WHERE pa.brand_id = $1 AND pa.month = $9 AND pa.agent_id = n.buyer_id) b ON $4 = 'team'
+               LEFT JOIN LATERAL (SELECT a.path FROM agents a WHERE $9::text IS NULL AND a.brand_id = $1 AND a.id = n.seller_id
+                                  UNION ALL
+                                  SELECT pa.path FROM period_agents pa WHERE pa.brand_id = $1 AND pa.month = $9 AND pa.agent_id = n.seller_id) s ON $4 = 'team')
          SELECT coalesce(sum(units) FILTER (WHERE kind = 'purchase' AND bought_in), 0)::bigint AS purchases_units,
                 coalesce(sum(amount) FILTER (WHERE kind = 'purchase' AND bought_in), 0) AS purchases_amount,
                 coalesce(sum(units) FILTER (WHERE kind = 'purchase' AND sold_in), 0)::bigint AS internal_units,
@@ -126,6 +158,8 @@ pub fn sales_split(conn: &mut PgConnection, who: &Principal, month: &str, agent_
     .bind::<Nullable<BigInt>, _>(agent_id)
     .bind::<Array<BigInt>, _>(&path)
     .bind::<Array<BigInt>, _>(subtree_upper_bound(&path))
+    .bind::<Nullable<Timestamptz>, _>(frozen.as_ref().map(|p| p.closed_at))
+    .bind::<Nullable<Text>, _>(frozen.as_ref().map(|p| p.month.clone()))
     .get_result(conn)?;
     Ok(SalesSplit {
         month: month.to_owned(),
@@ -134,6 +168,6 @@ pub fn sales_split(conn: &mut PgConnection, who: &Principal, month: &str, agent_
         purchases: Volume { units: r.purchases_units, amount: cents(r.purchases_amount) },
         internal_sales: Volume { units: r.internal_units, amount: cents(r.internal_amount) },
         retail_sales: Volume { units: r.retail_units, amount: cents(r.retail_amount) },
-        retail_share: retail_share(r.retail_amount, r.internal_amount),
+        retail_share: retail_share(r.retail_amount, r.purchases_amount),
     })
 }

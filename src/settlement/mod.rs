@@ -107,6 +107,8 @@ pub fn close(conn: &mut PgConnection, who: &Principal, month: &str, progress: &d
         return Err(AppError::conflict("period_not_ended", format!("{month} ends at {end} ({tz}); it can be closed after that")));
     }
     lock_periods(conn, brand_id, true)?;
+    // the tree stands still while the rebates are computed and the tree is kept
+    crate::tree::store::lock_tree(conn, brand_id, false)?;
     let last = store::last_closed(conn, brand_id)?;
     if let Some(last) = &last {
         if last.month.as_str() >= month {
@@ -148,6 +150,12 @@ pub fn close(conn: &mut PgConnection, who: &Principal, month: &str, progress: &d
     progress.step("statements");
     let previous = last.filter(|p| p.ends_at == start).map(|p| p.month);
     let statements = store::write_statements(conn, brand_id, month, start, end, previous.as_deref(), &volumes)?;
+    // Frozen from now on: the tree as it stands (the one the rebates used) and the
+    // compliance report, as served later whatever the tree and the refunds do.
+    progress.step("keeping the month's tree and reports");
+    store::keep_tree(conn, brand_id, month)?;
+    let report = crate::reports::compliance::compute(conn, who, month)?;
+    store::keep_report(conn, brand_id, month, "compliance", &serde_json::to_value(&report).map_err(|e| AppError::internal(e.to_string()))?)?;
     Ok(CloseResult { month: month.to_owned(), status: "closed".into(), closed_at: now, statements, team_rebate_total: cents(rebate_total), team_rebate_entry_id: rebate_entry })
 }
 

@@ -37,6 +37,42 @@ pub fn require_closed(conn: &mut PgConnection, brand_id: i64, month: &str) -> Re
         .ok_or_else(|| AppError::conflict("period_open", format!("{month} is not closed yet; statements and exports exist for closed months")))
 }
 
+/// The month's period if it is closed.
+pub fn closed_period(conn: &mut PgConnection, brand_id: i64, month: &str) -> Result<Option<ClosedPeriod>, AppError> {
+    Ok(periods::table.find((brand_id, month)).select(ClosedPeriod::as_select()).first(conn).optional()?)
+}
+
+/// Keeps the tree as it stands at close (path, tier, status of every agent) for the month.
+pub fn keep_tree(conn: &mut PgConnection, brand_id: i64, month: &str) -> Result<usize, AppError> {
+    Ok(diesel::sql_query(
+        "INSERT INTO period_agents (brand_id, month, agent_id, path, tier_id, status)
+         SELECT brand_id, $2, id, path, tier_id, status FROM agents WHERE brand_id = $1",
+    )
+    .bind::<BigInt, _>(brand_id)
+    .bind::<Text, _>(month)
+    .execute(conn)?)
+}
+
+/// An agent's path in the tree kept when `month` closed; None if it was not in it.
+pub fn path_at_close(conn: &mut PgConnection, brand_id: i64, month: &str, agent_id: i64) -> Result<Option<Vec<i64>>, AppError> {
+    use crate::schema::period_agents;
+    Ok(period_agents::table.find((brand_id, month, agent_id)).select(period_agents::path).first(conn).optional()?)
+}
+
+/// Stores a report of a closed month as served; kept forever.
+pub fn keep_report(conn: &mut PgConnection, brand_id: i64, month: &str, kind: &str, body: &serde_json::Value) -> Result<(), AppError> {
+    use crate::schema::period_reports;
+    diesel::insert_into(period_reports::table)
+        .values((period_reports::brand_id.eq(brand_id), period_reports::month.eq(month), period_reports::kind.eq(kind), period_reports::body.eq(body)))
+        .execute(conn)?;
+    Ok(())
+}
+
+pub fn kept_report(conn: &mut PgConnection, brand_id: i64, month: &str, kind: &str) -> Result<Option<serde_json::Value>, AppError> {
+    use crate::schema::period_reports;
+    Ok(period_reports::table.find((brand_id, month, kind)).select(period_reports::body).first(conn).optional()?)
+}
+
 #[derive(QueryableByName)]
 struct At {
     #[diesel(sql_type = Nullable<Timestamptz>)]

@@ -4,7 +4,7 @@
 pub mod http;
 pub mod store;
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, SubsecRound, Utc};
 use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
 
@@ -61,6 +61,11 @@ pub struct NewAgentRequest {
     #[serde(default)]
     pub parent_id: Option<i64>,
     pub password: String,
+    /// When the agent joined; defaults to now. HQ only, inside an open month and not
+    /// before its parent joined: backdates a joining so history can be backfilled.
+    #[serde(default)]
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub joined_at: Option<DateTime<chrono::FixedOffset>>,
 }
 
 /// Loads an agent the caller may see; anything else is indistinguishable from absent.
@@ -90,8 +95,21 @@ pub fn create(conn: &mut PgConnection, who: &Principal, req: &NewAgentRequest) -
         return Err(AppError::validation("phone must be 5 to 20 digits (and '+', '-')"));
     }
     check_password_strength(&req.password)?;
+    if req.joined_at.is_some() && !who.is_hq() {
+        return Err(AppError::forbidden("only HQ may set joined_at"));
+    }
     let rank = tier_rank(conn, who.brand_id, req.tier_id)?;
+    // the period lock (a backdated joining) before the tree lock, as orders take them
+    let requested = req.joined_at.map(|at| at.with_timezone(&Utc).trunc_subsecs(6));
+    if let Some(at) = requested {
+        if at > Utc::now() {
+            return Err(AppError::validation("joined_at must not be in the future"));
+        }
+        let tz = crate::brands::settings(conn, who.brand_id)?.timezone;
+        crate::settlement::ensure_open(conn, who.brand_id, at, Utc::now(), &tz)?;
+    }
     store::lock_tree(conn, who.brand_id, false)?;
+    let joined_at = requested.unwrap_or_else(|| Utc::now().trunc_subsecs(6));
 
     let (parent, sponsor_id) = match who.agent_id() {
         Some(me) => {
@@ -116,14 +134,17 @@ pub fn create(conn: &mut PgConnection, who: &Principal, req: &NewAgentRequest) -
         if p.status == "exited" {
             return Err(AppError::conflict("agent_exited", format!("agent {} has exited and cannot take new downline", p.id)));
         }
+        if joined_at < p.joined_at {
+            return Err(AppError::unprocessable("before_parent_joined", format!("joined_at {joined_at} is before agent {} joined ({})", p.id, p.joined_at)));
+        }
     }
     if store::phone_taken(conn, who.brand_id, phone)? {
         return Err(AppError::conflict("phone_taken", format!("an agent with phone {phone} already exists in this brand")));
     }
     let hash = hash_password(&req.password)?;
     let row =
-        store::insert(conn, who.brand_id, &store::NewAgent { name, phone, tier_id: req.tier_id, parent: parent.as_ref(), sponsor_id, password_hash: &hash })?;
-    store::record_event(conn, who.brand_id, row.id, "joined", None, row.parent_id.map(|p| p.to_string()), &who.actor())?;
+        store::insert(conn, who.brand_id, &store::NewAgent { name, phone, tier_id: req.tier_id, parent: parent.as_ref(), sponsor_id, password_hash: &hash, joined_at })?;
+    store::record_event(conn, who.brand_id, row.id, "joined", None, row.parent_id.map(|p| p.to_string()), &who.actor(), joined_at)?;
     Ok(row.into())
 }
 
@@ -212,20 +233,21 @@ pub fn move_agent(conn: &mut PgConnection, who: &Principal, id: i64, new_parent:
         return Ok(agent.into());
     }
     store::move_subtree(conn, who.brand_id, id, &agent.path, parent.as_ref())?;
-    store::record_event(conn, who.brand_id, id, "moved", agent.parent_id.map(|p| p.to_string()), new_parent.map(|p| p.to_string()), &who.actor())?;
+    store::record_event(conn, who.brand_id, id, "moved", agent.parent_id.map(|p| p.to_string()), new_parent.map(|p| p.to_string()), &who.actor(), Utc::now())?;
     get(conn, who, id)
 }
 
 pub fn change_tier(conn: &mut PgConnection, who: &Principal, id: i64, tier_id: i64) -> Result<Agent, AppError> {
     who.require_hq()?;
     tier_rank(conn, who.brand_id, tier_id)?;
+    store::lock_tree(conn, who.brand_id, true)?;
     let agent = store::find_for_update(conn, who.brand_id, id)?.ok_or_else(|| AppError::not_found(format!("agent {id}")))?;
     if agent.status == "exited" {
         return Err(AppError::conflict("agent_exited", format!("agent {id} has exited")));
     }
     if agent.tier_id != tier_id {
         store::set_tier(conn, who.brand_id, id, tier_id)?;
-        store::record_event(conn, who.brand_id, id, "tier_changed", Some(agent.tier_id.to_string()), Some(tier_id.to_string()), &who.actor())?;
+        store::record_event(conn, who.brand_id, id, "tier_changed", Some(agent.tier_id.to_string()), Some(tier_id.to_string()), &who.actor(), Utc::now())?;
     }
     get(conn, who, id)
 }
@@ -239,6 +261,7 @@ pub enum SettableStatus {
 
 pub fn change_status(conn: &mut PgConnection, who: &Principal, id: i64, status: SettableStatus) -> Result<Agent, AppError> {
     who.require_hq()?;
+    store::lock_tree(conn, who.brand_id, true)?;
     let agent = store::find_for_update(conn, who.brand_id, id)?.ok_or_else(|| AppError::not_found(format!("agent {id}")))?;
     if agent.status == "exited" {
         return Err(AppError::conflict("agent_exited", format!("agent {id} has exited; its status can no longer change")));
@@ -249,7 +272,7 @@ pub fn change_status(conn: &mut PgConnection, who: &Principal, id: i64, status: 
     };
     if agent.status != status {
         store::set_status(conn, who.brand_id, id, status)?;
-        store::record_event(conn, who.brand_id, id, "status_changed", Some(agent.status.clone()), Some(status.into()), &who.actor())?;
+        store::record_event(conn, who.brand_id, id, "status_changed", Some(agent.status.clone()), Some(status.into()), &who.actor(), Utc::now())?;
     }
     get(conn, who, id)
 }

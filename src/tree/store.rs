@@ -57,14 +57,15 @@ pub struct NewAgent<'a> {
     pub parent: Option<&'a AgentRow>,
     pub sponsor_id: Option<i64>,
     pub password_hash: &'a str,
+    pub joined_at: DateTime<Utc>,
 }
 
 pub fn insert(conn: &mut PgConnection, brand_id: i64, new: &NewAgent) -> Result<AgentRow, AppError> {
     let parent_path: Vec<i64> = new.parent.map(|p| p.path.clone()).unwrap_or_default();
     Ok(diesel::sql_query(format!(
         "WITH next AS (SELECT nextval('agents_id_seq') AS id)
-         INSERT INTO agents (brand_id, id, name, phone, tier_id, parent_id, sponsor_id, path, password_hash)
-         SELECT $1, next.id, $2, $3, $4, $5, $6, $7 || next.id, $8 FROM next
+         INSERT INTO agents (brand_id, id, name, phone, tier_id, parent_id, sponsor_id, path, password_hash, joined_at)
+         SELECT $1, next.id, $2, $3, $4, $5, $6, $7 || next.id, $8, $9 FROM next
          RETURNING {COLUMNS}"
     ))
     .bind::<BigInt, _>(brand_id)
@@ -75,6 +76,7 @@ pub fn insert(conn: &mut PgConnection, brand_id: i64, new: &NewAgent) -> Result<
     .bind::<Nullable<BigInt>, _>(new.sponsor_id)
     .bind::<Array<BigInt>, _>(parent_path)
     .bind::<Text, _>(new.password_hash)
+    .bind::<diesel::sql_types::Timestamptz, _>(new.joined_at)
     .get_result(conn)?)
 }
 
@@ -176,16 +178,115 @@ pub fn subtree_size(conn: &mut PgConnection, brand_id: i64, root_path: &[i64]) -
     Ok(c.n)
 }
 
-/// An agent with its whole upline and its sponsor, in one round trip (no particular order).
-pub fn with_upline_and_sponsor(conn: &mut PgConnection, brand_id: i64, id: i64) -> Result<Vec<AgentRow>, AppError> {
-    Ok(diesel::sql_query(format!(
-        "SELECT {COLUMNS} FROM agents
+/// A buyer, its upline and its sponsor as they stood at an instant.
+#[derive(Debug, Clone)]
+pub struct Family {
+    pub buyer: AgentRow,
+    /// Parent first, up to the top-level agent.
+    pub upline: Vec<AgentRow>,
+    pub sponsor: Option<AgentRow>,
+}
+
+#[derive(QueryableByName)]
+struct FamilyRow {
+    #[diesel(embed)]
+    agent: AgentRow,
+    /// Some parent, tier or status change of this agent is dated after the instant asked.
+    #[diesel(sql_type = diesel::sql_types::Bool)]
+    changed_since: bool,
+}
+
+#[derive(QueryableByName)]
+struct AsOfRow {
+    #[diesel(sql_type = BigInt)]
+    id: i64,
+    #[diesel(sql_type = Nullable<BigInt>)]
+    parent_id: Option<i64>,
+    #[diesel(sql_type = BigInt)]
+    tier_id: i64,
+    #[diesel(sql_type = Text)]
+    status: String,
+}
+
+/// The agent `id` with its upline and sponsor as they stood at `at` (domain §3: a purchase
+/// is priced and split with the tree as of its placed_at). The caller holds the brand's
+/// tree lock, so every change dated at or before `at` is committed and visible.
+///
+/// One round trip when nothing in the family changed since `at` (every live order): the
+/// current rows are the rows as of `at`. Otherwise the chain is rebuilt from the dated
+/// events (`agent_as_of`), parent by parent. None when the agent does not exist.
+pub fn family_as_of(conn: &mut PgConnection, brand_id: i64, id: i64, at: DateTime<Utc>) -> Result<Option<Family>, AppError> {
+    let rows: Vec<FamilyRow> = diesel::sql_query(format!(
+        "SELECT {COLUMNS},
+                EXISTS (SELECT 1 FROM agent_events e WHERE e.brand_id = $1 AND e.agent_id = agents.id AND e.at > $3 AND e.kind <> 'joined') AS changed_since
+           FROM agents
           WHERE brand_id = $1
             AND id = ANY((SELECT path || coalesce(sponsor_id, id) FROM agents WHERE brand_id = $1 AND id = $2)::bigint[])"
     ))
     .bind::<BigInt, _>(brand_id)
     .bind::<BigInt, _>(id)
-    .load(conn)?)
+    .bind::<diesel::sql_types::Timestamptz, _>(at)
+    .load(conn)?;
+    let changed = rows.iter().any(|r| r.changed_since);
+    let mut by_id: std::collections::HashMap<i64, AgentRow> = rows.into_iter().map(|r| (r.agent.id, r.agent)).collect();
+    let Some(buyer) = by_id.get(&id).cloned() else { return Ok(None) };
+    if !changed {
+        let upline = buyer.path[..buyer.path.len() - 1].iter().rev().map(|a| by_id.get(a).cloned().ok_or_else(|| AppError::internal(format!("ancestor {a} missing")))).collect::<Result<_, _>>()?;
+        let sponsor = buyer.sponsor_id.and_then(|s| by_id.get(&s).cloned());
+        return Ok(Some(Family { buyer, upline, sponsor }));
+    }
+    // The chain as of `at`, buyer first.
+    let chain: Vec<AsOfRow> = diesel::sql_query(
+        "WITH RECURSIVE chain (id, gen, parent_id, tier_id, status) AS (
+             SELECT $2::bigint, 0, x.parent_id, x.tier_id, x.status FROM agent_as_of($1, $2, $3) x
+           UNION ALL
+             SELECT c.parent_id, c.gen + 1, x.parent_id, x.tier_id, x.status
+               FROM chain c CROSS JOIN LATERAL agent_as_of($1, c.parent_id, $3) x
+              WHERE c.parent_id IS NOT NULL AND c.gen < 100000)
+         SELECT id, parent_id, tier_id, status FROM chain ORDER BY gen",
+    )
+    .bind::<BigInt, _>(brand_id)
+    .bind::<BigInt, _>(id)
+    .bind::<diesel::sql_types::Timestamptz, _>(at)
+    .load(conn)?;
+    let mut wanted: Vec<i64> = chain.iter().map(|c| c.id).filter(|c| !by_id.contains_key(c)).collect();
+    wanted.extend(buyer.sponsor_id.filter(|s| !by_id.contains_key(s)));
+    by_id.extend(by_ids(conn, brand_id, &wanted)?.into_iter().map(|r| (r.id, r)));
+    let path: Vec<i64> = chain.iter().rev().map(|c| c.id).collect();
+    let mut family: Vec<AgentRow> = Vec::with_capacity(chain.len());
+    for (i, c) in chain.iter().enumerate() {
+        let mut row = by_id.get(&c.id).cloned().ok_or_else(|| AppError::internal(format!("agent {} of the chain missing", c.id)))?;
+        row.parent_id = c.parent_id;
+        row.tier_id = c.tier_id;
+        row.status = c.status.clone();
+        row.path = path[..path.len() - i].to_vec();
+        family.push(row);
+    }
+    let sponsor = match buyer.sponsor_id {
+        Some(s) => {
+            let status: Option<String> = diesel::sql_query("SELECT status FROM agent_as_of($1, $2, $3)")
+                .bind::<BigInt, _>(brand_id)
+                .bind::<BigInt, _>(s)
+                .bind::<diesel::sql_types::Timestamptz, _>(at)
+                .get_result::<StatusRow>(conn)
+                .optional()?
+                .map(|r| r.status);
+            by_id.get(&s).cloned().map(|mut row| {
+                row.status = status.unwrap_or(row.status);
+                row
+            })
+        }
+        None => None,
+    };
+    let mut family = family.into_iter();
+    let buyer = family.next().ok_or_else(|| AppError::internal(format!("agent {id} missing from its own chain")))?;
+    Ok(Some(Family { buyer, upline: family.collect(), sponsor }))
+}
+
+#[derive(QueryableByName)]
+struct StatusRow {
+    #[diesel(sql_type = Text)]
+    status: String,
 }
 
 /// The given agents (an upline chain), in no particular order.
@@ -231,8 +332,12 @@ pub fn set_status(conn: &mut PgConnection, brand_id: i64, id: i64, status: &str)
     Ok(())
 }
 
-/// Tree shape changes (moves) take the brand's tree lock exclusively; inserts take it
-/// shared, so an insert never reads a parent path that a concurrent move is rewriting.
+/// The brand's tree lock. Whatever an order is split with — the tree, the tiers, the
+/// statuses and the plan version — changes only under it exclusively (moves, exits, tier
+/// and status changes, plan publishes), and those changes are dated after they hold it.
+/// Purchases and inserts take it shared: writers of orders never block each other, an
+/// insert never reads a parent path that a move is rewriting, and an order reads a tree
+/// and a plan in which every change dated at or before its placed_at is committed.
 pub fn lock_tree(conn: &mut PgConnection, brand_id: i64, exclusive: bool) -> Result<(), AppError> {
     let sql = if exclusive { "SELECT pg_advisory_xact_lock(7001, $1::int)" } else { "SELECT pg_advisory_xact_lock_shared(7001, $1::int)" };
     diesel::sql_query(sql).bind::<BigInt, _>(brand_id).execute(conn)?;
@@ -260,6 +365,7 @@ pub fn record_event(
     old: Option<String>,
     new: Option<String>,
     actor: &str,
+    at: DateTime<Utc>,
 ) -> Result<(), AppError> {
     diesel::insert_into(agent_events::table)
         .values((
@@ -269,6 +375,7 @@ pub fn record_event(
             agent_events::old_value.eq(old),
             agent_events::new_value.eq(new),
             agent_events::actor.eq(actor),
+            agent_events::at.eq(at),
         ))
         .execute(conn)?;
     Ok(())

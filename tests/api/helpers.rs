@@ -194,6 +194,14 @@ impl TestApp {
         body["id"].as_i64().unwrap()
     }
 
+    /// Creates an agent as HQ with a backdated `joined_at`, for orders dated in the past.
+    pub async fn agent_joined(&self, token: &str, name: &str, phone: &str, tier_id: i64, parent_id: Option<i64>, joined_at: chrono::DateTime<chrono::Utc>) -> i64 {
+        let body = json!({"name": name, "phone": phone, "tier_id": tier_id, "parent_id": parent_id, "password": PASSWORD, "joined_at": joined_at.to_rfc3339()});
+        let (status, body) = self.post("/api/v1/agents", token, body).await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+        body["id"].as_i64().unwrap()
+    }
+
     pub async fn agent_token(&self, brand: &Brand, phone: &str) -> String {
         let (status, body) = self.login(&brand.code, phone, PASSWORD).await;
         assert_eq!(status, StatusCode::OK, "{body}");

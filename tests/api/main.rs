@@ -1,5 +1,6 @@
 //! The API test suite: every test spawns the real app on a fresh database.
 
+mod asof;
 mod auth;
 mod catalog;
 mod helpers;

@@ -297,12 +297,12 @@ async fn plan_versions_are_validated_and_never_rewritten() {
     let codes = |v: &Value| v.as_array().unwrap().iter().map(|f| f["code"].as_str().unwrap().to_owned()).collect::<Vec<_>>();
     assert_eq!(codes(&report["errors"]), vec!["paid_levels"], "{report}");
     assert_eq!(codes(&report["warnings"]), vec!["team_pay_depth", "recruitment_reward"]);
-    // cn_direct_selling turns the warnings into errors
-    app.call(Method::PATCH, "/api/v1/settings", Some(&b.hq), Some(json!({"jurisdiction": "cn_direct_selling"}))).await;
-    let (status, body) = put_plan(&app, &b.hq, json!({"effective_from": now(), "differential": {"enabled": true}})).await;
-    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    // cn_direct_selling turns the warnings into errors: the switch is refused while the
+    // plan in force (differentials) breaks that profile, and nothing changes
+    let (status, body) = app.call(Method::PATCH, "/api/v1/settings", Some(&b.hq), Some(json!({"jurisdiction": "cn_direct_selling"}))).await;
+    assert_eq!((status, body["code"].as_str(), body["plan_version"].as_i64()), (StatusCode::UNPROCESSABLE_ENTITY, Some("plan_breaks_profile"), Some(1)), "{body}");
     assert!(codes(&body["errors"]).contains(&"team_pay_depth".to_owned()), "{body}");
-    app.call(Method::PATCH, "/api/v1/settings", Some(&b.hq), Some(json!({"jurisdiction": "none"}))).await;
+    assert_eq!(app.get("/api/v1/settings", &b.hq).await.1["jurisdiction"], "none");
     let (status, published) = put_plan(&app, &b.hq, json!({"effective_from": now(), "differential": {"enabled": true}})).await;
     assert_eq!((status, published["version"].as_i64()), (StatusCode::OK, Some(2)));
     assert_eq!(codes(&published["warnings"]), vec!["team_pay_depth"]);

@@ -58,10 +58,11 @@ async fn sales_split_for_brand_agent_and_team() {
     assert_eq!(brand["retail_share"], "0.3148", "649.00 / 2061.90");
     let own = split(format!("&agent_id={bb}&scope=self"), b.hq.clone()).await;
     assert_eq!((volume(&own["purchases"]), volume(&own["internal_sales"]), volume(&own["retail_sales"])), (vol(10, "995.00"), vol(3, "417.90"), vol(4 - 1, "450.00")));
-    assert_eq!(own["retail_share"], "0.5185", "450.00 / 867.90");
+    // one retail share everywhere: retail ÷ (retail + purchases), not ÷ (retail + internal sales)
+    assert_eq!(own["retail_share"], "0.3114", "450.00 / (450.00 + 995.00)");
     let team = split(format!("&agent_id={a}&scope=team"), b.hq.clone()).await;
     assert_eq!((volume(&team["purchases"]), volume(&team["internal_sales"]), volume(&team["retail_sales"])), (vol(13, "1412.90"), vol(3, "417.90"), vol(4, "649.00")));
-    assert_eq!(team["retail_share"], "0.6083", "649.00 / 1066.90");
+    assert_eq!(team["retail_share"], "0.3148", "649.00 / (649.00 + 1412.90)");
     let a_alone = split(format!("&agent_id={a}"), b.hq.clone()).await;
     assert_eq!((a_alone["retail_share"].clone(), volume(&a_alone["purchases"])), (Value::Null, vol(0, "0.00")), "nothing sold: share is null");
 
@@ -259,11 +260,13 @@ async fn compliance_report_on_a_hand_checked_month() {
     let (status, r) = app.get(&format!("/api/v1/reports/compliance?month={m}"), &b.hq).await;
     assert_eq!(status, StatusCode::OK, "{r}");
     let ids = |v: &Value| v.as_array().unwrap().iter().map(|x| x["agent_id"].as_i64().unwrap()).collect::<Vec<_>>();
-    // B: 450.00 retail / 867.90 = 0.5185; C: 1.0; teams of A and B: 649.00 / 1066.90 = 0.6083
-    assert_eq!(ids(&r["agents_below"]), vec![bb]);
-    assert_eq!(r["agents_below"][0]["retail_share"], "0.5185");
-    assert_eq!(ids(&r["teams_below"]), vec![a, bb]);
-    assert_eq!(r["teams_below"][0]["retail_share"], "0.6083");
+    // retail ÷ (retail + purchases): A 0 / 298.50 = 0; B 450.00 / 1445.00 = 0.3114;
+    // C 199.00 / 616.90 = 0.3226; teams: A 649.00 / 2360.40 = 0.2750, B 649.00 / 2061.90 = 0.3148
+    assert_eq!(ids(&r["agents_below"]), vec![a, bb, c]);
+    assert_eq!((r["agents_below"][1]["retail_share"].as_str(), r["agents_below"][2]["retail_share"].as_str()), (Some("0.3114"), Some("0.3226")));
+    assert_eq!(ids(&r["teams_below"]), vec![a, bb, c]);
+    assert_eq!((r["teams_below"][0]["retail_share"].as_str(), r["teams_below"][0]["purchased_amount"].as_str()), (Some("0.2750"), Some("1711.40")));
+    assert_eq!(r["teams_below"][1]["retail_share"], "0.3148");
     assert_eq!((r["bought_no_retail_count"].as_i64(), ids(&r["bought_no_retail"])), (Some(1), vec![a]));
     // stock: A 5 with no retail first, then C 2 units / 1 sold = 2.0 months, B 4 / 3 = 1.3
     assert_eq!(ids(&r["inventory_loading"]), vec![a, c, bb]);
@@ -284,8 +287,8 @@ async fn compliance_report_on_a_hand_checked_month() {
     assert_eq!(resp.status(), StatusCode::OK);
     let text = resp.text().await.unwrap();
     let lines: Vec<&str> = text.trim_start_matches('\u{feff}').lines().collect();
-    assert_eq!(lines.len(), 3, "{text}");
-    assert!(lines[0].starts_with("agent_id,name,internal_amount") && lines[1].ends_with(",0.6083"), "{text}");
+    assert_eq!(lines.len(), 4, "{text}");
+    assert!(lines[0].starts_with("agent_id,name,purchased_amount,internal_amount") && lines[1].ends_with(",0.2750"), "{text}");
     let (status, body) = app.get(&format!("/api/v1/reports/compliance?month={m}&format=csv&table=nope"), &b.hq).await;
     assert_eq!((status, body["code"].as_str()), (StatusCode::BAD_REQUEST, Some("invalid_query")));
     let tb = app.agent_token(&b, "13800000002").await;

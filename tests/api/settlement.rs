@@ -6,7 +6,7 @@ use serde_json::{json, Value};
 use crate::helpers::{spawn_app, Brand, TestApp};
 
 /// Midnight in Shanghai starting the month `back` months before the current one.
-fn month_start(back: u32) -> (String, DateTime<Utc>) {
+pub fn month_start(back: u32) -> (String, DateTime<Utc>) {
     let today = Utc::now().with_timezone(&Shanghai).date_naive();
     let mut first = NaiveDate::from_ymd_opt(today.year(), today.month(), 1).unwrap();
     for _ in 0..back {
@@ -40,10 +40,10 @@ async fn e5_team_rebates_are_posted_when_a_month_closes() {
         "team_rebate": {"enabled": true, "brackets": [{"min_volume": "10000", "rate": "0.02"}, {"min_volume": "50000", "rate": "0.04"}, {"min_volume": "100000", "rate": "0.06"}]}});
     let (status, body) = app.call(Method::PUT, "/api/v1/plan", Some(&b.hq), Some(plan)).await;
     assert_eq!(status, StatusCode::OK, "{body}");
-    let a = app.agent(&b.hq, "A", "13800000001", b.tiers[0], None).await;
-    let bb = app.agent(&b.hq, "B", "13800000002", b.tiers[0], Some(a)).await;
-    let c = app.agent(&b.hq, "C", "13800000003", b.tiers[0], Some(a)).await;
-    let d = app.agent(&b.hq, "D", "13800000004", b.tiers[0], Some(bb)).await;
+    let a = app.agent_joined(&b.hq, "A", "13800000001", b.tiers[0], None, month_start(3).1).await;
+    let bb = app.agent_joined(&b.hq, "B", "13800000002", b.tiers[0], Some(a), month_start(3).1).await;
+    let c = app.agent_joined(&b.hq, "C", "13800000003", b.tiers[0], Some(a), month_start(3).1).await;
+    let d = app.agent_joined(&b.hq, "D", "13800000004", b.tiers[0], Some(bb), month_start(3).1).await;
     let (month, start) = month_start(1);
     for (agent, units) in [(a, 200), (bb, 300), (c, 50), (d, 600)] {
         let (status, order) = buy_at(&app, &b, agent, "BOX", units, start + Duration::days(3)).await;
@@ -92,7 +92,7 @@ async fn e5_team_rebates_are_posted_when_a_month_closes() {
 async fn the_month_follows_the_brands_time_zone() {
     let app = spawn_app().await;
     let b = app.brand("acme").await;
-    let a = app.agent(&b.hq, "A", "13800000001", b.tiers[1], None).await;
+    let a = app.agent_joined(&b.hq, "A", "13800000001", b.tiers[1], None, month_start(3).1).await;
     let (last, start) = month_start(1);
     let (before, _) = month_start(2);
     // 00:30 on the 1st in Shanghai is still the previous day in UTC
@@ -115,8 +115,8 @@ async fn a_refund_after_close_is_a_clawback_that_can_leave_a_debt() {
     let app = spawn_app().await;
     let b = app.brand("acme").await;
     app.call(Method::PATCH, "/api/v1/settings", Some(&b.hq), Some(json!({"hold_days": 0}))).await;
-    let up = app.agent(&b.hq, "Up", "13800000001", b.tiers[0], None).await;
-    let buyer = app.agent(&b.hq, "Buyer", "13800000002", b.tiers[4], Some(up)).await;
+    let up = app.agent_joined(&b.hq, "Up", "13800000001", b.tiers[0], None, month_start(3).1).await;
+    let buyer = app.agent_joined(&b.hq, "Buyer", "13800000002", b.tiers[4], Some(up), month_start(3).1).await;
     let (last, start) = month_start(1);
     let (_, order) = buy_at(&app, &b, buyer, "MASK-01", 10, start + Duration::days(2)).await;
     assert_eq!(close(&app, &b, &last).await.0, StatusCode::CREATED);
@@ -142,8 +142,8 @@ async fn a_refund_after_close_is_a_clawback_that_can_leave_a_debt() {
 async fn exports_are_byte_identical_and_total_to_the_ledger() {
     let app = spawn_app().await;
     let b = app.brand("acme").await;
-    let up = app.agent(&b.hq, "王芳", "13800000001", b.tiers[0], None).await;
-    let buyer = app.agent(&b.hq, "李雷", "13800000002", b.tiers[3], Some(up)).await;
+    let up = app.agent_joined(&b.hq, "王芳", "13800000001", b.tiers[0], None, month_start(3).1).await;
+    let buyer = app.agent_joined(&b.hq, "李雷", "13800000002", b.tiers[3], Some(up), month_start(3).1).await;
     let (last, start) = month_start(1);
     buy_at(&app, &b, buyer, "MASK-01", 7, start + Duration::days(1)).await;
     buy_at(&app, &b, buyer, "MASK-01", 3, start + Duration::days(9)).await;
@@ -187,10 +187,10 @@ async fn us_ftc_holds_downline_pay_until_the_team_sells_at_retail() {
     let app = spawn_app().await;
     let b = app.brand("acme").await;
     app.call(Method::PATCH, "/api/v1/settings", Some(&b.hq), Some(json!({"jurisdiction": "us_ftc", "hold_days": 0}))).await;
-    let a = app.agent(&b.hq, "A", "13800000001", b.tiers[0], None).await;
-    let seller = app.agent(&b.hq, "B", "13800000002", b.tiers[3], Some(a)).await;
-    let c = app.agent(&b.hq, "C", "13800000003", b.tiers[0], None).await;
-    let loader = app.agent(&b.hq, "D", "13800000004", b.tiers[3], Some(c)).await;
+    let a = app.agent_joined(&b.hq, "A", "13800000001", b.tiers[0], None, month_start(3).1).await;
+    let seller = app.agent_joined(&b.hq, "B", "13800000002", b.tiers[3], Some(a), month_start(3).1).await;
+    let c = app.agent_joined(&b.hq, "C", "13800000003", b.tiers[0], None, month_start(3).1).await;
+    let loader = app.agent_joined(&b.hq, "D", "13800000004", b.tiers[3], Some(c), month_start(3).1).await;
     let (last, start) = month_start(1);
     // both downlines buy 10 市代 units (1194.00): each upline earns (119.40 - 59.70) × 10
     for buyer in [seller, loader] {
