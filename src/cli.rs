@@ -48,6 +48,22 @@ pub enum Command {
         #[arg(long)]
         export: Option<std::path::PathBuf>,
     },
+    /// Replay closed months under a proposed plan and compare with what was paid; writes
+    /// nothing.
+    WhatIf {
+        /// Brand code.
+        #[arg(long)]
+        brand: String,
+        /// The proposed plan, as JSON in the shape of `PUT /api/v1/plan`.
+        #[arg(long)]
+        plan: std::path::PathBuf,
+        /// Closed months: `2026-08..2026-10` or `2026-08,2026-10`.
+        #[arg(long)]
+        months: String,
+        /// Print the full result as JSON.
+        #[arg(long)]
+        json: bool,
+    },
     /// Manage brands.
     Brand {
         #[command(subcommand)]

@@ -106,6 +106,9 @@ fn run(cli: Cli) -> Result<ExitCode, Box<dyn std::error::Error>> {
             let report = agent_ledger::settlement::cli::settle(&mut *pool.get()?, brand, month, export.as_deref())?;
             print!("{report}");
         }
+        Command::WhatIf { brand, plan, months, json } => {
+            print!("{}", agent_ledger::plans::cli::run(&mut *pool.get()?, brand, plan, months, *json)?);
+        }
         Command::Brand { command: BrandCommand::Create { code, name, admin_login, admin_password } } => {
             let id = brands::create_brand(&mut *pool.get()?, code, name, admin_login, admin_password)?;
             println!("{id}");

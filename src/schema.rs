@@ -150,6 +150,7 @@ diesel::table! {
         upline_tiers -> Nullable<Array<Int8>>,
         upline_active -> Nullable<Array<Bool>>,
         sponsor_id -> Nullable<Int8>,
+        sponsor_active -> Nullable<Bool>,
         first_purchase -> Bool,
     }
 }

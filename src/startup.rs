@@ -43,6 +43,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .service(plans::http::get_plan)
             .service(plans::http::put_plan)
             .service(plans::http::validate)
+            .service(plans::http::what_if)
             .service(inventory::http::adjust)
             .service(inventory::http::agent_inventory)
             .service(orders::http::create)

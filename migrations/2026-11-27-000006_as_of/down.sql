@@ -3,5 +3,5 @@ DROP TABLE period_agents;
 DROP FUNCTION agent_as_of(BIGINT, BIGINT, TIMESTAMPTZ);
 DROP INDEX orders_first_purchase;
 ALTER TABLE orders DROP COLUMN buyer_tier_id, DROP COLUMN upline, DROP COLUMN upline_tiers, DROP COLUMN upline_active,
-    DROP COLUMN sponsor_id, DROP COLUMN first_purchase;
+    DROP COLUMN sponsor_id, DROP COLUMN sponsor_active, DROP COLUMN first_purchase;
 DROP TABLE first_purchases;

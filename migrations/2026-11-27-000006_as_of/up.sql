@@ -26,6 +26,7 @@ ALTER TABLE orders
     ADD COLUMN upline_tiers   BIGINT[],
     ADD COLUMN upline_active  BOOLEAN[],
     ADD COLUMN sponsor_id     BIGINT,
+    ADD COLUMN sponsor_active BOOLEAN,
     ADD COLUMN first_purchase BOOLEAN NOT NULL DEFAULT false;
 UPDATE orders o SET first_purchase = true
   FROM (SELECT DISTINCT ON (brand_id, buyer_id) brand_id, id FROM orders WHERE kind = 'purchase' ORDER BY brand_id, buyer_id, created_at, id) f

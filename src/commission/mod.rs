@@ -5,6 +5,7 @@ pub mod money;
 pub mod plan;
 pub mod rebate;
 pub mod refund;
+pub mod replay;
 pub mod split;
 pub mod validate;
 
@@ -16,6 +17,7 @@ mod properties;
 pub use plan::Plan;
 pub use rebate::{team_rebates, Rebate, RebateNode};
 pub use refund::{refund_line, RefundInput};
+pub use replay::{referral_eligible, replay_line, ReplayLine};
 pub use split::{split_line, LineInput, Party, Split, SplitKind, Sponsor, Upline};
 pub use validate::{validate_plan, Finding, Jurisdiction, PlanContext, ValidationReport};
 

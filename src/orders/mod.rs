@@ -267,13 +267,7 @@ fn place_purchase(conn: &mut PgConnection, who: &Principal, req: &PurchaseReques
     let plan = crate::plans::in_force_at(conn, brand_id, placed_at)?;
     // Claimed by the first purchase to commit, exactly once per buyer (first_purchases).
     let first_purchase = store::claim_first_purchase(conn, brand_id, buyer_id)?;
-    let referral_eligible = plan.referral_bonus.enabled
-        && buyer.sponsor_id.is_some()
-        && if plan.referral_bonus.months == 0 {
-            first_purchase
-        } else {
-            placed_at < buyer.joined_at.checked_add_months(chrono::Months::new(plan.referral_bonus.months)).unwrap_or(buyer.joined_at)
-        };
+    let referral_eligible = commission::referral_eligible(&plan.referral_bonus, buyer.sponsor_id.is_some(), first_purchase, placed_at, buyer.joined_at);
     let sponsor = buyer.sponsor_id.map(|id| Sponsor { agent_id: id, active: sponsor.as_ref().is_some_and(|s| s.status == "active") });
 
     // Lock the stock rows this order touches, in the global order, then check and move.
@@ -328,6 +322,7 @@ fn place_purchase(conn: &mut PgConnection, who: &Principal, req: &PurchaseReques
         upline_tiers: chain_rows.iter().map(|a| a.tier_id).collect(),
         upline_active: chain_rows.iter().map(|a| a.status == "active").collect(),
         sponsor_id: buyer.sponsor_id,
+        sponsor_active: sponsor.as_ref().map(|s| s.active),
         first_purchase,
     };
     let order_id = store::insert_order(conn, brand_id, &new, Some(&context), &lines)?;

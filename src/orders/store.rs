@@ -66,6 +66,8 @@ pub struct SplitContext {
     pub upline_tiers: Vec<i64>,
     pub upline_active: Vec<bool>,
     pub sponsor_id: Option<i64>,
+    /// Whether the sponsor was active at placed_at.
+    pub sponsor_active: Option<bool>,
     pub first_purchase: bool,
 }
 
@@ -87,6 +89,7 @@ pub fn insert_order(conn: &mut PgConnection, brand_id: i64, o: &NewOrder, contex
             orders::upline_tiers.eq(context.map(|c| &c.upline_tiers)),
             orders::upline_active.eq(context.map(|c| &c.upline_active)),
             orders::sponsor_id.eq(context.and_then(|c| c.sponsor_id)),
+            orders::sponsor_active.eq(context.and_then(|c| c.sponsor_active)),
             orders::first_purchase.eq(context.is_some_and(|c| c.first_purchase)),
         ))
         .returning(orders::id)

@@ -36,3 +36,15 @@ pub async fn validate(state: web::Data<AppState>, who: Principal, body: web::Jso
     let report = transaction(&state.pool, move |conn| super::validate(conn, who.brand_id, &plan)).await?;
     Ok(HttpResponse::Ok().json(report))
 }
+
+/// Replays closed months under a proposed plan and compares with what was paid; writes
+/// nothing (one read-only snapshot).
+#[utoipa::path(post, path = "/api/v1/plan/what-if", tag = "plan", request_body = super::whatif::WhatIfRequest,
+    responses((status = 200, body = super::whatif::WhatIf), (status = 400), (status = 403), (status = 409, description = "period_open"), (status = 422)), security(("bearer" = [])))]
+#[post("/plan/what-if")]
+pub async fn what_if(state: web::Data<AppState>, who: Principal, body: web::Json<super::whatif::WhatIfRequest>) -> Result<HttpResponse, AppError> {
+    who.require_hq()?;
+    let req = body.into_inner();
+    let result = crate::db::read(&state.pool, move |conn| conn.build_transaction().read_only().repeatable_read().run(|conn| super::whatif::what_if(conn, &who, &req))).await?;
+    Ok(HttpResponse::Ok().json(result))
+}

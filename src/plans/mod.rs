@@ -1,6 +1,9 @@
 //! Compensation plan versions: published by HQ, validated by the engine, never changed.
 
+pub mod cli;
 pub mod http;
+pub mod store;
+pub mod whatif;
 
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;

@@ -238,3 +238,71 @@ async fn verify_catches_a_wrong_plan_version_and_a_duplicate_referral_bonus() {
     assert_eq!(names(&failures), vec!["orders: every purchase was split with the plan version in force at its placed_at"], "{failures:?}");
     assert!(failures[0].1[0].contains(&format!("order {}", ids[0])), "{failures:?}");
 }
+
+#[tokio::test]
+async fn what_if_replays_a_hand_checked_closed_month() {
+    let app = spawn_app().await;
+    let b = app.brand("acme").await;
+    let (last, start) = month_start(1);
+    let joined = month_start(3).1;
+    let a = app.agent_joined(&b.hq, "A", "13800000001", b.tiers[0], None, joined).await;
+    let bb = app.agent_joined(&b.hq, "B", "13800000002", b.tiers[1], Some(a), joined).await;
+    let c = app.agent_joined(&b.hq, "C", "13800000003", b.tiers[4], Some(bb), joined).await;
+    let d = app.agent_joined(&b.hq, "D", "13800000004", b.tiers[4], Some(c), joined).await;
+    let buy = |buyer: i64, qty: i64| {
+        let body = json!({"kind": "purchase", "buyer_id": buyer, "lines": [{"sku": "MASK-01", "qty": qty}], "placed_at": (start + Duration::days(4)).to_rfc3339()});
+        let (app, hq) = (&app, b.hq.clone());
+        async move { app.post("/api/v1/orders", &hq, body).await.1 }
+    };
+    let order_c = buy(c, 10).await; // 1393.00: B 597.00, A 199.00
+    buy(d, 5).await; // 696.50: B 298.50, A 99.50
+    let (status, _) = app.post(&format!("/api/v1/orders/{}/refunds", order_c["id"]), &b.hq, json!({"lines": [{"sku": "MASK-01", "qty": 1}]})).await;
+    assert_eq!(status, StatusCode::CREATED);
+    assert_eq!(app.post(&format!("/api/v1/periods/{last}/close"), &b.hq, json!({})).await.0, StatusCode::CREATED);
+    // the tree changes after the close: the replay still uses the tree as it was
+    app.post(&format!("/api/v1/agents/{c}/tier"), &b.hq, json!({"tier_id": b.tiers[3]})).await;
+    app.post(&format!("/api/v1/agents/{d}/move"), &b.hq, json!({"parent_id": a})).await;
+
+    let what_if = |plan: Value| {
+        let (app, hq, last) = (&app, b.hq.clone(), last.clone());
+        async move {
+            let (status, body) = app.post("/api/v1/plan/what-if", &hq, json!({"plan": plan, "months": [last]})).await;
+            assert_eq!(status, StatusCode::OK, "{body}");
+            body["months"][0].clone()
+        }
+    };
+    // the plan in force (differentials only): nothing changes, to the cent
+    let same = what_if(json!({"effective_from": "2020-01-01T00:00:00Z"})).await;
+    assert_eq!(same["current"]["differential"], "1114.40", "B 537.30 + 298.50, A 179.10 + 99.50");
+    assert_eq!(same["purchases"], "1950.20");
+    assert_eq!(same["current"], same["proposed"]);
+    assert_eq!(same["delta"]["total"], "0.00");
+    assert_eq!(same["top_changes"], json!([]));
+
+    // peer 3%, referral 10% on first purchases, team rebate 2% from 1,000
+    let plan = json!({"effective_from": "2020-01-01T00:00:00Z", "peer_bonus": {"enabled": true, "rates": ["0.03"]},
+        "referral_bonus": {"enabled": true, "rate": "0.10", "months": 0},
+        "team_rebate": {"enabled": true, "brackets": [{"min_volume": "1000.00", "rate": "0.02"}]}});
+    let m = what_if(plan).await;
+    // peer: C is D's first peer, 3% × 696.50 = 20.90; referral: B on C's order 139.30 less
+    // the refunded tenth 13.93 = 125.37, C on D's 69.65; rebate: teams of A, B, C 1950.20
+    // → 39.00 each, paid to C (A and B pass it down): 39.00
+    assert_eq!(
+        (m["proposed"]["differential"].as_str(), m["proposed"]["peer_bonus"].as_str(), m["proposed"]["referral_bonus"].as_str(), m["proposed"]["team_rebate"].as_str()),
+        (Some("1114.40"), Some("20.90"), Some("195.02"), Some("39.00"))
+    );
+    assert_eq!((m["proposed"]["total"].as_str(), m["delta"]["total"].as_str()), (Some("1369.32"), Some("254.92")));
+    assert_eq!((m["current"]["payout_ratio"].as_str(), m["proposed"]["payout_ratio"].as_str()), (Some("0.5714"), Some("0.7021")));
+    let tier = |p: &Value, i: usize| p["by_tier"][i]["amount"].as_str().unwrap().to_owned();
+    assert_eq!((tier(&m["proposed"], 0), tier(&m["proposed"], 1), tier(&m["proposed"], 4)), ("278.60".into(), "961.17".into(), "129.55".into()), "C counted as 特约, its tier at close");
+    let top: Vec<(i64, String)> = m["top_changes"].as_array().unwrap().iter().map(|x| (x["agent_id"].as_i64().unwrap(), x["delta"].as_str().unwrap().to_owned())).collect();
+    assert_eq!(top, vec![(c, "129.55".to_owned()), (bb, "125.37".to_owned())]);
+
+    // closed months only; HQ only; it wrote nothing
+    let (status, body) = app.post("/api/v1/plan/what-if", &b.hq, json!({"plan": {"effective_from": "2020-01-01T00:00:00Z"}, "months": [month_start(0).0]})).await;
+    assert_eq!((status, body["code"].as_str()), (StatusCode::CONFLICT, Some("period_open")));
+    let ta = app.agent_token(&b, "13800000001").await;
+    assert_eq!(app.post("/api/v1/plan/what-if", &ta, json!({"plan": {"effective_from": "2020-01-01T00:00:00Z"}, "months": [last]})).await.0, StatusCode::FORBIDDEN);
+    assert_eq!(count(&app, "SELECT count(*) AS n FROM plan_versions").await, 1);
+    app.assert_verified().await;
+}
