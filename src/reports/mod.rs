@@ -1,6 +1,7 @@
 //! Reports that tell distribution from inventory loading (domain §1, §11): the sales split
 //! of a month for the brand, an agent or a team, and a team's downline summary (`team`).
 
+pub mod closed;
 pub mod compliance;
 pub mod ftc;
 pub mod http;

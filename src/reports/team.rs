@@ -74,6 +74,17 @@ pub struct Outcome {
 /// The summary, exact as of now, and whether its snapshot wants refreshing.
 pub fn summary(conn: &mut PgConnection, who: &Principal, agent_id: i64, month: &str, policy: &SnapshotPolicy) -> Result<Outcome, AppError> {
     crate::period::parse_month(month)?;
+    // a closed month reads as it was closed
+    let closed = conn.build_transaction().repeatable_read().read_only().run(|c| match crate::settlement::store::closed_period(c, who.brand_id, month)? {
+        Some(period) => {
+            crate::tree::visible(c, who, agent_id)?;
+            super::closed::summary(c, who, agent_id, &period)
+        }
+        None => Ok(None),
+    })?;
+    if let Some(summary) = closed {
+        return Ok(Outcome { summary, refresh: false });
+    }
     let read = conn.build_transaction().repeatable_read().read_only().run(|c| read(c, who, agent_id, month, policy))?;
     match read {
         Read::Snapshot(outcome) => Ok(outcome),
@@ -149,7 +160,7 @@ fn read(conn: &mut PgConnection, who: &Principal, agent_id: i64, month: &str, po
     Ok(Read::Snapshot(Outcome { summary: assemble(agent_id, month, &counts, own, &team), refresh }))
 }
 
-fn assemble(agent_id: i64, month: &str, counts: &[Count], own: Volume, team: &totals::Totals) -> DownlineSummary {
+pub(super) fn assemble(agent_id: i64, month: &str, counts: &[Count], own: Volume, team: &totals::Totals) -> DownlineSummary {
     let mut by_tier = BTreeMap::new();
     let mut by_depth = BTreeMap::new();
     for c in counts {
@@ -168,13 +179,13 @@ fn assemble(agent_id: i64, month: &str, counts: &[Count], own: Volume, team: &to
 }
 
 #[derive(QueryableByName, Debug, Clone)]
-struct Count {
+pub(super) struct Count {
     #[diesel(sql_type = BigInt)]
-    tier_id: i64,
+    pub tier_id: i64,
     #[diesel(sql_type = Integer)]
-    depth: i32,
+    pub depth: i32,
     #[diesel(sql_type = BigInt)]
-    n: i64,
+    pub n: i64,
 }
 
 /// A team's figures as of `snap` (a pg_snapshot in its text form).

@@ -59,6 +59,12 @@ pub fn path_at_close(conn: &mut PgConnection, brand_id: i64, month: &str, agent_
     Ok(period_agents::table.find((brand_id, month, agent_id)).select(period_agents::path).first(conn).optional()?)
 }
 
+/// Whether a tree was kept when `month` closed (months closed before migration 000006 have none).
+pub fn kept_tree(conn: &mut PgConnection, brand_id: i64, month: &str) -> Result<bool, AppError> {
+    use crate::schema::period_agents;
+    Ok(diesel::select(diesel::dsl::exists(period_agents::table.filter(period_agents::brand_id.eq(brand_id)).filter(period_agents::month.eq(month)))).get_result(conn)?)
+}
+
 /// Stores a report of a closed month as served; kept forever.
 pub fn keep_report(conn: &mut PgConnection, brand_id: i64, month: &str, kind: &str, body: &serde_json::Value) -> Result<(), AppError> {
     use crate::schema::period_reports;

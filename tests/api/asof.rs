@@ -185,6 +185,8 @@ async fn a_closed_month_never_changes_whatever_the_tree_does_afterwards() {
                 format!("/api/v1/reports/sales-split?month={last}&agent_id={a}&scope=team"),
                 format!("/api/v1/reports/sales-split?month={last}&agent_id={bb}&scope=self"),
                 format!("/api/v1/reports/sales-split?month={last}&agent_id={c}&scope=team"),
+                format!("/api/v1/agents/{a}/downline/summary?month={last}"),
+                format!("/api/v1/agents/{c}/downline/summary?month={last}"),
             ] {
                 let (status, body) = app.get(&path, &hq).await;
                 assert_eq!(status, StatusCode::OK, "{path}: {body}");
@@ -197,6 +199,8 @@ async fn a_closed_month_never_changes_whatever_the_tree_does_afterwards() {
     assert_eq!(before[2]["purchases"]["amount"], "1194.00", "A's team bought B's 10 units");
     assert_eq!(before[4]["purchases"]["amount"], "0.00", "C's team had nobody who bought");
     assert_eq!(before[0]["network"]["agents"], 3);
+    assert_eq!((before[5]["total"].as_i64(), before[5]["team_purchases"]["amount"].as_str()), (Some(1), Some("1194.00")), "{}", before[5]);
+    assert_eq!(before[6]["total"], 0);
     // afterwards: an agent joins, B moves to C's team, and 1 unit is refunded (a clawback)
     app.agent(&b.hq, "D", "13800000004", b.tiers[4], Some(a)).await;
     assert_eq!(app.post(&format!("/api/v1/agents/{bb}/move"), &b.hq, json!({"parent_id": c})).await.0, StatusCode::OK);
