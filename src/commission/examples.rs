@@ -1,4 +1,4 @@
-//! The worked examples of `shared/spec/domain.md` §10, each asserted to the cent.
+//! The worked examples of `docs/domain.md` §10, each asserted to the cent.
 
 use rust_decimal::Decimal;
 use rust_decimal_macros::dec;

@@ -1,5 +1,5 @@
 //! The commission engine: a pure core over plain data. No database, no HTTP, no clock.
-//! Rules: `shared/spec/domain.md` §3–§7 and §11; explained in `docs/compensation.md`.
+//! Rules: `docs/domain.md` §3–§7 and §11; explained in `docs/compensation.md`.
 
 pub mod money;
 pub mod plan;

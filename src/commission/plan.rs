@@ -1,5 +1,5 @@
 //! The compensation plan: a versioned, serde-friendly description of which cuts a brand pays.
-//! The JSON shape is the one in `shared/spec/api.md` ("Plan version").
+//! The JSON shape is the one in `docs/api.md` ("Plan version").
 
 use chrono::{DateTime, FixedOffset};
 use rust_decimal::Decimal;

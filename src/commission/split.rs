@@ -1,5 +1,5 @@
 //! Splitting one purchase line into proceeds, differentials (级差), peer bonuses (平级奖) and
-//! the referral bonus (推荐奖). Rules: `shared/spec/domain.md` §5.
+//! the referral bonus (推荐奖). Rules: `docs/domain.md` §5.
 //!
 //! The buyer's payment is shared out exactly (seller proceeds + differentials = line amount);
 //! bonuses are paid by HQ on top. Amounts are rounded once per (line, beneficiary, kind).
