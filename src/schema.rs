@@ -164,17 +164,6 @@ diesel::table! {
 }
 
 diesel::table! {
-    period_agents (brand_id, month, agent_id) {
-        brand_id -> Int8,
-        month -> Text,
-        agent_id -> Int8,
-        path -> Array<Int8>,
-        tier_id -> Int8,
-        status -> Text,
-    }
-}
-
-diesel::table! {
     period_reports (brand_id, month, kind) {
         brand_id -> Int8,
         month -> Text,
@@ -332,6 +321,9 @@ diesel::table! {
         internal_sales_units -> Int8,
         retail_sales_amount -> Numeric,
         retail_sales_units -> Int8,
+        path -> Nullable<Array<Int8>>,
+        tier_id -> Nullable<Int8>,
+        status -> Nullable<Text>,
     }
 }
 
@@ -371,5 +363,5 @@ diesel::table! {
 diesel::allow_tables_to_appear_in_same_query!(
     brands, hq_users, tiers, products, product_prices, agents, agent_events, sessions, login_failures, idempotency_keys,
     plan_versions, orders, order_lines, refunds, refund_lines, stock, hq_stock, stock_moves, journal_entries, postings, withdrawals,
-    periods, statements, period_exports, first_purchases, period_agents, period_reports, agent_exits, agent_month_purchases,
+    periods, statements, period_exports, first_purchases, period_reports, agent_exits, agent_month_purchases,
 );

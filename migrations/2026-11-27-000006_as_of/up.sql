@@ -58,20 +58,13 @@ STABLE LANGUAGE sql AS $$
      WHERE a.brand_id = p_brand AND a.id = p_id
 $$;
 
--- The tree of a closed month: every agent's path, tier and status as they stood when the
--- month was closed (the tree the team rebates were computed on). Reports of a closed
--- month read this, never today's tree.
-CREATE TABLE period_agents (
-    brand_id BIGINT NOT NULL,
-    month    TEXT NOT NULL,
-    agent_id BIGINT NOT NULL,
-    path     BIGINT[] NOT NULL,
-    tier_id  BIGINT NOT NULL,
-    status   TEXT NOT NULL,
-    PRIMARY KEY (brand_id, month, agent_id),
-    FOREIGN KEY (brand_id, month) REFERENCES periods (brand_id, month)
-);
-CREATE INDEX period_agents_path ON period_agents (brand_id, month, path);
+-- The tree of a closed month: each statement keeps its agent's path, tier and status as
+-- they stood at close (the tree the team rebates were computed on). Reports of a closed
+-- month read the statements, never today's tree. NULL on months closed before this.
+ALTER TABLE statements ADD COLUMN path BIGINT[], ADD COLUMN tier_id BIGINT, ADD COLUMN status TEXT;
+-- A closed month's team is one index-only range: counts by tier and depth, purchases.
+CREATE INDEX statements_tree ON statements (brand_id, month, path)
+    INCLUDE (tier_id, purchases_units, purchases_amount) WHERE path IS NOT NULL;
 
 -- Reports frozen at close (the compliance report with its income disclosure), as served.
 CREATE TABLE period_reports (
@@ -83,5 +76,4 @@ CREATE TABLE period_reports (
     FOREIGN KEY (brand_id, month) REFERENCES periods (brand_id, month)
 );
 
-CREATE TRIGGER period_agents_append_only BEFORE UPDATE OR DELETE ON period_agents FOR EACH ROW EXECUTE FUNCTION journal_is_append_only();
 CREATE TRIGGER period_reports_append_only BEFORE UPDATE OR DELETE ON period_reports FOR EACH ROW EXECUTE FUNCTION journal_is_append_only();

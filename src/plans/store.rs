@@ -140,9 +140,19 @@ pub struct MonthAgent {
     pub volume: Decimal,
 }
 
-/// Every agent of the tree kept at the month's close (today's tree for a month closed
-/// before trees were kept), with its own net volume of the month.
+/// Every agent of the tree kept with the month's statements, with its own net purchases
+/// of the month as the statement has them (net of refunds made before the close). For a
+/// month closed before statements kept the tree: today's tree, and the same volumes.
 pub fn month_tree(conn: &mut PgConnection, brand_id: i64, month: &str, start: DateTime<Utc>, end: DateTime<Utc>, closed_at: DateTime<Utc>) -> Result<Vec<MonthAgent>, AppError> {
+    if crate::settlement::store::kept_tree(conn, brand_id, month)? {
+        return Ok(diesel::sql_query(
+            "SELECT agent_id, path[cardinality(path) - 1] AS parent_id, tier_id, status = 'active' AS active, purchases_amount AS volume
+               FROM statements WHERE brand_id = $1 AND month = $2 AND path IS NOT NULL",
+        )
+        .bind::<BigInt, _>(brand_id)
+        .bind::<Text, _>(month)
+        .load(conn)?);
+    }
     Ok(diesel::sql_query(
         "WITH refunded AS (
              SELECT rl.order_id, sum(rl.amount) AS amount
@@ -155,21 +165,15 @@ pub fn month_tree(conn: &mut PgConnection, brand_id: i64, month: &str, start: Da
              SELECT o.buyer_id, sum(o.amount - coalesce(f.amount, 0)) AS volume
                FROM orders o LEFT JOIN refunded f ON f.order_id = o.id
               WHERE o.brand_id = $1 AND o.kind = 'purchase' AND o.placed_at >= $2 AND o.placed_at < $3
-              GROUP BY 1),
-         kept AS (SELECT agent_id, path, tier_id, status FROM period_agents WHERE brand_id = $1 AND month = $5),
-         tree AS (
-             SELECT agent_id, path, tier_id, status FROM kept
-             UNION ALL
-             SELECT id, path, tier_id, status FROM agents WHERE brand_id = $1 AND NOT EXISTS (SELECT 1 FROM kept))
-         SELECT t.agent_id, t.path[cardinality(t.path) - 1] AS parent_id, t.tier_id, t.status = 'active' AS active,
-                coalesce(own.volume, 0) AS volume
-           FROM tree t LEFT JOIN own ON own.buyer_id = t.agent_id",
+              GROUP BY 1)
+         SELECT a.id AS agent_id, a.parent_id, a.tier_id, a.status = 'active' AS active, coalesce(own.volume, 0) AS volume
+           FROM agents a LEFT JOIN own ON own.buyer_id = a.id
+          WHERE a.brand_id = $1",
     )
     .bind::<BigInt, _>(brand_id)
     .bind::<Timestamptz, _>(start)
     .bind::<Timestamptz, _>(end)
     .bind::<Timestamptz, _>(closed_at)
-    .bind::<Text, _>(month)
     .load(conn)?)
 }
 

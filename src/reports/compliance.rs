@@ -189,6 +189,28 @@ fn load_month(conn: &mut PgConnection, brand_id: i64, start: DateTime<Utc>, end:
     .load(conn)?)
 }
 
+/// The same rows from a closed month's statements (purchases and sales net of the refunds
+/// made before the close, earnings of the month, the tree at close) and stock on hand now
+/// — which, at close, is stock at close.
+fn load_kept_month(conn: &mut PgConnection, brand_id: i64, month: &str) -> Result<Vec<AgentMonth>, AppError> {
+    Ok(diesel::sql_query(
+        "WITH held AS (SELECT agent_id AS id, sum(qty) AS units, sum(qty * avg_cost) AS value FROM stock WHERE brand_id = $1 AND qty > 0 GROUP BY 1)
+         SELECT s.agent_id AS id, a.name, s.path, s.status,
+                s.internal_sales_amount AS internal_amount, s.retail_sales_amount AS retail_amount, s.retail_sales_units AS retail_units,
+                s.purchases_amount AS purchased_amount, s.purchases_units AS purchased_units,
+                coalesce(held.units, 0)::bigint AS stock_units, round(coalesce(held.value, 0), 2) AS stock_value,
+                s.closing_balance - s.opening_balance - s.withdrawals AS earned
+           FROM statements s
+           JOIN agents a ON a.brand_id = s.brand_id AND a.id = s.agent_id
+           LEFT JOIN held ON held.id = s.agent_id
+          WHERE s.brand_id = $1 AND s.month = $2 AND s.path IS NOT NULL
+          ORDER BY s.agent_id",
+    )
+    .bind::<BigInt, _>(brand_id)
+    .bind::<Text, _>(month)
+    .load(conn)?)
+}
+
 fn cents(mut d: Decimal) -> Decimal {
     d.rescale(2);
     d
@@ -246,7 +268,8 @@ pub fn compute(conn: &mut PgConnection, who: &Principal, month: &str) -> Result<
     let settings = crate::brands::settings(conn, who.brand_id)?;
     let (start, end) = super::month_range(conn, who.brand_id, month)?;
     let split = super::sales_split(conn, who, month, None, super::Scope::Own)?;
-    let rows = load_month(conn, who.brand_id, start, end)?;
+    // closing: every agent's figures from the statements just written (they keep the tree)
+    let rows = if crate::settlement::store::kept_tree(conn, who.brand_id, month)? { load_kept_month(conn, who.brand_id, month)? } else { load_month(conn, who.brand_id, start, end)? };
     let min = settings.min_retail_share;
 
     let share_row = |id: i64, name: &str, (purchased, internal, retail): (Decimal, Decimal, Decimal)| {

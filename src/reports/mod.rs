@@ -98,13 +98,11 @@ pub fn sales_split(conn: &mut PgConnection, who: &Principal, month: &str, agent_
             (if scope == Scope::Team { "team" } else { "self" }, Some(row))
         }
     };
-    // A closed month is read as it was closed: the tree kept at close, refunds made before.
-    let frozen = crate::settlement::store::closed_period(conn, who.brand_id, month)?;
-    let path = match (&root, &frozen) {
-        (Some(r), Some(p)) => crate::settlement::store::path_at_close(conn, who.brand_id, &p.month, r.id)?.unwrap_or_default(),
-        (Some(r), None) => r.path.clone(),
-        (None, _) => Vec::new(),
-    };
+    // A closed month reads as it was closed: its statements, which keep the tree at close.
+    if crate::settlement::store::kept_tree(conn, who.brand_id, month)? {
+        return closed_split(conn, who.brand_id, month, mode, agent_id);
+    }
+    let path = root.as_ref().map(|r| r.path.clone()).unwrap_or_default();
     #[derive(QueryableByName)]
     struct Row {
         #[diesel(sql_type = BigInt)]
@@ -121,29 +119,14 @@ pub fn sales_split(conn: &mut PgConnection, who: &Principal, month: &str, agent_
         retail_amount: Decimal,
     }
     let r: Row = diesel::sql_query(
-        "WITH refunded AS (
-             SELECT rl.order_id, rl.line_no, sum(rl.qty) AS qty, sum(rl.amount) AS amount
-               FROM orders o
-               JOIN refund_lines rl ON rl.brand_id = o.brand_id AND rl.order_id = o.id
-               JOIN refunds rf ON rf.brand_id = rl.brand_id AND rf.id = rl.refund_id
-              WHERE o.brand_id = $1 AND o.placed_at >= $2 AND o.placed_at < $3 AND ($8::timestamptz IS NULL OR rf.created_at < $8)
-              GROUP BY 1, 2),
-         net AS (
-             SELECT o.kind, o.buyer_id, o.seller_id, l.qty - coalesce(r.qty, 0) AS units, l.amount - coalesce(r.amount, 0) AS amount
-               FROM orders o JOIN order_lines l ON l.brand_id = o.brand_id AND l.order_id = o.id
-               LEFT JOIN refunded r ON r.order_id = l.order_id AND r.line_no = l.line_no
-              WHERE o.brand_id = $1 AND o.placed_at >= $2 AND o.placed_at < $3),
+        "WITH net AS (SELECT kind, buyer_id, seller_id, units, amount FROM order_lines_net WHERE brand_id = $1 AND placed_at >= $2 AND placed_at < $3),
          scoped AS (
              SELECT n.kind, n.units, n.amount,
                     CASE $4 WHEN 'brand' THEN true WHEN 'self' THEN n.buyer_id = $5 ELSE b.path >= $6 AND b.path < $7 END AS bought_in,
                     CASE $4 WHEN 'brand' THEN true WHEN 'self' THEN n.seller_id = $5 ELSE s.path >= $6 AND s.path < $7 END AS sold_in
                FROM net n
-               LEFT JOIN LATERAL (SELECT a.path FROM agents a WHERE $9::text IS NULL AND a.brand_id = $1 AND a.id = n.buyer_id
-                                  UNION ALL
-                                  SELECT pa.path FROM period_agents pa WHERE pa.brand_id = $1 AND pa.month = $9 AND pa.agent_id = n.buyer_id) b ON $4 = 'team'
-               LEFT JOIN LATERAL (SELECT a.path FROM agents a WHERE $9::text IS NULL AND a.brand_id = $1 AND a.id = n.seller_id
-                                  UNION ALL
-                                  SELECT pa.path FROM period_agents pa WHERE pa.brand_id = $1 AND pa.month = $9 AND pa.agent_id = n.seller_id) s ON $4 = 'team')
+               LEFT JOIN agents b ON b.brand_id = $1 AND b.id = n.buyer_id
+               LEFT JOIN agents s ON s.brand_id = $1 AND s.id = n.seller_id)
          SELECT coalesce(sum(units) FILTER (WHERE kind = 'purchase' AND bought_in), 0)::bigint AS purchases_units,
                 coalesce(sum(amount) FILTER (WHERE kind = 'purchase' AND bought_in), 0) AS purchases_amount,
                 coalesce(sum(units) FILTER (WHERE kind = 'purchase' AND sold_in), 0)::bigint AS internal_units,
@@ -159,8 +142,6 @@ pub fn sales_split(conn: &mut PgConnection, who: &Principal, month: &str, agent_
     .bind::<Nullable<BigInt>, _>(agent_id)
     .bind::<Array<BigInt>, _>(&path)
     .bind::<Array<BigInt>, _>(subtree_upper_bound(&path))
-    .bind::<Nullable<Timestamptz>, _>(frozen.as_ref().map(|p| p.closed_at))
-    .bind::<Nullable<Text>, _>(frozen.as_ref().map(|p| p.month.clone()))
     .get_result(conn)?;
     Ok(SalesSplit {
         month: month.to_owned(),
@@ -170,5 +151,33 @@ pub fn sales_split(conn: &mut PgConnection, who: &Principal, month: &str, agent_
         internal_sales: Volume { units: r.internal_units, amount: cents(r.internal_amount) },
         retail_sales: Volume { units: r.retail_units, amount: cents(r.retail_amount) },
         retail_share: retail_share(r.retail_amount, r.purchases_amount),
+    })
+}
+
+/// A closed month's split from its statements (net of the refunds made before the close,
+/// the team as it stood at close). For the brand, internal sales are every purchase.
+fn closed_split(conn: &mut PgConnection, brand_id: i64, month: &str, mode: &str, agent_id: Option<i64>) -> Result<SalesSplit, AppError> {
+    let path = match agent_id {
+        Some(id) => crate::settlement::store::path_at_close(conn, brand_id, month, id)?,
+        None => None,
+    };
+    let sums = match (mode, &path) {
+        ("brand", _) => crate::settlement::store::kept_sums(conn, brand_id, month, None)?,
+        (_, None) => crate::settlement::store::KeptSums::default(), // joined after the close
+        ("self", Some(p)) => {
+            let own_upper: Vec<i64> = p.iter().copied().chain([i64::MIN]).collect();
+            crate::settlement::store::kept_sums(conn, brand_id, month, Some((p, &own_upper)))?
+        }
+        (_, Some(p)) => crate::settlement::store::kept_sums(conn, brand_id, month, Some((p, &subtree_upper_bound(p))))?,
+    };
+    let (internal_units, internal_amount) = if mode == "brand" { (sums.purchases_units, sums.purchases_amount) } else { (sums.internal_units, sums.internal_amount) };
+    Ok(SalesSplit {
+        month: month.to_owned(),
+        scope: mode.into(),
+        agent_id,
+        purchases: Volume { units: sums.purchases_units, amount: cents(sums.purchases_amount) },
+        internal_sales: Volume { units: internal_units, amount: cents(internal_amount) },
+        retail_sales: Volume { units: sums.retail_units, amount: cents(sums.retail_amount) },
+        retail_share: retail_share(sums.retail_amount, sums.purchases_amount),
     })
 }

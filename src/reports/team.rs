@@ -75,12 +75,12 @@ pub struct Outcome {
 pub fn summary(conn: &mut PgConnection, who: &Principal, agent_id: i64, month: &str, policy: &SnapshotPolicy) -> Result<Outcome, AppError> {
     crate::period::parse_month(month)?;
     // a closed month reads as it was closed
-    let closed = conn.build_transaction().repeatable_read().read_only().run(|c| match crate::settlement::store::closed_period(c, who.brand_id, month)? {
-        Some(period) => {
-            crate::tree::visible(c, who, agent_id)?;
-            super::closed::summary(c, who, agent_id, &period)
+    let closed = conn.build_transaction().repeatable_read().read_only().run(|c| {
+        if !crate::settlement::store::kept_tree(c, who.brand_id, month)? {
+            return Ok(None);
         }
-        None => Ok(None),
+        crate::tree::visible(c, who, agent_id)?;
+        super::closed::summary(c, who.brand_id, agent_id, month).map(Some)
     })?;
     if let Some(summary) = closed {
         return Ok(Outcome { summary, refresh: false });

@@ -150,10 +150,10 @@ pub fn close(conn: &mut PgConnection, who: &Principal, month: &str, progress: &d
     progress.step("statements");
     let previous = last.filter(|p| p.ends_at == start).map(|p| p.month);
     let statements = store::write_statements(conn, brand_id, month, start, end, previous.as_deref(), &volumes)?;
-    // Frozen from now on: the tree as it stands (the one the rebates used) and the
-    // compliance report, as served later whatever the tree and the refunds do.
-    progress.step("keeping the month's tree and reports");
-    store::keep_tree(conn, brand_id, month)?;
+    // Frozen from now on: the statements keep the tree as it stands (the one the rebates
+    // used), and the compliance report is kept as served later, whatever the tree, the
+    // stock and the refunds do.
+    progress.step("compliance report");
     let report = crate::reports::compliance::compute(conn, who, month)?;
     store::keep_report(conn, brand_id, month, "compliance", &serde_json::to_value(&report).map_err(|e| AppError::internal(e.to_string()))?)?;
     Ok(CloseResult { month: month.to_owned(), status: "closed".into(), closed_at: now, statements, team_rebate_total: cents(rebate_total), team_rebate_entry_id: rebate_entry })

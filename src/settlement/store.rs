@@ -42,27 +42,83 @@ pub fn closed_period(conn: &mut PgConnection, brand_id: i64, month: &str) -> Res
     Ok(periods::table.find((brand_id, month)).select(ClosedPeriod::as_select()).first(conn).optional()?)
 }
 
-/// Keeps the tree as it stands at close (path, tier, status of every agent) for the month.
-pub fn keep_tree(conn: &mut PgConnection, brand_id: i64, month: &str) -> Result<usize, AppError> {
+/// An agent's path in the tree kept with `month`'s statements; None if it was not in it.
+pub fn path_at_close(conn: &mut PgConnection, brand_id: i64, month: &str, agent_id: i64) -> Result<Option<Vec<i64>>, AppError> {
+    Ok(statements::table.find((brand_id, month, agent_id)).select(statements::path).first::<Option<Vec<i64>>>(conn).optional()?.flatten())
+}
+
+/// Whether `month`'s statements keep the tree (months closed before migration 000006 do not).
+pub fn kept_tree(conn: &mut PgConnection, brand_id: i64, month: &str) -> Result<bool, AppError> {
+    Ok(diesel::select(diesel::dsl::exists(
+        statements::table.filter(statements::brand_id.eq(brand_id)).filter(statements::month.eq(month)).filter(statements::path.is_not_null()),
+    ))
+    .get_result(conn)?)
+}
+
+/// Sums of the kept statements whose path lies in [lower, upper) (all of them when None):
+/// a closed month's purchases, internal and retail sales of an agent, a team or the brand.
+#[derive(Debug, Default, QueryableByName)]
+pub struct KeptSums {
+    #[diesel(sql_type = BigInt)]
+    pub purchases_units: i64,
+    #[diesel(sql_type = Numeric)]
+    pub purchases_amount: Decimal,
+    #[diesel(sql_type = BigInt)]
+    pub internal_units: i64,
+    #[diesel(sql_type = Numeric)]
+    pub internal_amount: Decimal,
+    #[diesel(sql_type = BigInt)]
+    pub retail_units: i64,
+    #[diesel(sql_type = Numeric)]
+    pub retail_amount: Decimal,
+}
+
+pub fn kept_sums(conn: &mut PgConnection, brand_id: i64, month: &str, range: Option<(&[i64], &[i64])>) -> Result<KeptSums, AppError> {
+    let (lower, upper) = range.map_or((None, None), |(l, u)| (Some(l.to_vec()), Some(u.to_vec())));
     Ok(diesel::sql_query(
-        "INSERT INTO period_agents (brand_id, month, agent_id, path, tier_id, status)
-         SELECT brand_id, $2, id, path, tier_id, status FROM agents WHERE brand_id = $1",
+        "SELECT coalesce(sum(purchases_units), 0)::bigint AS purchases_units, coalesce(sum(purchases_amount), 0) AS purchases_amount,
+                coalesce(sum(internal_sales_units), 0)::bigint AS internal_units, coalesce(sum(internal_sales_amount), 0) AS internal_amount,
+                coalesce(sum(retail_sales_units), 0)::bigint AS retail_units, coalesce(sum(retail_sales_amount), 0) AS retail_amount
+           FROM statements
+          WHERE brand_id = $1 AND month = $2 AND path IS NOT NULL
+            AND ($3::bigint[] IS NULL OR (path >= $3 AND path < $4))",
     )
     .bind::<BigInt, _>(brand_id)
     .bind::<Text, _>(month)
-    .execute(conn)?)
+    .bind::<Nullable<Array<BigInt>>, _>(lower)
+    .bind::<Nullable<Array<BigInt>>, _>(upper)
+    .get_result(conn)?)
 }
 
-/// An agent's path in the tree kept when `month` closed; None if it was not in it.
-pub fn path_at_close(conn: &mut PgConnection, brand_id: i64, month: &str, agent_id: i64) -> Result<Option<Vec<i64>>, AppError> {
-    use crate::schema::period_agents;
-    Ok(period_agents::table.find((brand_id, month, agent_id)).select(period_agents::path).first(conn).optional()?)
+/// A kept team by (tier, depth below `path`), and its purchases: one index-only range.
+#[derive(Debug, QueryableByName)]
+pub struct KeptCount {
+    #[diesel(sql_type = BigInt)]
+    pub tier_id: i64,
+    #[diesel(sql_type = diesel::sql_types::Integer)]
+    pub depth: i32,
+    #[diesel(sql_type = BigInt)]
+    pub n: i64,
+    #[diesel(sql_type = BigInt)]
+    pub units: i64,
+    #[diesel(sql_type = Numeric)]
+    pub amount: Decimal,
 }
 
-/// Whether a tree was kept when `month` closed (months closed before migration 000006 have none).
-pub fn kept_tree(conn: &mut PgConnection, brand_id: i64, month: &str) -> Result<bool, AppError> {
-    use crate::schema::period_agents;
-    Ok(diesel::select(diesel::dsl::exists(period_agents::table.filter(period_agents::brand_id.eq(brand_id)).filter(period_agents::month.eq(month)))).get_result(conn)?)
+/// Every (tier, depth) group of the kept statements in [path, upper), the agent itself at depth 0.
+pub fn kept_team(conn: &mut PgConnection, brand_id: i64, month: &str, path: &[i64], upper: &[i64]) -> Result<Vec<KeptCount>, AppError> {
+    Ok(diesel::sql_query(
+        "SELECT tier_id, cardinality(path) - $5 AS depth, count(*) AS n, sum(purchases_units)::bigint AS units, sum(purchases_amount) AS amount
+           FROM statements
+          WHERE brand_id = $1 AND month = $2 AND path IS NOT NULL AND path >= $3 AND path < $4
+          GROUP BY 1, 2",
+    )
+    .bind::<BigInt, _>(brand_id)
+    .bind::<Text, _>(month)
+    .bind::<Array<BigInt>, _>(path)
+    .bind::<Array<BigInt>, _>(upper)
+    .bind::<diesel::sql_types::Integer, _>(path.len() as i32)
+    .load(conn)?)
 }
 
 /// Stores a report of a closed month as served; kept forever.
@@ -184,7 +240,8 @@ pub fn post_rebates(conn: &mut PgConnection, brand_id: i64, month: &str, at: Dat
     Ok(entry)
 }
 
-/// Writes every agent's statement in one statement. The opening balance is the previous
+/// Writes every agent's statement in one statement, each keeping the agent's place in the
+/// tree (path, tier, status) as it stands at close. The opening balance is the previous
 /// closed month's closing balance when there is one (a checkpoint), otherwise the ledger's
 /// wallet balance at the month's start.
 pub fn write_statements(conn: &mut PgConnection, brand_id: i64, month: &str, start: DateTime<Utc>, end: DateTime<Utc>, previous: Option<&str>, volumes: &[(i64, Decimal)]) -> Result<i64, AppError> {
@@ -215,17 +272,18 @@ pub fn write_statements(conn: &mut PgConnection, brand_id: i64, month: &str, sta
          sold_retail AS (SELECT seller_id AS agent_id, sum(amount) AS amount, sum(units) AS units FROM sales WHERE kind = 'retail' GROUP BY 1),
          volumes AS (SELECT * FROM unnest($6::bigint[], $7::numeric[]) AS v(agent_id, team_volume)),
          opening AS (
-             SELECT a.id AS agent_id, coalesce(prev.closing_balance, ledger_open.amount, 0) AS amount
+             SELECT a.id AS agent_id, a.path, a.tier_id, a.status, coalesce(prev.closing_balance, ledger_open.amount, 0) AS amount
                FROM agents a LEFT JOIN prev ON prev.agent_id = a.id LEFT JOIN ledger_open ON ledger_open.agent_id = a.id
               WHERE a.brand_id = $1)
          INSERT INTO statements (brand_id, month, agent_id, opening_balance, proceeds, differential, peer_bonus, referral_bonus, team_rebate,
                                  clawbacks, withdrawals, other, closing_balance, team_volume, purchases_amount, purchases_units,
-                                 internal_sales_amount, internal_sales_units, retail_sales_amount, retail_sales_units)
+                                 internal_sales_amount, internal_sales_units, retail_sales_amount, retail_sales_units, path, tier_id, status)
          SELECT $1, $2, op.agent_id, op.amount,
                 coalesce(m.proceeds, 0), coalesce(m.differential, 0), coalesce(m.peer_bonus, 0), coalesce(m.referral_bonus, 0),
                 coalesce(m.team_rebate, 0), coalesce(m.clawbacks, 0), coalesce(m.withdrawals, 0), coalesce(m.other, 0),
                 op.amount + coalesce(m.total, 0), coalesce(v.team_volume, 0),
-                coalesce(b.amount, 0), coalesce(b.units, 0), coalesce(si.amount, 0), coalesce(si.units, 0), coalesce(sr.amount, 0), coalesce(sr.units, 0)
+                coalesce(b.amount, 0), coalesce(b.units, 0), coalesce(si.amount, 0), coalesce(si.units, 0), coalesce(sr.amount, 0), coalesce(sr.units, 0),
+                op.path, op.tier_id, op.status
            FROM opening op
            LEFT JOIN moves m ON m.agent_id = op.agent_id
            LEFT JOIN volumes v ON v.agent_id = op.agent_id
