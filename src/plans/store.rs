@@ -67,7 +67,7 @@ pub fn each_line(
                FROM orders o
                JOIN refund_lines rl ON rl.brand_id = o.brand_id AND rl.order_id = o.id
                JOIN refunds r ON r.brand_id = rl.brand_id AND r.id = rl.refund_id
-              WHERE o.brand_id = $1 AND o.kind = 'purchase' AND o.placed_at >= $2 AND o.placed_at < $3 AND r.created_at < $4
+              WHERE o.brand_id = $1 AND o.kind = 'purchase' AND o.placed_at >= $2 AND o.placed_at < $3 AND r.created_at <= $4
               GROUP BY 1, 2)
          SELECT o.id AS order_id, l.line_no, l.qty, l.unit_price, l.sku, o.placed_at, o.buyer_id, o.seller_id,
                 o.buyer_tier_id, o.upline, o.upline_tiers, o.upline_active, o.sponsor_id, o.sponsor_active, o.first_purchase,
@@ -109,7 +109,7 @@ pub fn paid(conn: &mut PgConnection, brand_id: i64, month: &str, start: DateTime
            JOIN journal_entries e ON e.brand_id = p.brand_id AND e.id = p.entry_id
           WHERE o.brand_id = $1 AND o.kind = 'purchase' AND o.placed_at >= $2 AND o.placed_at < $3
             AND p.account = 'wallet' AND p.split_kind IN ('differential', 'peer_bonus', 'referral_bonus')
-            AND e.kind IN ('purchase', 'refund') AND e.posted_at < $4
+            AND e.kind IN ('purchase', 'refund') AND e.posted_at <= $4
           GROUP BY 1, 2
          UNION ALL
          SELECT p.agent_id, 'team_rebate', sum(p.amount)
@@ -159,7 +159,7 @@ pub fn month_tree(conn: &mut PgConnection, brand_id: i64, month: &str, start: Da
                FROM orders o
                JOIN refund_lines rl ON rl.brand_id = o.brand_id AND rl.order_id = o.id
                JOIN refunds r ON r.brand_id = rl.brand_id AND r.id = rl.refund_id
-              WHERE o.brand_id = $1 AND o.kind = 'purchase' AND o.placed_at >= $2 AND o.placed_at < $3 AND r.created_at < $4
+              WHERE o.brand_id = $1 AND o.kind = 'purchase' AND o.placed_at >= $2 AND o.placed_at < $3 AND r.created_at <= $4
               GROUP BY 1),
          own AS (
              SELECT o.buyer_id, sum(o.amount - coalesce(f.amount, 0)) AS volume
