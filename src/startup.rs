@@ -32,6 +32,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .service(brands::http::get_settings)
             .service(brands::http::patch_settings)
             .service(tree::http::create)
+            .service(tree::http::search)
             .service(tree::http::get)
             .service(tree::http::children)
             .service(tree::http::downline)
@@ -41,6 +42,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .service(tree::http::change_status)
             .service(tree::http::events)
             .service(plans::http::get_plan)
+            .service(plans::http::versions)
             .service(plans::http::put_plan)
             .service(plans::http::validate)
             .service(plans::http::what_if)
@@ -63,6 +65,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .service(reports::http::sales_split)
             .service(reports::http::downline_summary)
             .service(reports::http::compliance)
+            .service(reports::http::dashboard)
             .service(exits::http::exit),
     )
     .default_service(web::to(not_found));

@@ -16,6 +16,14 @@ pub async fn get_plan(state: web::Data<AppState>, who: Principal) -> Result<Http
     Ok(HttpResponse::Ok().json(plan))
 }
 
+/// Every published version, newest first.
+#[utoipa::path(get, path = "/api/v1/plan/versions", tag = "plan", responses((status = 200, body = Vec<super::VersionView>), (status = 403)), security(("bearer" = [])))]
+#[get("/plan/versions")]
+pub async fn versions(state: web::Data<AppState>, who: Principal) -> Result<HttpResponse, AppError> {
+    let versions = crate::db::read(&state.pool, move |conn| super::versions(conn, &who)).await?;
+    Ok(HttpResponse::Ok().json(versions))
+}
+
 /// Publishes a new version (the body's `version` is ignored). Errors refuse it (422 with
 /// `errors` and `warnings`); warnings come back with the accepted version.
 #[utoipa::path(put, path = "/api/v1/plan", tag = "plan", request_body = Plan,

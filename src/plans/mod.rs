@@ -41,6 +41,26 @@ pub fn in_force_at(conn: &mut PgConnection, brand_id: i64, at: DateTime<Utc>) ->
     decode(version, body)
 }
 
+/// A published version with who published it and when.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct VersionView {
+    #[serde(flatten)]
+    pub plan: Plan,
+    pub created_by: String,
+    pub created_at: DateTime<Utc>,
+}
+
+/// Every version, newest first (HQ).
+pub fn versions(conn: &mut PgConnection, who: &Principal) -> Result<Vec<VersionView>, AppError> {
+    who.require_hq()?;
+    let rows: Vec<(i32, serde_json::Value, String, DateTime<Utc>)> = plan_versions::table
+        .filter(plan_versions::brand_id.eq(who.brand_id))
+        .order(plan_versions::version.desc())
+        .select((plan_versions::version, plan_versions::body, plan_versions::created_by, plan_versions::created_at))
+        .load(conn)?;
+    rows.into_iter().map(|(version, body, created_by, created_at)| Ok(VersionView { plan: decode(version, body)?, created_by, created_at })).collect()
+}
+
 /// What validation needs to know about the brand.
 pub fn context(conn: &mut PgConnection, brand_id: i64) -> Result<PlanContext, AppError> {
     let settings = crate::brands::settings(conn, brand_id)?;

@@ -71,3 +71,20 @@ pub async fn compliance(state: web::Data<AppState>, who: Principal, q: web::Quer
         Some(other) => Err(AppError::bad_request("invalid_query", format!("format {other:?}: json or csv"))),
     }
 }
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct DashboardQuery {
+    /// How many months back, the current one included: 1 to 36, default 12.
+    pub months: Option<u32>,
+}
+
+/// The HQ dashboard: one row per month and the withdrawals waiting for a decision.
+#[utoipa::path(get, path = "/api/v1/reports/dashboard", tag = "reports", params(DashboardQuery),
+    responses((status = 200, body = super::dashboard::Dashboard), (status = 400), (status = 403)), security(("bearer" = [])))]
+#[get("/reports/dashboard")]
+pub async fn dashboard(state: web::Data<AppState>, who: Principal, q: web::Query<DashboardQuery>) -> Result<HttpResponse, AppError> {
+    let months = q.months.unwrap_or(12);
+    let body = crate::db::read(&state.pool, move |conn| conn.build_transaction().read_only().repeatable_read().run(|conn| super::dashboard::dashboard(conn, &who, months))).await?;
+    Ok(HttpResponse::Ok().json(body))
+}

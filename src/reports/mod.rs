@@ -3,6 +3,7 @@
 
 pub mod closed;
 pub mod compliance;
+pub mod dashboard;
 pub mod ftc;
 pub mod http;
 pub mod team;

@@ -31,6 +31,34 @@ fn sha_hex(s: &str) -> String {
     hex::encode(Sha256::digest(s.as_bytes()))
 }
 
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct SearchParams {
+    /// A fragment of the name (case-insensitive) or a prefix of the phone.
+    pub q: Option<String>,
+    pub tier_id: Option<i64>,
+    /// active, suspended or exited
+    pub status: Option<String>,
+    /// Direct children of this agent.
+    pub parent_id: Option<i64>,
+    /// true: only agents directly under HQ.
+    pub top: Option<bool>,
+    pub limit: Option<i64>,
+    pub cursor: Option<String>,
+}
+
+/// Search and list agents, by id: HQ over the brand, an agent over its own subtree only.
+#[utoipa::path(get, path = "/api/v1/agents", tag = "agents", params(SearchParams), responses((status = 200, body = Page<Agent>), (status = 400)), security(("bearer" = [])))]
+#[get("/agents")]
+pub async fn search(state: web::Data<AppState>, who: Principal, params: web::Query<SearchParams>) -> Result<HttpResponse, AppError> {
+    let p = params.into_inner();
+    let page = PageQuery { limit: p.limit, cursor: p.cursor };
+    let (limit, after) = (page.limit()?, page.id_cursor()?);
+    let query = super::SearchQuery { q: p.q, tier_id: p.tier_id, status: p.status, parent_id: p.parent_id, top: p.top.unwrap_or(false) };
+    let rows = crate::db::read(&state.pool, move |conn| super::search(conn, &who, &query, after, limit + 1)).await?;
+    Ok(HttpResponse::Ok().json(Page::from_rows(rows, limit, |a| a.id.to_string())))
+}
+
 #[utoipa::path(get, path = "/api/v1/agents/{id}", tag = "agents", params(("id" = i64, Path)), responses((status = 200, body = Agent), (status = 404)), security(("bearer" = [])))]
 #[get("/agents/{id}")]
 pub async fn get(state: web::Data<AppState>, who: Principal, id: web::Path<i64>) -> Result<HttpResponse, AppError> {

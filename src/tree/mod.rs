@@ -148,6 +148,34 @@ pub fn create(conn: &mut PgConnection, who: &Principal, req: &NewAgentRequest) -
     Ok(row.into())
 }
 
+pub struct SearchQuery {
+    pub q: Option<String>,
+    pub tier_id: Option<i64>,
+    pub status: Option<String>,
+    pub parent_id: Option<i64>,
+    pub top: bool,
+}
+
+/// Agents matching a name fragment or a phone prefix and filters, by id: HQ over the brand,
+/// an agent over itself and its subtree only.
+pub fn search(conn: &mut PgConnection, who: &Principal, q: &SearchQuery, after: i64, limit: i64) -> Result<Vec<Agent>, AppError> {
+    let text = q.q.as_deref().map(str::trim).filter(|t| !t.is_empty());
+    if text.is_some_and(|t| t.chars().count() > 100) {
+        return Err(AppError::bad_request("invalid_query", "q is at most 100 characters"));
+    }
+    if let Some(s) = q.status.as_deref() {
+        if !["active", "suspended", "exited"].contains(&s) {
+            return Err(AppError::bad_request("invalid_query", "status must be active, suspended or exited"));
+        }
+    }
+    let own_path = match who.agent_id() {
+        Some(me) => Some(store::find(conn, who.brand_id, me)?.ok_or_else(|| AppError::not_found(format!("agent {me}")))?.path),
+        None => None,
+    };
+    let filter = store::Search { q: text, tier_id: q.tier_id, status: q.status.as_deref(), parent_id: q.parent_id, top: q.top, within: own_path.as_deref() };
+    Ok(store::search(conn, who.brand_id, &filter, after, limit)?.into_iter().map(Agent::from).collect())
+}
+
 pub fn get(conn: &mut PgConnection, who: &Principal, id: i64) -> Result<Agent, AppError> {
     Ok(visible(conn, who, id)?.into())
 }

@@ -289,6 +289,53 @@ struct StatusRow {
     status: String,
 }
 
+/// What an agent search matches; every part is optional.
+pub struct Search<'a> {
+    /// A fragment of the name (case-insensitive) or a prefix of the phone.
+    pub q: Option<&'a str>,
+    pub tier_id: Option<i64>,
+    pub status: Option<&'a str>,
+    pub parent_id: Option<i64>,
+    /// Only agents directly under HQ.
+    pub top: bool,
+    /// Only this agent and its subtree (an agent searching its own team).
+    pub within: Option<&'a [i64]>,
+}
+
+/// `s` with LIKE's wildcards and escape character taken literally.
+fn like_literal(s: &str) -> String {
+    s.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")
+}
+
+/// One page of the agents matching `f`, by id after `after`.
+pub fn search(conn: &mut PgConnection, brand_id: i64, f: &Search, after: i64, limit: i64) -> Result<Vec<AgentRow>, AppError> {
+    let q = f.q.map(like_literal);
+    let (lower, upper) = f.within.map_or((None, None), |p| (Some(p.to_vec()), Some(subtree_upper_bound(p))));
+    Ok(diesel::sql_query(format!(
+        "SELECT {COLUMNS} FROM agents
+          WHERE brand_id = $1
+            AND ($2::text IS NULL OR name ILIKE '%' || $2 || '%' OR phone LIKE $2 || '%')
+            AND ($3::bigint IS NULL OR tier_id = $3)
+            AND ($4::text IS NULL OR status = $4)
+            AND ($5::bigint IS NULL OR parent_id = $5)
+            AND (NOT $6 OR parent_id IS NULL)
+            AND ($7::bigint[] IS NULL OR (path >= $7 AND path < $8))
+            AND id > $9
+          ORDER BY id LIMIT $10"
+    ))
+    .bind::<BigInt, _>(brand_id)
+    .bind::<Nullable<Text>, _>(q)
+    .bind::<Nullable<BigInt>, _>(f.tier_id)
+    .bind::<Nullable<Text>, _>(f.status)
+    .bind::<Nullable<BigInt>, _>(f.parent_id)
+    .bind::<diesel::sql_types::Bool, _>(f.top)
+    .bind::<Nullable<Array<BigInt>>, _>(lower)
+    .bind::<Nullable<Array<BigInt>>, _>(upper)
+    .bind::<BigInt, _>(after)
+    .bind::<BigInt, _>(limit)
+    .load(conn)?)
+}
+
 /// The given agents (an upline chain), in no particular order.
 pub fn by_ids(conn: &mut PgConnection, brand_id: i64, ids: &[i64]) -> Result<Vec<AgentRow>, AppError> {
     Ok(agents::table.filter(agents::brand_id.eq(brand_id)).filter(agents::id.eq_any(ids)).select(AgentRow::as_select()).load(conn)?)

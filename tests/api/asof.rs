@@ -310,3 +310,43 @@ async fn what_if_replays_a_hand_checked_closed_month() {
     assert_eq!(count(&app, "SELECT count(*) AS n FROM plan_versions").await, 1);
     app.assert_verified().await;
 }
+
+#[tokio::test]
+async fn the_dashboard_shows_each_month_and_keeps_closed_ones() {
+    let app = spawn_app().await;
+    let b = app.brand("acme").await;
+    app.call(Method::PATCH, "/api/v1/settings", Some(&b.hq), Some(json!({"hold_days": 0}))).await;
+    let (last, start) = month_start(1);
+    let a = app.agent_joined(&b.hq, "A", "13800000001", b.tiers[0], None, start + Duration::days(1)).await;
+    let bb = app.agent_joined(&b.hq, "B", "13800000002", b.tiers[4], Some(a), start + Duration::days(2)).await;
+    let (_, order) = app.post("/api/v1/orders", &b.hq, json!({"kind": "purchase", "buyer_id": bb, "lines": [{"sku": "MASK-01", "qty": 10}], "placed_at": (start + Duration::days(3)).to_rfc3339()})).await;
+    let sale = json!({"kind": "retail", "seller_id": bb, "lines": [{"sku": "MASK-01", "qty": 2}], "placed_at": (start + Duration::days(4)).to_rfc3339()});
+    assert_eq!(app.post("/api/v1/orders", &b.hq, sale).await.0, StatusCode::CREATED);
+    assert_eq!(app.post(&format!("/api/v1/periods/{last}/close"), &b.hq, json!({})).await.0, StatusCode::CREATED);
+    // this month: C joins and buys 1; A asks to withdraw 100.00; 1 unit of B's order is refunded
+    let c = app.agent(&b.hq, "C", "13800000003", b.tiers[4], Some(a)).await;
+    app.post("/api/v1/orders", &b.hq, json!({"kind": "purchase", "buyer_id": c, "lines": [{"sku": "MASK-01", "qty": 1}]})).await;
+    let ta = app.agent_token(&b, "13800000001").await;
+    let (status, w) = app.post(&format!("/api/v1/agents/{a}/withdrawals"), &ta, json!({"amount": "100.00"})).await;
+    assert_eq!(status, StatusCode::CREATED, "{w}");
+    assert_eq!(app.post(&format!("/api/v1/orders/{}/refunds", order["id"]), &b.hq, json!({"lines": [{"sku": "MASK-01", "qty": 1}]})).await.0, StatusCode::CREATED);
+
+    let (status, d) = app.get("/api/v1/reports/dashboard?months=3", &b.hq).await;
+    assert_eq!(status, StatusCode::OK, "{d}");
+    let months = d["months"].as_array().unwrap();
+    assert_eq!(months.len(), 3);
+    let (prev, now) = (&months[1], &months[2]);
+    // last month as closed: 10 × 139.30 bought, 2 × 199.00 sold; A's differential 10 × 79.60
+    assert_eq!(
+        (prev["month"].as_str(), prev["status"].as_str(), prev["purchases"].as_str(), prev["retail"].as_str(), prev["retail_share"].as_str()),
+        (Some(last.as_str()), Some("closed"), Some("1393.00"), Some("398.00"), Some("0.2222"))
+    );
+    assert_eq!((prev["new_agents"].as_i64(), prev["active_agents"].as_i64(), prev["payouts"].as_str(), prev["payout_ratio"].as_str()), (Some(2), Some(1), Some("796.00"), Some("0.5714")));
+    // this month: C's order, its 79.60 to A, and the clawback of 79.60 for the refund
+    assert_eq!((now["status"].as_str(), now["purchases"].as_str(), now["new_agents"].as_i64(), now["active_agents"].as_i64()), (Some("open"), Some("139.30"), Some(1), Some(1)));
+    assert_eq!(now["payouts"], "0.00", "79.60 earned, 79.60 clawed back");
+    assert_eq!(months[0]["purchases"], "0.00");
+    assert_eq!(d["pending_withdrawals"], json!({"count": 1, "amount": "100.00"}));
+    assert_eq!(app.get("/api/v1/reports/dashboard", &ta).await.0, StatusCode::FORBIDDEN);
+    assert_eq!(app.get("/api/v1/reports/dashboard?months=0", &b.hq).await.0, StatusCode::BAD_REQUEST);
+}

@@ -377,3 +377,19 @@ async fn the_journal_is_append_only_and_verify_catches_corruption() {
     assert!(names.iter().any(|n| n.contains("sums to 0.00")), "{failures:?}");
     assert!(names.iter().any(|n| n.starts_with("stock")), "{failures:?}");
 }
+
+#[tokio::test]
+async fn plan_versions_are_listed_newest_first_for_hq_only() {
+    let app = spawn_app().await;
+    let b = app.brand("acme").await;
+    let (status, _) = put_plan(&app, &b.hq, json!({"effective_from": now(), "peer_bonus": {"enabled": true, "rates": ["0.03"]}})).await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, versions) = app.get("/api/v1/plan/versions", &b.hq).await;
+    assert_eq!(status, StatusCode::OK, "{versions}");
+    let listed: Vec<(i64, String)> = versions.as_array().unwrap().iter().map(|v| (v["version"].as_i64().unwrap(), v["created_by"].as_str().unwrap().to_owned())).collect();
+    assert_eq!(listed, vec![(2, "hq:1".to_owned()), (1, "system".to_owned())], "{versions}");
+    assert_eq!(versions[0]["peer_bonus"]["rates"], json!(["0.03"]));
+    chain(&app, &b, &[0, 4]).await;
+    let ta = app.agent_token(&b, "13800000001").await;
+    assert_eq!(app.get("/api/v1/plan/versions", &ta).await.0, StatusCode::FORBIDDEN);
+}

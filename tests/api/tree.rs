@@ -252,3 +252,36 @@ async fn agent_creation_is_idempotent_even_under_concurrent_retries() {
     assert_eq!((status, problem["code"].as_str()), (StatusCode::CONFLICT, Some("phone_taken")));
     app.assert_verified().await;
 }
+
+#[tokio::test]
+async fn agents_are_found_by_name_fragment_phone_prefix_and_filters_within_what_the_caller_sees() {
+    let app = spawn_app().await;
+    let b = app.brand("acme").await;
+    let a = app.agent(&b.hq, "王芳", "13800000001", b.tiers[0], None).await;
+    let bb = app.agent(&b.hq, "李雷", "13800000002", b.tiers[1], Some(a)).await;
+    let c = app.agent(&b.hq, "王小明", "13900000003", b.tiers[2], Some(bb)).await;
+    let d = app.agent(&b.hq, "张_伟", "13700000004", b.tiers[0], None).await;
+    app.post(&format!("/api/v1/agents/{d}/status"), &b.hq, json!({"status": "suspended"})).await;
+    let ids = |path: String, token: String| {
+        let app = &app;
+        async move { app.collect_ids(&path, &token).await.into_iter().map(|(id, _)| id).collect::<Vec<_>>() }
+    };
+    let hq = || b.hq.clone();
+    assert_eq!(ids("/api/v1/agents?q=%E7%8E%8B".into(), hq()).await, vec![a, c], "王: a name fragment");
+    assert_eq!(ids("/api/v1/agents?q=1380".into(), hq()).await, vec![a, bb], "a phone prefix");
+    assert_eq!(ids("/api/v1/agents?q=0001".into(), hq()).await, Vec::<i64>::new(), "phones match by prefix only");
+    assert_eq!(ids("/api/v1/agents?q=%25".into(), hq()).await, Vec::<i64>::new(), "% is a character, not a wildcard");
+    assert_eq!(ids("/api/v1/agents?q=_".into(), hq()).await, vec![d], "_ too");
+    assert_eq!(ids("/api/v1/agents?top=true".into(), hq()).await, vec![a, d]);
+    assert_eq!(ids(format!("/api/v1/agents?parent_id={a}"), hq()).await, vec![bb]);
+    assert_eq!(ids("/api/v1/agents?status=suspended".into(), hq()).await, vec![d]);
+    assert_eq!(ids(format!("/api/v1/agents?tier_id={}", b.tiers[0]), hq()).await, vec![a, d]);
+    assert_eq!(ids("/api/v1/agents?limit=1".into(), hq()).await, vec![a, bb, c, d], "pages follow the cursor");
+    // an agent: itself and its subtree, nothing else, whatever it asks
+    let tb = app.agent_token(&b, "13800000002").await;
+    assert_eq!(ids("/api/v1/agents".into(), tb.clone()).await, vec![bb, c]);
+    assert_eq!(ids("/api/v1/agents?q=%E7%8E%8B".into(), tb.clone()).await, vec![c], "王芳 is its upline: not found");
+    assert_eq!(ids("/api/v1/agents?top=true".into(), tb.clone()).await, Vec::<i64>::new());
+    let (status, body) = app.get("/api/v1/agents?status=gone", &b.hq).await;
+    assert_eq!((status, body["code"].as_str()), (StatusCode::BAD_REQUEST, Some("invalid_query")));
+}

@@ -1,0 +1,2 @@
+DROP INDEX agents_phone_prefix;
+DROP INDEX agents_name_trgm;
