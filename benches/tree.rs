@@ -67,6 +67,21 @@ fn main() {
     row("downline, count of the whole subtree (btree range)", time(20, || store::subtree_size(&mut conn, BRAND, &root_path).unwrap()));
     row("downline, every agent of the subtree (btree range)", time(10, || store::subtree_page(&mut conn, BRAND, &root_path, &all, None, 1_000_000).unwrap().len()));
     row("upline of a depth-6 agent (ancestor array, by ids)", time(200, || store::by_ids(&mut conn, BRAND, &deepest_path[..5]).unwrap()));
+    // Agent search (GET /agents?q=): a name fragment (trigram GIN) or a phone prefix (pattern btree).
+    let search = |q: &'static str, within: Option<Vec<i64>>| {
+        move |conn: &mut PgConnection| {
+            let f = store::Search { q: Some(q), tier_id: None, status: None, parent_id: None, top: false, within: within.as_deref() };
+            store::search(conn, BRAND, &f, 0, 51).unwrap()
+        }
+    };
+    let s = search("12345", None);
+    row("search: name fragment '12345', first page (11 matches)", time(200, || s(&mut conn)));
+    let s = search("p10000", None);
+    row("search: phone prefix 'p10000', first page (11 matches)", time(200, || s(&mut conn)));
+    let s = search("99", None);
+    row("search: name fragment '99', first page of 50 (~40,000 matches)", time(50, || s(&mut conn)));
+    let s = search("12345", Some(root_path.clone()));
+    row("search inside a 101,110-agent team: '12345'", time(200, || s(&mut conn)));
 
     // The alternative: a GIN index on the path with `@>`.
     let t = Instant::now();
