@@ -59,11 +59,25 @@ pub async fn search(state: web::Data<AppState>, who: Principal, params: web::Que
     Ok(HttpResponse::Ok().json(Page::from_rows(rows, limit, |a| a.id.to_string())))
 }
 
-#[utoipa::path(get, path = "/api/v1/agents/{id}", tag = "agents", params(("id" = i64, Path)), responses((status = 200, body = Agent), (status = 404)), security(("bearer" = [])))]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct AgentQuery {
+    /// The agent as it stood at this instant (RFC 3339): parent, tier, status and depth
+    /// from the dated history. Default: now.
+    #[param(value_type = Option<String>, format = DateTime)]
+    pub as_of: Option<chrono::DateTime<chrono::FixedOffset>>,
+}
+
+/// One agent, now or as it stood at `as_of`.
+#[utoipa::path(get, path = "/api/v1/agents/{id}", tag = "agents", params(("id" = i64, Path), AgentQuery), responses((status = 200, body = Agent), (status = 404)), security(("bearer" = [])))]
 #[get("/agents/{id}")]
-pub async fn get(state: web::Data<AppState>, who: Principal, id: web::Path<i64>) -> Result<HttpResponse, AppError> {
-    let id = id.into_inner();
-    let agent = transaction(&state.pool, move |conn| super::get(conn, &who, id)).await?;
+pub async fn get(state: web::Data<AppState>, who: Principal, id: web::Path<i64>, q: web::Query<AgentQuery>) -> Result<HttpResponse, AppError> {
+    let (id, as_of) = (id.into_inner(), q.into_inner().as_of);
+    let agent = transaction(&state.pool, move |conn| match as_of {
+        None => super::get(conn, &who, id),
+        Some(at) => super::get_as_of(conn, &who, id, at.with_timezone(&chrono::Utc)),
+    })
+    .await?;
     Ok(HttpResponse::Ok().json(agent))
 }
 

@@ -180,6 +180,18 @@ pub fn get(conn: &mut PgConnection, who: &Principal, id: i64) -> Result<Agent, A
     Ok(visible(conn, who, id)?.into())
 }
 
+/// The agent as it stood at `at` (its parent, tier, status and depth then), from the dated
+/// events. Visibility is today's: an agent sees its own subtree.
+pub fn get_as_of(conn: &mut PgConnection, who: &Principal, id: i64, at: DateTime<Utc>) -> Result<Agent, AppError> {
+    visible(conn, who, id)?;
+    store::lock_tree(conn, who.brand_id, false)?;
+    let family = store::family_as_of(conn, who.brand_id, id, at)?.ok_or_else(|| AppError::not_found(format!("agent {id}")))?;
+    if at < family.buyer.joined_at {
+        return Err(AppError::not_found(format!("agent {id} had not joined at {at} (joined {})", family.buyer.joined_at)));
+    }
+    Ok(family.buyer.into())
+}
+
 pub fn children(conn: &mut PgConnection, who: &Principal, id: i64, after: Option<i64>, limit: i64) -> Result<Vec<Agent>, AppError> {
     visible(conn, who, id)?;
     Ok(store::children(conn, who.brand_id, id, after, limit)?.into_iter().map(Agent::from).collect())

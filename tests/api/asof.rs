@@ -146,6 +146,14 @@ async fn backfills_are_priced_and_split_with_the_tree_and_tier_as_of_placed_at()
     let (_, new) = order_at(None).await;
     assert_eq!(new["amount"], "99.50");
     assert_eq!(cuts(&new), vec![("proceeds".into(), None, "59.70".into()), ("differential".into(), Some(bb), "19.90".into()), ("differential".into(), Some(a), "19.90".into())]);
+    // the history answers for any instant: C then, and C now
+    let at = |t: chrono::DateTime<Utc>| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    let (status, then) = app.get(&format!("/api/v1/agents/{c}?as_of={}", at(start + Duration::days(5))), &b.hq).await;
+    assert_eq!(status, StatusCode::OK, "{then}");
+    assert_eq!((then["parent_id"].as_i64(), then["tier_id"].as_i64(), then["depth"].as_i64(), then["sponsor_id"].as_i64()), (Some(a), Some(b.tiers[3]), Some(2), Some(a)));
+    let (_, now) = app.get(&format!("/api/v1/agents/{c}"), &b.hq).await;
+    assert_eq!((now["parent_id"].as_i64(), now["tier_id"].as_i64(), now["depth"].as_i64()), (Some(bb), Some(b.tiers[2]), Some(3)));
+    assert_eq!(app.get(&format!("/api/v1/agents/{c}?as_of={}", at(start)), &b.hq).await.0, StatusCode::NOT_FOUND, "not joined yet");
     // before C joined: refused, nothing written
     let (status, body) = order_at(Some(start + Duration::hours(12))).await;
     assert_eq!((status, body["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("before_joining")), "{body}");
