@@ -26,6 +26,7 @@ pub mod settlement;
 pub mod startup;
 pub mod tree;
 pub mod verify;
+pub mod web;
 
 /// What every handler shares.
 #[derive(Clone)]

@@ -18,6 +18,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     .app_data(web::PathConfig::default().error_handler(|err, _| AppError::bad_request("invalid_path", format!("path: {err}")).into()))
     .service(health)
     .service(openapi::serve)
+    .configure(crate::web::configure)
     .service(
         web::scope("/api/v1")
             .service(auth::http::login)

@@ -3,6 +3,7 @@
 mod asof;
 mod auth;
 mod catalog;
+mod console;
 mod helpers;
 mod openapi;
 mod orders;

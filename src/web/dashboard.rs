@@ -1,0 +1,55 @@
+//! 概览 Dashboard: this month and the last 12 — purchases against retail, the retail share,
+//! new and active agents, payouts and the payout ratio, withdrawals waiting.
+
+use actix_web::{get, web, HttpResponse};
+use askama::Template;
+
+use super::format::{percent, yuan};
+use super::session::{ConsoleUser, PageError};
+use crate::reports::dashboard::{Dashboard, MonthRow};
+use crate::AppState;
+
+#[derive(Template)]
+#[template(path = "dashboard.html")]
+struct DashboardPage {
+    csrf: String,
+    current: MonthRow,
+    months: Vec<MonthRow>,
+    pending_count: i64,
+    pending_amount: String,
+    /// {months, purchases, retail, share} for the chart, as JSON.
+    chart: String,
+}
+
+impl DashboardPage {
+    fn yuan(&self, d: &rust_decimal::Decimal) -> String {
+        yuan(d)
+    }
+    fn percent(&self, d: &Option<rust_decimal::Decimal>) -> String {
+        percent(d)
+    }
+}
+
+#[get("/console/")]
+pub async fn page(state: web::Data<AppState>, user: ConsoleUser) -> Result<HttpResponse, PageError> {
+    let who = user.who.clone();
+    let Dashboard { months, pending_withdrawals } =
+        crate::db::read(&state.pool, move |conn| conn.build_transaction().read_only().repeatable_read().run(|conn| crate::reports::dashboard::dashboard(conn, &who, 12))).await?;
+    let chart = serde_json::json!({
+        "months": months.iter().map(|m| m.month.clone()).collect::<Vec<_>>(),
+        "purchases": months.iter().map(|m| m.purchases.to_string()).collect::<Vec<_>>(),
+        "retail": months.iter().map(|m| m.retail.to_string()).collect::<Vec<_>>(),
+        "share": months.iter().map(|m| m.retail_share.map(|s| s.to_string())).collect::<Vec<_>>(),
+    });
+    let current = months.last().cloned().ok_or_else(|| PageError(crate::error::AppError::internal("dashboard without months")))?;
+    let page = DashboardPage {
+        csrf: user.csrf,
+        current,
+        months: months.into_iter().rev().collect(),
+        pending_count: pending_withdrawals.count,
+        pending_amount: yuan(&pending_withdrawals.amount),
+        chart: chart.to_string().replace("</", "<\\/"),
+    };
+    let body = page.render().map_err(|e| PageError(crate::error::AppError::internal(format!("template: {e}"))))?;
+    Ok(HttpResponse::Ok().content_type("text/html; charset=utf-8").body(body))
+}

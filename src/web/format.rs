@@ -1,0 +1,49 @@
+//! How the console writes money and shares: `¥1,234.50`, `31.48%`.
+
+use rust_decimal::{Decimal, RoundingStrategy};
+
+/// `¥1,234.50` (negative: `-¥1,234.50`).
+pub fn yuan(amount: &Decimal) -> String {
+    let mut d = amount.round_dp_with_strategy(2, RoundingStrategy::MidpointAwayFromZero);
+    d.rescale(2);
+    let text = d.abs().to_string();
+    let (int, frac) = text.split_once('.').unwrap_or((&text, "00"));
+    let mut grouped = String::new();
+    for (i, c) in int.chars().enumerate() {
+        if i > 0 && (int.len() - i) % 3 == 0 {
+            grouped.push(',');
+        }
+        grouped.push(c);
+    }
+    format!("{}¥{grouped}.{frac}", if d.is_sign_negative() && !d.is_zero() { "-" } else { "" })
+}
+
+/// A share (0.3148) as a percentage with two places (31.48%); `—` when there is none.
+pub fn percent(share: &Option<Decimal>) -> String {
+    share.map_or_else(
+        || "—".to_owned(),
+        |s| {
+            let mut p = (s * Decimal::ONE_HUNDRED).round_dp_with_strategy(2, RoundingStrategy::MidpointAwayFromZero);
+            p.rescale(2);
+            format!("{p}%")
+        },
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use rust_decimal_macros::dec;
+
+    use super::*;
+
+    #[test]
+    fn money_and_shares_read_as_people_write_them() {
+        assert_eq!(yuan(&dec!(1234.5)), "¥1,234.50");
+        assert_eq!(yuan(&dec!(0)), "¥0.00");
+        assert_eq!(yuan(&dec!(-1234567.891)), "-¥1,234,567.89");
+        assert_eq!(yuan(&dec!(999)), "¥999.00");
+        assert_eq!(percent(&Some(dec!(0.3148))), "31.48%");
+        assert_eq!(percent(&Some(dec!(0.0000))), "0.00%");
+        assert_eq!(percent(&None), "—");
+    }
+}

@@ -1,0 +1,60 @@
+//! The HQ console (总部后台): server-rendered pages (askama) with htmx for partial updates
+//! and ECharts for charts, vendored at pinned versions and embedded in the binary.
+//!
+//! Pages are thin: they read the session cookie, call the same service functions as the
+//! JSON handlers, and render. The session cookie holds the same opaque token as the API
+//! (HttpOnly, SameSite=Strict); every form carries a CSRF token derived from it. An
+//! agent's session never opens a console page.
+
+mod agents;
+mod dashboard;
+mod format;
+mod login;
+mod session;
+
+use actix_web::http::header;
+use actix_web::{get, web, HttpResponse};
+
+pub use session::{ConsoleUser, PageError};
+
+#[derive(rust_embed::RustEmbed)]
+#[folder = "static/"]
+struct Assets;
+
+/// Every page route (registered by `startup::configure`).
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(root)
+        .service(asset)
+        .service(login::login_form)
+        .service(login::login_submit)
+        .service(login::logout)
+        .service(dashboard::page)
+        .service(agents::page)
+        .service(agents::results);
+}
+
+#[get("/")]
+async fn root() -> HttpResponse {
+    HttpResponse::Found().insert_header((header::LOCATION, "/console/")).finish()
+}
+
+/// Vendored scripts and the console's stylesheet; versioned names, cached for a year.
+#[get("/static/{path:.*}")]
+async fn asset(path: web::Path<String>) -> HttpResponse {
+    let path = path.into_inner();
+    match Assets::get(&path) {
+        Some(file) => {
+            let mime = match path.rsplit('.').next() {
+                Some("js") => "text/javascript; charset=utf-8",
+                Some("css") => "text/css; charset=utf-8",
+                Some("svg") => "image/svg+xml",
+                _ => "application/octet-stream",
+            };
+            HttpResponse::Ok()
+                .insert_header((header::CONTENT_TYPE, mime))
+                .insert_header((header::CACHE_CONTROL, "public, max-age=31536000, immutable"))
+                .body(file.data.into_owned())
+        }
+        None => HttpResponse::NotFound().content_type("text/plain; charset=utf-8").body("not found"),
+    }
+}

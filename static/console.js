@@ -1,0 +1,22 @@
+// The dashboard's chart, from the JSON island the page carries (no build step).
+(function () {
+  var el = document.getElementById('trend');
+  var data = document.getElementById('trend-data');
+  if (!el || !data || !window.echarts) return;
+  var d = JSON.parse(data.textContent);
+  var num = function (v) { return v === null ? null : Number(v); };
+  var chart = window.echarts.init(el);
+  chart.setOption({
+    tooltip: { trigger: 'axis' },
+    legend: { data: ['进货 Purchases', '零售 Retail', '零售占比 Retail share'] },
+    grid: { left: 60, right: 50, top: 40, bottom: 30 },
+    xAxis: { type: 'category', data: d.months },
+    yAxis: [{ type: 'value', name: '¥' }, { type: 'value', name: '%', min: 0, max: 100 }],
+    series: [
+      { name: '进货 Purchases', type: 'bar', data: d.purchases.map(num), itemStyle: { color: '#9ca3af' } },
+      { name: '零售 Retail', type: 'bar', data: d.retail.map(num), itemStyle: { color: '#c2410c' } },
+      { name: '零售占比 Retail share', type: 'line', yAxisIndex: 1, data: d.share.map(function (s) { return s === null ? null : Math.round(Number(s) * 10000) / 100; }) }
+    ]
+  });
+  window.addEventListener('resize', function () { chart.resize(); });
+})();
