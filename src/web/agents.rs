@@ -91,8 +91,7 @@ async fn search(state: &AppState, user: &ConsoleUser, f: &Filters) -> Result<(Ve
 pub async fn page(state: web::Data<AppState>, user: ConsoleUser, f: web::Query<Filters>) -> Result<HttpResponse, PageError> {
     let f = f.into_inner();
     let (tiers, rows, next) = search(&state, &user, &f).await?;
-    let body = AgentsPage { csrf: user.csrf, f, tiers, rows, next }.render().map_err(|e| PageError(crate::error::AppError::internal(format!("template: {e}"))))?;
-    Ok(HttpResponse::Ok().content_type("text/html; charset=utf-8").body(body))
+    super::html(&AgentsPage { csrf: user.csrf, f, tiers, rows, next })
 }
 
 /// The results table alone, for htmx.
@@ -100,6 +99,5 @@ pub async fn page(state: web::Data<AppState>, user: ConsoleUser, f: web::Query<F
 pub async fn results(state: web::Data<AppState>, user: ConsoleUser, f: web::Query<Filters>) -> Result<HttpResponse, PageError> {
     let f = f.into_inner();
     let (_, rows, next) = search(&state, &user, &f).await?;
-    let body = Results { rows, next }.render().map_err(|e| PageError(crate::error::AppError::internal(format!("template: {e}"))))?;
-    Ok(HttpResponse::Ok().content_type("text/html; charset=utf-8").body(body))
+    super::html(&Results { rows, next })
 }

@@ -50,6 +50,5 @@ pub async fn page(state: web::Data<AppState>, user: ConsoleUser) -> Result<HttpR
         pending_amount: yuan(&pending_withdrawals.amount),
         chart: chart.to_string().replace("</", "<\\/"),
     };
-    let body = page.render().map_err(|e| PageError(crate::error::AppError::internal(format!("template: {e}"))))?;
-    Ok(HttpResponse::Ok().content_type("text/html; charset=utf-8").body(body))
+    super::html(&page)
 }

@@ -18,8 +18,7 @@ struct LoginPage<'a> {
 }
 
 fn render(status: actix_web::http::StatusCode, page: LoginPage) -> Result<HttpResponse, PageError> {
-    let body = page.render().map_err(|e| PageError(crate::error::AppError::internal(format!("template: {e}"))))?;
-    Ok(HttpResponse::build(status).content_type("text/html; charset=utf-8").body(body))
+    super::html_with(status, &page)
 }
 
 #[get("/console/login")]

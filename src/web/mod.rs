@@ -33,6 +33,16 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(agents::results);
 }
 
+/// A rendered page, 200.
+fn html(page: &impl askama::Template) -> Result<HttpResponse, PageError> {
+    html_with(actix_web::http::StatusCode::OK, page)
+}
+
+fn html_with(status: actix_web::http::StatusCode, page: &impl askama::Template) -> Result<HttpResponse, PageError> {
+    let body = page.render().map_err(|e| PageError(crate::error::AppError::internal(format!("template: {e}"))))?;
+    Ok(HttpResponse::build(status).content_type("text/html; charset=utf-8").body(body))
+}
+
 #[get("/")]
 async fn root() -> HttpResponse {
     HttpResponse::Found().insert_header((header::LOCATION, "/console/")).finish()
