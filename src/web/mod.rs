@@ -6,6 +6,7 @@
 //! (HttpOnly, SameSite=Strict); every form carries a CSRF token derived from it. An
 //! agent's session never opens a console page.
 
+mod agent;
 mod agents;
 mod dashboard;
 mod format;
@@ -30,7 +31,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(login::logout)
         .service(dashboard::page)
         .service(agents::page)
-        .service(agents::results);
+        .service(agents::results)
+        .service(agent::page);
 }
 
 /// A rendered page, 200.

@@ -118,6 +118,24 @@ async fn a_staff_member_logs_in_sees_the_dashboard_and_finds_an_agent_by_phone()
         assert!(!page.find(By::Css("table.agents tbody")).await.unwrap().text().await.unwrap().contains("王芳"), "only the match is left");
         assert!(page.current_url().await.unwrap().as_str().ends_with("/console/agents"), "no full page load");
         shot(&page, &format!("agents{suffix}")).await;
+        // the agent's page: its upline, its stock, its history
+        // (found afresh: htmx may still swap the table once more)
+        for _ in 0..50 {
+            if page.current_url().await.unwrap().as_str().ends_with(&format!("/console/agents/{c}")) {
+                break;
+            }
+            if let Ok(link) = page.find(By::Css(&format!("tr[data-agent='{c}'] a"))).await {
+                let _ = link.click().await; // a stale link is tried again
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        wait_text(&page, "h1", "李雷").await;
+        wait_text(&page, ".path", "王芳").await;
+        let stock = page.find(By::Css("section.panel:nth-of-type(2) table")).await.unwrap().text().await.unwrap();
+        assert!(stock.contains("MASK-01") && stock.contains("10"), "{stock}");
+        wait_text(&page, "table.history", "joined").await;
+        shot(&page, &format!("agent{suffix}")).await;
+        page.back().await.unwrap();
         // log out: the session ends, the console asks for a login again
         page.find(By::Css(".logout button")).await.unwrap().click().await.unwrap();
         wait_text(&page, "h1", "agent-ledger").await;
@@ -152,6 +170,12 @@ async fn forms_need_their_csrf_token_and_agents_get_no_console() {
     let resp = http.post(format!("{}/console/logout", app.address)).form(&[("csrf", csrf.as_str())]).send().await.unwrap();
     assert_eq!(resp.status(), StatusCode::SEE_OTHER);
     assert_eq!(http.get(format!("{}/console/", app.address)).send().await.unwrap().status(), StatusCode::SEE_OTHER, "logged out");
+    // a page of a missing agent is a 404 page
+    let http2 = client();
+    http2.post(format!("{}/console/login", app.address)).form(&login("hq")).send().await.unwrap();
+    let resp = http2.get(format!("{}/console/agents/999999", app.address)).send().await.unwrap();
+    assert_eq!(resp.status(), StatusCode::NOT_FOUND);
+    assert!(resp.text().await.unwrap().contains("agent 999999 not found"));
     // an agent's password opens no console session
     let agent = client();
     let resp = agent.post(format!("{}/console/login", app.address)).form(&login("13800000001")).send().await.unwrap();
