@@ -55,6 +55,14 @@ async fn shot(page: &WebDriver, name: &str) {
     }
 }
 
+/// The text of the first element matching `css`, or "" (absent, or swapped out mid-read).
+async fn text_of(page: &WebDriver, css: &str) -> String {
+    match page.find(By::Css(css)).await {
+        Ok(el) => el.text().await.unwrap_or_default(),
+        Err(_) => String::new(),
+    }
+}
+
 /// Waits until `css` matches an element whose text contains `text`.
 async fn wait_text(page: &WebDriver, css: &str, text: &str) -> WebElement {
     for _ in 0..100 {
@@ -107,15 +115,17 @@ async fn a_staff_member_logs_in_sees_the_dashboard_and_finds_an_agent_by_phone()
         page.find(By::Css("a[href='/console/agents']")).await.unwrap().click().await.unwrap();
         wait_text(&page, "table.agents", "王芳").await;
         page.find(By::Name("q")).await.unwrap().send_keys("13912").await.unwrap();
-        let row = wait_text(&page, "table.agents tbody tr", "李雷").await;
-        assert_eq!(row.attr("data-agent").await.unwrap(), Some(c.to_string()));
-        for _ in 0..100 {
-            if !page.find(By::Css("table.agents tbody")).await.unwrap().text().await.unwrap().contains("王芳") {
+        // htmx swaps the table as the input changes: read it whole, tolerating a swap mid-read
+        let mut body = String::new();
+        for _ in 0..200 {
+            body = text_of(&page, "table.agents tbody").await;
+            if body.contains("李雷") && !body.contains("王芳") {
                 break;
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
-        assert!(!page.find(By::Css("table.agents tbody")).await.unwrap().text().await.unwrap().contains("王芳"), "only the match is left");
+        assert!(body.contains("李雷") && !body.contains("王芳"), "only the match is left: {body}");
+        assert_eq!(page.find_all(By::Css(&format!("tr[data-agent='{c}']"))).await.unwrap().len(), 1);
         assert!(page.current_url().await.unwrap().as_str().ends_with("/console/agents"), "no full page load");
         shot(&page, &format!("agents{suffix}")).await;
         // the agent's page: its upline, its stock, its history
@@ -131,7 +141,7 @@ async fn a_staff_member_logs_in_sees_the_dashboard_and_finds_an_agent_by_phone()
         }
         wait_text(&page, "h1", "李雷").await;
         wait_text(&page, ".path", "王芳").await;
-        let stock = page.find(By::Css("section.panel:nth-of-type(2) table")).await.unwrap().text().await.unwrap();
+        let stock = text_of(&page, "section.panel:nth-of-type(2) table").await;
         assert!(stock.contains("MASK-01") && stock.contains("10"), "{stock}");
         wait_text(&page, "table.history", "joined").await;
         shot(&page, &format!("agent{suffix}")).await;
