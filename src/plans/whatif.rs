@@ -252,14 +252,6 @@ fn cents(d: Decimal) -> Decimal {
     d
 }
 
-fn ratio(a: Decimal, b: Decimal) -> Option<Decimal> {
-    (!b.is_zero()).then(|| {
-        let mut r = (a / b).round_dp_with_strategy(4, RoundingStrategy::MidpointAwayFromZero);
-        r.rescale(4);
-        r
-    })
-}
-
 fn payouts(book: &Book, purchases: Decimal, tier_of: &HashMap<i64, i64>, tiers: &[crate::catalog::Tier]) -> Payouts {
     let mut by_kind = [Decimal::ZERO; 4];
     let mut by_tier: BTreeMap<i64, Decimal> = BTreeMap::new();
@@ -279,7 +271,7 @@ fn payouts(book: &Book, purchases: Decimal, tier_of: &HashMap<i64, i64>, tiers: 
         peer_bonus: cents(by_kind[1]),
         referral_bonus: cents(by_kind[2]),
         team_rebate: cents(by_kind[3]),
-        payout_ratio: ratio(total, purchases),
+        payout_ratio: crate::reports::ratio(total, purchases),
         by_tier: tiers.iter().map(|t| TierAmount { tier_id: t.id, tier_name: t.name.clone(), amount: cents(by_tier.get(&t.id).copied().unwrap_or_default()) }).collect(),
     }
 }

@@ -13,7 +13,7 @@ use diesel::sql_types::{Array, BigInt, Nullable, Numeric, Text, Timestamptz};
 use rust_decimal::{Decimal, RoundingStrategy};
 use serde::Serialize;
 
-use super::{retail_share, SalesSplit};
+use super::{ratio, retail_share, SalesSplit};
 
 mod csv;
 pub use self::csv::csv;
@@ -217,15 +217,6 @@ fn load_kept_month(conn: &mut PgConnection, brand_id: i64, month: &str) -> Resul
 fn cents(mut d: Decimal) -> Decimal {
     d.rescale(2);
     d
-}
-
-/// a ÷ b to 4 places (always shown with 4), None when b is zero.
-fn ratio(a: Decimal, b: Decimal) -> Option<Decimal> {
-    (!b.is_zero()).then(|| {
-        let mut r = (a / b).round_dp_with_strategy(4, RoundingStrategy::MidpointAwayFromZero);
-        r.rescale(4);
-        r
-    })
 }
 
 fn below(mut rows: Vec<ShareRow>, min: Decimal) -> Vec<ShareRow> {

@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use chrono::Utc;
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Numeric, Text, Timestamptz};
-use rust_decimal::{Decimal, RoundingStrategy};
+use rust_decimal::Decimal;
 use serde::Serialize;
 
 use super::{cents, retail_share};
@@ -142,11 +142,7 @@ pub fn dashboard(conn: &mut PgConnection, who: &Principal, months: u32) -> Resul
             new_agents: f.map_or(0, |f| f.new_agents),
             active_agents: f.map_or(0, |f| f.active),
             payouts: cents(payouts),
-            payout_ratio: (!purchases.is_zero()).then(|| {
-                let mut r = (payouts / purchases).round_dp_with_strategy(4, RoundingStrategy::MidpointAwayFromZero);
-                r.rescale(4);
-                r
-            }),
+            payout_ratio: super::ratio(payouts, purchases),
             month,
         });
     }

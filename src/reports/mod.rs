@@ -80,6 +80,15 @@ pub fn retail_share(retail: Decimal, purchases: Decimal) -> Option<Decimal> {
     })
 }
 
+/// a ÷ b to 4 places (always shown with 4), None when b is zero: every ratio of the reports.
+pub fn ratio(a: Decimal, b: Decimal) -> Option<Decimal> {
+    (!b.is_zero()).then(|| {
+        let mut r = (a / b).round_dp_with_strategy(4, RoundingStrategy::MidpointAwayFromZero);
+        r.rescale(4);
+        r
+    })
+}
+
 fn cents(mut d: Decimal) -> Decimal {
     d.rescale(2);
     d
