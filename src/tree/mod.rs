@@ -160,8 +160,8 @@ pub struct SearchQuery {
 /// an agent over itself and its subtree only.
 pub fn search(conn: &mut PgConnection, who: &Principal, q: &SearchQuery, after: i64, limit: i64) -> Result<Vec<Agent>, AppError> {
     let text = q.q.as_deref().map(str::trim).filter(|t| !t.is_empty());
-    if text.is_some_and(|t| t.chars().count() > 100) {
-        return Err(AppError::bad_request("invalid_query", "q is at most 100 characters"));
+    if text.is_some_and(|t| t.chars().count() > 100 || t.contains('\0')) {
+        return Err(AppError::bad_request("invalid_query", "q is at most 100 characters, without NUL"));
     }
     if let Some(s) = q.status.as_deref() {
         if !["active", "suspended", "exited"].contains(&s) {

@@ -282,6 +282,8 @@ async fn agents_are_found_by_name_fragment_phone_prefix_and_filters_within_what_
     assert_eq!(ids("/api/v1/agents".into(), tb.clone()).await, vec![bb, c]);
     assert_eq!(ids("/api/v1/agents?q=%E7%8E%8B".into(), tb.clone()).await, vec![c], "王芳 is its upline: not found");
     assert_eq!(ids("/api/v1/agents?top=true".into(), tb.clone()).await, Vec::<i64>::new());
+    let (status, body) = app.get("/api/v1/agents?q=a%00b", &b.hq).await;
+    assert_eq!((status, body["code"].as_str()), (StatusCode::BAD_REQUEST, Some("invalid_query")), "a NUL byte is refused, not a 500");
     let (status, body) = app.get("/api/v1/agents?status=gone", &b.hq).await;
     assert_eq!((status, body["code"].as_str()), (StatusCode::BAD_REQUEST, Some("invalid_query")));
 }
