@@ -284,6 +284,7 @@ diesel::table! {
         requested_at -> Timestamptz,
         decided_at -> Nullable<Timestamptz>,
         decided_by -> Nullable<Text>,
+        reason -> Nullable<Text>,
     }
 }
 

@@ -58,6 +58,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .service(ledger::http::request_withdrawal)
             .service(ledger::http::approve)
             .service(ledger::http::reject)
+            .service(ledger::http::list)
             .service(settlement::http::list)
             .service(settlement::http::close)
             .service(settlement::http::statements)

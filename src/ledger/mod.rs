@@ -6,15 +6,18 @@
 //! plus the postings since, read through a covering index.
 
 pub mod http;
+pub mod withdrawals;
+
+pub use withdrawals::{Withdrawal, WithdrawalRequest};
 
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use rust_decimal::Decimal;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 use crate::auth::Principal;
 use crate::error::AppError;
-use crate::schema::{journal_entries, postings, withdrawals};
+use crate::schema::{journal_entries, postings};
 
 /// HQ's accounts, and each agent's wallet.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -158,11 +161,11 @@ pub fn wallet_of(conn: &mut PgConnection, brand_id: i64, agent_id: i64, now: Dat
     .bind::<diesel::sql_types::BigInt, _>(agent_id)
     .bind::<diesel::sql_types::Timestamptz, _>(now)
     .get_result(conn)?;
-    let requested: Option<Decimal> = withdrawals::table
-        .filter(withdrawals::brand_id.eq(brand_id))
-        .filter(withdrawals::agent_id.eq(agent_id))
-        .filter(withdrawals::status.eq("requested"))
-        .select(diesel::dsl::sum(withdrawals::amount))
+    let requested: Option<Decimal> = crate::schema::withdrawals::table
+        .filter(crate::schema::withdrawals::brand_id.eq(brand_id))
+        .filter(crate::schema::withdrawals::agent_id.eq(agent_id))
+        .filter(crate::schema::withdrawals::status.eq("requested"))
+        .select(diesel::dsl::sum(crate::schema::withdrawals::amount))
         .first(conn)?;
     let (pending, requested) = (pending.max(Decimal::ZERO), requested.unwrap_or_default());
     let held = crate::reports::ftc::held_for(conn, brand_id, agent_id, now)?;
@@ -241,74 +244,3 @@ pub fn earnings(conn: &mut PgConnection, who: &Principal, agent_id: i64, month: 
     Ok(Earnings { agent_id, month: month.to_owned(), totals, total, postings: rows })
 }
 
-#[derive(Debug, Clone, Serialize, Queryable, Selectable, utoipa::ToSchema)]
-#[diesel(table_name = withdrawals)]
-pub struct Withdrawal {
-    pub id: i64,
-    pub agent_id: i64,
-    #[schema(value_type = String)]
-    pub amount: Decimal,
-    /// requested, approved or rejected
-    pub status: String,
-    pub requested_at: DateTime<Utc>,
-    pub decided_at: Option<DateTime<Utc>>,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct WithdrawalRequest {
-    #[schema(value_type = String)]
-    pub amount: Decimal,
-}
-
-/// An agent asks to be paid out, never more than `available`.
-pub fn request_withdrawal(conn: &mut PgConnection, who: &Principal, agent_id: i64, amount: Decimal) -> Result<Withdrawal, AppError> {
-    if who.agent_id() != Some(agent_id) {
-        return Err(if who.is_hq() { AppError::forbidden("only the agent itself requests a withdrawal") } else { AppError::not_found(format!("agent {agent_id}")) });
-    }
-    crate::catalog::prices::check_amount("amount", amount)?;
-    if amount.is_zero() {
-        return Err(AppError::validation("amount must be more than 0.00"));
-    }
-    // One agent's withdrawals are serialised on its own row: no brand-wide lock.
-    crate::tree::store::find_for_update(conn, who.brand_id, agent_id)?;
-    let wallet = wallet_of(conn, who.brand_id, agent_id, Utc::now())?;
-    if amount > wallet.available {
-        return Err(AppError::conflict("insufficient_funds", format!("{amount} is more than the {} available", wallet.available)));
-    }
-    Ok(diesel::insert_into(withdrawals::table)
-        .values((withdrawals::brand_id.eq(who.brand_id), withdrawals::agent_id.eq(agent_id), withdrawals::amount.eq(amount)))
-        .returning(Withdrawal::as_returning())
-        .get_result(conn)?)
-}
-
-/// HQ approves (posts the payout) or rejects a requested withdrawal.
-pub fn decide_withdrawal(conn: &mut PgConnection, who: &Principal, id: i64, approve: bool) -> Result<Withdrawal, AppError> {
-    who.require_hq()?;
-    let current: Withdrawal = withdrawals::table
-        .find((who.brand_id, id))
-        .select(Withdrawal::as_select())
-        .for_update()
-        .first(conn)
-        .optional()?
-        .ok_or_else(|| AppError::not_found(format!("withdrawal {id}")))?;
-    if current.status != "requested" {
-        return Err(AppError::conflict("already_decided", format!("withdrawal {id} is already {}", current.status)));
-    }
-    let now = Utc::now();
-    let status = if approve { "approved" } else { "rejected" };
-    let updated: Withdrawal = diesel::update(withdrawals::table.find((who.brand_id, id)))
-        .set((withdrawals::status.eq(status), withdrawals::decided_at.eq(now), withdrawals::decided_by.eq(who.actor())))
-        .returning(Withdrawal::as_returning())
-        .get_result(conn)?;
-    if approve {
-        let payout = |account, amount| Posting { account, amount, split_kind: Some("withdrawal"), order_id: None, line_no: None, generation: None, available_at: now };
-        post(
-            conn,
-            who.brand_id,
-            &Entry { kind: "withdrawal", withdrawal_id: Some(id), occurred_at: now, created_by: &who.actor(), ..Default::default() },
-            &[payout(Account::Wallet(current.agent_id), -current.amount), payout(Account::Payouts, current.amount)],
-        )?;
-    }
-    Ok(updated)
-}

@@ -39,6 +39,10 @@ pub struct OrderListParams {
     pub month: Option<String>,
     /// purchase or retail
     pub kind: Option<String>,
+    /// Orders with a line of this SKU.
+    pub sku: Option<String>,
+    /// asc (default, oldest first) or desc (newest first).
+    pub order: Option<String>,
     pub limit: Option<i64>,
     pub cursor: Option<String>,
 }
@@ -50,7 +54,12 @@ pub async fn list(state: web::Data<AppState>, who: Principal, params: web::Query
     let page = PageQuery { limit: p.limit, cursor: p.cursor };
     let limit = page.limit()?;
     let after = page.id_cursor()?;
-    let q = ListQuery { agent_id: p.agent_id, month: p.month, kind: p.kind };
+    let desc = match p.order.as_deref() {
+        None | Some("asc") => false,
+        Some("desc") => true,
+        Some(_) => return Err(AppError::bad_request("invalid_query", "order must be asc or desc")),
+    };
+    let q = ListQuery { agent_id: p.agent_id, month: p.month, kind: p.kind, sku: p.sku, desc };
     let rows = transaction(&state.pool, move |conn| super::list(conn, &who, &q, after, limit + 1)).await?;
     Ok(HttpResponse::Ok().json(Page::from_rows(rows, limit, |o| o.id.to_string())))
 }

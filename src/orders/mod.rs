@@ -1,6 +1,7 @@
 //! Purchase and retail orders and their refunds: one database transaction per business
 //! event — order, lines, stock moves, journal entry and postings, all or nothing.
 
+pub mod explain;
 pub mod http;
 pub mod store;
 
@@ -658,10 +659,13 @@ pub fn get(conn: &mut PgConnection, who: &Principal, order_id: i64) -> Result<Or
     Ok(order)
 }
 
+#[derive(Debug, Clone, Default)]
 pub struct ListQuery {
     pub agent_id: Option<i64>,
     pub month: Option<String>,
     pub kind: Option<String>,
+    pub sku: Option<String>,
+    pub desc: bool,
 }
 
 /// Orders bought or sold by an agent (an agent: itself or one in its subtree; HQ: anyone,
@@ -687,6 +691,6 @@ pub fn list(conn: &mut PgConnection, who: &Principal, q: &ListQuery, after: i64,
         }
         None => (None, None),
     };
-    let rows = store::list(conn, who.brand_id, &store::ListFilter { agent_id, kind: q.kind.clone(), from, to }, after, limit)?;
+    let rows = store::list(conn, who.brand_id, &store::ListFilter { agent_id, kind: q.kind.clone(), from, to, sku: q.sku.clone(), desc: q.desc }, after, limit)?;
     rows.into_iter().map(|o| render(conn, who.brand_id, o)).collect()
 }

@@ -190,11 +190,24 @@ pub struct ListFilter {
     pub kind: Option<String>,
     pub from: Option<DateTime<Utc>>,
     pub to: Option<DateTime<Utc>>,
+    /// Orders with a line of this SKU.
+    pub sku: Option<String>,
+    /// Newest first (the cursor is then the smallest id seen).
+    pub desc: bool,
 }
 
-/// Orders by id, after `after`, matching the filter.
+/// Orders by id, after `after` (before it when `desc`), matching the filter.
 pub fn list(conn: &mut PgConnection, brand_id: i64, f: &ListFilter, after: i64, limit: i64) -> Result<Vec<OrderRow>, AppError> {
-    let mut q = orders::table.filter(orders::brand_id.eq(brand_id)).filter(orders::id.gt(after)).into_boxed();
+    let mut q = orders::table.filter(orders::brand_id.eq(brand_id)).into_boxed();
+    q = match (f.desc, after) {
+        (false, _) => q.filter(orders::id.gt(after)),
+        (true, 0) => q,
+        (true, _) => q.filter(orders::id.lt(after)),
+    };
+    if let Some(sku) = &f.sku {
+        let with_sku = order_lines::table.filter(order_lines::brand_id.eq(brand_id)).filter(order_lines::sku.eq(sku.clone())).select(order_lines::order_id);
+        q = q.filter(orders::id.eq_any(with_sku));
+    }
     if let Some(agent) = f.agent_id {
         q = q.filter(orders::buyer_id.eq(agent).or(orders::seller_id.eq(agent)));
     }
@@ -207,5 +220,6 @@ pub fn list(conn: &mut PgConnection, brand_id: i64, f: &ListFilter, after: i64, 
     if let Some(to) = f.to {
         q = q.filter(orders::placed_at.lt(to));
     }
-    Ok(q.order(orders::id).limit(limit).select(OrderRow::as_select()).load(conn)?)
+    q = if f.desc { q.order(orders::id.desc()) } else { q.order(orders::id) };
+    Ok(q.limit(limit).select(OrderRow::as_select()).load(conn)?)
 }

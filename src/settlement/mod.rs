@@ -9,6 +9,7 @@
 pub mod cli;
 pub mod export;
 pub mod http;
+pub mod preview;
 pub mod store;
 
 use chrono::{DateTime, Duration, Utc};

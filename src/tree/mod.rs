@@ -148,6 +148,7 @@ pub fn create(conn: &mut PgConnection, who: &Principal, req: &NewAgentRequest) -
     Ok(row.into())
 }
 
+#[derive(Debug, Clone, Default)]
 pub struct SearchQuery {
     pub q: Option<String>,
     pub tier_id: Option<i64>,
@@ -320,4 +321,17 @@ pub fn change_status(conn: &mut PgConnection, who: &Principal, id: i64, status: 
 pub fn events(conn: &mut PgConnection, who: &Principal, id: i64) -> Result<Vec<AgentEvent>, AppError> {
     visible(conn, who, id)?;
     store::events(conn, who.brand_id, id)
+}
+
+/// Names of the given agents the caller may see (others are left out), for lists that show
+/// who bought, sold or earned.
+pub fn names(conn: &mut PgConnection, who: &Principal, ids: &[i64]) -> Result<std::collections::HashMap<i64, String>, AppError> {
+    let mut ids = ids.to_vec();
+    ids.sort_unstable();
+    ids.dedup();
+    Ok(store::by_ids(conn, who.brand_id, &ids)?
+        .into_iter()
+        .filter(|row| who.agent_id().is_none_or(|me| row.path.contains(&me)))
+        .map(|row| (row.id, row.name))
+        .collect())
 }

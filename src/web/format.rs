@@ -47,3 +47,43 @@ mod tests {
         assert_eq!(percent(&None), "—");
     }
 }
+
+/// Template filters: `{{ amount|yuan }}`, `{{ share|percent }}`.
+pub mod filters {
+    use rust_decimal::Decimal;
+
+    #[askama::filter_fn]
+    pub fn yuan(amount: &Decimal, _: &dyn askama::Values) -> askama::Result<String> {
+        Ok(super::yuan(amount))
+    }
+
+    #[askama::filter_fn]
+    pub fn percent(share: &Option<Decimal>, _: &dyn askama::Values) -> askama::Result<String> {
+        Ok(super::percent(share))
+    }
+}
+
+/// A time in the brand's zone, to the minute.
+pub fn local(at: &chrono::DateTime<chrono::Utc>, tz: &chrono_tz::Tz) -> String {
+    at.with_timezone(tz).format("%Y-%m-%d %H:%M").to_string()
+}
+
+/// The brand's zone; Shanghai when the stored name is unknown (settings validate it).
+pub fn zone(name: &str) -> chrono_tz::Tz {
+    name.parse().unwrap_or(chrono_tz::Asia::Shanghai)
+}
+
+/// A fresh idempotency key for a form that creates something: a double click or a resent
+/// form replays the first result instead of writing twice.
+pub fn form_key() -> String {
+    use rand::RngCore;
+    let mut bytes = [0u8; 16];
+    rand::thread_rng().fill_bytes(&mut bytes);
+    format!("console-{}", hex::encode(bytes))
+}
+
+/// A query string from pairs, empty values left out.
+pub fn query(pairs: &[(&str, &str)]) -> String {
+    let kept: Vec<(&str, &str)> = pairs.iter().copied().filter(|(_, v)| !v.is_empty()).collect();
+    serde_urlencoded::to_string(kept).unwrap_or_default()
+}

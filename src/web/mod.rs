@@ -11,7 +11,10 @@ mod agents;
 mod dashboard;
 mod format;
 mod login;
+mod orders;
 mod session;
+mod settlement;
+mod withdrawals;
 
 use actix_web::http::header;
 use actix_web::{get, web, HttpResponse};
@@ -32,7 +35,18 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(dashboard::page)
         .service(agents::page)
         .service(agents::results)
-        .service(agent::page);
+        .service(agent::page)
+        .service(orders::list)
+        .service(orders::page)
+        .service(orders::refund)
+        .service(withdrawals::page)
+        .service(withdrawals::approve)
+        .service(withdrawals::reject)
+        .service(settlement::months)
+        .service(settlement::confirm)
+        .service(settlement::close)
+        .service(settlement::export)
+        .service(settlement::statements);
 }
 
 /// A rendered page, 200.

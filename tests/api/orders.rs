@@ -278,7 +278,7 @@ async fn withdrawals_never_exceed_available() {
     assert_eq!(app.post(&format!("/api/v1/withdrawals/{}/approve", w["id"]), &ta, json!({})).await.0, StatusCode::FORBIDDEN);
     let (status, approved) = app.post(&format!("/api/v1/withdrawals/{}/approve", w["id"]), &b.hq, json!({})).await;
     assert_eq!((status, approved["status"].as_str()), (StatusCode::OK, Some("approved")));
-    assert_eq!(app.post(&format!("/api/v1/withdrawals/{}/reject", w["id"]), &b.hq, json!({})).await.0, StatusCode::CONFLICT);
+    assert_eq!(app.post(&format!("/api/v1/withdrawals/{}/reject", w["id"]), &b.hq, json!({"reason": "late"})).await.0, StatusCode::CONFLICT);
     let w = wallet(&app, &ta, a).await;
     assert_eq!((w["balance"].as_str(), w["available"].as_str(), w["pending_withdrawals"].as_str()), (Some("296.00"), Some("296.00"), Some("0.00")));
     app.assert_verified().await;

@@ -1,0 +1,3 @@
+DROP INDEX withdrawals_agent;
+DROP INDEX withdrawals_queue;
+ALTER TABLE withdrawals DROP COLUMN reason;
