@@ -84,6 +84,7 @@ diesel::table! {
         new_value -> Nullable<Text>,
         actor -> Text,
         at -> Timestamptz,
+        reason -> Nullable<Text>,
     }
 }
 

@@ -50,3 +50,18 @@ where
 {
     read(pool, move |conn| conn.transaction(f)).await
 }
+
+/// Runs a write in a transaction that is always rolled back and returns what it would have
+/// returned: the exact answer to "what will this post?" from the very code that posts it.
+pub fn dry_run<T>(conn: &mut PgConnection, f: impl FnOnce(&mut PgConnection) -> Result<T, AppError>) -> Result<T, AppError> {
+    let mut outcome = None;
+    let rolled_back = conn.transaction::<(), AppError, _>(|conn| {
+        outcome = Some(f(conn)?);
+        Err(AppError::internal("dry run: rolled back"))
+    });
+    match (outcome, rolled_back) {
+        (Some(result), _) => Ok(result),
+        (None, Err(e)) => Err(e),
+        (None, Ok(())) => Err(AppError::internal("dry run neither finished nor failed")),
+    }
+}

@@ -165,3 +165,8 @@ pub fn exit(conn: &mut PgConnection, who: &Principal, agent_id: i64) -> Result<E
         .execute(conn)?;
     Ok(result)
 }
+
+/// What an exit would do — the buyback, who moves up — with nothing written.
+pub fn preview(conn: &mut PgConnection, who: &Principal, agent_id: i64) -> Result<ExitResult, AppError> {
+    crate::db::dry_run(conn, |conn| exit(conn, who, agent_id))
+}

@@ -12,16 +12,7 @@ use crate::error::AppError;
 /// The result the close would return now, with nothing written.
 pub fn preview(conn: &mut PgConnection, who: &Principal, month: &str) -> Result<CloseResult, AppError> {
     who.require_hq()?;
-    let mut outcome = None;
-    let dry = conn.transaction::<(), AppError, _>(|conn| {
-        outcome = Some(close(conn, who, month, &())?);
-        Err(AppError::internal("dry run: rolled back"))
-    });
-    match (outcome, dry) {
-        (Some(result), _) => Ok(result),
-        (None, Err(e)) => Err(e),
-        (None, Ok(())) => Err(AppError::internal("dry run neither closed nor failed")),
-    }
+    crate::db::dry_run(conn, |conn| close(conn, who, month, &()))
 }
 
 /// The statements of the given agents for a closed month (the console's statement search).

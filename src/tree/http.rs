@@ -138,6 +138,9 @@ pub async fn upline(state: web::Data<AppState>, who: Principal, id: web::Path<i6
 pub struct MoveRequest {
     /// The new parent; null moves the agent directly under HQ.
     pub parent_id: Option<i64>,
+    /// Why (kept in the agent's history).
+    #[serde(default)]
+    pub reason: Option<String>,
 }
 
 /// Moves the agent with its whole subtree. 409 `cycle` under its own subtree.
@@ -145,8 +148,8 @@ pub struct MoveRequest {
     responses((status = 200, body = Agent), (status = 404), (status = 409, description = "cycle"), (status = 422)), security(("bearer" = [])))]
 #[post("/agents/{id}/move")]
 pub async fn move_agent(state: web::Data<AppState>, who: Principal, id: web::Path<i64>, body: web::Json<MoveRequest>) -> Result<HttpResponse, AppError> {
-    let (id, parent) = (id.into_inner(), body.parent_id);
-    let agent = transaction(&state.pool, move |conn| super::move_agent(conn, &who, id, parent)).await?;
+    let (id, body) = (id.into_inner(), body.into_inner());
+    let agent = transaction(&state.pool, move |conn| super::move_agent(conn, &who, id, body.parent_id, body.reason.as_deref())).await?;
     Ok(HttpResponse::Ok().json(agent))
 }
 

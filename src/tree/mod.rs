@@ -198,6 +198,26 @@ pub fn children(conn: &mut PgConnection, who: &Principal, id: i64, after: Option
     Ok(store::children(conn, who.brand_id, id, after, limit)?.into_iter().map(Agent::from).collect())
 }
 
+/// One level of the tree for the console's lazy tree view: the children of `parent` (None:
+/// the agents directly under HQ), by id after `after`, each with its team size (downline
+/// count). An agent sees only its own subtree.
+pub fn level(conn: &mut PgConnection, who: &Principal, parent: Option<i64>, after: i64, limit: i64) -> Result<Vec<(Agent, i64)>, AppError> {
+    let rows = match (parent, who.agent_id()) {
+        (Some(id), _) => {
+            visible(conn, who, id)?;
+            store::children(conn, who.brand_id, id, Some(after), limit)?
+        }
+        (None, None) => store::search(conn, who.brand_id, &store::Search { top: true, ..Default::default() }, after, limit)?,
+        (None, Some(me)) => store::by_ids(conn, who.brand_id, &[me])?,
+    };
+    let mut out = Vec::with_capacity(rows.len());
+    for row in rows {
+        let team = store::subtree_size(conn, who.brand_id, &row.path)?;
+        out.push((Agent::from(row), team));
+    }
+    Ok(out)
+}
+
 pub struct DownlineQuery {
     /// Relative depth limit (children = 1).
     pub max_depth: Option<i32>,
@@ -254,8 +274,12 @@ pub fn upline(conn: &mut PgConnection, who: &Principal, id: i64) -> Result<Vec<A
 }
 
 /// Moves an agent and its whole subtree under `new_parent` (None: directly under HQ).
-pub fn move_agent(conn: &mut PgConnection, who: &Principal, id: i64, new_parent: Option<i64>) -> Result<Agent, AppError> {
+pub fn move_agent(conn: &mut PgConnection, who: &Principal, id: i64, new_parent: Option<i64>, reason: Option<&str>) -> Result<Agent, AppError> {
     who.require_hq()?;
+    let reason = reason.map(str::trim).filter(|r| !r.is_empty());
+    if reason.is_some_and(|r| r.chars().count() > 500 || r.contains('\0')) {
+        return Err(AppError::validation("reason must be at most 500 characters of text"));
+    }
     store::lock_tree(conn, who.brand_id, true)?;
     let agent = store::find_for_update(conn, who.brand_id, id)?.ok_or_else(|| AppError::not_found(format!("agent {id}")))?;
     let parent = match new_parent {
@@ -274,7 +298,7 @@ pub fn move_agent(conn: &mut PgConnection, who: &Principal, id: i64, new_parent:
         return Ok(agent.into());
     }
     store::move_subtree(conn, who.brand_id, id, &agent.path, parent.as_ref())?;
-    store::record_event(conn, who.brand_id, id, "moved", agent.parent_id.map(|p| p.to_string()), new_parent.map(|p| p.to_string()), &who.actor(), Utc::now())?;
+    store::record_move(conn, who.brand_id, id, agent.parent_id, new_parent, &who.actor(), Utc::now(), reason)?;
     get(conn, who, id)
 }
 
@@ -316,6 +340,12 @@ pub fn change_status(conn: &mut PgConnection, who: &Principal, id: i64, status: 
         store::record_event(conn, who.brand_id, id, "status_changed", Some(agent.status.clone()), Some(status.into()), &who.actor(), Utc::now())?;
     }
     get(conn, who, id)
+}
+
+/// What a move would carry along: the agent and its whole subtree.
+pub fn subtree_size(conn: &mut PgConnection, who: &Principal, id: i64) -> Result<i64, AppError> {
+    let row = visible(conn, who, id)?;
+    store::subtree_size(conn, who.brand_id, &row.path)
 }
 
 pub fn events(conn: &mut PgConnection, who: &Principal, id: i64) -> Result<Vec<AgentEvent>, AppError> {

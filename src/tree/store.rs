@@ -182,6 +182,7 @@ pub fn subtree_size(conn: &mut PgConnection, brand_id: i64, root_path: &[i64]) -
 }
 
 /// What an agent search matches; every part is optional.
+#[derive(Default)]
 pub struct Search<'a> {
     /// A fragment of the name (case-insensitive) or a prefix of the phone.
     pub q: Option<&'a str>,
@@ -294,6 +295,8 @@ pub struct AgentEvent {
     pub new_value: Option<String>,
     pub actor: String,
     pub at: DateTime<Utc>,
+    /// Why, when HQ said (moves).
+    pub reason: Option<String>,
 }
 
 pub fn record_event(
@@ -315,6 +318,23 @@ pub fn record_event(
             agent_events::new_value.eq(new),
             agent_events::actor.eq(actor),
             agent_events::at.eq(at),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// A move with the reason HQ gave.
+pub fn record_move(conn: &mut PgConnection, brand_id: i64, agent_id: i64, old: Option<i64>, new: Option<i64>, actor: &str, at: DateTime<Utc>, reason: Option<&str>) -> Result<(), AppError> {
+    diesel::insert_into(agent_events::table)
+        .values((
+            agent_events::brand_id.eq(brand_id),
+            agent_events::agent_id.eq(agent_id),
+            agent_events::kind.eq("moved"),
+            agent_events::old_value.eq(old.map(|p| p.to_string())),
+            agent_events::new_value.eq(new.map(|p| p.to_string())),
+            agent_events::actor.eq(actor),
+            agent_events::at.eq(at),
+            agent_events::reason.eq(reason),
         ))
         .execute(conn)?;
     Ok(())

@@ -4,7 +4,7 @@
 use actix_web::{get, web, HttpResponse};
 use askama::Template;
 
-use super::format::yuan;
+use super::format::{filters, yuan};
 use super::session::{ConsoleUser, PageError};
 use crate::ledger::Wallet;
 use crate::reports::DownlineSummary;
@@ -25,6 +25,11 @@ struct AgentPage {
     stock: Vec<crate::inventory::StockLine>,
     wallet: Wallet,
     events: Vec<(String, AgentEvent)>,
+    tiers: Vec<crate::catalog::Tier>,
+    /// This month's earnings by kind, and their total.
+    earnings: crate::ledger::Earnings,
+    /// The latest orders it bought or sold: (order, local time).
+    orders: Vec<(crate::orders::OrderView, String)>,
 }
 
 impl AgentPage {
@@ -37,7 +42,14 @@ impl AgentPage {
 pub async fn page(state: web::Data<AppState>, user: ConsoleUser, id: web::Path<i64>) -> Result<HttpResponse, PageError> {
     let id = id.into_inner();
     let who = user.who.clone();
-    let (agent, upline, stock, wallet, events, tiers, tz) = crate::db::read(&state.pool, move |conn| {
+    let tz_name = {
+        let brand_id = user.who.brand_id;
+        crate::db::read(&state.pool, move |conn| Ok(crate::brands::settings(conn, brand_id)?.timezone)).await?
+    };
+    let month = crate::period::month_of(chrono::Utc::now(), &tz_name)?;
+    let m = month.clone();
+    let (agent, upline, stock, wallet, events, tiers, tz, earnings, orders) = crate::db::read(&state.pool, move |conn| {
+        let recent = crate::orders::ListQuery { agent_id: Some(id), desc: true, ..Default::default() };
         Ok((
             crate::tree::get(conn, &who, id)?,
             crate::tree::upline(conn, &who, id)?,
@@ -45,12 +57,13 @@ pub async fn page(state: web::Data<AppState>, user: ConsoleUser, id: web::Path<i
             crate::ledger::wallet(conn, &who, id)?,
             crate::tree::events(conn, &who, id)?,
             crate::catalog::list_tiers(conn, who.brand_id)?,
-            crate::brands::settings(conn, who.brand_id)?.timezone,
+            tz_name,
+            crate::ledger::earnings(conn, &who, id, &m)?,
+            crate::orders::list(conn, &who, &recent, 0, 10)?,
         ))
     })
     .await?;
     let tz_parsed: chrono_tz::Tz = tz.parse().unwrap_or(chrono_tz::Asia::Shanghai);
-    let month = crate::period::month_of(chrono::Utc::now(), &tz)?;
     let team = crate::reports::team::downline_summary(&state, user.who.clone(), id, month).await?;
     let tier_name = |tier_id: i64| tiers.iter().find(|t| t.id == tier_id).map_or_else(|| tier_id.to_string(), |t| t.name.clone());
     let team_by_tier = tiers.iter().map(|t| (t.name.clone(), team.by_tier.get(&t.id.to_string()).copied().unwrap_or(0))).collect();
@@ -62,8 +75,11 @@ pub async fn page(state: web::Data<AppState>, user: ConsoleUser, id: web::Path<i
         team_by_tier,
         stock,
         wallet,
+        orders: orders.into_iter().map(|o| { let at = super::format::local(&o.placed_at, &tz_parsed); (o, at) }).collect(),
+        earnings,
         events: events.into_iter().map(|e| (e.at.with_timezone(&tz_parsed).format("%Y-%m-%d %H:%M").to_string(), e)).collect(),
         agent,
+        tiers,
     };
     super::html(&page)
 }

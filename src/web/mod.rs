@@ -7,12 +7,14 @@
 //! agent's session never opens a console page.
 
 mod agent;
+mod agent_actions;
 mod agents;
 mod dashboard;
 mod format;
 mod login;
 mod orders;
 mod session;
+mod tree;
 mod settlement;
 mod withdrawals;
 
@@ -33,12 +35,22 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(login::login_submit)
         .service(login::logout)
         .service(dashboard::page)
+        .service(agent_actions::new_form)
+        .service(agent_actions::create)
         .service(agents::page)
         .service(agents::results)
         .service(agent::page)
+        .service(agent_actions::change_tier)
+        .service(agent_actions::change_status)
+        .service(agent_actions::move_confirm)
+        .service(agent_actions::move_agent)
+        .service(agent_actions::exit_confirm)
+        .service(agent_actions::exit)
         .service(orders::list)
         .service(orders::page)
         .service(orders::refund)
+        .service(tree::page)
+        .service(tree::children)
         .service(withdrawals::page)
         .service(withdrawals::approve)
         .service(withdrawals::reject)
