@@ -46,6 +46,7 @@ diesel::table! {
         retail_price -> Numeric,
         created_at -> Timestamptz,
         retail_floor -> Nullable<Numeric>,
+        on_sale -> Bool,
     }
 }
 

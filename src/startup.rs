@@ -30,6 +30,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .service(catalog::http::get_product)
             .service(catalog::http::create_product)
             .service(catalog::http::update_product)
+            .service(catalog::http::set_sale)
             .service(brands::http::get_settings)
             .service(brands::http::patch_settings)
             .service(tree::http::create)

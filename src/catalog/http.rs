@@ -1,7 +1,7 @@
 use actix_web::http::StatusCode;
 use actix_web::{get, post, put, web, HttpResponse};
 
-use super::{Product, ProductInput, ProductUpdate, Tier, TierInput};
+use super::{Product, ProductInput, ProductUpdate, Tier, TierInput, SaleRequest};
 use crate::auth::Principal;
 use crate::error::AppError;
 use crate::idempotency::{self, IdempotencyKey};
@@ -86,5 +86,16 @@ pub async fn update_product(
     who.require_hq()?;
     let (sku, input) = (sku.into_inner(), body.into_inner());
     let product = crate::db::transaction(&state.pool, move |conn| super::update_product(conn, who.brand_id, &sku, &input)).await?;
+    Ok(HttpResponse::Ok().json(product))
+}
+
+/// 上下架: takes a product off sale (no new orders) or puts it back; nothing is deleted.
+#[utoipa::path(post, path = "/api/v1/products/{sku}/sale", tag = "catalog", request_body = SaleRequest, params(("sku" = String, Path)),
+    responses((status = 200, body = Product), (status = 404)), security(("bearer" = [])))]
+#[post("/products/{sku}/sale")]
+pub async fn set_sale(state: web::Data<AppState>, who: Principal, sku: web::Path<String>, body: web::Json<SaleRequest>) -> Result<HttpResponse, AppError> {
+    who.require_hq()?;
+    let (sku, on_sale) = (sku.into_inner(), body.on_sale);
+    let product = crate::db::transaction(&state.pool, move |conn| super::set_on_sale(conn, who.brand_id, &sku, on_sale)).await?;
     Ok(HttpResponse::Ok().json(product))
 }

@@ -45,6 +45,14 @@ pub struct Product {
     /// 控价: the lowest retail price agents may charge (None: no floor).
     #[schema(value_type = Option<String>)]
     pub retail_floor: Option<Decimal>,
+    /// 上架: false when taken off sale (no new orders; refunds and stock stay).
+    pub on_sale: bool,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SaleRequest {
+    pub on_sale: bool,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
@@ -139,12 +147,12 @@ pub fn load_products(conn: &mut PgConnection, brand_id: i64, after: Option<&str>
         .filter(products::brand_id.eq(brand_id))
         .order(products::sku)
         .limit(limit)
-        .select((products::sku, products::name, products::retail_price, products::retail_floor))
+        .select((products::sku, products::name, products::retail_price, products::retail_floor, products::on_sale))
         .into_boxed();
     if let Some(after) = after {
         q = q.filter(products::sku.gt(after.to_owned()));
     }
-    let rows: Vec<(String, String, Decimal, Option<Decimal>)> = q.load(conn)?;
+    let rows: Vec<(String, String, Decimal, Option<Decimal>, bool)> = q.load(conn)?;
     let skus: Vec<&String> = rows.iter().map(|r| &r.0).collect();
     let price_rows: Vec<(String, i64, Decimal)> = product_prices::table
         .filter(product_prices::brand_id.eq(brand_id))
@@ -155,7 +163,10 @@ pub fn load_products(conn: &mut PgConnection, brand_id: i64, after: Option<&str>
     for (sku, tier_id, price) in price_rows {
         by_sku.entry(sku).or_default().insert(tier_id.to_string(), price);
     }
-    Ok(rows.into_iter().map(|(sku, name, retail_price, retail_floor)| Product { prices: by_sku.remove(&sku).unwrap_or_default(), sku, name, retail_price, retail_floor }).collect())
+    Ok(rows
+        .into_iter()
+        .map(|(sku, name, retail_price, retail_floor, on_sale)| Product { prices: by_sku.remove(&sku).unwrap_or_default(), sku, name, retail_price, retail_floor, on_sale })
+        .collect())
 }
 
 pub fn get_product(conn: &mut PgConnection, brand_id: i64, sku: &str) -> Result<Product, AppError> {
@@ -194,6 +205,15 @@ pub fn update_product(conn: &mut PgConnection, brand_id: i64, sku: &str, input: 
     let by_tier = check_product(conn, brand_id, &input.name, input.retail_price, &input.prices, input.retail_floor)?;
     diesel::delete(product_prices::table.filter(product_prices::brand_id.eq(brand_id)).filter(product_prices::sku.eq(sku))).execute(conn)?;
     write_prices(conn, brand_id, sku, &by_tier)?;
+    get_product(conn, brand_id, sku)
+}
+
+/// 上下架: puts a product on sale or takes it off (it keeps its prices, stock and history).
+pub fn set_on_sale(conn: &mut PgConnection, brand_id: i64, sku: &str, on_sale: bool) -> Result<Product, AppError> {
+    let updated = diesel::update(products::table.find((brand_id, sku))).set(products::on_sale.eq(on_sale)).execute(conn)?;
+    if updated == 0 {
+        return Err(AppError::not_found(format!("product {sku}")));
+    }
     get_product(conn, brand_id, sku)
 }
 

@@ -180,6 +180,8 @@ fn load_agent(conn: &mut PgConnection, brand_id: i64, id: i64) -> Result<AgentRo
 struct PriceBook {
     ranks: HashMap<i64, u32>,
     prices: HashMap<(String, i64), Decimal>,
+    /// A SKU taken off sale (下架): agents may still sell what they hold, not buy more.
+    off_sale: Option<String>,
 }
 
 fn price_book(conn: &mut PgConnection, brand_id: i64, skus: &[&str]) -> Result<PriceBook, AppError> {
@@ -193,17 +195,24 @@ fn price_book(conn: &mut PgConnection, brand_id: i64, skus: &[&str]) -> Result<P
         sku: Option<String>,
         #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Numeric>)]
         price: Option<Decimal>,
+        #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Bool>)]
+        on_sale: Option<bool>,
     }
     let rows: Vec<Row> = diesel::sql_query(
-        "SELECT t.id AS tier_id, t.rank, pp.sku, pp.price
+        "SELECT t.id AS tier_id, t.rank, pp.sku, pp.price, p.on_sale
            FROM tiers t LEFT JOIN product_prices pp ON pp.brand_id = t.brand_id AND pp.tier_id = t.id AND pp.sku = ANY($2)
+                LEFT JOIN products p ON p.brand_id = pp.brand_id AND p.sku = pp.sku
           WHERE t.brand_id = $1",
     )
     .bind::<diesel::sql_types::BigInt, _>(brand_id)
     .bind::<diesel::sql_types::Array<diesel::sql_types::Text>, _>(skus)
     .load(conn)?;
-    let mut book = PriceBook { ranks: HashMap::new(), prices: HashMap::new() };
+    let mut book = PriceBook { ranks: HashMap::new(), prices: HashMap::new(), off_sale: None };
+    let mut off_sale = None;
     for r in rows {
+        if r.on_sale == Some(false) {
+            off_sale = r.sku.clone();
+        }
         book.ranks.insert(r.tier_id, r.rank as u32);
         if let (Some(sku), Some(price)) = (r.sku, r.price) {
             book.prices.insert((sku, r.tier_id), price);
@@ -212,6 +221,7 @@ fn price_book(conn: &mut PgConnection, brand_id: i64, skus: &[&str]) -> Result<P
     if let Some(missing) = skus.iter().find(|s| !book.prices.keys().any(|(k, _)| k == *s)) {
         return Err(AppError::validation(format!("product {missing} does not exist")));
     }
+    book.off_sale = off_sale;
     Ok(book)
 }
 
@@ -249,7 +259,10 @@ fn place_purchase(conn: &mut PgConnection, who: &Principal, req: &PurchaseReques
         return Err(AppError::conflict("agent_inactive", format!("agent {buyer_id} is {} and cannot buy", buyer.status)));
     }
     let skus: Vec<&str> = req.lines.iter().map(|l| l.sku.as_str()).collect();
-    let PriceBook { ranks, prices } = price_book(conn, brand_id, &skus)?;
+    let PriceBook { ranks, prices, off_sale } = price_book(conn, brand_id, &skus)?;
+    if let Some(sku) = off_sale {
+        return Err(AppError::conflict("off_sale", format!("product {sku} is off sale (下架); agents may sell what they hold but not buy more")));
+    }
     let rank_of = |tier_id: i64| ranks.get(&tier_id).copied().ok_or_else(|| AppError::internal(format!("tier {tier_id} has no rank")));
     let buyer_rank = rank_of(buyer.tier_id)?;
 

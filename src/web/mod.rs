@@ -13,6 +13,7 @@ mod dashboard;
 mod format;
 mod login;
 mod orders;
+mod products;
 mod session;
 mod tree;
 mod settlement;
@@ -49,6 +50,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(orders::list)
         .service(orders::page)
         .service(orders::refund)
+        .service(products::page)
+        .service(products::create)
+        .service(products::create_tier)
+        .service(products::sale)
+        .service(products::save)
         .service(tree::page)
         .service(tree::children)
         .service(withdrawals::page)

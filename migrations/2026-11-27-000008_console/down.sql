@@ -1,3 +1,4 @@
+ALTER TABLE products DROP COLUMN on_sale;
 ALTER TABLE agent_events DROP COLUMN reason;
 DROP INDEX withdrawals_agent;
 DROP INDEX withdrawals_queue;
