@@ -20,3 +20,23 @@
   });
   window.addEventListener('resize', function () { chart.resize(); });
 })();
+// The income disclosure chart on the reports page.
+(function () {
+  var el = document.getElementById('income');
+  var data = document.getElementById('income-data');
+  if (!el || !data || !window.echarts) return;
+  var d = JSON.parse(data.textContent);
+  var chart = window.echarts.init(el);
+  chart.setOption({
+    tooltip: { trigger: 'axis' },
+    legend: { data: ['代理人数 Agents', '净收入合计 Total net'] },
+    grid: { left: 60, right: 70, top: 40, bottom: 40 },
+    xAxis: { type: 'category', data: d.bands },
+    yAxis: [{ type: 'value', name: '人 agents' }, { type: 'value', name: '¥' }],
+    series: [
+      { name: '代理人数 Agents', type: 'bar', data: d.agents, itemStyle: { color: '#c2410c' } },
+      { name: '净收入合计 Total net', type: 'line', yAxisIndex: 1, data: d.net.map(Number) }
+    ]
+  });
+  window.addEventListener('resize', function () { chart.resize(); });
+})();

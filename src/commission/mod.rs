@@ -1,6 +1,7 @@
 //! The commission engine: a pure core over plain data. No database, no HTTP, no clock.
 //! Rules: `docs/domain.md` §3–§7 and §11; explained in `docs/compensation.md`.
 
+pub mod describe;
 pub mod money;
 pub mod plan;
 pub mod rebate;

@@ -6,6 +6,7 @@
 //! wait for each other in the same direction.
 
 pub mod http;
+pub mod movements;
 
 use std::collections::BTreeMap;
 

@@ -191,3 +191,25 @@ fn closed_split(conn: &mut PgConnection, brand_id: i64, month: &str, mode: &str,
         retail_share: retail_share(sums.retail_amount, sums.purchases_amount),
     })
 }
+
+/// A team in the 业绩排行.
+#[derive(Debug, Clone, Serialize)]
+pub struct RankedTeam {
+    pub agent_id: i64,
+    pub name: String,
+    pub level: i32,
+    pub units: i64,
+    pub amount: Decimal,
+}
+
+/// 业绩排行: the teams (led from levels 1 and 2) with the most purchases in `month` (HQ).
+pub fn top_teams(conn: &mut PgConnection, who: &Principal, month: &str, n: i64) -> Result<Vec<RankedTeam>, AppError> {
+    who.require_hq()?;
+    crate::period::parse_month(month)?;
+    let rows = totals::top_teams(conn, who.brand_id, month, n)?;
+    let names = crate::tree::names(conn, who, &rows.iter().map(|r| r.agent_id).collect::<Vec<_>>())?;
+    Ok(rows
+        .into_iter()
+        .map(|r| RankedTeam { name: names.get(&r.agent_id).cloned().unwrap_or_default(), agent_id: r.agent_id, level: r.level, units: r.units, amount: r.amount })
+        .collect())
+}

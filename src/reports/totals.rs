@@ -53,3 +53,33 @@ pub fn range(conn: &mut PgConnection, brand_id: i64, month: &str, lower: &[i64],
     .bind::<Array<BigInt>, _>(upper)
     .get_result(conn)?)
 }
+
+#[derive(QueryableByName, Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+pub struct TeamTotal {
+    /// The team's leader: an agent on level 1 or 2.
+    #[diesel(sql_type = BigInt)]
+    pub agent_id: i64,
+    #[diesel(sql_type = diesel::sql_types::Integer)]
+    pub level: i32,
+    #[diesel(sql_type = BigInt)]
+    pub units: i64,
+    #[diesel(sql_type = Numeric)]
+    #[schema(value_type = String)]
+    pub amount: Decimal,
+}
+
+/// 业绩排行: the teams led from levels 1 and 2 with the most purchases in the month, in one
+/// scan of the month's rows.
+pub fn top_teams(conn: &mut PgConnection, brand_id: i64, month: &str, limit: i64) -> Result<Vec<TeamTotal>, AppError> {
+    Ok(diesel::sql_query(
+        "SELECT key[cardinality(key)] AS agent_id, cardinality(key)::int AS level, sum(units)::bigint AS units, sum(amount) AS amount
+           FROM (SELECT path[1:1] AS key, units, amount FROM agent_month_purchases WHERE brand_id = $1 AND month = $2
+                 UNION ALL
+                 SELECT path[1:2], units, amount FROM agent_month_purchases WHERE brand_id = $1 AND month = $2 AND cardinality(path) >= 2) t
+          GROUP BY key ORDER BY sum(amount) DESC, key LIMIT $3",
+    )
+    .bind::<BigInt, _>(brand_id)
+    .bind::<Text, _>(month)
+    .bind::<BigInt, _>(limit)
+    .load(conn)?)
+}

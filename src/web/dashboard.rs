@@ -4,7 +4,7 @@
 use actix_web::{get, web, HttpResponse};
 use askama::Template;
 
-use super::format::{percent, yuan};
+use super::format::{filters, percent, yuan};
 use super::session::{ConsoleUser, PageError};
 use crate::reports::dashboard::{Dashboard, MonthRow};
 use crate::AppState;
@@ -51,4 +51,34 @@ pub async fn page(state: web::Data<AppState>, user: ConsoleUser) -> Result<HttpR
         chart: chart.to_string().replace("</", "<\\/"),
     };
     super::html(&page)
+}
+
+#[derive(Template)]
+#[template(path = "dashboard_ranking.html")]
+struct Ranking {
+    month: String,
+    teams: Vec<crate::reports::RankedTeam>,
+    /// The last closed month's kept compliance report: (month, agents below, teams below, bought without retail).
+    findings: Option<(String, usize, usize, i64)>,
+}
+
+/// 业绩排行 and the last closed month's compliance findings, loaded after the page (htmx).
+#[get("/console/ranking")]
+pub async fn ranking(state: web::Data<AppState>, user: ConsoleUser) -> Result<HttpResponse, PageError> {
+    let who = user.who.clone();
+    let (month, teams, findings) = crate::db::read(&state.pool, move |conn| {
+        let tz = crate::brands::settings(conn, who.brand_id)?.timezone;
+        let month = crate::period::month_of(chrono::Utc::now(), &tz)?;
+        let teams = crate::reports::top_teams(conn, &who, &month, 10)?;
+        let findings = match crate::settlement::store::last_closed(conn, who.brand_id)? {
+            Some(p) => {
+                let r = crate::reports::compliance::report(conn, &who, &p.month)?;
+                Some((p.month, r.agents_below.len(), r.teams_below.len(), r.bought_no_retail_count))
+            }
+            None => None,
+        };
+        Ok((month, teams, findings))
+    })
+    .await?;
+    super::html(&Ranking { month, teams, findings })
 }

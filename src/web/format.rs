@@ -58,6 +58,11 @@ pub mod filters {
     }
 
     #[askama::filter_fn]
+    pub fn share(share: &Decimal, _: &dyn askama::Values) -> askama::Result<String> {
+        Ok(super::percent(&Some(*share)))
+    }
+
+    #[askama::filter_fn]
     pub fn percent(share: &Option<Decimal>, _: &dyn askama::Values) -> askama::Result<String> {
         Ok(super::percent(share))
     }

@@ -13,8 +13,12 @@ mod dashboard;
 mod format;
 mod login;
 mod orders;
+mod plan;
+mod reports;
 mod products;
 mod session;
+mod settings;
+mod stock;
 mod tree;
 mod settlement;
 mod withdrawals;
@@ -36,6 +40,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(login::login_submit)
         .service(login::logout)
         .service(dashboard::page)
+        .service(dashboard::ranking)
         .service(agent_actions::new_form)
         .service(agent_actions::create)
         .service(agents::page)
@@ -55,6 +60,15 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(products::create_tier)
         .service(products::sale)
         .service(products::save)
+        .service(plan::page)
+        .service(plan::check)
+        .service(plan::what_if)
+        .service(plan::publish)
+        .service(reports::page)
+        .service(settings::page)
+        .service(settings::save)
+        .service(stock::page)
+        .service(stock::adjust)
         .service(tree::page)
         .service(tree::children)
         .service(withdrawals::page)
