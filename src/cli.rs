@@ -31,8 +31,9 @@ pub enum Command {
     Serve(ServeArgs),
     /// Apply pending database migrations and exit.
     Migrate,
-    /// Seed a demo brand (tiers, products, a few hundred agents), print logins, then serve.
-    Demo(ServeArgs),
+    /// Seed a demo brand (tiers, products, a few hundred agents, three months of history),
+    /// print logins, then serve.
+    Demo(DemoArgs),
     /// Check the database's invariants; exits non-zero naming every offending row.
     Verify,
     /// Close a month (team rebates, statements) and optionally write its export. A month
@@ -79,6 +80,16 @@ pub struct ServeArgs {
     /// HTTP worker threads (default: one per core).
     #[arg(long, env = "AGENT_LEDGER_WORKERS")]
     pub workers: Option<usize>,
+}
+
+#[derive(Debug, Clone, clap::Args)]
+pub struct DemoArgs {
+    #[command(flatten)]
+    pub serve: ServeArgs,
+    /// Start the demo afresh: drop the embedded database and seed again (refused with
+    /// DATABASE_URL: it never drops a database it did not create).
+    #[arg(long)]
+    pub reset: bool,
 }
 
 #[derive(Debug, Subcommand)]

@@ -38,7 +38,7 @@ pub fn seed(conn: &mut PgConnection) -> Result<DemoLogins, AppError> {
             Some(id) => id,
             None => {
                 let id = crate::brands::create_brand(conn, BRAND, "示例品牌 Demo Skincare", ADMIN_LOGIN, ADMIN_PASSWORD)?;
-                // the agents joined when the history begins: no order predates its buyer
+                // the history begins 95 days ago; agents join level by level after that
                 let start = chrono::Utc::now() - chrono::Duration::days(95);
                 seed_brand(conn, id, start)?;
                 seed_activity(conn, id, start)?;
@@ -49,7 +49,7 @@ pub fn seed(conn: &mut PgConnection) -> Result<DemoLogins, AppError> {
     })
 }
 
-fn seed_brand(conn: &mut PgConnection, brand_id: i64, joined_at: chrono::DateTime<chrono::Utc>) -> Result<(), AppError> {
+fn seed_brand(conn: &mut PgConnection, brand_id: i64, start: chrono::DateTime<chrono::Utc>) -> Result<(), AppError> {
     let mut tier_ids = Vec::new();
     for (i, name) in TIERS.iter().enumerate() {
         let min_first_order = if i == 0 { Some(Decimal::new(5_000_000, 2)) } else { None };
@@ -69,30 +69,36 @@ fn seed_brand(conn: &mut PgConnection, brand_id: i64, joined_at: chrono::DateTim
     };
     let mut phone = 13_800_000_000u64;
     let mut level: Vec<Option<store::AgentRow>> = vec![None];
-    // Top tiers recruit a few; the wide base is 市代 and 特约, as in real pyramids.
-    let fanout = [(3, 0), (2, 2), (2, 3), (2, 4), (1, 3)];
-    for (depth, (min, spread)) in fanout.iter().enumerate() {
+    let mut named: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
+    // Top tiers recruit a few; the wide base is 市代 and 特约, as in real pyramids. The last
+    // level is 特约 recruited by 特约: same-tier uplines, so 平级奖 is actually paid.
+    // Each level joins about two weeks after the one above: the pyramid grows over months.
+    let fanout = [(3, 0, 0), (2, 2, 1), (2, 3, 2), (2, 4, 3), (1, 3, 4), (0, 2, 4)];
+    for (depth, (min, spread, tier)) in fanout.iter().enumerate() {
         let mut below = Vec::new();
         for parent in &level {
             let count = min + next(spread + 1);
             for _ in 0..count {
                 phone += 1 + next(97);
-                let name = format!("{}{}", TIERS[depth], below.len() + 1);
+                let n = named.entry(TIERS[*tier]).or_insert(0);
+                *n += 1;
+                let name = format!("{}{}", TIERS[*tier], n);
                 let phone_str = phone.to_string();
+                let at = start + chrono::Duration::days(depth as i64 * 14 + next(10) as i64) + chrono::Duration::minutes(next(600) as i64);
                 let row = store::insert(
                     conn,
                     brand_id,
                     &store::NewAgent {
                         name: &name,
                         phone: &phone_str,
-                        tier_id: tier_ids[depth],
+                        tier_id: tier_ids[*tier],
                         parent: parent.as_ref(),
                         sponsor_id: parent.as_ref().map(|p| p.id),
                         password_hash: &hash,
-                        joined_at,
+                        joined_at: at,
                     },
                 )?;
-                store::record_event(conn, brand_id, row.id, "joined", None, row.parent_id.map(|p| p.to_string()), "demo", joined_at)?;
+                store::record_event(conn, brand_id, row.id, "joined", None, row.parent_id.map(|p| p.to_string()), "demo", at)?;
                 below.push(Some(row));
             }
         }
@@ -102,13 +108,14 @@ fn seed_brand(conn: &mut PgConnection, brand_id: i64, joined_at: chrono::DateTim
 }
 
 /// Three months of history: opening stock for the top tier, purchases from HQ and from
-/// uplines, retail sales to consumers, and a few refunds — so wallets, stock and splits
-/// show at once.
+/// uplines (differentials and peer bonuses), retail sales to consumers, refunds dated inside
+/// their month, every ended month closed but the last (left for a newcomer to close), and
+/// withdrawals approved, rejected and waiting.
 fn seed_activity(conn: &mut PgConnection, brand_id: i64, start: chrono::DateTime<chrono::Utc>) -> Result<(), AppError> {
     use crate::auth::{Principal, Role};
     use crate::orders::{self, Customer, OrderRequest, PurchaseLine, PurchaseRequest, RefundRequest, RetailLine, RetailRequest};
     use crate::schema::{agents, hq_users};
-    use chrono::Duration;
+    use chrono::{DateTime, Duration, Utc};
 
     let user_id: i64 = hq_users::table.filter(hq_users::brand_id.eq(brand_id)).select(hq_users::id).first(conn)?;
     let hq = Principal { brand_id, role: Role::Hq { user_id } };
@@ -130,7 +137,8 @@ fn seed_activity(conn: &mut PgConnection, brand_id: i64, start: chrono::DateTime
     };
     crate::plans::publish(conn, &hq, plan)?;
 
-    let members: Vec<(i64, i64)> = agents::table.filter(agents::brand_id.eq(brand_id)).order(agents::id).select((agents::id, agents::tier_id)).load(conn)?;
+    let members: Vec<(i64, i64, DateTime<Utc>)> =
+        agents::table.filter(agents::brand_id.eq(brand_id)).order(agents::id).select((agents::id, agents::tier_id, agents::joined_at)).load(conn)?;
     let tops: Vec<i64> = members.iter().filter(|m| m.1 == members[0].1).map(|m| m.0).collect();
     for top in &tops {
         for sku in ["MASK-01", "SERUM-02"] {
@@ -143,21 +151,24 @@ fn seed_activity(conn: &mut PgConnection, brand_id: i64, start: chrono::DateTime
         rng = rng.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
         (rng >> 33) % n
     };
+    let now = Utc::now();
+    let tz = crate::brands::settings(conn, brand_id)?.timezone;
     let mut placed = Vec::new();
     for day in 0..90 {
         let at = start + Duration::days(day + 3) + Duration::minutes(next(600) as i64);
-        for _ in 0..4 {
-            let (buyer, _) = members[next(members.len() as u64) as usize];
+        let joined: Vec<i64> = members.iter().filter(|m| m.2 <= at).map(|m| m.0).collect();
+        for _ in 0..5 {
+            let buyer = joined[next(joined.len() as u64) as usize];
             let sku = if next(3) == 0 { "SERUM-02" } else { "MASK-01" };
             let supply = if next(4) == 0 { Some(crate::brands::SupplyMode::Upline) } else { None };
             let req = OrderRequest::Purchase(PurchaseRequest { buyer_id: Some(buyer), supply, lines: vec![PurchaseLine { sku: sku.into(), qty: 2 + next(20) as i64 }], placed_at: Some(at.fixed_offset()) });
             // an upline without enough stock refuses; the demo simply moves on
             if let Ok(order) = conn.transaction(|c| orders::place(c, &hq, &req)) {
-                placed.push(order.id);
+                placed.push((order.id, at));
             }
         }
         for _ in 0..3 {
-            let (seller, _) = members[next(members.len() as u64) as usize];
+            let seller = joined[next(joined.len() as u64) as usize];
             let req = OrderRequest::Retail(RetailRequest {
                 seller_id: Some(seller),
                 customer: Some(Customer { name: "顾客".into(), phone: None }),
@@ -167,16 +178,45 @@ fn seed_activity(conn: &mut PgConnection, brand_id: i64, start: chrono::DateTime
             let _ = conn.transaction(|c| orders::place(c, &hq, &req)); // agents without stock cannot sell
         }
     }
-    for order_id in placed.iter().step_by(37) {
+    // Refunds two days after the order, kept inside the order's month.
+    for (order_id, at) in placed.iter().step_by(37) {
+        let (_, month_end) = crate::period::month_bounds(&crate::period::month_of(*at, &tz)?, &tz)?;
+        let refunded_at = (*at + Duration::days(2)).min(month_end - Duration::minutes(1)).min(now - Duration::minutes(1));
         let order = orders::view(conn, brand_id, *order_id)?;
         let line = &order.lines[0];
-        let _ = conn.transaction(|c| orders::refund(c, &hq, *order_id, &RefundRequest { lines: vec![PurchaseLine { sku: line.sku.clone(), qty: 1 }] }));
+        let req = RefundRequest { lines: vec![PurchaseLine { sku: line.sku.clone(), qty: 1 }], refunded_at: Some(refunded_at.fixed_offset()) };
+        let _ = conn.transaction(|c| orders::refund(c, &hq, *order_id, &req));
     }
-    // Close every month that has ended, oldest first, so a real export can be downloaded.
+    // Close every ended month, oldest first, but the last: a newcomer closes that one.
     let mut ended: Vec<String> = crate::settlement::list(conn, &hq)?.into_iter().filter(|p| p.ended && p.status == "open").map(|p| p.month).collect();
     ended.sort();
+    ended.pop();
     for month in ended {
         crate::settlement::close(conn, &hq, &month, &())?;
+    }
+    // Withdrawals: the agents with the most to take out ask for half of it; HQ has paid
+    // some, refused one (with its reason), and the rest wait in the queue.
+    let mut wallets = Vec::new();
+    for (id, _, _) in &members {
+        let w = crate::ledger::wallet_of(conn, brand_id, *id, now)?;
+        if w.available >= Decimal::new(10_000, 2) {
+            wallets.push((*id, w.available));
+        }
+    }
+    wallets.sort_by(|a, b| b.1.cmp(&a.1));
+    for (i, (agent_id, available)) in wallets.iter().take(10).enumerate() {
+        let agent = Principal { brand_id, role: Role::Agent { agent_id: *agent_id } };
+        let amount = (available / Decimal::TWO).round_dp(0);
+        let w = conn.transaction(|c| crate::ledger::withdrawals::request(c, &agent, *agent_id, amount))?;
+        match i {
+            0..=2 => {
+                conn.transaction(|c| crate::ledger::withdrawals::decide(c, &hq, w.id, true, None))?;
+            }
+            3 => {
+                conn.transaction(|c| crate::ledger::withdrawals::decide(c, &hq, w.id, false, Some("收款账户姓名与代理实名不一致 payee name does not match the agent's".into())))?;
+            }
+            _ => {}
+        }
     }
     Ok(())
 }

@@ -27,7 +27,11 @@ struct Database {
 
 impl Database {
     fn open(cli: &Cli) -> Result<Self, Box<dyn std::error::Error>> {
+        let reset = matches!(&cli.command, Command::Demo(args) if args.reset);
         if let Some(url) = &cli.database_url {
+            if reset {
+                return Err("demo --reset only resets the embedded database; with DATABASE_URL, drop and recreate the database yourself".into());
+            }
             return Ok(Database { url: url.clone(), embedded: None });
         }
         let mut pg = EmbeddedPostgres::new(&cli.data_dir)?;
@@ -40,6 +44,10 @@ impl Database {
             pg.log_file().display()
         );
         let mut admin = PgConnection::establish(&pg.url("postgres"))?;
+        if reset {
+            diesel::sql_query("DROP DATABASE IF EXISTS agent_ledger WITH (FORCE)").execute(&mut admin)?;
+            eprintln!("demo --reset: the embedded database was dropped; seeding afresh");
+        }
         let exists: bool = diesel::select(diesel::dsl::sql::<diesel::sql_types::Bool>("EXISTS (SELECT 1 FROM pg_database WHERE datname = 'agent_ledger')"))
             .get_result(&mut admin)?;
         if !exists {
@@ -72,7 +80,8 @@ fn run(cli: Cli) -> Result<ExitCode, Box<dyn std::error::Error>> {
     match &cli.command {
         Command::Migrate => println!("database is up to date"),
         Command::Serve(args) => serve(pool, args)?,
-        Command::Demo(args) => {
+        Command::Demo(demo_args) => {
+            let args = &demo_args.serve;
             let logins = demo::seed(&mut *pool.get()?)?;
             let base = format!("http://{}", args.bind);
             println!("\nDemo brand `{}` with {} agents.", demo::BRAND, logins.total_agents);

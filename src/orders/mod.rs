@@ -473,6 +473,11 @@ fn place_retail(conn: &mut PgConnection, who: &Principal, req: &RetailRequest, n
 #[serde(deny_unknown_fields)]
 pub struct RefundRequest {
     pub lines: Vec<PurchaseLine>,
+    /// When the refund happened; defaults to now. For backfills: not in the future, not
+    /// before the order, not in a closed month.
+    #[serde(default)]
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub refunded_at: Option<DateTime<FixedOffset>>,
 }
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
@@ -520,6 +525,21 @@ pub fn refund(conn: &mut PgConnection, who: &Principal, order_id: i64, req: &Ref
     let lines = store::lines(conn, brand_id, order_id)?;
     let refunded: HashMap<i32, i64> = store::refunded_qty(conn, brand_id, order_id)?.into_iter().collect();
     let settings = brands::settings(conn, brand_id)?;
+    let now = Utc::now();
+    let at = match req.refunded_at {
+        None => now,
+        Some(at) => {
+            let at = at.with_timezone(&Utc).trunc_subsecs(6);
+            if at > now {
+                return Err(AppError::validation("refunded_at must not be in the future"));
+            }
+            if at < order.placed_at {
+                return Err(AppError::validation(format!("refunded_at is before the order was placed ({})", order.placed_at)));
+            }
+            crate::settlement::ensure_open(conn, brand_id, at, now, &settings.timezone)?;
+            at
+        }
+    };
 
     let mut chosen = Vec::new();
     for l in &req.lines {
@@ -559,7 +579,7 @@ pub fn refund(conn: &mut PgConnection, who: &Principal, order_id: i64, req: &Ref
     }
     let actor = who.actor();
     let refund_lines: Vec<(i32, i32, Decimal)> = chosen.iter().map(|(line, _, qty)| (line.line_no, *qty as i32, line.unit_price * Decimal::from(*qty))).collect();
-    let (refund_id, now) = store::insert_refund(conn, brand_id, order_id, &actor, &refund_lines)?;
+    let (refund_id, now) = store::insert_refund(conn, brand_id, order_id, &actor, at, &refund_lines)?;
     let moves: Vec<Move> = chosen
         .iter()
         .map(|(line, _, qty)| Move {

@@ -163,9 +163,10 @@ pub fn claim_first_purchase(conn: &mut PgConnection, brand_id: i64, buyer_id: i6
     Ok(claimed == 1)
 }
 
-pub fn insert_refund(conn: &mut PgConnection, brand_id: i64, order_id: i64, created_by: &str, lines: &[(i32, i32, Decimal)]) -> Result<(i64, DateTime<Utc>), AppError> {
+/// Records a refund dated `at` (HQ backfills; otherwise now).
+pub fn insert_refund(conn: &mut PgConnection, brand_id: i64, order_id: i64, created_by: &str, at: DateTime<Utc>, lines: &[(i32, i32, Decimal)]) -> Result<(i64, DateTime<Utc>), AppError> {
     let (id, at): (i64, DateTime<Utc>) = diesel::insert_into(refunds::table)
-        .values((refunds::brand_id.eq(brand_id), refunds::order_id.eq(order_id), refunds::created_by.eq(created_by)))
+        .values((refunds::brand_id.eq(brand_id), refunds::order_id.eq(order_id), refunds::created_by.eq(created_by), refunds::created_at.eq(at)))
         .returning((refunds::id, refunds::created_at))
         .get_result(conn)?;
     let rows: Vec<_> = lines

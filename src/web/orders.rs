@@ -178,7 +178,7 @@ pub async fn refund(state: web::Data<AppState>, user: ConsoleUser, id: web::Path
     if lines.is_empty() {
         return Err(PageError(AppError::validation("请填写要退的数量 enter how many units to refund")));
     }
-    let req = RefundRequest { lines };
+    let req = RefundRequest { lines, refunded_at: None };
     crate::db::transaction(&state.pool, move |conn| {
         crate::idempotency::once(conn, &who, &key, &format!("POST /orders/{id}/refunds"), &req, actix_web::http::StatusCode::CREATED, |conn| {
             crate::orders::refund(conn, &who, id, &req)
