@@ -12,7 +12,7 @@ use thirtyfour::prelude::*;
 use crate::helpers::{spawn_app, TestApp, PASSWORD};
 
 /// chromedriver on a free port, stopped when dropped.
-struct Driver {
+pub(crate) struct Driver {
     child: Child,
     url: String,
 }
@@ -24,7 +24,7 @@ impl Drop for Driver {
     }
 }
 
-fn chromedriver() -> Driver {
+pub(crate) fn chromedriver() -> Driver {
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let bin = ["/usr/bin/chromedriver", "/usr/lib/chromium/chromedriver"].into_iter().find(|p| std::path::Path::new(p).exists());
     let bin = bin.expect("chromedriver not found: apt-get install chromium chromium-driver (.ci/run does)");
@@ -38,8 +38,10 @@ fn chromedriver() -> Driver {
     Driver { child, url: format!("http://127.0.0.1:{port}") }
 }
 
-async fn browser(driver: &Driver, width: u32, height: u32) -> WebDriver {
+pub(crate) async fn browser(driver: &Driver, width: u32, height: u32) -> WebDriver {
     let mut caps = DesiredCapabilities::chrome();
+    // uncaught errors and failed loads are kept for `no_console_errors`
+    caps.set_browser_log_level(thirtyfour::LoggingPrefsLogLevel::Severe).unwrap();
     caps.set_binary("/usr/bin/chromium").unwrap();
     for arg in ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking", "--disable-component-update", "--lang=zh-CN"] {
         caps.add_arg(arg).unwrap();
@@ -48,7 +50,7 @@ async fn browser(driver: &Driver, width: u32, height: u32) -> WebDriver {
     WebDriver::new(&driver.url, caps).await.expect("a headless Chromium session")
 }
 
-async fn shot(page: &WebDriver, name: &str) {
+pub(crate) async fn shot(page: &WebDriver, name: &str) {
     if let Ok(dir) = std::env::var("SCREENSHOTS") {
         std::fs::create_dir_all(&dir).unwrap();
         page.screenshot(&std::path::Path::new(&dir).join(format!("{name}.png"))).await.unwrap();
@@ -56,7 +58,7 @@ async fn shot(page: &WebDriver, name: &str) {
 }
 
 /// The text of the first element matching `css`, or "" (absent, or swapped out mid-read).
-async fn text_of(page: &WebDriver, css: &str) -> String {
+pub(crate) async fn text_of(page: &WebDriver, css: &str) -> String {
     match page.find(By::Css(css)).await {
         Ok(el) => el.text().await.unwrap_or_default(),
         Err(_) => String::new(),
@@ -64,7 +66,7 @@ async fn text_of(page: &WebDriver, css: &str) -> String {
 }
 
 /// Waits until `css` matches an element whose text contains `text`.
-async fn wait_text(page: &WebDriver, css: &str, text: &str) -> WebElement {
+pub(crate) async fn wait_text(page: &WebDriver, css: &str, text: &str) -> WebElement {
     for _ in 0..100 {
         for el in page.find_all(By::Css(css)).await.unwrap() {
             if el.text().await.unwrap_or_default().contains(text) {
@@ -156,7 +158,7 @@ async fn a_staff_member_logs_in_sees_the_dashboard_and_finds_an_agent_by_phone()
 }
 
 /// A client that keeps cookies and does not follow redirects.
-fn client() -> reqwest::Client {
+pub(crate) fn client() -> reqwest::Client {
     reqwest::Client::builder().cookie_store(true).redirect(reqwest::redirect::Policy::none()).build().unwrap()
 }
 

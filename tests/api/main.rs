@@ -4,6 +4,7 @@ mod asof;
 mod auth;
 mod catalog;
 mod console;
+mod console_journey;
 mod helpers;
 mod openapi;
 mod orders;
