@@ -11,3 +11,4 @@ mod orders;
 mod reports;
 mod settlement;
 mod tree;
+mod withdrawals;

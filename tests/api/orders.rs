@@ -393,3 +393,54 @@ async fn plan_versions_are_listed_newest_first_for_hq_only() {
     let ta = app.agent_token(&b, "13800000001").await;
     assert_eq!(app.get("/api/v1/plan/versions", &ta).await.0, StatusCode::FORBIDDEN);
 }
+
+#[tokio::test]
+async fn off_sale_products_take_no_purchases_but_held_stock_still_sells_and_refunds_go_on() {
+    let app = spawn_app().await;
+    let b = app.brand("acme").await;
+    let [_, buyer] = chain(&app, &b, &[0, 4]).await[..] else { panic!() };
+    let (status, order) = buy(&app, &b.hq, buyer, 5).await;
+    assert_eq!(status, StatusCode::CREATED, "{order}");
+    let (status, p) = app.post("/api/v1/products/MASK-01/sale", &b.hq, json!({"on_sale": false})).await;
+    assert_eq!((status, p["on_sale"].as_bool()), (StatusCode::OK, Some(false)));
+    let (status, body) = buy(&app, &b.hq, buyer, 1).await;
+    assert_eq!((status, body["code"].as_str()), (StatusCode::CONFLICT, Some("off_sale")));
+    let (status, body) = app.post("/api/v1/orders", &b.hq, json!({"kind": "retail", "seller_id": buyer, "lines": [{"sku": "MASK-01", "qty": 1}]})).await;
+    assert_eq!(status, StatusCode::CREATED, "what the agent holds still sells: {body}");
+    let (status, body) = app.post(&format!("/api/v1/orders/{}/refunds", order["id"]), &b.hq, json!({"lines": [{"sku": "MASK-01", "qty": 1}]})).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let tb = app.agent_token(&b, "13800000001").await;
+    assert_eq!(app.post("/api/v1/products/MASK-01/sale", &tb, json!({"on_sale": true})).await.0, StatusCode::FORBIDDEN);
+    assert_eq!(app.post("/api/v1/products/NOPE/sale", &b.hq, json!({"on_sale": true})).await.0, StatusCode::NOT_FOUND);
+    app.post("/api/v1/products/MASK-01/sale", &b.hq, json!({"on_sale": true})).await;
+    assert_eq!(buy(&app, &b.hq, buyer, 1).await.0, StatusCode::CREATED);
+    app.assert_verified().await;
+}
+
+#[tokio::test]
+async fn a_backfilled_refund_is_dated_inside_an_open_month_and_the_list_filters_by_sku_newest_first() {
+    let app = spawn_app().await;
+    let b = app.brand("acme").await;
+    let [_, buyer] = chain(&app, &b, &[0, 4]).await[..] else { panic!() };
+    let (_, first) = buy(&app, &b.hq, buyer, 3).await;
+    let (_, serum) = app.post("/api/v1/orders", &b.hq, json!({"kind": "purchase", "buyer_id": buyer, "lines": [{"sku": "SERUM-02", "qty": 1}]})).await;
+    let (_, last) = buy(&app, &b.hq, buyer, 2).await;
+    let id = first["id"].as_i64().unwrap();
+    let refund = |at: String| json!({"lines": [{"sku": "MASK-01", "qty": 1}], "refunded_at": at});
+    let future = (chrono::Utc::now() + chrono::Duration::hours(1)).to_rfc3339();
+    let before_order = (chrono::Utc::now() - chrono::Duration::days(400)).to_rfc3339();
+    for at in [future, before_order] {
+        let (status, body) = app.post(&format!("/api/v1/orders/{id}/refunds"), &b.hq, refund(at)).await;
+        assert_eq!((status, body["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("validation")), "{body}");
+    }
+    let at = chrono::Utc::now();
+    let (status, body) = app.post(&format!("/api/v1/orders/{id}/refunds"), &b.hq, refund(at.to_rfc3339())).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let (_, tb) = (0, app.agent_token(&b, "13800000001").await);
+    let (_, mine) = app.get("/api/v1/orders?sku=MASK-01&order=desc", &tb).await;
+    let ids: Vec<i64> = mine["items"].as_array().unwrap().iter().map(|o| o["id"].as_i64().unwrap()).collect();
+    assert_eq!(ids, vec![last["id"].as_i64().unwrap(), id], "MASK-01 orders only, newest first (not {})", serum["id"]);
+    let (status, body) = app.get("/api/v1/orders?order=sideways", &b.hq).await;
+    assert_eq!((status, body["code"].as_str()), (StatusCode::BAD_REQUEST, Some("invalid_query")));
+    app.assert_verified().await;
+}

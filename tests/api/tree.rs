@@ -105,7 +105,7 @@ async fn moves_carry_the_whole_subtree_and_refuse_cycles() {
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
 
     // c10..c19 go under `other`
-    let (status, moved) = app.post(&format!("/api/v1/agents/{}/move", chain[10]), &b.hq, json!({"parent_id": other})).await;
+    let (status, moved) = app.post(&format!("/api/v1/agents/{}/move", chain[10]), &b.hq, json!({"parent_id": other, "reason": "团队调整 team change"})).await;
     assert_eq!(status, StatusCode::OK, "{moved}");
     assert_eq!((moved["parent_id"].as_i64(), moved["depth"].as_i64()), (Some(other), Some(2)));
     let (_, deepest) = app.get(&format!("/api/v1/agents/{}", chain[19]), &b.hq).await;
@@ -129,6 +129,8 @@ async fn moves_carry_the_whole_subtree_and_refuse_cycles() {
     let kinds: Vec<(&str, Option<&str>)> = events["items"].as_array().unwrap().iter().map(|e| (e["kind"].as_str().unwrap(), e["new_value"].as_str())).collect();
     let (other_s, nine) = (other.to_string(), chain[9].to_string());
     assert_eq!(kinds, vec![("joined", Some(nine.as_str())), ("moved", Some(other_s.as_str())), ("moved", None), ("moved", Some(nine.as_str()))]);
+    assert_eq!(events["items"][1]["reason"], "团队调整 team change", "the move's reason is kept");
+    assert!(events["items"][2]["reason"].is_null());
 
     // agents cannot move anyone
     let agent = app.agent_token(&b, "13900000000").await;
