@@ -14,6 +14,33 @@ pub struct Check {
 
 pub const CHECKS: &[Check] = &[
     Check {
+        name: "dashboard: each month's kept figures equal the books",
+        sql: "WITH books AS (
+                SELECT brand_id, month, sum(purchases) AS purchases, sum(retail) AS retail, sum(payouts) AS payouts, sum(new_agents) AS new_agents, sum(active) AS active FROM (
+                    SELECT o.brand_id, brand_month(o.brand_id, o.placed_at) AS month,
+                           coalesce(sum(o.amount - coalesce(r.amount, 0)) FILTER (WHERE o.kind = 'purchase'), 0) AS purchases,
+                           coalesce(sum(o.amount - coalesce(r.amount, 0)) FILTER (WHERE o.kind = 'retail'), 0) AS retail, 0 AS payouts, 0 AS new_agents,
+                           count(DISTINCT CASE WHEN o.kind = 'purchase' THEN o.buyer_id ELSE o.seller_id END) AS active
+                      FROM orders o LEFT JOIN (SELECT brand_id, order_id, sum(amount) AS amount FROM refund_lines GROUP BY 1, 2) r
+                        ON r.brand_id = o.brand_id AND r.order_id = o.id
+                     GROUP BY 1, 2
+                    UNION ALL
+                    SELECT brand_id, brand_month(brand_id, occurred_at), 0, 0, sum(amount), 0, 0 FROM postings
+                     WHERE account = 'wallet' AND split_kind IN ('differential', 'peer_bonus', 'referral_bonus', 'team_rebate') GROUP BY 1, 2
+                    UNION ALL
+                    SELECT brand_id, brand_month(brand_id, joined_at), 0, 0, 0, count(*), 0 FROM agents GROUP BY 1, 2) t
+                 GROUP BY 1, 2),
+              kept AS (
+                SELECT brand_id, month, sum(purchases) AS purchases, sum(retail) AS retail, sum(payouts) AS payouts, sum(new_agents) AS new_agents, sum(active) AS active
+                  FROM month_figures GROUP BY 1, 2)
+              SELECT format('brand %s %s: kept (%s, %s, %s, %s, %s) but the books say (%s, %s, %s, %s, %s) (purchases, retail, payouts, new, active)',
+                            coalesce(b.brand_id, k.brand_id), coalesce(b.month, k.month), k.purchases, k.retail, k.payouts, k.new_agents, k.active,
+                            b.purchases, b.retail, b.payouts, b.new_agents, b.active) AS what
+                FROM books b FULL JOIN kept k ON k.brand_id = b.brand_id AND k.month = b.month
+               WHERE (coalesce(b.purchases, 0), coalesce(b.retail, 0), coalesce(b.payouts, 0), coalesce(b.new_agents, 0), coalesce(b.active, 0))
+                     IS DISTINCT FROM (coalesce(k.purchases, 0), coalesce(k.retail, 0), coalesce(k.payouts, 0), coalesce(k.new_agents, 0), coalesce(k.active, 0))",
+    },
+    Check {
         name: "tree: path ends with the agent and extends the parent's path",
         sql: "SELECT format('brand %s agent %s: path %s, parent %s', a.brand_id, a.id, a.path, a.parent_id) AS what
                 FROM agents a LEFT JOIN agents p ON p.brand_id = a.brand_id AND p.id = a.parent_id

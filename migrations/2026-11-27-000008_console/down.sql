@@ -1,3 +1,4 @@
+DROP INDEX journal_entries_occurred;
 ALTER TABLE products DROP COLUMN on_sale;
 ALTER TABLE agent_events DROP COLUMN reason;
 DROP INDEX withdrawals_agent_history;

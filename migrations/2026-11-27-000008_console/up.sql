@@ -6,3 +6,4 @@ CREATE INDEX withdrawals_agent_history ON withdrawals (brand_id, agent_id, id);
 ALTER TABLE agent_events ADD COLUMN reason text;
 -- 上下架: a product taken off sale stays (its history, refunds, stock) but takes no new orders.
 ALTER TABLE products ADD COLUMN on_sale boolean NOT NULL DEFAULT true;
+CREATE INDEX journal_entries_occurred ON journal_entries (brand_id, occurred_at);

@@ -127,6 +127,8 @@ pub fn patch_settings(conn: &mut PgConnection, brand_id: i64, patch: SettingsPat
     }
     if let Some(v) = &patch.timezone {
         diesel::update(target).set(brands::timezone.eq(v)).execute(conn)?;
+        // the dashboard's figures are kept by month in the brand's zone: recount them
+        diesel::sql_query("SELECT month_figures_rebuild($1)").bind::<diesel::sql_types::BigInt, _>(brand_id).execute(conn)?;
     }
     if let Some(v) = patch.hq_stock_tracking {
         diesel::update(target).set(brands::hq_stock_tracking.eq(v)).execute(conn)?;

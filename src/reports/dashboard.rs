@@ -1,13 +1,15 @@
 //! The HQ dashboard (GET /reports/dashboard?months=): one row per month — purchases,
 //! retail, the retail share, new and active agents, payouts and the payout ratio — and the
 //! withdrawals waiting for a decision. A closed month's purchases, retail and payouts are
-//! those of its kept compliance report, so they never change after the close.
+//! those of its kept compliance report, so they never change after the close; an open
+//! month's are the figures the database keeps as orders, refunds, cuts and agents are
+//! written (`month_figures`, migration 000009), so the page costs the same at any size.
 
 use std::collections::BTreeMap;
 
 use chrono::Utc;
 use diesel::prelude::*;
-use diesel::sql_types::{BigInt, Numeric, Text, Timestamptz};
+use diesel::sql_types::{BigInt, Numeric, Text};
 use rust_decimal::Decimal;
 use serde::Serialize;
 
@@ -91,36 +93,16 @@ pub fn dashboard(conn: &mut PgConnection, who: &Principal, months: u32) -> Resul
     let last = crate::period::parse_month(&current)?;
     let first = last.checked_sub_months(chrono::Months::new(months - 1)).ok_or_else(|| AppError::validation("months out of range"))?;
     let names: Vec<String> = (0..months).filter_map(|i| first.checked_add_months(chrono::Months::new(i))).map(|d| d.format("%Y-%m").to_string()).collect();
-    let (start, _) = crate::period::month_bounds(&names[0], &tz)?;
-    let (_, end) = crate::period::month_bounds(&current, &tz)?;
-    // every figure grouped by the month in the brand's time zone, in one round trip
+    // the figures kept per month by the database's triggers (migration 000009): at most 64
+    // shard rows a month, whatever the size of the brand
     let rows: Vec<Figures> = diesel::sql_query(
-        "WITH net AS (
-             SELECT to_char(o.placed_at AT TIME ZONE $4, 'YYYY-MM') AS month, o.kind, o.buyer_id, o.seller_id,
-                    o.amount - coalesce((SELECT sum(rl.amount) FROM refund_lines rl WHERE rl.brand_id = o.brand_id AND rl.order_id = o.id), 0) AS amount
-               FROM orders o WHERE o.brand_id = $1 AND o.placed_at >= $2 AND o.placed_at < $3),
-         sales AS (
-             SELECT month, coalesce(sum(amount) FILTER (WHERE kind = 'purchase'), 0) AS purchases,
-                    coalesce(sum(amount) FILTER (WHERE kind = 'retail'), 0) AS retail,
-                    count(DISTINCT CASE WHEN kind = 'purchase' THEN buyer_id ELSE seller_id END) AS active
-               FROM net GROUP BY 1),
-         joined AS (
-             SELECT to_char(joined_at AT TIME ZONE $4, 'YYYY-MM') AS month, count(*) AS n
-               FROM agents WHERE brand_id = $1 AND joined_at >= $2 AND joined_at < $3 GROUP BY 1),
-         paid AS (
-             SELECT to_char(occurred_at AT TIME ZONE $4, 'YYYY-MM') AS month, sum(amount) AS amount
-               FROM postings WHERE brand_id = $1 AND account = 'wallet' AND occurred_at >= $2 AND occurred_at < $3
-                AND split_kind IN ('differential', 'peer_bonus', 'referral_bonus', 'team_rebate')
-              GROUP BY 1),
-         months AS (SELECT month FROM sales UNION SELECT month FROM joined UNION SELECT month FROM paid)
-         SELECT m.month, coalesce(s.purchases, 0) AS purchases, coalesce(s.retail, 0) AS retail, coalesce(s.active, 0) AS active,
-                coalesce(j.n, 0) AS new_agents, coalesce(p.amount, 0) AS payouts
-           FROM months m LEFT JOIN sales s ON s.month = m.month LEFT JOIN joined j ON j.month = m.month LEFT JOIN paid p ON p.month = m.month",
+        "SELECT month, sum(purchases) AS purchases, sum(retail) AS retail, sum(active)::bigint AS active,
+                sum(new_agents)::bigint AS new_agents, sum(payouts) AS payouts
+           FROM month_figures WHERE brand_id = $1 AND month >= $2 AND month <= $3 GROUP BY month",
     )
     .bind::<BigInt, _>(who.brand_id)
-    .bind::<Timestamptz, _>(start)
-    .bind::<Timestamptz, _>(end)
-    .bind::<Text, _>(&tz)
+    .bind::<Text, _>(&names[0])
+    .bind::<Text, _>(&current)
     .load(conn)?;
     let by_month: BTreeMap<String, Figures> = rows.into_iter().map(|r| (r.month.clone(), r)).collect();
     let mut out = Vec::with_capacity(names.len());

@@ -117,6 +117,23 @@ pub async fn downline_summary(state: &crate::AppState, who: Principal, agent_id:
     Ok(outcome.summary)
 }
 
+/// The team sizes (downline counts) of several agents, exact: big teams from their
+/// snapshots plus what changed since, small ones counted live — the tree view's numbers.
+pub async fn team_sizes(state: &crate::AppState, who: Principal, ids: Vec<i64>, month: String) -> Result<Vec<i64>, AppError> {
+    let policy = state.summaries.clone();
+    let brand_id = who.brand_id;
+    let m = month.clone();
+    let outcomes = crate::db::read(&state.pool, move |conn| ids.iter().map(|id| summary(conn, &who, *id, &m, &policy).map(|o| (*id, o))).collect::<Result<Vec<_>, _>>()).await?;
+    let mut sizes = Vec::with_capacity(outcomes.len());
+    for (id, outcome) in outcomes {
+        if outcome.refresh {
+            spawn_refresh(state, (brand_id, id, month.clone()));
+        }
+        sizes.push(outcome.summary.total);
+    }
+    Ok(sizes)
+}
+
 fn spawn_refresh(state: &crate::AppState, key: (i64, i64, String)) {
     let refreshing = state.summaries.refreshing.clone();
     if !refreshing.lock().unwrap_or_else(|e| e.into_inner()).insert(key.clone()) {

@@ -199,9 +199,9 @@ pub fn children(conn: &mut PgConnection, who: &Principal, id: i64, after: Option
 }
 
 /// One level of the tree for the console's lazy tree view: the children of `parent` (None:
-/// the agents directly under HQ), by id after `after`, each with its team size (downline
-/// count). An agent sees only its own subtree.
-pub fn level(conn: &mut PgConnection, who: &Principal, parent: Option<i64>, after: i64, limit: i64) -> Result<Vec<(Agent, i64)>, AppError> {
+/// the agents directly under HQ; for an agent, itself), by id after `after`. An agent sees
+/// only its own subtree.
+pub fn level(conn: &mut PgConnection, who: &Principal, parent: Option<i64>, after: i64, limit: i64) -> Result<Vec<Agent>, AppError> {
     let rows = match (parent, who.agent_id()) {
         (Some(id), _) => {
             visible(conn, who, id)?;
@@ -210,12 +210,7 @@ pub fn level(conn: &mut PgConnection, who: &Principal, parent: Option<i64>, afte
         (None, None) => store::search(conn, who.brand_id, &store::Search { top: true, ..Default::default() }, after, limit)?,
         (None, Some(me)) => store::by_ids(conn, who.brand_id, &[me])?,
     };
-    let mut out = Vec::with_capacity(rows.len());
-    for row in rows {
-        let team = store::subtree_size(conn, who.brand_id, &row.path)?;
-        out.push((Agent::from(row), team));
-    }
-    Ok(out)
+    Ok(rows.into_iter().map(Agent::from).collect())
 }
 
 pub struct DownlineQuery {

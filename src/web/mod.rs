@@ -35,6 +35,7 @@ struct Assets;
 /// Every page route (registered by `startup::configure`).
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(root)
+        .service(lang)
         .service(asset)
         .service(login::login_form)
         .service(login::login_submit)
@@ -89,6 +90,27 @@ fn html(page: &impl askama::Template) -> Result<HttpResponse, PageError> {
 fn html_with(status: actix_web::http::StatusCode, page: &impl askama::Template) -> Result<HttpResponse, PageError> {
     let body = page.render().map_err(|e| PageError(crate::error::AppError::internal(format!("template: {e}"))))?;
     Ok(HttpResponse::build(status).content_type("text/html; charset=utf-8").body(body))
+}
+
+#[derive(serde::Deserialize)]
+struct LangQuery {
+    to: String,
+}
+
+/// The English switch: a preference cookie read by `static/lang.js`, then back to the page.
+#[get("/console/lang")]
+async fn lang(req: actix_web::HttpRequest, q: web::Query<LangQuery>) -> HttpResponse {
+    let value = if q.to == "en" { "en" } else { "zh" };
+    let cookie = actix_web::cookie::Cookie::build("al_lang", value).path("/").same_site(actix_web::cookie::SameSite::Lax).max_age(actix_web::cookie::time::Duration::days(365)).finish();
+    // back where the switch was clicked, if that was a console page of this site
+    let back = req
+        .headers()
+        .get(header::REFERER)
+        .and_then(|r| r.to_str().ok())
+        .and_then(|r| r.split_once("/console/").map(|(_, rest)| format!("/console/{rest}")))
+        .filter(|p| !p.contains("//") && !p.starts_with("/console/lang"))
+        .unwrap_or_else(|| "/console/".to_owned());
+    HttpResponse::SeeOther().insert_header((header::LOCATION, back)).cookie(cookie).finish()
 }
 
 #[get("/")]

@@ -47,17 +47,20 @@ pub struct TreeQuery {
 
 async fn level(state: &AppState, user: &ConsoleUser, parent: Option<i64>, after: i64) -> Result<(Vec<Node>, Option<i64>, Option<Agent>), PageError> {
     let who = user.who.clone();
-    let (mut rows, tiers, root) = crate::db::read(&state.pool, move |conn| {
+    let (mut rows, tiers, root, month) = crate::db::read(&state.pool, move |conn| {
         let root = parent.map(|p| crate::tree::get(conn, &who, p)).transpose()?;
-        Ok((crate::tree::level(conn, &who, parent, after, PAGE + 1)?, crate::catalog::list_tiers(conn, who.brand_id)?, root))
+        let month = crate::period::month_of(chrono::Utc::now(), &crate::brands::settings(conn, who.brand_id)?.timezone)?;
+        Ok((crate::tree::level(conn, &who, parent, after, PAGE + 1)?, crate::catalog::list_tiers(conn, who.brand_id)?, root, month))
     })
     .await?;
     let next = (rows.len() as i64 > PAGE).then(|| {
         rows.truncate(PAGE as usize);
-        rows.last().map_or(0, |r| r.0.id)
+        rows.last().map_or(0, |r| r.id)
     });
+    let sizes = crate::reports::team::team_sizes(state, user.who.clone(), rows.iter().map(|a| a.id).collect(), month).await?;
     let nodes = rows
         .into_iter()
+        .zip(sizes)
         .map(|(agent, team)| Node { tier: tiers.iter().find(|t| t.id == agent.tier_id).map_or_else(String::new, |t| t.name.clone()), agent, team })
         .collect();
     Ok((nodes, next, root))

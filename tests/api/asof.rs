@@ -249,6 +249,12 @@ async fn verify_catches_a_wrong_plan_version_and_a_duplicate_referral_bonus() {
     let failures = verify_failures(&app).await;
     assert_eq!(names(&failures), vec!["orders: every purchase was split with the plan version in force at its placed_at"], "{failures:?}");
     assert!(failures[0].1[0].contains(&format!("order {}", ids[0])), "{failures:?}");
+    execute(&app, &format!("UPDATE orders SET plan_version = 2 WHERE id = {}", ids[0])).await;
+    assert!(verify_failures(&app).await.is_empty());
+    // planted: a dashboard figure off by a cent
+    execute(&app, "UPDATE month_figures SET purchases = purchases + 0.01 WHERE shard = (SELECT min(shard) FROM month_figures WHERE purchases <> 0)").await;
+    let failures = verify_failures(&app).await;
+    assert_eq!(names(&failures), vec!["dashboard: each month's kept figures equal the books"], "{failures:?}");
 }
 
 #[tokio::test]

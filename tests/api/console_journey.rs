@@ -163,7 +163,7 @@ async fn every_menu_page_loads_without_console_errors_and_edits_happen_in_place(
     log_in(&page, &app).await;
     let menu: Vec<String> = {
         let mut out = Vec::new();
-        for a in page.find_all(By::Css(".menu a")).await.unwrap() {
+        for a in page.find_all(By::Css(".menu a:not(.lang)")).await.unwrap() {
             out.push(a.attr("href").await.unwrap().unwrap());
         }
         out
@@ -205,6 +205,25 @@ async fn every_menu_page_loads_without_console_errors_and_edits_happen_in_place(
     let (_, product) = app.get("/api/v1/products/MASK-01", &w.b.hq).await;
     assert_eq!(product["retail_price"], "199.00", "nothing was written");
     shot(&page, "products-error").await;
+
+    // the English switch hides the Chinese labels (never the data) and comes back to the page
+    page.goto(&format!("{}/console/agents/{}", app.address, w.li)).await.unwrap();
+    page.find(By::Css(".menu a.lang-to-en")).await.unwrap().click().await.unwrap();
+    for _ in 0..50 {
+        if !text_of(&page, ".menu").await.contains("代理") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let menu_text = text_of(&page, ".menu").await;
+    assert!(menu_text.contains("Agents") && !menu_text.contains("代理"), "{menu_text}");
+    let heading = text_of(&page, "h1").await;
+    assert!(heading.contains("李雷"), "names stay: {heading}");
+    assert!(text_of(&page, ".actions-panel").await.contains("Change tier") && !text_of(&page, ".actions-panel").await.contains("改等级"));
+    assert!(page.current_url().await.unwrap().as_str().ends_with(&format!("/console/agents/{}", w.li)), "back on the same page");
+    shot(&page, "agent-en").await;
+    page.find(By::Css(".menu a.lang-to-zh")).await.unwrap().click().await.unwrap();
+    wait_text(&page, ".menu", "代理").await;
     // the refused row's 422 is the only thing the browser reports
     let severe: Vec<String> = page.browser_log().await.unwrap().into_iter().filter(|e| e.level == "SEVERE").map(|e| e.message).collect();
     assert!(severe.iter().all(|m| m.contains("/console/products/MASK-01") && m.contains("422")), "{severe:?}");
