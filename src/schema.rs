@@ -256,6 +256,7 @@ diesel::table! {
         memo -> Nullable<Text>,
         created_by -> Text,
         posted_at -> Timestamptz,
+        wallet_cuts -> Nullable<Numeric>,
     }
 }
 

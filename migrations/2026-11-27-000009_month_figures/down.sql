@@ -1,13 +1,14 @@
 DROP TRIGGER month_figures_agent ON agents;
-DROP TRIGGER month_figures_posting ON postings;
+DROP TRIGGER month_figures_entry ON journal_entries;
 DROP TRIGGER month_figures_refund ON refund_lines;
 DROP TRIGGER month_figures_order ON orders;
 DROP FUNCTION month_figures_rebuild(BIGINT);
 DROP FUNCTION month_figures_agent();
-DROP FUNCTION month_figures_posting();
+DROP FUNCTION month_figures_entry();
 DROP FUNCTION month_figures_refund();
 DROP FUNCTION month_figures_order();
 DROP FUNCTION month_figures_add(BIGINT, TEXT, BIGINT, NUMERIC, NUMERIC, NUMERIC, BIGINT, BIGINT);
 DROP FUNCTION brand_month(BIGINT, TIMESTAMPTZ);
 DROP TABLE agent_month_active;
 DROP TABLE month_figures;
+ALTER TABLE journal_entries DROP COLUMN wallet_cuts;

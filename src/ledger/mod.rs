@@ -64,6 +64,17 @@ pub struct Entry<'a> {
     pub occurred_at: DateTime<Utc>,
     pub memo: Option<&'a str>,
     pub created_by: &'a str,
+    /// The wallet cuts of postings inserted apart from `post` (the month's rebates, in bulk).
+    pub wallet_cuts: Option<Decimal>,
+}
+
+/// The cuts an entry pays to wallets (differentials, peer and referral bonuses, team rebates,
+/// and their reversals), kept on the entry for the dashboard's figures; None when it pays none.
+fn wallet_cuts(lines: &[Posting]) -> Option<Decimal> {
+    let cut = |p: &&Posting| matches!(p.account, Account::Wallet(_)) && matches!(p.split_kind, Some("differential" | "peer_bonus" | "referral_bonus" | "team_rebate"));
+    let mut cuts = lines.iter().filter(cut).peekable();
+    cuts.peek()?;
+    Some(cuts.map(|p| p.amount).sum())
 }
 
 /// Appends one journal entry with its postings; returns the entry id. Refuses an
@@ -83,6 +94,7 @@ pub fn post(conn: &mut PgConnection, brand_id: i64, entry: &Entry, lines: &[Post
             journal_entries::occurred_at.eq(entry.occurred_at),
             journal_entries::memo.eq(entry.memo),
             journal_entries::created_by.eq(entry.created_by),
+            journal_entries::wallet_cuts.eq(entry.wallet_cuts.or_else(|| wallet_cuts(lines))),
         ))
         .returning(journal_entries::id)
         .get_result(conn)?;

@@ -215,14 +215,14 @@ pub fn rebate_tree(conn: &mut PgConnection, brand_id: i64, start: DateTime<Utc>,
 /// One journal entry for the month's rebates: a credit per agent and HQ's bonus expense,
 /// in one INSERT so the entry balances per statement.
 pub fn post_rebates(conn: &mut PgConnection, brand_id: i64, month: &str, at: DateTime<Utc>, now: DateTime<Utc>, by: &str, paid: &[(i64, Decimal)]) -> Result<i64, AppError> {
+    let (agents, amounts): (Vec<i64>, Vec<Decimal>) = paid.iter().copied().unzip();
+    let total: Decimal = amounts.iter().sum();
     let entry = crate::ledger::post(
         conn,
         brand_id,
-        &crate::ledger::Entry { kind: "rebate", occurred_at: at, memo: Some(&format!("team rebate {month}")), created_by: by, ..Default::default() },
+        &crate::ledger::Entry { kind: "rebate", occurred_at: at, memo: Some(&format!("team rebate {month}")), created_by: by, wallet_cuts: Some(total), ..Default::default() },
         &[],
     )?;
-    let (agents, amounts): (Vec<i64>, Vec<Decimal>) = paid.iter().copied().unzip();
-    let total: Decimal = amounts.iter().sum();
     diesel::sql_query(
         "INSERT INTO postings (brand_id, entry_id, account, agent_id, amount, split_kind, occurred_at, available_at)
          SELECT $1, $2, 'wallet', t.agent_id, t.amount, 'team_rebate', $5, $6 FROM unnest($3::bigint[], $4::numeric[]) AS t(agent_id, amount)
