@@ -716,6 +716,9 @@ pub fn list(conn: &mut PgConnection, who: &Principal, q: &ListQuery, after: i64,
             return Err(AppError::bad_request("invalid_query", "kind must be purchase or retail"));
         }
     }
+    if q.sku.as_deref().is_some_and(|s| s.contains('\0') || s.chars().count() > 100) {
+        return Err(AppError::bad_request("invalid_query", "sku must be at most 100 characters of text"));
+    }
     let (from, to) = match &q.month {
         Some(m) => {
             let tz = brands::settings(conn, who.brand_id)?.timezone;

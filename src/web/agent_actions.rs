@@ -152,6 +152,12 @@ pub async fn move_confirm(state: web::Data<AppState>, user: ConsoleUser, id: web
         let agent = crate::tree::get(conn, &who, id)?;
         let from = agent.parent_id.map(|p| crate::tree::get(conn, &who, p)).transpose()?;
         let to = new_parent.map(|p| crate::tree::get(conn, &who, p).map_err(|_| AppError::validation(format!("新上级 #{p} 不存在 parent agent {p} does not exist")))).transpose()?;
+        if let Some(p) = new_parent {
+            // refused here already, not only when confirmed: under itself or its own team
+            if crate::tree::visible(conn, &who, p)?.path.contains(&id) {
+                return Err(AppError::conflict("cycle", format!("代理 #{p} 在 #{id} 的团队中，不能作为其上级 agent {p} is in the team of agent {id}; moving {id} under it would make a cycle")));
+            }
+        }
         Ok((agent, crate::tree::subtree_size(conn, &who, id)?, from, to))
     })
     .await?;

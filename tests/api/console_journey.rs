@@ -244,6 +244,13 @@ async fn every_menu_page_loads_without_console_errors_and_edits_happen_in_place(
     }
     let (_, queue) = app.get("/api/v1/withdrawals?status=requested", &w.b.hq).await;
     assert_eq!(queue["items"].as_array().unwrap().len(), 1, "still waiting");
+    // a move under its own team is refused on the preview already, in words
+    let resp = http.get(format!("{}/console/agents/{}/move?parent_id={}", app.address, w.wang, w.li)).send().await.unwrap();
+    assert_eq!(resp.status(), StatusCode::CONFLICT);
+    assert!(resp.text().await.unwrap().contains("cycle"));
+    // bad input in a filter is a 400 page, never a 500
+    let resp = http.get(format!("{}/console/orders?sku=%00", app.address)).send().await.unwrap();
+    assert_eq!(resp.status(), StatusCode::BAD_REQUEST);
     let (_, order) = app.get(&format!("/api/v1/orders/{}", w.order), &w.b.hq).await;
     assert_eq!(order["lines"][0]["refunded_qty"], 0);
 }

@@ -440,6 +440,8 @@ async fn a_backfilled_refund_is_dated_inside_an_open_month_and_the_list_filters_
     let (_, mine) = app.get("/api/v1/orders?sku=MASK-01&order=desc", &tb).await;
     let ids: Vec<i64> = mine["items"].as_array().unwrap().iter().map(|o| o["id"].as_i64().unwrap()).collect();
     assert_eq!(ids, vec![last["id"].as_i64().unwrap(), id], "MASK-01 orders only, newest first (not {})", serum["id"]);
+    let (status, body) = app.get("/api/v1/orders?sku=%00", &b.hq).await;
+    assert_eq!((status, body["code"].as_str()), (StatusCode::BAD_REQUEST, Some("invalid_query")), "a NUL byte is bad input, not a 500");
     let (status, body) = app.get("/api/v1/orders?order=sideways", &b.hq).await;
     assert_eq!((status, body["code"].as_str()), (StatusCode::BAD_REQUEST, Some("invalid_query")));
     app.assert_verified().await;
