@@ -5,6 +5,7 @@
 //! update. A wallet's balance is derived: the last closed month's statement (a checkpoint)
 //! plus the postings since, read through a covering index.
 
+pub mod ftc;
 pub mod http;
 pub mod withdrawals;
 
@@ -180,7 +181,7 @@ pub fn wallet_of(conn: &mut PgConnection, brand_id: i64, agent_id: i64, now: Dat
         .select(diesel::dsl::sum(crate::schema::withdrawals::amount))
         .first(conn)?;
     let (pending, requested) = (pending.max(Decimal::ZERO), requested.unwrap_or_default());
-    let held = crate::reports::ftc::held_for(conn, brand_id, agent_id, now)?;
+    let held = crate::ledger::ftc::held_for(conn, brand_id, agent_id, now)?;
     Ok(Wallet {
         agent_id,
         balance: cents(balance),

@@ -4,7 +4,6 @@
 pub mod closed;
 pub mod compliance;
 pub mod dashboard;
-pub mod ftc;
 pub mod http;
 pub mod team;
 pub mod totals;

@@ -123,10 +123,10 @@ pub fn close(conn: &mut PgConnection, who: &Principal, month: &str, progress: &d
     }
     // us_ftc: downline pay of teams whose retail share stayed at or below 50% is not kept
     let ftc = crate::brands::settings(conn, brand_id)?.jurisdiction == crate::commission::Jurisdiction::UsFtc;
-    let shares = if ftc { Some(crate::reports::ftc::team_shares(conn, brand_id, start, end)?) } else { None };
+    let shares = if ftc { Some(crate::ledger::ftc::team_shares(conn, brand_id, start, end)?) } else { None };
     if let Some(shares) = &shares {
         progress.step("us_ftc hold");
-        crate::reports::ftc::reverse_unreleased(conn, brand_id, month, start, end, shares, &who.actor())?;
+        crate::ledger::ftc::reverse_unreleased(conn, brand_id, month, start, end, shares, &who.actor())?;
     }
     progress.step("team volumes");
     let plan = crate::plans::in_force_at(conn, brand_id, end - Duration::microseconds(1))?;
@@ -137,7 +137,7 @@ pub fn close(conn: &mut PgConnection, who: &Principal, month: &str, progress: &d
         let nodes: Vec<RebateNode> = store::rebate_tree(conn, brand_id, start, end)?;
         progress.step("team rebates");
         let rebates = commission::team_rebates(&nodes, &plan.team_rebate).map_err(|e| AppError::internal(e.to_string()))?;
-        let released = |id: i64| shares.as_ref().is_none_or(|s| crate::reports::ftc::releases(s.get(&id).copied().flatten()));
+        let released = |id: i64| shares.as_ref().is_none_or(|s| crate::ledger::ftc::releases(s.get(&id).copied().flatten()));
         let paid: Vec<(i64, Decimal)> = rebates.iter().filter(|r| r.paid && r.rebate > Decimal::ZERO && released(r.agent_id)).map(|r| (r.agent_id, r.rebate)).collect();
         rebate_total = paid.iter().map(|p| p.1).sum();
         volumes = rebates.iter().filter(|r| !r.team_volume.is_zero()).map(|r| (r.agent_id, r.team_volume)).collect();
