@@ -31,6 +31,10 @@ pub fn rule_name(kind: &str) -> &'static str {
         "differential" => "级差 Differential",
         "peer_bonus" => "平级奖 Peer bonus",
         "referral_bonus" => "推荐奖 Referral bonus",
+        "team_rebate" => "团队返利 Team rebate",
+        "withdrawal" => "提现 Withdrawal",
+        "buyback" => "回购 Buyback",
+        "ftc_hold" => "未放行冲回 us_ftc hold",
         _ => "其他 Other",
     }
 }

@@ -33,6 +33,10 @@ struct AgentPage {
 }
 
 impl AgentPage {
+    fn kind_name(&self, kind: &str) -> &'static str {
+        crate::orders::explain::rule_name(kind)
+    }
+
     fn yuan(&self, d: &rust_decimal::Decimal) -> String {
         yuan(d)
     }
