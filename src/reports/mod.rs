@@ -212,3 +212,10 @@ pub fn top_teams(conn: &mut PgConnection, who: &Principal, month: &str, n: i64) 
         .map(|r| RankedTeam { name: names.get(&r.agent_id).cloned().unwrap_or_default(), agent_id: r.agent_id, level: r.level, units: r.units, amount: r.amount })
         .collect())
 }
+
+/// The own purchases in `month` of agents the caller may see (others are left out).
+pub fn own_purchases(conn: &mut PgConnection, who: &Principal, month: &str, ids: &[i64]) -> Result<std::collections::HashMap<i64, Decimal>, AppError> {
+    crate::period::parse_month(month)?;
+    let visible: Vec<i64> = crate::tree::names(conn, who, ids)?.into_keys().collect();
+    totals::own_month(conn, who.brand_id, month, &visible)
+}

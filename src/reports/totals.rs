@@ -83,3 +83,20 @@ pub fn top_teams(conn: &mut PgConnection, brand_id: i64, month: &str, limit: i64
     .bind::<BigInt, _>(limit)
     .load(conn)?)
 }
+
+/// Each given agent's own purchases in `month` (net of refunds); absent: none.
+pub fn own_month(conn: &mut PgConnection, brand_id: i64, month: &str, ids: &[i64]) -> Result<std::collections::HashMap<i64, Decimal>, AppError> {
+    #[derive(QueryableByName)]
+    struct Row {
+        #[diesel(sql_type = BigInt)]
+        agent_id: i64,
+        #[diesel(sql_type = Numeric)]
+        amount: Decimal,
+    }
+    let rows: Vec<Row> = diesel::sql_query("SELECT agent_id, amount FROM agent_month_purchases WHERE brand_id = $1 AND month = $2 AND agent_id = ANY($3)")
+        .bind::<BigInt, _>(brand_id)
+        .bind::<Text, _>(month)
+        .bind::<Array<BigInt>, _>(ids)
+        .get_results(conn)?;
+    Ok(rows.into_iter().map(|r| (r.agent_id, r.amount)).collect())
+}

@@ -10,13 +10,14 @@ mod agent;
 mod agent_actions;
 mod agents;
 mod dashboard;
-mod format;
+pub(crate) mod format;
 mod login;
 mod orders;
 mod plan;
+pub mod portal;
 mod reports;
 mod products;
-mod session;
+pub(crate) mod session;
 mod settings;
 mod stock;
 mod tree;
@@ -34,6 +35,7 @@ struct Assets;
 
 /// Every page route (registered by `startup::configure`).
 pub fn configure(cfg: &mut web::ServiceConfig) {
+    portal::configure(cfg);
     cfg.service(root)
         .service(lang)
         .service(asset)

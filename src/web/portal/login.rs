@@ -1,0 +1,75 @@
+//! Log in to the portal with the brand, the phone and the password; log out.
+
+use actix_web::http::{header, StatusCode};
+use actix_web::{get, post, web, HttpRequest, HttpResponse};
+use askama::Template;
+use serde::Deserialize;
+
+use super::session::{expired_cookie, session_cookie, AgentUser, PortalError, COOKIE};
+use crate::auth::LoginOutcome;
+use crate::AppState;
+
+#[derive(Template)]
+#[template(path = "m/login.html")]
+struct LoginPage<'a> {
+    brand: &'a str,
+    phone: &'a str,
+    message: Option<String>,
+}
+
+#[get("/m/login")]
+pub async fn login_form() -> Result<HttpResponse, PortalError> {
+    super::html(&LoginPage { brand: "", phone: "", message: None })
+}
+
+#[derive(Deserialize)]
+pub struct LoginForm {
+    #[serde(default)]
+    brand: String,
+    #[serde(default)]
+    phone: String,
+    #[serde(default)]
+    password: String,
+}
+
+#[post("/m/login")]
+pub async fn submit(state: web::Data<AppState>, req: HttpRequest, form: web::Form<LoginForm>) -> Result<HttpResponse, PortalError> {
+    let form = form.into_inner();
+    let again = |message: String| LoginPage { brand: &form.brand, phone: &form.phone, message: Some(message) };
+    if let Some(ip) = req.peer_addr().map(|a| a.ip()) {
+        if let Err(secs) = state.login_limit.check(ip) {
+            return super::html_with(StatusCode::TOO_MANY_REQUESTS, &again(format!("登录太频繁，请 {secs} 秒后再试。 Too many logins; try again in {secs} s.")));
+        }
+    }
+    let (brand, phone, password) = (form.brand.trim().to_owned(), form.phone.trim().to_owned(), form.password.clone());
+    let outcome = crate::db::transaction(&state.pool, move |conn| crate::auth::login(conn, &brand, &phone, &password)).await?;
+    match outcome {
+        LoginOutcome::Success(session) if session.role == "agent" => Ok(HttpResponse::SeeOther().insert_header((header::LOCATION, "/m/")).cookie(session_cookie(&session.token)).finish()),
+        LoginOutcome::Success(session) => {
+            // HQ staff use the console; the portal opens no HQ session
+            let brand_id = session.token.split('.').next().and_then(|b| b.parse::<i64>().ok()).unwrap_or_default();
+            crate::db::read(&state.pool, move |conn| crate::auth::logout(conn, brand_id, &session.token)).await?;
+            super::html_with(StatusCode::FORBIDDEN, &again("代理端供代理使用；总部员工请用总部后台 /console/。 The portal is for agents; HQ staff use /console/.".into()))
+        }
+        LoginOutcome::BadCredentials => super::html_with(StatusCode::UNAUTHORIZED, &again("品牌、手机号或密码不对。 Wrong brand, phone or password.".into())),
+        LoginOutcome::Throttled { retry_after_secs } => {
+            super::html_with(StatusCode::TOO_MANY_REQUESTS, &again(format!("失败次数过多，请 {retry_after_secs} 秒后再试。 Too many failed logins; try again in {retry_after_secs} s.")))
+        }
+    }
+}
+
+#[derive(Deserialize)]
+pub struct CsrfForm {
+    #[serde(default)]
+    csrf: String,
+}
+
+#[post("/m/logout")]
+pub async fn logout(state: web::Data<AppState>, user: AgentUser, req: HttpRequest, form: web::Form<CsrfForm>) -> Result<HttpResponse, PortalError> {
+    user.check_csrf(&form.csrf)?;
+    if let Some(token) = req.cookie(COOKIE).map(|c| c.value().to_owned()) {
+        let brand_id = user.who.brand_id;
+        crate::db::read(&state.pool, move |conn| crate::auth::logout(conn, brand_id, &token)).await?;
+    }
+    Ok(HttpResponse::SeeOther().insert_header((header::LOCATION, "/m/login")).cookie(expired_cookie()).finish())
+}

@@ -1,0 +1,118 @@
+//! 收益 Earnings, month by month: every cut with its order, rule, generation and when it
+//! becomes available. 提现 Withdraw: up to the available balance, and each request's state.
+
+use actix_web::http::{header, StatusCode};
+use actix_web::{get, post, web, HttpResponse};
+use askama::Template;
+use rust_decimal::Decimal;
+use serde::Deserialize;
+
+use super::session::{AgentUser, PortalError};
+use crate::error::AppError;
+use crate::idempotency::IdempotencyKey;
+use crate::ledger::withdrawals::{ListFilter, QueuedWithdrawal};
+use crate::ledger::{Earnings, PostingView, Wallet};
+use crate::web::format::{filters, form_key, local, zone};
+use crate::AppState;
+
+struct Cut {
+    p: PostingView,
+    rule: &'static str,
+    at: String,
+    available: String,
+    held: bool,
+}
+
+#[derive(Template)]
+#[template(path = "m/earnings.html")]
+struct EarningsPage {
+    csrf: String,
+    month: String,
+    prev: String,
+    next: Option<String>,
+    earnings: Earnings,
+    totals: Vec<(&'static str, Decimal)>,
+    cuts: Vec<Cut>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct MonthQuery {
+    #[serde(default)]
+    month: String,
+}
+
+fn shift(month: &str, by: i32) -> Result<String, AppError> {
+    let d = crate::period::parse_month(month)?;
+    let d = if by < 0 { d.checked_sub_months(chrono::Months::new(by.unsigned_abs())) } else { d.checked_add_months(chrono::Months::new(by as u32)) };
+    d.map(|d| d.format("%Y-%m").to_string()).ok_or_else(|| AppError::validation("month out of range"))
+}
+
+#[get("/m/earnings")]
+pub async fn earnings(state: web::Data<AppState>, user: AgentUser, q: web::Query<MonthQuery>) -> Result<HttpResponse, PortalError> {
+    let (who, id, wanted) = (user.who.clone(), user.id, q.into_inner().month);
+    let (earnings, tz, current) = crate::db::read(&state.pool, move |conn| {
+        let tz = crate::brands::settings(conn, who.brand_id)?.timezone;
+        let current = crate::period::month_of(chrono::Utc::now(), &tz)?;
+        let month = if wanted.trim().is_empty() { current.clone() } else { wanted.trim().to_owned() };
+        Ok((crate::ledger::earnings(conn, &who, id, &month)?, tz, current))
+    })
+    .await?;
+    let tz = zone(&tz);
+    let now = chrono::Utc::now();
+    let month = earnings.month.clone();
+    let totals = earnings.totals.iter().map(|(k, v)| (crate::orders::explain::rule_name(k), *v)).collect();
+    let cuts = earnings
+        .postings
+        .iter()
+        .rev()
+        .map(|p| Cut { rule: crate::orders::explain::rule_name(p.kind.as_deref().unwrap_or_default()), at: local(&p.occurred_at, &tz), available: local(&p.available_at, &tz), held: p.available_at > now, p: p.clone() })
+        .collect();
+    let page = EarningsPage { csrf: user.csrf, prev: shift(&month, -1)?, next: (month < current).then(|| shift(&month, 1)).transpose()?, month, totals, cuts, earnings };
+    super::html(&page)
+}
+
+#[derive(Template)]
+#[template(path = "m/withdraw.html")]
+struct WithdrawPage {
+    csrf: String,
+    idem: String,
+    wallet: Wallet,
+    history: Vec<(QueuedWithdrawal, String)>,
+}
+
+#[get("/m/withdraw")]
+pub async fn withdraw_page(state: web::Data<AppState>, user: AgentUser) -> Result<HttpResponse, PortalError> {
+    let (who, id) = (user.who.clone(), user.id);
+    let (wallet, history, tz) = crate::db::read(&state.pool, move |conn| {
+        Ok((crate::ledger::wallet(conn, &who, id)?, crate::ledger::withdrawals::list(conn, &who, &ListFilter::default(), 0, 50)?, crate::brands::settings(conn, who.brand_id)?.timezone))
+    })
+    .await?;
+    let tz = zone(&tz);
+    let history = history.into_iter().map(|w| { let at = local(&w.withdrawal.requested_at, &tz); (w, at) }).collect();
+    super::html(&WithdrawPage { csrf: user.csrf, idem: form_key(), wallet, history })
+}
+
+#[derive(Debug, Deserialize)]
+pub struct WithdrawForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    idem: String,
+    #[serde(default)]
+    amount: String,
+}
+
+#[post("/m/withdraw")]
+pub async fn withdraw(state: web::Data<AppState>, user: AgentUser, form: web::Form<WithdrawForm>) -> Result<HttpResponse, PortalError> {
+    let form = form.into_inner();
+    user.check_csrf(&form.csrf)?;
+    let amount: Decimal = form.amount.trim().parse().map_err(|_| PortalError(AppError::validation("金额不对 the amount is not an amount")))?;
+    let key = IdempotencyKey(Some(form.idem).filter(|k| !k.is_empty() && k.len() <= 200));
+    let (who, id) = (user.who.clone(), user.id);
+    let req = crate::ledger::WithdrawalRequest { amount };
+    crate::db::transaction(&state.pool, move |conn| {
+        crate::idempotency::once(conn, &who, &key, &format!("POST /agents/{id}/withdrawals"), &req, StatusCode::CREATED, |conn| crate::ledger::withdrawals::request(conn, &who, id, req.amount))
+    })
+    .await?;
+    Ok(HttpResponse::SeeOther().insert_header((header::LOCATION, "/m/withdraw")).finish())
+}
