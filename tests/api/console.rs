@@ -14,7 +14,7 @@ use crate::helpers::{spawn_app, TestApp, PASSWORD};
 /// chromedriver on a free port, stopped when dropped.
 pub(crate) struct Driver {
     child: Child,
-    url: String,
+    pub(crate) url: String,
 }
 
 impl Drop for Driver {

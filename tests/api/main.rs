@@ -8,6 +8,7 @@ mod console_journey;
 mod helpers;
 mod openapi;
 mod orders;
+mod portal;
 mod reports;
 mod settlement;
 mod tree;

@@ -1,0 +1,127 @@
+//! The agent portal (`/m/`) in headless Chromium at 390 × 844 with a phone's user agent:
+//! an agent's journey, the pages never wider than the phone, and nothing outside the own
+//! subtree — another subtree's URL is the same "not found" as a missing one.
+
+use std::time::Duration;
+
+use reqwest::{Method, StatusCode};
+use serde_json::json;
+use thirtyfour::prelude::*;
+
+use crate::console::{chromedriver, shot, text_of, wait_text, Driver};
+use crate::helpers::{spawn_app, TestApp, PASSWORD};
+
+async fn phone(driver: &Driver) -> WebDriver {
+    let mut caps = DesiredCapabilities::chrome();
+    caps.set_binary("/usr/bin/chromium").unwrap();
+    caps.set_browser_log_level(thirtyfour::LoggingPrefsLogLevel::Severe).unwrap();
+    for arg in ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--lang=zh-CN"] {
+        caps.add_arg(arg).unwrap();
+    }
+    caps.add_experimental_option(
+        "mobileEmulation",
+        json!({"deviceMetrics": {"width": 390, "height": 844, "pixelRatio": 3.0},
+               "userAgent": "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Mobile/15E148 MicroMessenger/8.0.47"}),
+    )
+    .unwrap();
+    WebDriver::new(&driver.url, caps).await.expect("a headless Chromium session")
+}
+
+/// No sideways scrolling: the page is never wider than the phone.
+async fn fits(page: &WebDriver, what: &str) {
+    let widths = page.execute("return [document.documentElement.scrollWidth, document.documentElement.clientWidth]", vec![]).await.unwrap();
+    let (scroll, client): (i64, i64) = widths.convert().unwrap();
+    assert!(client <= 390 && scroll <= client, "{what}: {scroll} px wide in a {client} px viewport");
+}
+
+#[tokio::test]
+async fn an_agent_checks_earnings_orders_sells_and_withdraws_on_a_phone() {
+    let app = spawn_app().await;
+    let b = app.brand("acme").await;
+    app.call(Method::PATCH, "/api/v1/settings", Some(&b.hq), Some(json!({"hold_days": 0}))).await;
+    let wang = app.agent(&b.hq, "王芳", "13800000001", b.tiers[0], None).await;
+    let li = app.agent(&b.hq, "李雷", "13912345678", b.tiers[3], Some(wang)).await;
+    let other = app.agent(&b.hq, "外人", "13700000000", b.tiers[0], None).await;
+    let (status, _) = app.post("/api/v1/orders", &b.hq, json!({"kind": "purchase", "buyer_id": li, "lines": [{"sku": "MASK-01", "qty": 10}]})).await;
+    assert_eq!(status, StatusCode::CREATED);
+    let driver = chromedriver();
+    let page = phone(&driver).await;
+    page.goto(&format!("{}/m/", app.address)).await.unwrap();
+    assert!(page.current_url().await.unwrap().as_str().ends_with("/m/login"), "the portal asks for a login");
+    page.find(By::Name("brand")).await.unwrap().send_keys("acme").await.unwrap();
+    page.find(By::Name("phone")).await.unwrap().send_keys("13800000001").await.unwrap();
+    page.find(By::Name("password")).await.unwrap().send_keys(PASSWORD).await.unwrap();
+    page.find(By::Css("button[type=submit]")).await.unwrap().click().await.unwrap();
+
+    // home: this month's earnings, to the cent the ledger's (10 × (119.40 − 59.70) = 597.00)
+    wait_text(&page, "header.top", "王芳").await;
+    let token = app.agent_token(&b, "13800000001").await;
+    let month = chrono::Utc::now().with_timezone(&chrono_tz::Asia::Shanghai).format("%Y-%m").to_string();
+    let (_, earned) = app.get(&format!("/api/v1/agents/{wang}/earnings?month={month}"), &token).await;
+    assert_eq!(earned["total"], "597.00");
+    assert_eq!(text_of(&page, ".earned").await, "¥597.00");
+    assert_eq!(text_of(&page, ".team").await, "¥1,194.00", "team volume");
+    fits(&page, "home").await;
+    shot(&page, "portal-home").await;
+
+    // team: 李雷 with his purchases; search stays inside the own subtree
+    page.goto(&format!("{}/m/team", app.address)).await.unwrap();
+    let team = wait_text(&page, "ul.members", "李雷").await.text().await.unwrap();
+    assert!(team.contains("¥1,194.00"), "{team}");
+    fits(&page, "team").await;
+    shot(&page, "portal-team").await;
+    page.goto(&format!("{}/m/team/search?q=137", app.address)).await.unwrap();
+    wait_text(&page, "ul.found", "没有匹配").await;
+
+    // another subtree's agent: the same "not found" as a missing one
+    for id in [other, 999_999] {
+        page.goto(&format!("{}/m/team?root={id}", app.address)).await.unwrap();
+        wait_text(&page, "h1", "找不到").await;
+        assert!(!page.source().await.unwrap().contains("外人"), "nothing of the other agent shows");
+    }
+
+    // buy 20 masks from HQ, then sell one at retail
+    page.goto(&format!("{}/m/order", app.address)).await.unwrap();
+    fits(&page, "order").await;
+    shot(&page, "portal-order").await;
+    let qty = page.find(By::Css("form.purchase input[name=qty]")).await.unwrap();
+    qty.clear().await.unwrap();
+    qty.send_keys("20").await.unwrap();
+    page.find(By::Css("form.purchase button[type=submit]")).await.unwrap().click().await.unwrap();
+    wait_text(&page, ".order-amount", "¥1,194.00").await; // 20 × 59.70
+    page.goto(&format!("{}/m/order", app.address)).await.unwrap();
+    page.find(By::Css("form.retail input[name=customer]")).await.unwrap().send_keys("张女士").await.unwrap();
+    page.find(By::Css("form.retail button[type=submit]")).await.unwrap().click().await.unwrap();
+    wait_text(&page, ".order-amount", "¥199.00").await;
+    let (_, stock) = app.get(&format!("/api/v1/agents/{wang}/inventory"), &token).await;
+    assert!(stock.to_string().contains(r#""qty":19"#), "20 bought, 1 sold: {stock}");
+
+    // earnings: every cut with its order and rule
+    page.goto(&format!("{}/m/earnings", app.address)).await.unwrap();
+    let cuts = wait_text(&page, "ul.cuts", "级差").await.text().await.unwrap();
+    assert!(cuts.contains("¥597.00") && cuts.contains("订单 #"), "{cuts}");
+    fits(&page, "earnings").await;
+    shot(&page, "portal-earnings").await;
+
+    // withdraw ¥100.00: it waits in HQ's queue and in the agent's history
+    page.goto(&format!("{}/m/withdraw", app.address)).await.unwrap();
+    page.find(By::Name("amount")).await.unwrap().send_keys("100.00").await.unwrap();
+    page.find(By::Css("main form button[type=submit]")).await.unwrap().click().await.unwrap();
+    wait_text(&page, "ul.history", "审核中").await;
+    let (_, queue) = app.get("/api/v1/withdrawals?status=requested", &b.hq).await;
+    assert_eq!(queue["items"][0]["amount"], "100.00");
+    fits(&page, "withdraw").await;
+    shot(&page, "portal-withdraw").await;
+    let severe: Vec<String> = page.browser_log().await.unwrap().into_iter().filter(|e| e.level == "SEVERE" && !e.message.contains("/m/team?root=")).map(|e| e.message).collect();
+    assert!(severe.is_empty(), "browser console errors beyond the expected 404s: {severe:?}");
+    page.quit().await.unwrap();
+    tokio::time::sleep(Duration::from_millis(10)).await;
+
+    // HQ's console session does not open the portal, and the agent's does not open the console
+    let (status, _) = (reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap().get(format!("{}/m/", app.address)).send().await.unwrap().status(), ());
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    let hq = crate::console::client();
+    let resp = hq.post(format!("{}/m/login", app.address)).form(&[("brand", "acme"), ("phone", "hq"), ("password", PASSWORD)]).send().await.unwrap();
+    assert_eq!(resp.status(), StatusCode::FORBIDDEN);
+    app.assert_verified().await;
+}
