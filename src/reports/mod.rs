@@ -128,7 +128,8 @@ pub fn sales_split(conn: &mut PgConnection, who: &Principal, month: &str, agent_
         retail_amount: Decimal,
     }
     let r: Row = diesel::sql_query(
-        "WITH net AS (SELECT kind, buyer_id, seller_id, units, amount FROM order_lines_net WHERE brand_id = $1 AND placed_at >= $2 AND placed_at < $3),
+        "WITH net AS (SELECT kind, buyer_id, seller_id, units, amount FROM order_lines_net WHERE brand_id = $1 AND placed_at >= $2 AND placed_at < $3
+                         AND ($4 <> 'self' OR buyer_id = $5 OR seller_id = $5)),
          scoped AS (
              SELECT n.kind, n.units, n.amount,
                     CASE $4 WHEN 'brand' THEN true WHEN 'self' THEN n.buyer_id = $5 ELSE b.path >= $6 AND b.path < $7 END AS bought_in,
