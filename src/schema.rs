@@ -364,6 +364,22 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    statement_reviews (brand_id, month, agent_id) {
+        brand_id -> Int8,
+        month -> Text,
+        agent_id -> Int8,
+        id -> Int8,
+        state -> Text,
+        reason -> Nullable<Text>,
+        reviewed_at -> Timestamptz,
+        note -> Nullable<Text>,
+        resolved_by -> Nullable<Text>,
+        resolved_at -> Nullable<Timestamptz>,
+        entry_id -> Nullable<Int8>,
+    }
+}
+
 diesel::allow_tables_to_appear_in_same_query!(
     brands, hq_users, tiers, products, product_prices, agents, agent_events, sessions, login_failures, idempotency_keys,
     plan_versions, orders, order_lines, refunds, refund_lines, stock, hq_stock, stock_moves, journal_entries, postings, withdrawals,

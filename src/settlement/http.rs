@@ -3,6 +3,7 @@ use actix_web::{get, post, web, HttpResponse};
 use serde::Deserialize;
 
 use super::export::ExportFormat;
+use super::reviews::Review;
 use super::{CloseResult, PeriodView, Statement};
 use crate::auth::Principal;
 use crate::db::transaction;
@@ -67,4 +68,71 @@ pub async fn agent_statement(state: web::Data<AppState>, who: Principal, path: w
     let (id, month) = path.into_inner();
     let s = transaction(&state.pool, move |conn| super::agent_statement(conn, &who, id, &month)).await?;
     Ok(HttpResponse::Ok().json(s))
+}
+
+#[derive(Debug, Default, Deserialize, serde::Serialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DisputeRequest {
+    /// What is wrong, in the agent's words; required.
+    pub reason: Option<String>,
+}
+
+/// The agent signs off its statement of a closed month; once (409 `already_reviewed`).
+#[utoipa::path(post, path = "/api/v1/agents/{id}/statements/{month}/confirm", tag = "settlement", params(("id" = i64, Path), ("month" = String, Path)),
+    responses((status = 201, body = Review), (status = 404), (status = 409, description = "already_reviewed, period_open")), security(("bearer" = [])))]
+#[post("/agents/{id}/statements/{month}/confirm")]
+pub async fn confirm(state: web::Data<AppState>, who: Principal, path: web::Path<(i64, String)>) -> Result<HttpResponse, AppError> {
+    let (id, month) = path.into_inner();
+    let r = transaction(&state.pool, move |conn| super::reviews::review(conn, &who, id, &month, None)).await?;
+    Ok(HttpResponse::Created().json(r))
+}
+
+/// The agent disputes its statement of a closed month, with a reason; once.
+#[utoipa::path(post, path = "/api/v1/agents/{id}/statements/{month}/dispute", tag = "settlement", params(("id" = i64, Path), ("month" = String, Path)), request_body = DisputeRequest,
+    responses((status = 201, body = Review), (status = 400, description = "reason_required"), (status = 404), (status = 409, description = "already_reviewed")), security(("bearer" = [])))]
+#[post("/agents/{id}/statements/{month}/dispute")]
+pub async fn dispute(state: web::Data<AppState>, who: Principal, path: web::Path<(i64, String)>, body: web::Json<DisputeRequest>) -> Result<HttpResponse, AppError> {
+    let (id, month) = path.into_inner();
+    let reason = body.into_inner().reason.unwrap_or_default();
+    let r = transaction(&state.pool, move |conn| super::reviews::review(conn, &who, id, &month, Some(&reason))).await?;
+    Ok(HttpResponse::Created().json(r))
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct DisputeListParams {
+    /// confirmed, disputed or resolved
+    pub status: Option<String>,
+    pub limit: Option<i64>,
+    pub cursor: Option<String>,
+}
+
+/// HQ: statement reviews by state — `status=disputed` is the queue of disputes.
+#[utoipa::path(get, path = "/api/v1/disputes", tag = "settlement", params(DisputeListParams), responses((status = 200, body = Page<Review>), (status = 400)), security(("bearer" = [])))]
+#[get("/disputes")]
+pub async fn disputes(state: web::Data<AppState>, who: Principal, params: web::Query<DisputeListParams>) -> Result<HttpResponse, AppError> {
+    let p = params.into_inner();
+    let page = PageQuery { limit: p.limit, cursor: p.cursor };
+    let (limit, before) = (page.limit()?, page.id_cursor()?);
+    let rows = crate::db::read(&state.pool, move |conn| super::reviews::list(conn, &who, p.status.as_deref(), before, limit + 1)).await?;
+    Ok(HttpResponse::Ok().json(Page::from_rows(rows, limit, |r| r.id.to_string())))
+}
+
+#[derive(Debug, Default, Deserialize, serde::Serialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ResolveRequest {
+    /// HQ's answer, shown to the agent; required.
+    pub note: Option<String>,
+    /// The correction posted in the open month, if money was owed.
+    pub adjustment_id: Option<i64>,
+}
+
+/// HQ answers a dispute; once (409 `not_disputed`).
+#[utoipa::path(post, path = "/api/v1/disputes/{id}/resolve", tag = "settlement", params(("id" = i64, Path)), request_body = ResolveRequest,
+    responses((status = 200, body = Review), (status = 400), (status = 404), (status = 409, description = "not_disputed")), security(("bearer" = [])))]
+#[post("/disputes/{id}/resolve")]
+pub async fn resolve(state: web::Data<AppState>, who: Principal, id: web::Path<i64>, body: web::Json<ResolveRequest>) -> Result<HttpResponse, AppError> {
+    let (id, body) = (id.into_inner(), body.into_inner());
+    let r = transaction(&state.pool, move |conn| super::reviews::resolve(conn, &who, id, body.note.as_deref(), body.adjustment_id)).await?;
+    Ok(HttpResponse::Ok().json(r))
 }

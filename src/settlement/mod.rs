@@ -10,6 +10,7 @@ pub mod cli;
 pub mod export;
 pub mod http;
 pub mod preview;
+pub mod reviews;
 pub mod store;
 
 use chrono::{DateTime, Duration, Utc};

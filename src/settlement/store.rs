@@ -1,6 +1,8 @@
 //! Every SQL statement of settlement. The heavy parts are set-based: one query computes
 //! every agent's own volume, one INSERT … SELECT writes every statement.
 
+pub mod reviews;
+
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel::sql_types::{Array, BigInt, Bool, Nullable, Numeric, Text, Timestamptz};

@@ -224,3 +224,66 @@ async fn us_ftc_holds_downline_pay_until_the_team_sells_at_retail() {
     assert_eq!((wc["balance"].as_str(), wc["held"].as_str(), wc["available"].as_str()), (Some("0.00"), Some("0.00"), Some("0.00")));
     app.assert_verified().await;
 }
+
+#[tokio::test]
+async fn agents_confirm_or_dispute_a_closed_statement_once_and_hq_resolves_disputes() {
+    let app = spawn_app().await;
+    let b = app.brand("acme").await;
+    let (last, start) = month_start(1);
+    let joined = start + Duration::hours(1);
+    let a = app.agent_joined(&b.hq, "A", "13800000001", b.tiers[0], None, joined).await;
+    let c = app.agent_joined(&b.hq, "C", "13800000002", b.tiers[4], Some(a), joined).await;
+    let d = app.agent_joined(&b.hq, "D", "13800000003", b.tiers[4], Some(a), joined).await;
+    let (current, _) = month_start(0);
+    let (ta, tc, td) = (app.agent_token(&b, "13800000001").await, app.agent_token(&b, "13800000002").await, app.agent_token(&b, "13800000003").await);
+    // an open month has no statement to sign
+    let (status, body) = app.post(&format!("/api/v1/agents/{a}/statements/{current}/confirm"), &ta, json!({})).await;
+    assert_eq!((status, body["code"].as_str()), (StatusCode::CONFLICT, Some("period_open")), "{body}");
+    let (status, body) = app.post(&format!("/api/v1/periods/{last}/close"), &b.hq, json!({})).await;
+    assert!(status.is_success(), "{body}");
+    let confirm = |id: i64| format!("/api/v1/agents/{id}/statements/{last}/confirm");
+    let dispute = |id: i64| format!("/api/v1/agents/{id}/statements/{last}/dispute");
+    // A signs off, once
+    let (status, r) = app.post(&confirm(a), &ta, json!({})).await;
+    assert_eq!((status, r["state"].as_str()), (StatusCode::CREATED, Some("confirmed")), "{r}");
+    for (path, body) in [(confirm(a), json!({})), (dispute(a), json!({"reason": "on second thoughts"}))] {
+        let (status, e) = app.post(&path, &ta, body).await;
+        assert_eq!((status, e["code"].as_str()), (StatusCode::CONFLICT, Some("already_reviewed")));
+    }
+    // only the agent itself reviews: HQ is refused, another agent sees nothing
+    assert_eq!(app.post(&confirm(c), &b.hq, json!({})).await.0, StatusCode::FORBIDDEN);
+    assert_eq!(app.post(&confirm(c), &td, json!({})).await.0, StatusCode::NOT_FOUND);
+    // C disputes, with a reason
+    let (status, e) = app.post(&dispute(c), &tc, json!({})).await;
+    assert_eq!((status, e["code"].as_str()), (StatusCode::BAD_REQUEST, Some("reason_required")));
+    let (status, r) = app.post(&dispute(c), &tc, json!({"reason": "少算了一笔级差 a differential is missing"})).await;
+    assert_eq!((status, r["state"].as_str()), (StatusCode::CREATED, Some("disputed")), "{r}");
+    // D: 32 concurrent confirms and disputes decide its statement once
+    let mut handles = Vec::new();
+    for i in 0..32 {
+        let (address, token, path) = (app.address.clone(), td.clone(), if i % 2 == 0 { confirm(d) } else { dispute(d) });
+        handles.push(tokio::spawn(async move {
+            reqwest::Client::new().post(format!("{address}{path}")).bearer_auth(token).json(&json!({"reason": "x"})).send().await.unwrap().status()
+        }));
+    }
+    let mut statuses = Vec::new();
+    for h in handles {
+        statuses.push(h.await.unwrap());
+    }
+    let created = statuses.iter().filter(|s| **s == StatusCode::CREATED).count();
+    assert_eq!(created, 1, "{statuses:?}");
+    // HQ's queue of disputes, and the answer
+    let (status, queue) = app.get("/api/v1/disputes?status=disputed", &b.hq).await;
+    assert_eq!(status, StatusCode::OK);
+    let open: Vec<i64> = queue["items"].as_array().unwrap().iter().map(|r| r["agent_id"].as_i64().unwrap()).collect();
+    assert!(open.contains(&c), "{queue}");
+    assert_eq!(app.get("/api/v1/disputes", &tc).await.0, StatusCode::FORBIDDEN);
+    let id = queue["items"].as_array().unwrap().iter().find(|r| r["agent_id"] == c).unwrap()["id"].as_i64().unwrap();
+    let (status, e) = app.post(&format!("/api/v1/disputes/{id}/resolve"), &b.hq, json!({})).await;
+    assert_eq!((status, e["code"].as_str()), (StatusCode::BAD_REQUEST, Some("reason_required")));
+    let (status, r) = app.post(&format!("/api/v1/disputes/{id}/resolve"), &b.hq, json!({"note": "已核对：该笔在 11 月入账 checked: it is in November"})).await;
+    assert_eq!((status, r["state"].as_str()), (StatusCode::OK, Some("resolved")), "{r}");
+    let (status, e) = app.post(&format!("/api/v1/disputes/{id}/resolve"), &b.hq, json!({"note": "again"})).await;
+    assert_eq!((status, e["code"].as_str()), (StatusCode::CONFLICT, Some("not_disputed")));
+    app.assert_verified().await;
+}
