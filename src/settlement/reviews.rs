@@ -78,3 +78,8 @@ pub fn resolve(conn: &mut PgConnection, who: &Principal, id: i64, note: Option<&
     reviews::resolve(conn, who.brand_id, id, &note, &who.actor(), entry_id)?
         .ok_or_else(|| AppError::conflict("not_disputed", format!("dispute {id} was resolved meanwhile")))
 }
+
+/// The closed months, oldest first: the statements an agent (or HQ) can open.
+pub fn closed_months(conn: &mut PgConnection, who: &Principal) -> Result<Vec<String>, AppError> {
+    Ok(store::closed(conn, who.brand_id)?.into_iter().map(|p| p.month).collect())
+}

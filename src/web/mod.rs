@@ -10,6 +10,7 @@ mod agent;
 mod agent_actions;
 mod agents;
 mod dashboard;
+mod disputes;
 pub(crate) mod format;
 mod login;
 mod orders;
@@ -77,6 +78,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(withdrawals::page)
         .service(withdrawals::approve)
         .service(withdrawals::reject)
+        .service(disputes::page)
+        .service(disputes::resolve)
         .service(settlement::months)
         .service(settlement::confirm)
         .service(settlement::close)

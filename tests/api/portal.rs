@@ -125,3 +125,56 @@ async fn an_agent_checks_earnings_orders_sells_and_withdraws_on_a_phone() {
     assert_eq!(resp.status(), StatusCode::FORBIDDEN);
     app.assert_verified().await;
 }
+
+#[tokio::test]
+async fn an_agent_confirms_one_statement_disputes_another_and_reads_hq_s_answer() {
+    let app = spawn_app().await;
+    let b = app.brand("acme").await;
+    let (older, start) = crate::settlement::month_start(2);
+    let (last, _) = crate::settlement::month_start(1);
+    let wang = app.agent_joined(&b.hq, "王芳", "13800000001", b.tiers[0], None, start + chrono::Duration::hours(1)).await;
+    for month in [&older, &last] {
+        let (status, body) = app.post(&format!("/api/v1/periods/{month}/close"), &b.hq, json!({})).await;
+        assert!(status.is_success(), "{body}");
+    }
+    let driver = chromedriver();
+    let page = phone(&driver).await;
+    page.goto(&format!("{}/m/login", app.address)).await.unwrap();
+    page.find(By::Name("brand")).await.unwrap().send_keys("acme").await.unwrap();
+    page.find(By::Name("phone")).await.unwrap().send_keys("13800000001").await.unwrap();
+    page.find(By::Name("password")).await.unwrap().send_keys(PASSWORD).await.unwrap();
+    page.find(By::Css("button[type=submit]")).await.unwrap().click().await.unwrap();
+    wait_text(&page, "header.top", "王芳").await;
+    page.goto(&format!("{}/m/statements", app.address)).await.unwrap();
+    let list = wait_text(&page, "ul.months", &last).await.text().await.unwrap();
+    assert!(list.contains(&older) && list.contains("待确认"), "{list}");
+    fits(&page, "statements").await;
+    // confirm the older month
+    page.goto(&format!("{}/m/statements/{older}", app.address)).await.unwrap();
+    page.find(By::Css("form.confirm button")).await.unwrap().click().await.unwrap();
+    wait_text(&page, ".review .state", "已确认").await;
+    // dispute last month, with a reason
+    page.goto(&format!("{}/m/statements/{last}", app.address)).await.unwrap();
+    page.find(By::Css("form.dispute input[name=reason]")).await.unwrap().send_keys("少了一笔返利 a rebate is missing").await.unwrap();
+    page.find(By::Css("form.dispute button")).await.unwrap().click().await.unwrap();
+    wait_text(&page, ".review .state", "申诉中").await;
+    fits(&page, "statement").await;
+    shot(&page, "portal-statement").await;
+    // HQ answers in the console
+    let hq = crate::console::client();
+    hq.post(format!("{}/console/login", app.address)).form(&[("brand", "acme"), ("login", "hq"), ("password", PASSWORD)]).send().await.unwrap();
+    let html = hq.get(format!("{}/console/disputes", app.address)).send().await.unwrap().text().await.unwrap();
+    assert!(html.contains("少了一笔返利"), "the dispute is in HQ's queue");
+    let csrf = html.split("name=\"csrf\" value=\"").nth(1).and_then(|s| s.split('"').next()).unwrap().to_owned();
+    let (_, queue) = app.get("/api/v1/disputes?status=disputed", &b.hq).await;
+    let id = queue["items"][0]["id"].as_i64().unwrap();
+    let resp = hq.post(format!("{}/console/disputes/{id}/resolve", app.address)).form(&[("csrf", csrf.as_str()), ("note", "已核对，无遗漏 checked: nothing is missing")]).send().await.unwrap();
+    assert_eq!(resp.status(), StatusCode::SEE_OTHER);
+    // the agent reads the answer; the statement itself never changed
+    page.refresh().await.unwrap();
+    wait_text(&page, ".review .state", "已核对").await;
+    let (_, s) = app.get(&format!("/api/v1/agents/{wang}/statements/{last}"), &b.hq).await;
+    assert_eq!(s["closing_balance"], "0.00");
+    page.quit().await.unwrap();
+    app.assert_verified().await;
+}

@@ -8,6 +8,7 @@ mod login;
 mod money;
 mod orders;
 mod session;
+mod statements;
 mod team;
 
 use actix_web::web;
@@ -27,7 +28,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(orders::retail)
         .service(money::earnings)
         .service(money::withdraw_page)
-        .service(money::withdraw);
+        .service(money::withdraw)
+        .service(statements::list)
+        .service(statements::page)
+        .service(statements::confirm)
+        .service(statements::dispute);
 }
 
 /// A rendered portal page.
