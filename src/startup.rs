@@ -23,6 +23,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         web::scope("/api/v1")
             .service(auth::http::login)
             .service(auth::http::logout)
+            .service(auth::http::change_password)
             .service(catalog::http::list_tiers)
             .service(catalog::http::create_tier)
             .service(catalog::http::update_tier)

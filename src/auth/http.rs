@@ -73,3 +73,22 @@ impl FromRequest for Principal {
         })
     }
 }
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PasswordRequest {
+    pub old: String,
+    /// At least 8 characters.
+    pub new: String,
+}
+
+/// Changes the caller's own password (HQ staff or agent); every other session of the caller ends.
+#[utoipa::path(post, path = "/api/v1/auth/password", tag = "auth", request_body = PasswordRequest,
+    responses((status = 204, description = "changed; other sessions ended"), (status = 401), (status = 422, description = "wrong_password, validation")), security(("bearer" = [])))]
+#[post("/auth/password")]
+pub async fn change_password(state: web::Data<AppState>, who: Principal, req: HttpRequest, body: web::Json<PasswordRequest>) -> Result<HttpResponse, AppError> {
+    let token = bearer(&req).ok_or_else(|| AppError::unauthorized("missing bearer token"))?;
+    let body = body.into_inner();
+    crate::db::transaction(&state.pool, move |conn| super::change_password(conn, &who, &token, &body.old, &body.new)).await?;
+    Ok(HttpResponse::NoContent().finish())
+}

@@ -244,3 +244,29 @@ pub fn authenticate(conn: &mut PgConnection, token: &str) -> Result<Option<Princ
     };
     Ok(Some(Principal { brand_id, role }))
 }
+
+/// Changes the caller's own password after checking the old one; every other session of the
+/// caller ends (a phone left logged in elsewhere is logged out), the current one stays.
+pub fn change_password(conn: &mut PgConnection, who: &Principal, token: &str, old: &str, new: &str) -> Result<(), AppError> {
+    check_password_strength(new)?;
+    let stored: String = match who.role {
+        Role::Hq { user_id } => hq_users::table.filter(hq_users::brand_id.eq(who.brand_id)).filter(hq_users::id.eq(user_id)).select(hq_users::password_hash).first(conn)?,
+        Role::Agent { agent_id } => agents::table.filter(agents::brand_id.eq(who.brand_id)).filter(agents::id.eq(agent_id)).select(agents::password_hash).first(conn)?,
+    };
+    if !verify_password(old, &stored) {
+        return Err(AppError::unprocessable("wrong_password", "the current password is not right"));
+    }
+    let hash = hash_password(new)?;
+    match who.role {
+        Role::Hq { user_id } => diesel::update(hq_users::table.filter(hq_users::brand_id.eq(who.brand_id)).filter(hq_users::id.eq(user_id))).set(hq_users::password_hash.eq(&hash)).execute(conn)?,
+        Role::Agent { agent_id } => diesel::update(agents::table.filter(agents::brand_id.eq(who.brand_id)).filter(agents::id.eq(agent_id))).set(agents::password_hash.eq(&hash)).execute(conn)?,
+    };
+    let current = token.split_once('.').map(|(_, secret)| token_hash(secret)).unwrap_or_default();
+    let now = Utc::now();
+    let mine = sessions::table.filter(sessions::brand_id.eq(who.brand_id)).filter(sessions::expires_at.gt(now)).filter(sessions::token_hash.ne(current));
+    match who.role {
+        Role::Hq { user_id } => diesel::update(mine.filter(sessions::hq_user_id.eq(user_id))).set(sessions::expires_at.eq(now)).execute(conn)?,
+        Role::Agent { agent_id } => diesel::update(mine.filter(sessions::agent_id.eq(agent_id))).set(sessions::expires_at.eq(now)).execute(conn)?,
+    };
+    Ok(())
+}

@@ -133,3 +133,23 @@ async fn settings_are_hq_only_and_validated() {
     let agent = app.agent_token(&brand, "13900000001").await;
     assert_eq!(app.get("/api/v1/settings", &agent).await.0, StatusCode::FORBIDDEN);
 }
+
+#[tokio::test]
+async fn a_password_change_needs_the_old_one_and_ends_the_other_sessions() {
+    let app = spawn_app().await;
+    let b = app.brand("acme").await;
+    app.agent(&b.hq, "A", "13800000001", b.tiers[0], None).await;
+    let here = app.agent_token(&b, "13800000001").await;
+    let elsewhere = app.agent_token(&b, "13800000001").await;
+    let change = |old: &str, new: &str| json!({"old": old, "new": new});
+    let (status, body) = app.post("/api/v1/auth/password", &here, change("not-it", "a-new-secret-1")).await;
+    assert_eq!((status, body["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("wrong_password")));
+    let (status, _) = app.post("/api/v1/auth/password", &here, change(PASSWORD, "short")).await;
+    assert!(status.is_client_error());
+    let (status, _) = app.post("/api/v1/auth/password", &here, change(PASSWORD, "a-new-secret-1")).await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    assert_eq!(app.get("/api/v1/agents", &here).await.0, StatusCode::OK, "this session stays");
+    assert_eq!(app.get("/api/v1/agents", &elsewhere).await.0, StatusCode::UNAUTHORIZED, "the other session ended");
+    assert_eq!(app.login("acme", "13800000001", PASSWORD).await.0, StatusCode::UNAUTHORIZED);
+    assert_eq!(app.login("acme", "13800000001", "a-new-secret-1").await.0, StatusCode::OK);
+}

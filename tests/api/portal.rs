@@ -175,6 +175,13 @@ async fn an_agent_confirms_one_statement_disputes_another_and_reads_hq_s_answer(
     wait_text(&page, ".review .state", "已核对").await;
     let (_, s) = app.get(&format!("/api/v1/agents/{wang}/statements/{last}"), &b.hq).await;
     assert_eq!(s["closing_balance"], "0.00");
+    // the agent changes its password on the phone; the old one no longer logs in
+    page.goto(&format!("{}/m/password", app.address)).await.unwrap();
+    page.find(By::Name("old")).await.unwrap().send_keys(PASSWORD).await.unwrap();
+    page.find(By::Name("new")).await.unwrap().send_keys("a-new-secret-1").await.unwrap();
+    page.find(By::Css("form.password button")).await.unwrap().click().await.unwrap();
+    wait_text(&page, "form.password", "密码已修改").await;
+    assert_eq!(app.login("acme", "13800000001", PASSWORD).await.0, StatusCode::UNAUTHORIZED);
     page.quit().await.unwrap();
     app.assert_verified().await;
 }

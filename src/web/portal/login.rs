@@ -1,7 +1,7 @@
 //! Log in to the portal with the brand, the phone and the password; log out.
 
 use actix_web::http::{header, StatusCode};
-use actix_web::{get, post, web, HttpRequest, HttpResponse};
+use actix_web::{get, post, web, HttpRequest, HttpResponse, ResponseError};
 use askama::Template;
 use serde::Deserialize;
 
@@ -72,4 +72,42 @@ pub async fn logout(state: web::Data<AppState>, user: AgentUser, req: HttpReques
         crate::db::read(&state.pool, move |conn| crate::auth::logout(conn, brand_id, &token)).await?;
     }
     Ok(HttpResponse::SeeOther().insert_header((header::LOCATION, "/m/login")).cookie(expired_cookie()).finish())
+}
+
+#[derive(Template)]
+#[template(path = "m/password.html")]
+struct PasswordPage {
+    csrf: String,
+    message: Option<String>,
+    done: bool,
+}
+
+#[get("/m/password")]
+pub async fn password_form(user: AgentUser) -> Result<HttpResponse, PortalError> {
+    super::html(&PasswordPage { csrf: user.csrf, message: None, done: false })
+}
+
+#[derive(Deserialize)]
+pub struct PasswordForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    old: String,
+    #[serde(default)]
+    new: String,
+}
+
+/// Changes the agent's password; its other sessions (another phone) end, this one stays.
+#[post("/m/password")]
+pub async fn change_password(state: web::Data<AppState>, user: AgentUser, req: HttpRequest, form: web::Form<PasswordForm>) -> Result<HttpResponse, PortalError> {
+    let form = form.into_inner();
+    user.check_csrf(&form.csrf)?;
+    let token = req.cookie(COOKIE).map(|c| c.value().to_owned()).unwrap_or_default();
+    let who = user.who.clone();
+    let result = crate::db::transaction(&state.pool, move |conn| crate::auth::change_password(conn, &who, &token, &form.old, &form.new)).await;
+    match result {
+        Ok(()) => super::html(&PasswordPage { csrf: user.csrf, message: None, done: true }),
+        Err(e) if e.status_code().is_client_error() => super::html_with(e.status_code(), &PasswordPage { csrf: user.csrf, message: Some(e.detail), done: false }),
+        Err(e) => Err(PortalError(e)),
+    }
 }

@@ -19,6 +19,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(login::login_form)
         .service(login::submit)
         .service(login::logout)
+        .service(login::password_form)
+        .service(login::change_password)
         .service(home::page)
         .service(team::page)
         .service(team::search)
