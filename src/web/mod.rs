@@ -123,23 +123,35 @@ async fn root() -> HttpResponse {
     HttpResponse::Found().insert_header((header::LOCATION, "/console/")).finish()
 }
 
-/// Vendored scripts and the console's stylesheet; versioned names, cached for a year.
+/// Static files. Vendored ones carry their version in the name (`htmx-2.0.4.min.js`) and are
+/// cached for a year; our own (stylesheets, small scripts) are revalidated against their
+/// content hash (ETag), so a phone never keeps a stale stylesheet and pays a 304 otherwise.
 #[get("/static/{path:.*}")]
-async fn asset(path: web::Path<String>) -> HttpResponse {
+async fn asset(req: actix_web::HttpRequest, path: web::Path<String>) -> HttpResponse {
     let path = path.into_inner();
-    match Assets::get(&path) {
-        Some(file) => {
-            let mime = match path.rsplit('.').next() {
-                Some("js") => "text/javascript; charset=utf-8",
-                Some("css") => "text/css; charset=utf-8",
-                Some("svg") => "image/svg+xml",
-                _ => "application/octet-stream",
-            };
-            HttpResponse::Ok()
-                .insert_header((header::CONTENT_TYPE, mime))
-                .insert_header((header::CACHE_CONTROL, "public, max-age=31536000, immutable"))
-                .body(file.data.into_owned())
-        }
-        None => HttpResponse::NotFound().content_type("text/plain; charset=utf-8").body("not found"),
+    let Some(file) = Assets::get(&path) else {
+        return HttpResponse::NotFound().content_type("text/plain; charset=utf-8").body("not found");
+    };
+    let mime = match path.rsplit('.').next() {
+        Some("js") => "text/javascript; charset=utf-8",
+        Some("css") => "text/css; charset=utf-8",
+        Some("svg") => "image/svg+xml",
+        _ => "application/octet-stream",
+    };
+    let etag = format!("\"{}\"", hex::encode(&file.metadata.sha256_hash()[..8]));
+    if path.starts_with("vendor/") {
+        return HttpResponse::Ok()
+            .insert_header((header::CONTENT_TYPE, mime))
+            .insert_header((header::CACHE_CONTROL, "public, max-age=31536000, immutable"))
+            .insert_header((header::ETAG, etag))
+            .body(file.data.into_owned());
     }
+    if req.headers().get(header::IF_NONE_MATCH).and_then(|v| v.to_str().ok()) == Some(etag.as_str()) {
+        return HttpResponse::NotModified().insert_header((header::ETAG, etag)).finish();
+    }
+    HttpResponse::Ok()
+        .insert_header((header::CONTENT_TYPE, mime))
+        .insert_header((header::CACHE_CONTROL, "no-cache"))
+        .insert_header((header::ETAG, etag))
+        .body(file.data.into_owned())
 }

@@ -185,3 +185,22 @@ async fn an_agent_confirms_one_statement_disputes_another_and_reads_hq_s_answer(
     page.quit().await.unwrap();
     app.assert_verified().await;
 }
+
+#[tokio::test]
+async fn phones_get_small_gzipped_pages_and_revalidate_our_stylesheet_by_its_hash() {
+    let app = spawn_app().await;
+    let http = reqwest::Client::new();
+    let resp = http.get(format!("{}/static/portal.css", app.address)).send().await.unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    assert_eq!(resp.headers()["cache-control"], "no-cache");
+    let etag = resp.headers()["etag"].to_str().unwrap().to_owned();
+    let again = http.get(format!("{}/static/portal.css", app.address)).header("If-None-Match", &etag).send().await.unwrap();
+    assert_eq!(again.status(), StatusCode::NOT_MODIFIED, "unchanged: a 304, no body");
+    let vendor = http.get(format!("{}/static/vendor/htmx-2.0.4.min.js", app.address)).header("Accept-Encoding", "gzip").send().await.unwrap();
+    assert!(vendor.headers()["cache-control"].to_str().unwrap().contains("immutable"), "versioned names are kept a year");
+    assert_eq!(vendor.headers()["content-encoding"], "gzip");
+    let bytes = vendor.bytes().await.unwrap().len();
+    assert!(bytes < 30_000, "htmx is {bytes} bytes gzipped");
+    let login = http.get(format!("{}/m/login", app.address)).header("Accept-Encoding", "gzip").send().await.unwrap();
+    assert_eq!(login.headers()["content-encoding"], "gzip");
+}
