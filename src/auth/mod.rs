@@ -270,3 +270,22 @@ pub fn change_password(conn: &mut PgConnection, who: &Principal, token: &str, ol
     };
     Ok(())
 }
+
+/// How long a phone stays logged in to the agent portal without use.
+pub const PORTAL_SESSION_DAYS: i64 = 30;
+
+/// Keeps an agent's portal session alive: each use pushes its expiry to 30 days ahead, written
+/// at most once a day per session (only when less than 29 days are left), so reads stay reads.
+pub fn keep_alive(conn: &mut PgConnection, brand_id: i64, token: &str) -> Result<(), AppError> {
+    let Some((_, secret)) = token.split_once('.') else { return Ok(()) };
+    let now = Utc::now();
+    diesel::update(sessions::table)
+        .filter(sessions::brand_id.eq(brand_id))
+        .filter(sessions::token_hash.eq(token_hash(secret)))
+        .filter(sessions::agent_id.is_not_null())
+        .filter(sessions::expires_at.gt(now))
+        .filter(sessions::expires_at.lt(now + Duration::days(PORTAL_SESSION_DAYS - 1)))
+        .set(sessions::expires_at.eq(now + Duration::days(PORTAL_SESSION_DAYS)))
+        .execute(conn)?;
+    Ok(())
+}

@@ -8,7 +8,7 @@ mod refund;
 mod retail;
 pub mod store;
 
-pub use read::{get, list, view, ListQuery};
+pub use read::{formulas_for, get, list, view, ListQuery};
 pub use refund::{refund, RefundLineView, RefundRequest, RefundView};
 use retail::place_retail;
 

@@ -103,3 +103,22 @@ pub fn list(conn: &mut PgConnection, who: &Principal, q: &ListQuery, after: i64,
     let rows = store::list(conn, who.brand_id, &store::ListFilter { agent_id, kind: q.kind.clone(), from, to, sku: q.sku.clone(), desc: q.desc }, after, limit)?;
     rows.into_iter().map(|o| render(conn, who.brand_id, o)).collect()
 }
+
+/// The arithmetic of one agent's cuts in the given orders, keyed by (order, line, kind,
+/// generation): what the agent sees beside each cut to check it (`explain`).
+pub fn formulas_for(conn: &mut PgConnection, who: &Principal, agent_id: i64, order_ids: &[i64]) -> Result<HashMap<(i64, i32, String, Option<i32>), String>, AppError> {
+    let mut out = HashMap::new();
+    for &id in order_ids {
+        let order = get(conn, who, id)?;
+        let plan = match order.plan_version {
+            Some(_) => Some(crate::plans::in_force_at(conn, who.brand_id, order.placed_at)?),
+            None => None,
+        };
+        for cut in super::explain::explain(&order, plan.as_ref()) {
+            if cut.agent_id == Some(agent_id) && cut.refund_id.is_none() && !cut.formula.is_empty() {
+                out.insert((id, cut.line_no, cut.kind.clone(), cut.generation), format!("{} = {}", cut.amount, cut.formula));
+            }
+        }
+    }
+    Ok(out)
+}

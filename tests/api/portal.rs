@@ -55,6 +55,23 @@ async fn an_agent_checks_earnings_orders_sells_and_withdraws_on_a_phone() {
 
     // home: this month's earnings, to the cent the ledger's (10 × (119.40 − 59.70) = 597.00)
     wait_text(&page, "header.top", "王芳").await;
+    // the phone stays logged in: the portal session now runs 30 days from its last use
+    let pool = app.pool.clone();
+    let days: i64 = tokio::task::spawn_blocking(move || {
+        use diesel::prelude::*;
+        #[derive(QueryableByName)]
+        struct Days {
+            #[diesel(sql_type = diesel::sql_types::BigInt)]
+            d: i64,
+        }
+        diesel::sql_query(format!("SELECT extract(day FROM max(expires_at) - now())::bigint AS d FROM sessions WHERE agent_id = {wang}"))
+            .get_result::<Days>(&mut pool.get().unwrap())
+            .unwrap()
+            .d
+    })
+    .await
+    .unwrap();
+    assert!(days >= 29, "the portal session lasts {days} more days");
     let token = app.agent_token(&b, "13800000001").await;
     let month = chrono::Utc::now().with_timezone(&chrono_tz::Asia::Shanghai).format("%Y-%m").to_string();
     let (_, earned) = app.get(&format!("/api/v1/agents/{wang}/earnings?month={month}"), &token).await;
@@ -100,6 +117,7 @@ async fn an_agent_checks_earnings_orders_sells_and_withdraws_on_a_phone() {
     page.goto(&format!("{}/m/earnings", app.address)).await.unwrap();
     let cuts = wait_text(&page, "ul.cuts", "级差").await.text().await.unwrap();
     assert!(cuts.contains("¥597.00") && cuts.contains("订单 #"), "{cuts}");
+    assert!(cuts.contains("597.00 = 10 × (119.40 − 59.70)"), "the arithmetic, to check: {cuts}");
     fits(&page, "earnings").await;
     shot(&page, "portal-earnings").await;
 

@@ -17,6 +17,8 @@ use crate::AppState;
 
 struct Cut {
     p: PostingView,
+    /// The arithmetic, e.g. `597.00 = 10 × (119.40 − 59.70)`, for the latest cuts.
+    formula: String,
     rule: &'static str,
     at: String,
     available: String,
@@ -50,11 +52,17 @@ fn shift(month: &str, by: i32) -> Result<String, AppError> {
 #[get("/m/earnings")]
 pub async fn earnings(state: web::Data<AppState>, user: AgentUser, q: web::Query<MonthQuery>) -> Result<HttpResponse, PortalError> {
     let (who, id, wanted) = (user.who.clone(), user.id, q.into_inner().month);
-    let (earnings, tz, current) = crate::db::read(&state.pool, move |conn| {
+    let (earnings, tz, current, formulas) = crate::db::read(&state.pool, move |conn| {
         let tz = crate::brands::settings(conn, who.brand_id)?.timezone;
         let current = crate::period::month_of(chrono::Utc::now(), &tz)?;
         let month = if wanted.trim().is_empty() { current.clone() } else { wanted.trim().to_owned() };
-        Ok((crate::ledger::earnings(conn, &who, id, &month)?, tz, current))
+        let earnings = crate::ledger::earnings(conn, &who, id, &month)?;
+        // the arithmetic of the latest 30 cuts' orders
+        let mut recent: Vec<i64> = earnings.postings.iter().rev().filter(|p| p.amount > Decimal::ZERO).filter_map(|p| p.order_id).collect();
+        recent.dedup();
+        recent.truncate(30);
+        let formulas = crate::orders::formulas_for(conn, &who, id, &recent)?;
+        Ok((earnings, tz, current, formulas))
     })
     .await?;
     let tz = zone(&tz);
@@ -65,7 +73,14 @@ pub async fn earnings(state: web::Data<AppState>, user: AgentUser, q: web::Query
         .postings
         .iter()
         .rev()
-        .map(|p| Cut { rule: crate::orders::explain::rule_name(p.kind.as_deref().unwrap_or_default()), at: local(&p.occurred_at, &tz), available: local(&p.available_at, &tz), held: p.available_at > now, p: p.clone() })
+        .map(|p| Cut {
+            rule: crate::orders::explain::rule_name(p.kind.as_deref().unwrap_or_default()),
+            at: local(&p.occurred_at, &tz),
+            available: local(&p.available_at, &tz),
+            held: p.available_at > now,
+            formula: p.order_id.and_then(|o| formulas.get(&(o, p.line_no.unwrap_or(0), p.kind.clone().unwrap_or_default(), p.generation))).cloned().unwrap_or_default(),
+            p: p.clone(),
+        })
         .collect();
     let page = EarningsPage { csrf: user.csrf, prev: shift(&month, -1)?, next: (month < current).then(|| shift(&month, 1)).transpose()?, month, totals, cuts, earnings };
     super::html(&page)

@@ -54,10 +54,18 @@ impl FromRequest for AgentUser {
             let state = state.ok_or_else(|| PortalError(AppError::internal("application state missing")))?;
             let token = token.ok_or_else(|| PortalError(AppError::unauthorized("not logged in")))?;
             let lookup = token.clone();
-            let who = crate::db::read(&state.pool, move |conn| crate::auth::authenticate(conn, &lookup))
-                .await
-                .map_err(PortalError)?
-                .ok_or_else(|| PortalError(AppError::unauthorized("session expired")))?;
+            // the phone stays logged in: each use slides the session 30 days ahead (a write at
+            // most once a day per session)
+            let who = crate::db::read(&state.pool, move |conn| {
+                let who = crate::auth::authenticate(conn, &lookup)?;
+                if let Some(w) = &who {
+                    crate::auth::keep_alive(conn, w.brand_id, &lookup)?;
+                }
+                Ok(who)
+            })
+            .await
+            .map_err(PortalError)?
+            .ok_or_else(|| PortalError(AppError::unauthorized("session expired")))?;
             let id = who.agent_id().ok_or_else(|| PortalError(AppError::unauthorized("the portal is for agents")))?;
             Ok(AgentUser { who, id, csrf: crate::web::session::csrf_token(&token) })
         })
