@@ -98,7 +98,7 @@ fn main() {
     let baseline_s = t.elapsed().as_secs_f64();
     println!("bare aggregation: {baseline_s:.2} s");
 
-    let hq = Principal { brand_id: 1, role: Role::Hq { user_id: 1 } };
+    let hq = Principal::hq(1, 1, agent_ledger::auth::StaffRole::Owner);
     if std::env::var_os("SUMMARY_ONLY").is_some() {
         let top: i64 = diesel::sql_query("SELECT min(id) AS id FROM agents WHERE brand_id = 1 AND parent_id IS NULL").get_result::<common::Id>(&mut conn).unwrap().id;
         println!("{}", summary_benchmark(&mut conn, &hq, top));

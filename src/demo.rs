@@ -118,7 +118,7 @@ fn seed_activity(conn: &mut PgConnection, brand_id: i64, start: chrono::DateTime
     use chrono::{DateTime, Duration, Utc};
 
     let user_id: i64 = hq_users::table.filter(hq_users::brand_id.eq(brand_id)).select(hq_users::id).first(conn)?;
-    let hq = Principal { brand_id, role: Role::Hq { user_id } };
+    let hq = Principal::hq(brand_id, user_id, crate::auth::StaffRole::Owner);
     let plan = crate::commission::Plan {
         version: 0,
         effective_from: start.fixed_offset(),
@@ -205,7 +205,7 @@ fn seed_activity(conn: &mut PgConnection, brand_id: i64, start: chrono::DateTime
     }
     wallets.sort_by(|a, b| b.1.cmp(&a.1));
     for (i, (agent_id, available)) in wallets.iter().take(10).enumerate() {
-        let agent = Principal { brand_id, role: Role::Agent { agent_id: *agent_id } };
+        let agent = Principal { brand_id, role: Role::Agent { agent_id: *agent_id }, request: 0 };
         let amount = (available / Decimal::TWO).round_dp(0);
         let w = conn.transaction(|c| crate::ledger::withdrawals::request(c, &agent, *agent_id, amount))?;
         match i {

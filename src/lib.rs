@@ -3,6 +3,7 @@
 //! Capabilities live in their own folders (`tree`, `catalog`, `brands`, `auth`; the pure
 //! `commission` engine); `startup` wires them into one actix-web app.
 
+pub mod audit;
 pub mod auth;
 pub mod brands;
 pub mod catalog;

@@ -15,6 +15,11 @@ diesel::table! {
         created_at -> Timestamptz,
         price_floor_mode -> Text,
         min_retail_share -> Numeric,
+        withdrawal_min -> Numeric,
+        withdrawal_max -> Numeric,
+        withdrawal_fee_rate -> Numeric,
+        withdrawal_fee_min -> Numeric,
+        withholding_tax_rate -> Numeric,
     }
 }
 
@@ -25,6 +30,9 @@ diesel::table! {
         login -> Text,
         password_hash -> Text,
         created_at -> Timestamptz,
+        role -> Text,
+        name -> Text,
+        active -> Bool,
     }
 }
 
@@ -102,11 +110,12 @@ diesel::table! {
 }
 
 diesel::table! {
-    login_failures (brand_id, login) {
+    login_failures (brand_id, login, source) {
         brand_id -> Int8,
         login -> Text,
         failures -> Int4,
         window_start -> Timestamptz,
+        source -> Text,
     }
 }
 
@@ -288,6 +297,21 @@ diesel::table! {
         decided_at -> Nullable<Timestamptz>,
         decided_by -> Nullable<Text>,
         reason -> Nullable<Text>,
+        fee -> Numeric,
+        tax -> Numeric,
+        payee_method -> Nullable<Text>,
+        payee_name -> Nullable<Text>,
+        payee_account -> Nullable<Text>,
+        payee_bank -> Nullable<Text>,
+        requested_by -> Nullable<Text>,
+        batch_no -> Nullable<Int4>,
+        exported_at -> Nullable<Timestamptz>,
+        paid_at -> Nullable<Timestamptz>,
+        paid_by -> Nullable<Text>,
+        reference -> Nullable<Text>,
+        failed_at -> Nullable<Timestamptz>,
+        failed_by -> Nullable<Text>,
+        failure -> Nullable<Text>,
     }
 }
 
@@ -328,6 +352,7 @@ diesel::table! {
         path -> Nullable<Array<Int8>>,
         tier_id -> Nullable<Int8>,
         status -> Nullable<Text>,
+        payable -> Nullable<Numeric>,
     }
 }
 
@@ -380,7 +405,69 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    payees (brand_id, agent_id) {
+        brand_id -> Int8,
+        agent_id -> Int8,
+        method -> Text,
+        name -> Text,
+        account -> Text,
+        bank -> Nullable<Text>,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    payout_batches (brand_id, no) {
+        brand_id -> Int8,
+        no -> Int4,
+        created_at -> Timestamptz,
+        created_by -> Text,
+    }
+}
+
+diesel::table! {
+    adjustments (brand_id, id) {
+        brand_id -> Int8,
+        id -> Int8,
+        agent_id -> Int8,
+        amount -> Numeric,
+        category -> Text,
+        reason -> Text,
+        dispute_id -> Nullable<Int8>,
+        status -> Text,
+        made_by -> Int8,
+        made_at -> Timestamptz,
+        checked_by -> Nullable<Int8>,
+        checked_at -> Nullable<Timestamptz>,
+        rejection -> Nullable<Text>,
+        entry_id -> Nullable<Int8>,
+    }
+}
+
+diesel::table! {
+    audit_log (brand_id, id) {
+        brand_id -> Int8,
+        id -> Int8,
+        at -> Timestamptz,
+        actor_id -> Int8,
+        actor -> Text,
+        role -> Text,
+        action -> Text,
+        target -> Text,
+        request_id -> Text,
+        before -> Nullable<Jsonb>,
+        after -> Nullable<Jsonb>,
+        prev_hash -> Text,
+        hash -> Text,
+    }
+}
+
 diesel::allow_tables_to_appear_in_same_query!(
+    payees,
+    payout_batches,
+    adjustments,
+    audit_log,
     brands, hq_users, tiers, products, product_prices, agents, agent_events, sessions, login_failures, idempotency_keys,
     plan_versions, orders, order_lines, refunds, refund_lines, stock, hq_stock, stock_moves, journal_entries, postings, withdrawals,
     periods, statements, period_exports, first_purchases, period_reports, agent_exits, agent_month_purchases,

@@ -1,7 +1,7 @@
 use std::future::Future;
 use std::pin::Pin;
 
-use actix_web::{dev::Payload, http::header, post, web, FromRequest, HttpRequest, HttpResponse};
+use actix_web::{dev::Payload, get, http::header, patch, post, web, FromRequest, HttpMessage, HttpRequest, HttpResponse};
 use serde::Deserialize;
 
 use super::{LoginOutcome, LoginResponse, Principal};
@@ -29,7 +29,8 @@ pub async fn login(state: web::Data<AppState>, req: HttpRequest, body: web::Json
         })?;
     }
     let body = body.into_inner();
-    let outcome = crate::db::transaction(&state.pool, move |conn| super::login(conn, &body.brand, &body.login, &body.password)).await?;
+    let source = crate::auth::source_of(&req);
+    let outcome = crate::db::transaction(&state.pool, move |conn| super::login(conn, &body.brand, &body.login, &body.password, &source)).await?;
     match outcome {
         LoginOutcome::Success(resp) => Ok(HttpResponse::Ok().json(resp)),
         LoginOutcome::BadCredentials => Err(AppError::unauthorized("wrong brand, login or password")),
@@ -58,6 +59,39 @@ fn bearer(req: &HttpRequest) -> Option<String> {
         .map(|t| t.trim().to_owned())
 }
 
+/// The id of this request: set by the `request_id` middleware (and sent back as
+/// `X-Request-Id`), or made here when the app runs without it.
+pub fn request_id(req: &HttpRequest) -> u64 {
+    if let Some(RequestId(id)) = req.extensions().get::<RequestId>() {
+        return *id;
+    }
+    let id = rand::random::<u64>() >> 1;
+    req.extensions_mut().insert(RequestId(id));
+    id
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct RequestId(pub u64);
+
+/// Gives every request an id, kept in its extensions and returned as `X-Request-Id`.
+pub async fn request_id_middleware(
+    req: actix_web::dev::ServiceRequest,
+    next: actix_web::middleware::Next<impl actix_web::body::MessageBody>,
+) -> Result<actix_web::dev::ServiceResponse<impl actix_web::body::MessageBody>, actix_web::Error> {
+    let id = rand::random::<u64>() >> 1;
+    req.extensions_mut().insert(RequestId(id));
+    let mut res = next.call(req).await?;
+    if let Ok(v) = header::HeaderValue::from_str(&format!("{id:016x}")) {
+        res.headers_mut().insert(header::HeaderName::from_static("x-request-id"), v);
+    }
+    Ok(res)
+}
+
+/// What the matched route needs of a staff member (the policy's one table).
+pub fn route_need(req: &HttpRequest) -> super::policy::Need {
+    super::policy::need(req.method(), &req.match_pattern().unwrap_or_else(|| req.path().to_owned()))
+}
+
 impl FromRequest for Principal {
     type Error = AppError;
     type Future = Pin<Box<dyn Future<Output = Result<Self, Self::Error>>>>;
@@ -65,11 +99,15 @@ impl FromRequest for Principal {
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         let state = req.app_data::<web::Data<AppState>>().cloned();
         let token = bearer(req);
+        let (request, need) = (request_id(req), route_need(req));
         Box::pin(async move {
             let state = state.ok_or_else(|| AppError::internal("application state missing"))?;
             let token = token.ok_or_else(|| AppError::unauthorized("missing bearer token"))?;
             let principal = crate::db::read(&state.pool, move |conn| super::authenticate(conn, &token)).await?;
-            principal.ok_or_else(|| AppError::unauthorized("invalid or expired token"))
+            let mut principal = principal.ok_or_else(|| AppError::unauthorized("invalid or expired token"))?;
+            principal.request = request;
+            principal.require(need)?;
+            Ok(principal)
         })
     }
 }
@@ -90,5 +128,57 @@ pub async fn change_password(state: web::Data<AppState>, who: Principal, req: Ht
     let token = bearer(&req).ok_or_else(|| AppError::unauthorized("missing bearer token"))?;
     let body = body.into_inner();
     crate::db::transaction(&state.pool, move |conn| super::change_password(conn, &who, &token, &body.old, &body.new)).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// HQ's staff, with their roles.
+#[utoipa::path(get, path = "/api/v1/staff", tag = "staff", responses((status = 200, body = Vec<super::staff::Staff>), (status = 403)), security(("bearer" = [])))]
+#[get("/staff")]
+pub async fn list_staff(state: web::Data<AppState>, who: Principal) -> Result<HttpResponse, AppError> {
+    let staff = crate::db::read(&state.pool, move |conn| super::staff::list(conn, &who)).await?;
+    Ok(HttpResponse::Ok().json(staff))
+}
+
+/// The owner adds a staff member with a role.
+#[utoipa::path(post, path = "/api/v1/staff", tag = "staff", request_body = super::staff::NewStaff, params(("Idempotency-Key" = Option<String>, Header, description = "replay-safe retries")),
+    responses((status = 201, body = super::staff::Staff), (status = 403, description = "role_forbidden"), (status = 409, description = "login_taken"), (status = 422)), security(("bearer" = [])))]
+#[post("/staff")]
+pub async fn create_staff(state: web::Data<AppState>, who: Principal, key: crate::idempotency::IdempotencyKey, body: web::Json<super::staff::NewStaff>) -> Result<HttpResponse, AppError> {
+    let new = body.into_inner();
+    let resp = crate::db::transaction(&state.pool, move |conn| {
+        // the stored response never carries the password: the key's request is hashed
+        crate::idempotency::once(conn, &who, &key, "POST /staff", &new, actix_web::http::StatusCode::CREATED, |conn| super::staff::create(conn, &who, &new))
+    })
+    .await?;
+    Ok(resp.into_http())
+}
+
+/// The owner changes a staff member's name, role, or disables the login.
+#[utoipa::path(patch, path = "/api/v1/staff/{id}", tag = "staff", params(("id" = i64, Path)), request_body = super::staff::StaffPatch,
+    responses((status = 200, body = super::staff::Staff), (status = 403), (status = 404), (status = 409, description = "last_owner")), security(("bearer" = [])))]
+#[patch("/staff/{id}")]
+pub async fn update_staff(state: web::Data<AppState>, who: Principal, id: web::Path<i64>, body: web::Json<super::staff::StaffPatch>) -> Result<HttpResponse, AppError> {
+    let (id, patch) = (id.into_inner(), body.into_inner());
+    let staff = crate::db::transaction(&state.pool, move |conn| super::staff::update(conn, &who, id, &patch)).await?;
+    Ok(HttpResponse::Ok().json(staff))
+}
+
+/// The owner resets a staff member's password; that person's sessions end.
+#[utoipa::path(post, path = "/api/v1/staff/{id}/password", tag = "staff", params(("id" = i64, Path)), request_body = super::staff::ResetPassword,
+    responses((status = 204), (status = 403), (status = 404), (status = 422)), security(("bearer" = [])))]
+#[post("/staff/{id}/password")]
+pub async fn reset_staff_password(state: web::Data<AppState>, who: Principal, id: web::Path<i64>, body: web::Json<super::staff::ResetPassword>) -> Result<HttpResponse, AppError> {
+    let (id, body) = (id.into_inner(), body.into_inner());
+    crate::db::transaction(&state.pool, move |conn| super::staff::reset_staff_password(conn, &who, id, &body.password)).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// The owner resets an agent's password; the agent's sessions end.
+#[utoipa::path(post, path = "/api/v1/agents/{id}/password", tag = "staff", params(("id" = i64, Path)), request_body = super::staff::ResetPassword,
+    responses((status = 204), (status = 403), (status = 404), (status = 422)), security(("bearer" = [])))]
+#[post("/agents/{id}/password")]
+pub async fn reset_agent_password(state: web::Data<AppState>, who: Principal, id: web::Path<i64>, body: web::Json<super::staff::ResetPassword>) -> Result<HttpResponse, AppError> {
+    let (id, body) = (id.into_inner(), body.into_inner());
+    crate::db::transaction(&state.pool, move |conn| super::staff::reset_agent_password(conn, &who, id, &body.password)).await?;
     Ok(HttpResponse::NoContent().finish())
 }

@@ -5,6 +5,10 @@
 
 pub mod http;
 pub mod limit;
+pub mod policy;
+pub mod staff;
+
+pub use policy::StaffRole;
 
 use std::sync::OnceLock;
 
@@ -26,7 +30,7 @@ pub const SESSION_HOURS: i64 = 12;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Role {
-    Hq { user_id: i64 },
+    Hq { user_id: i64, staff: StaffRole },
     Agent { agent_id: i64 },
 }
 
@@ -35,9 +39,40 @@ pub enum Role {
 pub struct Principal {
     pub brand_id: i64,
     pub role: Role,
+    /// The request this principal came with (0 outside HTTP), for the audit log.
+    pub request: u64,
 }
 
 impl Principal {
+    /// An HQ staff member outside HTTP (the command line, the demo).
+    pub fn hq(brand_id: i64, user_id: i64, staff: StaffRole) -> Self {
+        Principal { brand_id, role: Role::Hq { user_id, staff }, request: 0 }
+    }
+
+    pub fn staff_role(&self) -> Option<StaffRole> {
+        match self.role {
+            Role::Hq { staff, .. } => Some(staff),
+            Role::Agent { .. } => None,
+        }
+    }
+
+    pub fn user_id(&self) -> Option<i64> {
+        match self.role {
+            Role::Hq { user_id, .. } => Some(user_id),
+            Role::Agent { .. } => None,
+        }
+    }
+
+    /// Refuses a staff member whose role does not allow `need` (403 `role_forbidden`).
+    pub fn require(&self, need: policy::Need) -> Result<(), AppError> {
+        match self.staff_role() {
+            Some(role) if !role.may(need) => {
+                Err(AppError::new(crate::error::ErrorKind::Forbidden, "role_forbidden", format!("the {} role may not do this: it needs {}", role.as_str(), need.describe())))
+            }
+            _ => Ok(()),
+        }
+    }
+
     pub fn is_hq(&self) -> bool {
         matches!(self.role, Role::Hq { .. })
     }
@@ -60,10 +95,16 @@ impl Principal {
     /// A stable name for the caller, e.g. in audit trails and idempotency keys.
     pub fn actor(&self) -> String {
         match self.role {
-            Role::Hq { user_id } => format!("hq:{user_id}"),
+            Role::Hq { user_id, .. } => format!("hq:{user_id}"),
             Role::Agent { agent_id } => format!("agent:{agent_id}"),
         }
     }
+}
+
+/// Where a login attempt comes from: the TCP peer's address (behind a proxy, the proxy's —
+/// then put the throttle there too; forwarded headers are not trusted, anyone can send them).
+pub fn source_of(req: &actix_web::HttpRequest) -> String {
+    req.peer_addr().map(|a| a.ip().to_string()).unwrap_or_default()
 }
 
 pub fn hash_password(password: &str) -> Result<String, AppError> {
@@ -96,6 +137,8 @@ pub struct LoginResponse {
     /// `hq` or `agent`.
     pub role: String,
     pub agent_id: Option<i64>,
+    /// HQ only: `owner`, `operations`, `finance` or `auditor`.
+    pub staff_role: Option<StaffRole>,
 }
 
 pub enum LoginOutcome {
@@ -106,7 +149,9 @@ pub enum LoginOutcome {
 
 /// Checks credentials and opens a session. Failures are recorded (and must be committed),
 /// so they come back as an outcome rather than an error.
-pub fn login(conn: &mut PgConnection, brand_code: &str, login: &str, password: &str) -> Result<LoginOutcome, AppError> {
+/// `source` is where the attempt comes from (the client address): failures are counted per
+/// login *and* source, so a stranger guessing a password slows only themselves.
+pub fn login(conn: &mut PgConnection, brand_code: &str, login: &str, password: &str, source: &str) -> Result<LoginOutcome, AppError> {
     let brand_id: Option<i64> = brands::table.filter(brands::code.eq(brand_code)).select(brands::id).first(conn).optional()?;
     let Some(brand_id) = brand_id else {
         verify_password(password, dummy_hash());
@@ -114,7 +159,7 @@ pub fn login(conn: &mut PgConnection, brand_code: &str, login: &str, password: &
     };
     let now = Utc::now();
     let failures: Option<(i32, chrono::DateTime<Utc>)> =
-        login_failures::table.find((brand_id, login)).select((login_failures::failures, login_failures::window_start)).for_update().first(conn).optional()?;
+        login_failures::table.find((brand_id, login, source)).select((login_failures::failures, login_failures::window_start)).for_update().first(conn).optional()?;
     if let Some((count, since)) = failures {
         let reopens = since + Duration::seconds(FAILURE_WINDOW_SECS);
         if count >= MAX_FAILURES && reopens > now {
@@ -122,14 +167,16 @@ pub fn login(conn: &mut PgConnection, brand_code: &str, login: &str, password: &
         }
     }
 
-    let hq: Option<(i64, String)> = hq_users::table
+    let hq: Option<(i64, String, String, bool)> = hq_users::table
         .filter(hq_users::brand_id.eq(brand_id))
         .filter(hq_users::login.eq(login))
-        .select((hq_users::id, hq_users::password_hash))
+        .select((hq_users::id, hq_users::password_hash, hq_users::role, hq_users::active))
         .first(conn)
         .optional()?;
-    let role = if let Some((user_id, hash)) = hq {
-        verify_password(password, &hash).then_some(Role::Hq { user_id })
+    let role = if let Some((user_id, hash, staff, active)) = hq {
+        // a disabled staff member's password still costs a verification, and fails
+        let staff = StaffRole::parse(&staff).unwrap_or(StaffRole::Auditor);
+        (verify_password(password, &hash) && active).then_some(Role::Hq { user_id, staff })
     } else {
         let agent: Option<(i64, String, String)> = agents::table
             .filter(agents::brand_id.eq(brand_id))
@@ -148,22 +195,23 @@ pub fn login(conn: &mut PgConnection, brand_code: &str, login: &str, password: &
     };
 
     let Some(role) = role else {
-        record_failure(conn, brand_id, login, failures, now)?;
+        record_failure(conn, brand_id, login, source, failures, now)?;
         return Ok(LoginOutcome::BadCredentials);
     };
-    diesel::delete(login_failures::table.find((brand_id, login))).execute(conn)?;
+    diesel::delete(login_failures::table.find((brand_id, login, source))).execute(conn)?;
     let token = open_session(conn, brand_id, role)?;
-    let (role_name, agent_id) = match role {
-        Role::Hq { .. } => ("hq", None),
-        Role::Agent { agent_id } => ("agent", Some(agent_id)),
+    let (role_name, agent_id, staff_role) = match role {
+        Role::Hq { staff, .. } => ("hq", None, Some(staff)),
+        Role::Agent { agent_id } => ("agent", Some(agent_id), None),
     };
-    Ok(LoginOutcome::Success(LoginResponse { token, role: role_name.into(), agent_id }))
+    Ok(LoginOutcome::Success(LoginResponse { token, role: role_name.into(), agent_id, staff_role }))
 }
 
 fn record_failure(
     conn: &mut PgConnection,
     brand_id: i64,
     login: &str,
+    source: &str,
     previous: Option<(i32, chrono::DateTime<Utc>)>,
     now: chrono::DateTime<Utc>,
 ) -> Result<(), AppError> {
@@ -175,10 +223,11 @@ fn record_failure(
         .values((
             login_failures::brand_id.eq(brand_id),
             login_failures::login.eq(login),
+            login_failures::source.eq(source),
             login_failures::failures.eq(failures),
             login_failures::window_start.eq(window_start),
         ))
-        .on_conflict((login_failures::brand_id, login_failures::login))
+        .on_conflict((login_failures::brand_id, login_failures::login, login_failures::source))
         .do_update()
         .set((login_failures::failures.eq(failures), login_failures::window_start.eq(window_start)))
         .execute(conn)?;
@@ -194,7 +243,7 @@ fn open_session(conn: &mut PgConnection, brand_id: i64, role: Role) -> Result<St
     rand::thread_rng().fill_bytes(&mut bytes);
     let secret = hex::encode(bytes);
     let (role_name, hq_user_id, agent_id) = match role {
-        Role::Hq { user_id } => ("hq", Some(user_id), None),
+        Role::Hq { user_id, .. } => ("hq", Some(user_id), None),
         Role::Agent { agent_id } => ("agent", None, Some(agent_id)),
     };
     diesel::insert_into(sessions::table)
@@ -228,21 +277,22 @@ pub fn logout(conn: &mut PgConnection, brand_id: i64, token: &str) -> Result<(),
 pub fn authenticate(conn: &mut PgConnection, token: &str) -> Result<Option<Principal>, AppError> {
     let Some((brand, secret)) = token.split_once('.') else { return Ok(None) };
     let Ok(brand_id) = brand.parse::<i64>() else { return Ok(None) };
-    // one round trip: the session, and for an agent whether it has exited since
-    let row: Option<(Option<i64>, Option<i64>, Option<String>)> = sessions::table
+    // one round trip: the session, and whether its agent has exited or its staff member was disabled
+    let row: Option<(Option<i64>, Option<i64>, Option<String>, Option<String>, Option<bool>)> = sessions::table
         .left_join(agents::table.on(agents::brand_id.eq(sessions::brand_id).and(agents::id.nullable().eq(sessions::agent_id))))
+        .left_join(hq_users::table.on(hq_users::brand_id.eq(sessions::brand_id).and(hq_users::id.nullable().eq(sessions::hq_user_id))))
         .filter(sessions::brand_id.eq(brand_id))
         .filter(sessions::token_hash.eq(token_hash(secret)))
         .filter(sessions::expires_at.gt(Utc::now()))
-        .select((sessions::hq_user_id, sessions::agent_id, agents::status.nullable()))
+        .select((sessions::hq_user_id, sessions::agent_id, agents::status.nullable(), hq_users::role.nullable(), hq_users::active.nullable()))
         .first(conn)
         .optional()?;
     let role = match row {
-        Some((Some(user_id), _, _)) => Role::Hq { user_id },
-        Some((None, Some(agent_id), Some(status))) if status != "exited" => Role::Agent { agent_id },
+        Some((Some(user_id), _, _, Some(staff), Some(true))) => Role::Hq { user_id, staff: StaffRole::parse(&staff).unwrap_or(StaffRole::Auditor) },
+        Some((None, Some(agent_id), Some(status), _, _)) if status != "exited" => Role::Agent { agent_id },
         _ => return Ok(None),
     };
-    Ok(Some(Principal { brand_id, role }))
+    Ok(Some(Principal { brand_id, role, request: 0 }))
 }
 
 /// Changes the caller's own password after checking the old one; every other session of the
@@ -250,7 +300,7 @@ pub fn authenticate(conn: &mut PgConnection, token: &str) -> Result<Option<Princ
 pub fn change_password(conn: &mut PgConnection, who: &Principal, token: &str, old: &str, new: &str) -> Result<(), AppError> {
     check_password_strength(new)?;
     let stored: String = match who.role {
-        Role::Hq { user_id } => hq_users::table.filter(hq_users::brand_id.eq(who.brand_id)).filter(hq_users::id.eq(user_id)).select(hq_users::password_hash).first(conn)?,
+        Role::Hq { user_id, .. } => hq_users::table.filter(hq_users::brand_id.eq(who.brand_id)).filter(hq_users::id.eq(user_id)).select(hq_users::password_hash).first(conn)?,
         Role::Agent { agent_id } => agents::table.filter(agents::brand_id.eq(who.brand_id)).filter(agents::id.eq(agent_id)).select(agents::password_hash).first(conn)?,
     };
     if !verify_password(old, &stored) {
@@ -258,14 +308,14 @@ pub fn change_password(conn: &mut PgConnection, who: &Principal, token: &str, ol
     }
     let hash = hash_password(new)?;
     match who.role {
-        Role::Hq { user_id } => diesel::update(hq_users::table.filter(hq_users::brand_id.eq(who.brand_id)).filter(hq_users::id.eq(user_id))).set(hq_users::password_hash.eq(&hash)).execute(conn)?,
+        Role::Hq { user_id, .. } => diesel::update(hq_users::table.filter(hq_users::brand_id.eq(who.brand_id)).filter(hq_users::id.eq(user_id))).set(hq_users::password_hash.eq(&hash)).execute(conn)?,
         Role::Agent { agent_id } => diesel::update(agents::table.filter(agents::brand_id.eq(who.brand_id)).filter(agents::id.eq(agent_id))).set(agents::password_hash.eq(&hash)).execute(conn)?,
     };
     let current = token.split_once('.').map(|(_, secret)| token_hash(secret)).unwrap_or_default();
     let now = Utc::now();
     let mine = sessions::table.filter(sessions::brand_id.eq(who.brand_id)).filter(sessions::expires_at.gt(now)).filter(sessions::token_hash.ne(current));
     match who.role {
-        Role::Hq { user_id } => diesel::update(mine.filter(sessions::hq_user_id.eq(user_id))).set(sessions::expires_at.eq(now)).execute(conn)?,
+        Role::Hq { user_id, .. } => diesel::update(mine.filter(sessions::hq_user_id.eq(user_id))).set(sessions::expires_at.eq(now)).execute(conn)?,
         Role::Agent { agent_id } => diesel::update(mine.filter(sessions::agent_id.eq(agent_id))).set(sessions::expires_at.eq(now)).execute(conn)?,
     };
     Ok(())

@@ -5,7 +5,7 @@ use std::path::Path;
 use diesel::prelude::*;
 
 use super::whatif::{what_if, WhatIf, WhatIfRequest};
-use crate::auth::{Principal, Role};
+use crate::auth::Principal;
 use crate::error::AppError;
 use crate::schema::{brands, hq_users};
 
@@ -27,7 +27,7 @@ pub fn parse_months(spec: &str) -> Result<Vec<String>, AppError> {
 pub fn run(conn: &mut PgConnection, code: &str, plan_file: &Path, months: &str, json: bool) -> Result<String, AppError> {
     let brand_id: i64 = brands::table.filter(brands::code.eq(code)).select(brands::id).first(conn).optional()?.ok_or_else(|| AppError::not_found(format!("brand {code}")))?;
     let user_id: i64 = hq_users::table.filter(hq_users::brand_id.eq(brand_id)).order(hq_users::id).select(hq_users::id).first(conn)?;
-    let hq = Principal { brand_id, role: Role::Hq { user_id } };
+    let hq = Principal::hq(brand_id, user_id, crate::auth::StaffRole::Owner);
     let text = std::fs::read_to_string(plan_file).map_err(|e| AppError::validation(format!("cannot read {}: {e}", plan_file.display())))?;
     let plan = serde_json::from_str(&text).map_err(|e| AppError::validation(format!("{}: {e}", plan_file.display())))?;
     let req = WhatIfRequest { plan, months: parse_months(months)? };

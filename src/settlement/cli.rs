@@ -7,7 +7,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 
 use super::export::{export, ExportFormat};
 use super::Progress;
-use crate::auth::{Principal, Role};
+use crate::auth::Principal;
 use crate::error::AppError;
 use crate::schema::{brands, hq_users};
 
@@ -24,7 +24,7 @@ impl Progress for Bar {
 pub fn settle(conn: &mut PgConnection, code: &str, month: &str, export_to: Option<&Path>) -> Result<String, AppError> {
     let brand_id: i64 = brands::table.filter(brands::code.eq(code)).select(brands::id).first(conn).optional()?.ok_or_else(|| AppError::not_found(format!("brand {code}")))?;
     let user_id: i64 = hq_users::table.filter(hq_users::brand_id.eq(brand_id)).order(hq_users::id).select(hq_users::id).first(conn)?;
-    let hq = Principal { brand_id, role: Role::Hq { user_id } };
+    let hq = Principal::hq(brand_id, user_id, crate::auth::StaffRole::Owner);
     let closed = super::store::require_closed(conn, brand_id, month).is_ok();
     let mut report = String::new();
     if closed {

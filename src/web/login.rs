@@ -43,7 +43,8 @@ pub async fn login_submit(state: web::Data<AppState>, req: HttpRequest, form: we
         }
     }
     let (brand, login, password) = (form.brand.trim().to_owned(), form.login.trim().to_owned(), form.password.clone());
-    let outcome = crate::db::transaction(&state.pool, move |conn| crate::auth::login(conn, &brand, &login, &password)).await?;
+    let source = crate::auth::source_of(&req);
+    let outcome = crate::db::transaction(&state.pool, move |conn| crate::auth::login(conn, &brand, &login, &password, &source)).await?;
     match outcome {
         LoginOutcome::Success(session) if session.role == "hq" => Ok(HttpResponse::SeeOther().insert_header((header::LOCATION, "/console/")).cookie(session_cookie(&session.token)).finish()),
         LoginOutcome::Success(session) => {

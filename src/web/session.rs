@@ -56,11 +56,12 @@ impl FromRequest for ConsoleUser {
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         let state = req.app_data::<web::Data<AppState>>().cloned();
         let token = req.cookie(COOKIE).map(|c| c.value().to_owned()).filter(|t| !t.is_empty());
+        let (request, need) = (crate::auth::http::request_id(req), crate::auth::http::route_need(req));
         Box::pin(async move {
             let state = state.ok_or_else(|| PageError(AppError::internal("application state missing")))?;
             let token = token.ok_or_else(|| PageError(AppError::unauthorized("not logged in")))?;
             let lookup = token.clone();
-            let who = crate::db::read(&state.pool, move |conn| crate::auth::authenticate(conn, &lookup))
+            let mut who = crate::db::read(&state.pool, move |conn| crate::auth::authenticate(conn, &lookup))
                 .await
                 .map_err(PageError)?
                 .ok_or_else(|| PageError(AppError::unauthorized("session expired")))?;
@@ -68,6 +69,8 @@ impl FromRequest for ConsoleUser {
                 // an agent's session never opens a console page
                 return Err(PageError(AppError::unauthorized("the console is for HQ staff")));
             }
+            who.request = request;
+            who.require(need)?;
             Ok(ConsoleUser { who, csrf: csrf_token(&token) })
         })
     }

@@ -42,7 +42,8 @@ pub async fn submit(state: web::Data<AppState>, req: HttpRequest, form: web::For
         }
     }
     let (brand, phone, password) = (form.brand.trim().to_owned(), form.phone.trim().to_owned(), form.password.clone());
-    let outcome = crate::db::transaction(&state.pool, move |conn| crate::auth::login(conn, &brand, &phone, &password)).await?;
+    let source = crate::auth::source_of(&req);
+    let outcome = crate::db::transaction(&state.pool, move |conn| crate::auth::login(conn, &brand, &phone, &password, &source)).await?;
     match outcome {
         LoginOutcome::Success(session) if session.role == "agent" => Ok(HttpResponse::SeeOther().insert_header((header::LOCATION, "/m/")).cookie(session_cookie(&session.token)).finish()),
         LoginOutcome::Success(session) => {
