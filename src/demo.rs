@@ -50,14 +50,17 @@ pub fn seed(conn: &mut PgConnection) -> Result<DemoLogins, AppError> {
 }
 
 fn seed_brand(conn: &mut PgConnection, brand_id: i64, start: chrono::DateTime<chrono::Utc>) -> Result<(), AppError> {
+    use crate::schema::hq_users;
+    let owner: i64 = hq_users::table.filter(hq_users::brand_id.eq(brand_id)).select(hq_users::id).first(conn)?;
+    let hq = crate::auth::Principal::hq(brand_id, owner, crate::auth::StaffRole::Owner);
     let mut tier_ids = Vec::new();
     for (i, name) in TIERS.iter().enumerate() {
         let min_first_order = if i == 0 { Some(Decimal::new(5_000_000, 2)) } else { None };
-        tier_ids.push(catalog::create_tier(conn, brand_id, &TierInput { rank: i as i32 + 1, name: (*name).into(), min_first_order })?.id);
+        tier_ids.push(catalog::create_tier(conn, &hq, &TierInput { rank: i as i32 + 1, name: (*name).into(), min_first_order })?.id);
     }
     for (sku, name, retail, prices) in PRODUCTS {
         let prices: BTreeMap<String, Decimal> = tier_ids.iter().zip(prices).map(|(id, p)| (id.to_string(), Decimal::new(p, 2))).collect();
-        catalog::create_product(conn, brand_id, &ProductInput { sku: sku.into(), name: name.into(), retail_price: Decimal::new(retail, 2), prices, retail_floor: Some(Decimal::new(retail * 8 / 10, 2)) })?;
+        catalog::create_product(conn, &hq, &ProductInput { sku: sku.into(), name: name.into(), retail_price: Decimal::new(retail, 2), prices, retail_floor: Some(Decimal::new(retail * 8 / 10, 2)) })?;
     }
 
     // One hash for every demo agent keeps seeding fast; each still logs in with the password.
@@ -206,16 +209,45 @@ fn seed_activity(conn: &mut PgConnection, brand_id: i64, start: chrono::DateTime
     wallets.sort_by(|a, b| b.1.cmp(&a.1));
     for (i, (agent_id, available)) in wallets.iter().take(10).enumerate() {
         let agent = Principal { brand_id, role: Role::Agent { agent_id: *agent_id }, request: 0 };
+        let payee = crate::ledger::payee::PayeeInput {
+            method: if i % 3 == 2 { "alipay".into() } else { "bank".into() },
+            name: format!("代理{agent_id}"),
+            account: if i % 3 == 2 { format!("1391000{agent_id:04}") } else { format!("622202100{:010}", 4_000_000 + agent_id * 7) },
+            bank: (i % 3 != 2).then(|| "中国工商银行 ICBC".to_owned()),
+        };
+        conn.transaction(|c| crate::ledger::payee::set(c, &agent, *agent_id, &payee))?;
         let amount = (available / Decimal::TWO).round_dp(0);
-        let w = conn.transaction(|c| crate::ledger::withdrawals::request(c, &agent, *agent_id, amount))?;
+        let req = crate::ledger::WithdrawalRequest { amount, payee: None };
+        let w = conn.transaction(|c| crate::ledger::withdrawals::request(c, &agent, *agent_id, &req))?;
         match i {
-            0..=2 => {
-                conn.transaction(|c| crate::ledger::withdrawals::decide(c, &hq, w.id, true, None))?;
+            0..=4 => {
+                conn.transaction(|c| crate::ledger::payouts::approve(c, &hq, w.id))?;
             }
-            3 => {
-                conn.transaction(|c| crate::ledger::withdrawals::decide(c, &hq, w.id, false, Some("收款账户姓名与代理实名不一致 payee name does not match the agent's".into())))?;
+            5 => {
+                conn.transaction(|c| crate::ledger::payouts::reject(c, &hq, w.id, "收款账户姓名与代理实名不一致 payee name does not match the agent's".into()))?;
             }
             _ => {}
+        }
+        if i <= 2 {
+            // the first three went out in a bank batch and were paid; one bounced
+            if i == 0 {
+                conn.transaction(|c| crate::ledger::payout_file::export(c, &hq, crate::ledger::payout_file::Selection::Approved, crate::settlement::export::ExportFormat::Csv))?;
+            }
+        }
+    }
+    let batch: Vec<i64> = crate::schema::withdrawals::table
+        .filter(crate::schema::withdrawals::brand_id.eq(brand_id))
+        .filter(crate::schema::withdrawals::batch_no.is_not_null())
+        .order(crate::schema::withdrawals::id)
+        .select(crate::schema::withdrawals::id)
+        .load(conn)?;
+    for (k, id) in batch.iter().enumerate() {
+        if k == 0 {
+            let req = crate::ledger::payouts::FailRequest { reason: Some("户名与账号不符，银行退回 name and account do not match; returned by the bank".into()) };
+            conn.transaction(|c| crate::ledger::payouts::fail(c, &hq, *id, &req))?;
+        } else {
+            let req = crate::ledger::payouts::PayRequest { reference: Some(format!("ICBC{}", 20_260_000_000 + id)), paid_at: None };
+            conn.transaction(|c| crate::ledger::payouts::pay(c, &hq, *id, &req))?;
         }
     }
     Ok(())

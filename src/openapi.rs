@@ -4,7 +4,7 @@ use actix_web::{get, HttpResponse};
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use crate::{auth, brands, catalog, commission, exits, inventory, ledger, orders, pagination, plans, reports, settlement, startup, tree};
+use crate::{audit, auth, brands, catalog, commission, exits, inventory, ledger, orders, pagination, plans, reports, settlement, startup, tree};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -12,6 +12,8 @@ use crate::{auth, brands, catalog, commission, exits, inventory, ledger, orders,
     paths(
         startup::health,
         auth::http::login, auth::http::logout, auth::http::change_password,
+        auth::http::list_staff, auth::http::create_staff, auth::http::update_staff, auth::http::reset_staff_password, auth::http::reset_agent_password,
+        audit::http::list, audit::http::export,
         catalog::http::list_tiers, catalog::http::create_tier, catalog::http::update_tier,
         catalog::http::list_products, catalog::http::get_product, catalog::http::create_product, catalog::http::update_product, catalog::http::set_sale,
         brands::http::get_settings, brands::http::patch_settings,
@@ -20,12 +22,15 @@ use crate::{auth, brands, catalog, commission, exits, inventory, ledger, orders,
         plans::http::get_plan, plans::http::versions, plans::http::put_plan, plans::http::validate, plans::http::what_if,
         inventory::http::adjust, inventory::http::agent_inventory,
         orders::http::create, orders::http::list, orders::http::get, orders::http::refund,
-        ledger::http::wallet, ledger::http::earnings, ledger::http::request_withdrawal, ledger::http::approve, ledger::http::reject, ledger::http::list,
+        ledger::http::wallet, ledger::http::earnings, ledger::http::request_withdrawal, ledger::http::quote, ledger::http::get_payee, ledger::http::put_payee, ledger::http::list, ledger::http::get_withdrawal,
+        ledger::payouts_http::approve, ledger::payouts_http::reject, ledger::payouts_http::pay, ledger::payouts_http::fail, ledger::payouts_http::export, ledger::payouts_http::batches,
+        ledger::payouts_http::create_adjustment, ledger::payouts_http::list_adjustments, ledger::payouts_http::approve_adjustment, ledger::payouts_http::reject_adjustment,
         settlement::http::list, settlement::http::close, settlement::http::statements, settlement::http::export, settlement::http::agent_statement, settlement::http::confirm, settlement::http::dispute, settlement::http::disputes, settlement::http::resolve,
         reports::http::sales_split, reports::http::downline_summary, reports::http::compliance, reports::http::dashboard, exits::http::exit,
     ),
     components(schemas(
-        auth::http::LoginRequest, auth::http::PasswordRequest, auth::LoginResponse,
+        auth::http::LoginRequest, auth::http::PasswordRequest, auth::LoginResponse, auth::StaffRole,
+        auth::staff::Staff, auth::staff::NewStaff, auth::staff::StaffPatch, auth::staff::ResetPassword, audit::AuditRow, pagination::Page<audit::AuditRow>,
         catalog::Tier, catalog::TierInput, catalog::Product, catalog::ProductInput, catalog::ProductUpdate, catalog::SaleRequest,
         brands::Settings, brands::SettingsPatch, brands::SupplyMode, commission::Jurisdiction,
         tree::Agent, tree::NewAgentRequest, tree::AgentEvent, tree::SettableStatus,
@@ -37,6 +42,9 @@ use crate::{auth, brands, catalog, commission, exits, inventory, ledger, orders,
         orders::OrderRequest, orders::PurchaseRequest, orders::PurchaseLine, orders::RetailRequest, orders::RetailLine, orders::Customer,
         orders::OrderView, orders::LineView, orders::SplitView, orders::RefundRequest, orders::RefundView, orders::RefundLineView,
         ledger::Wallet, ledger::Earnings, ledger::PostingView, ledger::Withdrawal, ledger::WithdrawalRequest, ledger::withdrawals::RejectRequest, ledger::withdrawals::QueuedWithdrawal, pagination::Page<ledger::withdrawals::QueuedWithdrawal>,
+        ledger::withdrawals::QuoteView, ledger::quote::Quote, ledger::quote::WithdrawalRules, ledger::payee::Payee, ledger::payee::PayeeInput,
+        ledger::payouts::PayRequest, ledger::payouts::FailRequest, ledger::payout_file::Batch,
+        ledger::adjustments::NewAdjustment, ledger::adjustments::Adjustment, ledger::adjustments::AdjustmentView, pagination::Page<ledger::adjustments::AdjustmentView>,
         pagination::Page<orders::OrderView>,
         exits::ExitResult, exits::BuybackLine,
         reports::compliance::ComplianceReport, reports::compliance::ShareRow, reports::compliance::NoRetailRow, reports::compliance::LoadingRow,

@@ -402,6 +402,7 @@ diesel::table! {
         resolved_by -> Nullable<Text>,
         resolved_at -> Nullable<Timestamptz>,
         entry_id -> Nullable<Int8>,
+        adjustment_id -> Nullable<Int8>,
     }
 }
 

@@ -7,7 +7,7 @@ use actix_web::{get, middleware, web, App, HttpRequest, HttpResponse, HttpServer
 use diesel::RunQueryDsl;
 
 use crate::error::AppError;
-use crate::{auth, brands, catalog, exits, inventory, ledger, openapi, orders, plans, reports, settlement, tree, AppState};
+use crate::{audit, auth, brands, catalog, exits, inventory, ledger, openapi, orders, plans, reports, settlement, tree, AppState};
 
 /// Every route of the service. Used by the server and by the tests.
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -24,6 +24,13 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .service(auth::http::login)
             .service(auth::http::logout)
             .service(auth::http::change_password)
+            .service(auth::http::list_staff)
+            .service(auth::http::create_staff)
+            .service(auth::http::update_staff)
+            .service(auth::http::reset_staff_password)
+            .service(auth::http::reset_agent_password)
+            .service(audit::http::export)
+            .service(audit::http::list)
             .service(catalog::http::list_tiers)
             .service(catalog::http::create_tier)
             .service(catalog::http::update_tier)
@@ -58,9 +65,21 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .service(ledger::http::wallet)
             .service(ledger::http::earnings)
             .service(ledger::http::request_withdrawal)
-            .service(ledger::http::approve)
-            .service(ledger::http::reject)
+            .service(ledger::http::quote)
+            .service(ledger::http::get_payee)
+            .service(ledger::http::put_payee)
             .service(ledger::http::list)
+            .service(ledger::http::get_withdrawal)
+            .service(ledger::payouts_http::approve)
+            .service(ledger::payouts_http::reject)
+            .service(ledger::payouts_http::pay)
+            .service(ledger::payouts_http::fail)
+            .service(ledger::payouts_http::export)
+            .service(ledger::payouts_http::batches)
+            .service(ledger::payouts_http::create_adjustment)
+            .service(ledger::payouts_http::list_adjustments)
+            .service(ledger::payouts_http::approve_adjustment)
+            .service(ledger::payouts_http::reject_adjustment)
             .service(settlement::http::list)
             .service(settlement::http::close)
             .service(settlement::http::statements)

@@ -196,6 +196,48 @@ pub const CHECKS: &[Check] = &[
                             AND pg_visible_in_snapshot(r.created_xid, s.snap) AND to_char(o.placed_at AT TIME ZONE s.timezone, 'YYYY-MM') = s.month) t) p
                WHERE s.counted <> c.agents OR s.team_units <> p.units OR s.team_amount <> p.amount",
     },
+    Check {
+        name: "audit log: every row unaltered and chained to its staff member's previous row",
+        sql: "SELECT format('brand %s audit row %s: %s', brand_id, id,
+                            CASE WHEN prev_hash <> coalesce(expected_prev, 'genesis') THEN 'not chained to the row before it (a row was removed or inserted)'
+                                 ELSE 'its fields do not give its hash (it was changed)' END) AS what
+                FROM (SELECT *, lag(hash) OVER (PARTITION BY brand_id, actor_id ORDER BY id) AS expected_prev FROM audit_log) a
+               WHERE prev_hash <> coalesce(expected_prev, 'genesis')
+                  OR hash <> audit_row_hash(prev_hash, id, at, actor_id, actor, role, action, target, request_id, before, after)",
+    },
+    Check {
+        name: "withdrawals: each state has exactly its entries, and they move exactly its amount",
+        sql: "WITH e AS (
+                SELECT w.brand_id, w.id, w.status, w.amount, w.fee, w.tax,
+                       -- approved before payouts were tracked: the approval was the payment
+                       (w.status = 'paid' AND w.reference = 'approved before payouts were tracked') AS legacy,
+                       count(DISTINCT j.id) FILTER (WHERE j.kind = 'withdrawal') AS approvals,
+                       count(DISTINCT j.id) FILTER (WHERE j.kind = 'payout') AS payouts,
+                       count(DISTINCT j.id) FILTER (WHERE j.kind = 'payout_failed') AS failures,
+                       coalesce(sum(p.amount) FILTER (WHERE j.kind = 'withdrawal' AND p.account = 'wallet'), 0) AS taken,
+                       coalesce(sum(p.amount) FILTER (WHERE j.kind = 'payout' AND p.account = 'payouts'), 0) AS paid,
+                       coalesce(sum(p.amount) FILTER (WHERE j.kind = 'payout_failed' AND p.account = 'wallet'), 0) AS returned
+                  FROM withdrawals w
+                  LEFT JOIN journal_entries j ON j.brand_id = w.brand_id AND j.withdrawal_id = w.id
+                  LEFT JOIN postings p ON p.brand_id = j.brand_id AND p.entry_id = j.id
+                 GROUP BY w.brand_id, w.id, w.status, w.amount, w.fee, w.tax, w.reference)
+              SELECT format('brand %s withdrawal %s (%s, %s): %s approval, %s payout, %s failure entries; wallet %s, paid %s, returned %s',
+                            brand_id, id, status, amount, approvals, payouts, failures, taken, paid, returned) AS what
+                FROM e
+               WHERE (approvals, payouts, failures) <> CASE WHEN legacy THEN (1, 0, 0) ELSE CASE status WHEN 'approved' THEN (1, 0, 0) WHEN 'paid' THEN (1, 1, 0) WHEN 'failed' THEN (1, 0, 1) ELSE (0, 0, 0) END END
+                  OR (approvals = 1 AND taken <> -amount)
+                  OR (payouts = 1 AND paid <> amount - fee - tax)
+                  OR (failures = 1 AND returned <> amount)",
+    },
+    Check {
+        name: "adjustments: posted once each when approved by another staff member, never otherwise",
+        sql: "SELECT format('brand %s adjustment %s (%s, %s): entry %s moves %s to the wallet', a.brand_id, a.id, a.status, a.amount, a.entry_id, coalesce(p.amount, 0)) AS what
+                FROM adjustments a
+                LEFT JOIN LATERAL (SELECT sum(amount) AS amount FROM postings WHERE brand_id = a.brand_id AND entry_id = a.entry_id AND account = 'wallet' AND agent_id = a.agent_id) p ON true
+               WHERE (a.status = 'approved') <> (a.entry_id IS NOT NULL)
+                  OR (a.status = 'approved' AND (p.amount IS DISTINCT FROM a.amount OR a.checked_by IS NULL OR a.checked_by = a.made_by))
+                  OR a.entry_id IN (SELECT entry_id FROM adjustments b WHERE b.brand_id = a.brand_id AND b.id <> a.id AND b.entry_id IS NOT NULL)",
+    },
 ];
 
 #[derive(QueryableByName)]

@@ -1,3 +1,4 @@
+ALTER TABLE statement_reviews DROP COLUMN adjustment_id;
 DROP FUNCTION audit_append;
 DROP FUNCTION audit_row_hash;
 DROP TABLE audit_log;

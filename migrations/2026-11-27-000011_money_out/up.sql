@@ -119,8 +119,9 @@ CREATE TABLE adjustments (
 );
 CREATE INDEX adjustments_queue ON adjustments (brand_id, status, id);
 
--- The audit log: every HQ write, insert-only like the journal, each row chained to the
--- brand's previous one by a sha256 so `verify` can tell that none was changed or removed.
+-- The audit log: every HQ write, insert-only like the journal, each row chained by a sha256
+-- to the same staff member's previous row, so `verify` can tell that none was changed or
+-- removed. One chain per staff member, not per brand: two people never wait for each other.
 CREATE TABLE audit_log (
     brand_id    BIGINT NOT NULL REFERENCES brands (id),
     id          BIGSERIAL,
@@ -142,8 +143,8 @@ CREATE INDEX audit_log_action ON audit_log (brand_id, action, id);
 CREATE TRIGGER audit_log_append_only BEFORE UPDATE OR DELETE ON audit_log FOR EACH ROW EXECUTE FUNCTION journal_is_append_only();
 CREATE TRIGGER audit_log_no_truncate BEFORE TRUNCATE ON audit_log FOR EACH STATEMENT EXECUTE FUNCTION journal_is_append_only();
 
--- The one way a row gets in: under the brand's audit lock (held to commit, so ids and the
--- chain agree), hashed over every field as the database prints it, zone-independent.
+-- The one way a row gets in: under the staff member's audit lock (held to commit, so ids and
+-- the chain agree), hashed over every field as the database prints it, zone-independent.
 CREATE FUNCTION audit_row_hash(prev TEXT, id BIGINT, at TIMESTAMPTZ, actor_id BIGINT, actor TEXT, role TEXT, action TEXT, target TEXT,
                                request_id TEXT, before JSONB, after JSONB) RETURNS TEXT LANGUAGE sql IMMUTABLE AS $$
     SELECT encode(sha256(convert_to(concat_ws(E'\x1f', prev, id::text, (extract(epoch FROM at) * 1000000)::bigint::text, actor_id::text,
@@ -157,8 +158,8 @@ DECLARE
     v_id BIGINT;
     v_at TIMESTAMPTZ := clock_timestamp();
 BEGIN
-    PERFORM pg_advisory_xact_lock(hashtextextended('audit_log', p_brand));
-    SELECT hash INTO v_prev FROM audit_log WHERE brand_id = p_brand ORDER BY id DESC LIMIT 1;
+    PERFORM pg_advisory_xact_lock(hashtextextended('audit_log:' || p_actor_id, p_brand));
+    SELECT hash INTO v_prev FROM audit_log WHERE brand_id = p_brand AND actor_id = p_actor_id ORDER BY id DESC LIMIT 1;
     v_prev := coalesce(v_prev, 'genesis');
     v_id := nextval(pg_get_serial_sequence('audit_log', 'id'));
     INSERT INTO audit_log (brand_id, id, at, actor_id, actor, role, action, target, request_id, before, after, prev_hash, hash)
@@ -166,3 +167,6 @@ BEGIN
             audit_row_hash(v_prev, v_id, v_at, p_actor_id, p_actor, p_role, p_action, p_target, p_request, p_before, p_after));
     RETURN v_id;
 END $$;
+
+-- A dispute is answered by an adjustment (its entry is kept too, as before).
+ALTER TABLE statement_reviews ADD COLUMN adjustment_id BIGINT;

@@ -1,8 +1,9 @@
 //! The audit log: every HQ write — who, with which role, when, what, the request's id, and
 //! before/after for settings, prices, plans, tree changes and staff. Insert-only like the
 //! journal (the database refuses UPDATE, DELETE and TRUNCATE), and each row carries a sha256
-//! over its fields and the previous row's hash, so `verify` finds any row changed or removed
-//! behind the triggers' back. Rows are written in the same transaction as the change they
+//! over its fields and the hash of the same staff member's previous row, so `verify` finds any
+//! row changed or removed behind the triggers' back. One chain per staff member: two people
+//! never wait for each other; one person's concurrent writes take turns at commit. Rows are written in the same transaction as the change they
 //! describe: a write that rolls back leaves no row, a row never describes a write that did not happen.
 
 pub mod http;

@@ -318,7 +318,7 @@ pub fn change_password(conn: &mut PgConnection, who: &Principal, token: &str, ol
         Role::Hq { user_id, .. } => diesel::update(mine.filter(sessions::hq_user_id.eq(user_id))).set(sessions::expires_at.eq(now)).execute(conn)?,
         Role::Agent { agent_id } => diesel::update(mine.filter(sessions::agent_id.eq(agent_id))).set(sessions::expires_at.eq(now)).execute(conn)?,
     };
-    Ok(())
+    crate::audit::record(conn, who, "auth.password", format!("staff:{}", who.user_id().unwrap_or_default()), None, None)
 }
 
 /// How long a phone stays logged in to the agent portal without use.

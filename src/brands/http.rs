@@ -18,8 +18,7 @@ pub async fn get_settings(state: web::Data<AppState>, who: Principal) -> Result<
 #[utoipa::path(patch, path = "/api/v1/settings", tag = "settings", request_body = SettingsPatch, responses((status = 200, body = Settings), (status = 403), (status = 422)), security(("bearer" = [])))]
 #[patch("/settings")]
 pub async fn patch_settings(state: web::Data<AppState>, who: Principal, body: web::Json<SettingsPatch>) -> Result<HttpResponse, AppError> {
-    who.require_hq()?;
     let patch = body.into_inner();
-    let settings = crate::db::transaction(&state.pool, move |conn| super::patch_settings(conn, who.brand_id, patch)).await?;
+    let settings = crate::db::transaction(&state.pool, move |conn| super::patch_settings(conn, &who, patch)).await?;
     Ok(HttpResponse::Ok().json(settings))
 }

@@ -62,6 +62,8 @@ pub struct Settings {
     /// The compliance report lists agents and teams whose retail share is below this.
     #[schema(value_type = String)]
     pub min_retail_share: Decimal,
+    /// Limits, fee and tax of withdrawals.
+    pub withdrawal: crate::ledger::quote::WithdrawalRules,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, utoipa::ToSchema)]
@@ -77,11 +79,13 @@ pub struct SettingsPatch {
     pub price_floor_mode: Option<PriceFloorMode>,
     #[schema(value_type = Option<String>)]
     pub min_retail_share: Option<Decimal>,
+    /// Replaces the withdrawal rules (all five fields).
+    pub withdrawal: Option<crate::ledger::quote::WithdrawalRules>,
 }
 
-type SettingsRow = (String, String, bool, Decimal, i32, String, String, Decimal);
+type SettingsRow = (String, String, bool, Decimal, i32, String, String, Decimal, (Decimal, Decimal, Decimal, Decimal, Decimal));
 
-fn to_settings((supply_mode, timezone, hq_stock_tracking, buyback_ratio, hold_days, jurisdiction, floor, min_retail_share): SettingsRow) -> Settings {
+fn to_settings((supply_mode, timezone, hq_stock_tracking, buyback_ratio, hold_days, jurisdiction, floor, min_retail_share, w): SettingsRow) -> Settings {
     Settings {
         supply_mode: if supply_mode == "upline" { SupplyMode::Upline } else { SupplyMode::Hq },
         timezone,
@@ -91,18 +95,38 @@ fn to_settings((supply_mode, timezone, hq_stock_tracking, buyback_ratio, hold_da
         jurisdiction: Jurisdiction::parse(&jurisdiction).unwrap_or_default(),
         price_floor_mode: if floor == "flag" { PriceFloorMode::Flag } else { PriceFloorMode::Reject },
         min_retail_share: min_retail_share.normalize(),
+        withdrawal: crate::ledger::quote::WithdrawalRules { min: w.0, max: w.1, fee_rate: w.2.normalize(), fee_min: w.3, tax_rate: w.4.normalize() },
     }
 }
 
 pub fn settings(conn: &mut PgConnection, brand_id: i64) -> Result<Settings, AppError> {
     let row: SettingsRow = brands::table
         .find(brand_id)
-        .select((brands::supply_mode, brands::timezone, brands::hq_stock_tracking, brands::buyback_ratio, brands::hold_days, brands::jurisdiction, brands::price_floor_mode, brands::min_retail_share))
+        .select((
+            brands::supply_mode,
+            brands::timezone,
+            brands::hq_stock_tracking,
+            brands::buyback_ratio,
+            brands::hold_days,
+            brands::jurisdiction,
+            brands::price_floor_mode,
+            brands::min_retail_share,
+            (brands::withdrawal_min, brands::withdrawal_max, brands::withdrawal_fee_rate, brands::withdrawal_fee_min, brands::withholding_tax_rate),
+        ))
         .first(conn)?;
     Ok(to_settings(row))
 }
 
-pub fn patch_settings(conn: &mut PgConnection, brand_id: i64, patch: SettingsPatch) -> Result<Settings, AppError> {
+/// Changes settings; the change is in the audit log with the settings before and after.
+pub fn patch_settings(conn: &mut PgConnection, who: &crate::auth::Principal, patch: SettingsPatch) -> Result<Settings, AppError> {
+    who.require_hq()?;
+    let brand_id = who.brand_id;
+    // one settings change at a time per brand, so before/after in the log are exact
+    let _: i64 = brands::table.find(brand_id).select(brands::id).for_update().first(conn)?;
+    let before = settings(conn, brand_id)?;
+    if let Some(w) = &patch.withdrawal {
+        crate::ledger::quote::check_rules(w).map_err(AppError::validation)?;
+    }
     if let Some(tz) = &patch.timezone {
         tz.parse::<chrono_tz::Tz>().map_err(|_| AppError::validation(format!("timezone {tz:?} is not an IANA time zone name such as Asia/Shanghai")))?;
     }
@@ -151,7 +175,20 @@ pub fn patch_settings(conn: &mut PgConnection, brand_id: i64, patch: SettingsPat
     if let Some(v) = patch.min_retail_share {
         diesel::update(target).set(brands::min_retail_share.eq(v)).execute(conn)?;
     }
-    settings(conn, brand_id)
+    if let Some(w) = patch.withdrawal {
+        diesel::update(target)
+            .set((
+                brands::withdrawal_min.eq(w.min),
+                brands::withdrawal_max.eq(w.max),
+                brands::withdrawal_fee_rate.eq(w.fee_rate),
+                brands::withdrawal_fee_min.eq(w.fee_min),
+                brands::withholding_tax_rate.eq(w.tax_rate),
+            ))
+            .execute(conn)?;
+    }
+    let after = settings(conn, brand_id)?;
+    crate::audit::change(conn, who, "settings.update", "settings", Some(&before), Some(&after))?;
+    Ok(after)
 }
 
 /// Creates a brand and its first HQ admin; returns the brand id.

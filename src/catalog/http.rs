@@ -24,7 +24,7 @@ pub async fn create_tier(state: web::Data<AppState>, who: Principal, key: Idempo
     who.require_hq()?;
     let input = body.into_inner();
     let resp = crate::db::transaction(&state.pool, move |conn| {
-        idempotency::once(conn, &who, &key, "POST /tiers", &input, StatusCode::CREATED, |conn| super::create_tier(conn, who.brand_id, &input))
+        idempotency::once(conn, &who, &key, "POST /tiers", &input, StatusCode::CREATED, |conn| super::create_tier(conn, &who, &input))
     })
     .await?;
     Ok(resp.into_http())
@@ -36,7 +36,7 @@ pub async fn create_tier(state: web::Data<AppState>, who: Principal, key: Idempo
 pub async fn update_tier(state: web::Data<AppState>, who: Principal, id: web::Path<i64>, body: web::Json<TierInput>) -> Result<HttpResponse, AppError> {
     who.require_hq()?;
     let (id, input) = (id.into_inner(), body.into_inner());
-    let tier = crate::db::transaction(&state.pool, move |conn| super::update_tier(conn, who.brand_id, id, &input)).await?;
+    let tier = crate::db::transaction(&state.pool, move |conn| super::update_tier(conn, &who, id, &input)).await?;
     Ok(HttpResponse::Ok().json(tier))
 }
 
@@ -67,7 +67,7 @@ pub async fn create_product(state: web::Data<AppState>, who: Principal, key: Ide
     who.require_hq()?;
     let input = body.into_inner();
     let resp = crate::db::transaction(&state.pool, move |conn| {
-        idempotency::once(conn, &who, &key, "POST /products", &input, StatusCode::CREATED, |conn| super::create_product(conn, who.brand_id, &input))
+        idempotency::once(conn, &who, &key, "POST /products", &input, StatusCode::CREATED, |conn| super::create_product(conn, &who, &input))
     })
     .await?;
     Ok(resp.into_http())
@@ -85,7 +85,7 @@ pub async fn update_product(
 ) -> Result<HttpResponse, AppError> {
     who.require_hq()?;
     let (sku, input) = (sku.into_inner(), body.into_inner());
-    let product = crate::db::transaction(&state.pool, move |conn| super::update_product(conn, who.brand_id, &sku, &input)).await?;
+    let product = crate::db::transaction(&state.pool, move |conn| super::update_product(conn, &who, &sku, &input)).await?;
     Ok(HttpResponse::Ok().json(product))
 }
 
@@ -96,6 +96,6 @@ pub async fn update_product(
 pub async fn set_sale(state: web::Data<AppState>, who: Principal, sku: web::Path<String>, body: web::Json<SaleRequest>) -> Result<HttpResponse, AppError> {
     who.require_hq()?;
     let (sku, on_sale) = (sku.into_inner(), body.on_sale);
-    let product = crate::db::transaction(&state.pool, move |conn| super::set_on_sale(conn, who.brand_id, &sku, on_sale)).await?;
+    let product = crate::db::transaction(&state.pool, move |conn| super::set_on_sale(conn, &who, &sku, on_sale)).await?;
     Ok(HttpResponse::Ok().json(product))
 }

@@ -108,23 +108,30 @@ fn rank_taken(conn: &mut PgConnection, brand_id: i64, rank: i32, except: Option<
     Ok(diesel::select(diesel::dsl::exists(q)).get_result(conn)?)
 }
 
-pub fn create_tier(conn: &mut PgConnection, brand_id: i64, input: &TierInput) -> Result<Tier, AppError> {
+pub fn create_tier(conn: &mut PgConnection, who: &crate::auth::Principal, input: &TierInput) -> Result<Tier, AppError> {
+    who.require_hq()?;
+    let brand_id = who.brand_id;
     check_tier(input)?;
     if rank_taken(conn, brand_id, input.rank, None)? {
         return Err(AppError::conflict("rank_taken", format!("a tier with rank {} already exists", input.rank)));
     }
-    Ok(diesel::insert_into(tiers::table)
+    let tier: Tier = diesel::insert_into(tiers::table)
         .values((tiers::brand_id.eq(brand_id), tiers::rank.eq(input.rank), tiers::name.eq(input.name.trim()), tiers::min_first_order.eq(input.min_first_order)))
         .returning(Tier::as_returning())
-        .get_result(conn)?)
+        .get_result(conn)?;
+    crate::audit::change(conn, who, "tier.create", format!("tier:{}", tier.id), None::<&()>, Some(&tier))?;
+    Ok(tier)
 }
 
 /// Updates a tier; a rank change must keep every product's price list in order.
-pub fn update_tier(conn: &mut PgConnection, brand_id: i64, id: i64, input: &TierInput) -> Result<Tier, AppError> {
+pub fn update_tier(conn: &mut PgConnection, who: &crate::auth::Principal, id: i64, input: &TierInput) -> Result<Tier, AppError> {
+    who.require_hq()?;
+    let brand_id = who.brand_id;
     check_tier(input)?;
     if rank_taken(conn, brand_id, input.rank, Some(id))? {
         return Err(AppError::conflict("rank_taken", format!("another tier has rank {}", input.rank)));
     }
+    let before: Option<Tier> = tiers::table.find((brand_id, id)).select(Tier::as_select()).for_update().first(conn).optional()?;
     let tier = diesel::update(tiers::table.find((brand_id, id)))
         .set((tiers::rank.eq(input.rank), tiers::name.eq(input.name.trim()), tiers::min_first_order.eq(input.min_first_order)))
         .returning(Tier::as_returning())
@@ -138,6 +145,7 @@ pub fn update_tier(conn: &mut PgConnection, brand_id: i64, id: i64, input: &Tier
             AppError::unprocessable("price_order", format!("moving tier {id} to rank {} breaks product {}: {}", input.rank, product.sku, e.detail))
         })?;
     }
+    crate::audit::change(conn, who, "tier.update", format!("tier:{id}"), before.as_ref(), Some(&tier))?;
     Ok(tier)
 }
 
@@ -175,7 +183,9 @@ pub fn get_product(conn: &mut PgConnection, brand_id: i64, sku: &str) -> Result<
     found.pop().ok_or_else(|| AppError::not_found(format!("product {sku}")))
 }
 
-pub fn create_product(conn: &mut PgConnection, brand_id: i64, input: &ProductInput) -> Result<Product, AppError> {
+pub fn create_product(conn: &mut PgConnection, who: &crate::auth::Principal, input: &ProductInput) -> Result<Product, AppError> {
+    who.require_hq()?;
+    let brand_id = who.brand_id;
     prices::check_sku(&input.sku)?;
     let exists: bool = diesel::select(diesel::dsl::exists(products::table.find((brand_id, &input.sku)))).get_result(conn)?;
     if exists {
@@ -192,10 +202,15 @@ pub fn create_product(conn: &mut PgConnection, brand_id: i64, input: &ProductInp
         ))
         .execute(conn)?;
     write_prices(conn, brand_id, &input.sku, &by_tier)?;
-    get_product(conn, brand_id, &input.sku)
+    let product = get_product(conn, brand_id, &input.sku)?;
+    crate::audit::change(conn, who, "product.create", format!("product:{}", product.sku), None::<&()>, Some(&product))?;
+    Ok(product)
 }
 
-pub fn update_product(conn: &mut PgConnection, brand_id: i64, sku: &str, input: &ProductUpdate) -> Result<Product, AppError> {
+pub fn update_product(conn: &mut PgConnection, who: &crate::auth::Principal, sku: &str, input: &ProductUpdate) -> Result<Product, AppError> {
+    who.require_hq()?;
+    let brand_id = who.brand_id;
+    let before = get_product(conn, brand_id, sku)?;
     let updated = diesel::update(products::table.find((brand_id, sku)))
         .set((products::name.eq(input.name.trim()), products::retail_price.eq(input.retail_price), products::retail_floor.eq(input.retail_floor)))
         .execute(conn)?;
@@ -205,15 +220,20 @@ pub fn update_product(conn: &mut PgConnection, brand_id: i64, sku: &str, input: 
     let by_tier = check_product(conn, brand_id, &input.name, input.retail_price, &input.prices, input.retail_floor)?;
     diesel::delete(product_prices::table.filter(product_prices::brand_id.eq(brand_id)).filter(product_prices::sku.eq(sku))).execute(conn)?;
     write_prices(conn, brand_id, sku, &by_tier)?;
-    get_product(conn, brand_id, sku)
+    let after = get_product(conn, brand_id, sku)?;
+    crate::audit::change(conn, who, "product.update", format!("product:{sku}"), Some(&before), Some(&after))?;
+    Ok(after)
 }
 
 /// 上下架: puts a product on sale or takes it off (it keeps its prices, stock and history).
-pub fn set_on_sale(conn: &mut PgConnection, brand_id: i64, sku: &str, on_sale: bool) -> Result<Product, AppError> {
+pub fn set_on_sale(conn: &mut PgConnection, who: &crate::auth::Principal, sku: &str, on_sale: bool) -> Result<Product, AppError> {
+    who.require_hq()?;
+    let brand_id = who.brand_id;
     let updated = diesel::update(products::table.find((brand_id, sku))).set(products::on_sale.eq(on_sale)).execute(conn)?;
     if updated == 0 {
         return Err(AppError::not_found(format!("product {sku}")));
     }
+    crate::audit::record(conn, who, "product.sale", format!("product:{sku}"), None, Some(serde_json::json!({ "on_sale": on_sale })))?;
     get_product(conn, brand_id, sku)
 }
 

@@ -163,6 +163,7 @@ pub fn exit(conn: &mut PgConnection, who: &Principal, agent_id: i64) -> Result<E
             agent_exits::exited_by.eq(&actor),
         ))
         .execute(conn)?;
+    crate::audit::change(conn, who, "agent.exit", format!("agent:{agent_id}"), None::<&()>, Some(&result))?;
     Ok(result)
 }
 

@@ -254,5 +254,8 @@ pub fn adjust(conn: &mut PgConnection, who: &Principal, adj: &Adjustment) -> Res
     let (from, to) = if adj.qty > 0 { (None, agent) } else { (agent, None) };
     record_moves(conn, who.brand_id, &[Move { kind: "adjustment", sku: &adj.sku, from, to, qty: adj.qty.abs(), unit_cost: moved_cost, order_id: None, refund_id: None, reason: Some(adj.reason.trim()) }])?;
     let level = locked.level(holder, &adj.sku);
-    Ok(AdjustmentResult { agent_id: adj.agent_id, sku: adj.sku.clone(), qty: level.qty, avg_cost: level.avg_cost, journal_entry_id: entry })
+    let result = AdjustmentResult { agent_id: adj.agent_id, sku: adj.sku.clone(), qty: level.qty, avg_cost: level.avg_cost, journal_entry_id: entry };
+    let target = adj.agent_id.map_or_else(|| format!("hq_stock:{}", adj.sku), |a| format!("stock:{a}:{}", adj.sku));
+    crate::audit::change(conn, who, "stock.adjust", target, Some(adj), Some(&result))?;
+    Ok(result)
 }

@@ -1,8 +1,9 @@
 use actix_web::http::StatusCode;
-use actix_web::{get, post, web, HttpResponse};
+use actix_web::{get, post, put, web, HttpResponse};
 use serde::Deserialize;
 
-use super::withdrawals::{QueuedWithdrawal, RejectRequest};
+use super::payee::{Payee, PayeeInput};
+use super::withdrawals::{QueuedWithdrawal, QuoteView};
 use super::{Earnings, Wallet, Withdrawal, WithdrawalRequest};
 use crate::pagination::{Page, PageQuery};
 use crate::auth::Principal;
@@ -36,45 +37,77 @@ pub async fn earnings(state: web::Data<AppState>, who: Principal, id: web::Path<
     Ok(HttpResponse::Ok().json(earnings))
 }
 
-/// The agent asks to be paid; never more than `available`.
+/// The agent asks to be paid: never more than `available`, within the brand's limits, to its
+/// payee; the fee and tax it was quoted are fixed on the request. HQ (finance) may ask for an
+/// exited agent, to pay out what it has left: that one is approved at once.
 #[utoipa::path(post, path = "/api/v1/agents/{id}/withdrawals", tag = "ledger", params(("id" = i64, Path), ("Idempotency-Key" = Option<String>, Header, description = "replay-safe retries")),
-    request_body = WithdrawalRequest, responses((status = 201, body = Withdrawal), (status = 409, description = "insufficient_funds")), security(("bearer" = [])))]
+    request_body = WithdrawalRequest, responses((status = 201, body = Withdrawal), (status = 409, description = "insufficient_funds, no_payee, not_exited"), (status = 422, description = "below_minimum, above_maximum, nothing_left")), security(("bearer" = [])))]
 #[post("/agents/{id}/withdrawals")]
 pub async fn request_withdrawal(state: web::Data<AppState>, who: Principal, key: IdempotencyKey, id: web::Path<i64>, body: web::Json<WithdrawalRequest>) -> Result<HttpResponse, AppError> {
     let (id, req) = (id.into_inner(), body.into_inner());
     let resp = transaction(&state.pool, move |conn| {
-        idempotency::once(conn, &who, &key, &format!("POST /agents/{id}/withdrawals"), &req, StatusCode::CREATED, |conn| super::withdrawals::request(conn, &who, id, req.amount))
+        idempotency::once(conn, &who, &key, &format!("POST /agents/{id}/withdrawals"), &req, StatusCode::CREATED, |conn| super::withdrawals::request(conn, &who, id, &req))
     })
     .await?;
     Ok(resp.into_http())
 }
 
-#[utoipa::path(post, path = "/api/v1/withdrawals/{id}/approve", tag = "ledger", params(("id" = i64, Path)), responses((status = 200, body = Withdrawal), (status = 409)), security(("bearer" = [])))]
-#[post("/withdrawals/{id}/approve")]
-pub async fn approve(state: web::Data<AppState>, who: Principal, id: web::Path<i64>) -> Result<HttpResponse, AppError> {
-    let id = id.into_inner();
-    let w = transaction(&state.pool, move |conn| super::withdrawals::decide(conn, &who, id, true, None)).await?;
-    Ok(HttpResponse::Ok().json(w))
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct QuoteParams {
+    /// The amount the agent would ask for.
+    #[param(value_type = String)]
+    pub amount: rust_decimal::Decimal,
 }
 
-/// HQ rejects a requested withdrawal with a reason the agent sees; nothing is posted.
-#[utoipa::path(post, path = "/api/v1/withdrawals/{id}/reject", tag = "ledger", params(("id" = i64, Path)), request_body = RejectRequest,
-    responses((status = 200, body = Withdrawal), (status = 400, description = "reason_required"), (status = 409, description = "already_decided")), security(("bearer" = [])))]
-#[post("/withdrawals/{id}/reject")]
-pub async fn reject(state: web::Data<AppState>, who: Principal, id: web::Path<i64>, body: web::Json<RejectRequest>) -> Result<HttpResponse, AppError> {
+/// What asking for `amount` would cost and pay (fee, tax, net), with the wallet and the rules:
+/// shown before the agent asks. The agent itself or HQ.
+#[utoipa::path(get, path = "/api/v1/agents/{id}/withdrawals/quote", tag = "ledger", params(("id" = i64, Path), QuoteParams),
+    responses((status = 200, body = QuoteView), (status = 404), (status = 422, description = "below_minimum, above_maximum, nothing_left")), security(("bearer" = [])))]
+#[get("/agents/{id}/withdrawals/quote")]
+pub async fn quote(state: web::Data<AppState>, who: Principal, id: web::Path<i64>, q: web::Query<QuoteParams>) -> Result<HttpResponse, AppError> {
+    let (id, amount) = (id.into_inner(), q.into_inner().amount);
+    let view = crate::db::read(&state.pool, move |conn| super::withdrawals::preview(conn, &who, id, amount)).await?;
+    Ok(HttpResponse::Ok().json(view))
+}
+
+/// Where the agent is paid (masked): the agent itself or HQ. 404 until one is set.
+#[utoipa::path(get, path = "/api/v1/agents/{id}/payee", tag = "ledger", params(("id" = i64, Path)), responses((status = 200, body = Payee), (status = 404)), security(("bearer" = [])))]
+#[get("/agents/{id}/payee")]
+pub async fn get_payee(state: web::Data<AppState>, who: Principal, id: web::Path<i64>) -> Result<HttpResponse, AppError> {
     let id = id.into_inner();
-    let reason = super::withdrawals::check_reason(body.reason.as_deref())?;
-    let w = transaction(&state.pool, move |conn| super::withdrawals::decide(conn, &who, id, false, Some(reason))).await?;
+    let payee = crate::db::read(&state.pool, move |conn| super::payee::get(conn, &who, id)).await?;
+    payee.map(|p| HttpResponse::Ok().json(p)).ok_or_else(|| AppError::not_found(format!("agent {id} has not set where to be paid")))
+}
+
+/// The agent itself sets where it is paid (bank card, Alipay or WeChat); returned masked.
+#[utoipa::path(put, path = "/api/v1/agents/{id}/payee", tag = "ledger", params(("id" = i64, Path)), request_body = PayeeInput,
+    responses((status = 200, body = Payee), (status = 403), (status = 404), (status = 422)), security(("bearer" = [])))]
+#[put("/agents/{id}/payee")]
+pub async fn put_payee(state: web::Data<AppState>, who: Principal, id: web::Path<i64>, body: web::Json<PayeeInput>) -> Result<HttpResponse, AppError> {
+    let (id, input) = (id.into_inner(), body.into_inner());
+    let payee = transaction(&state.pool, move |conn| super::payee::set(conn, &who, id, &input)).await?;
+    Ok(HttpResponse::Ok().json(payee))
+}
+
+/// One withdrawal: HQ, or the agent it belongs to.
+#[utoipa::path(get, path = "/api/v1/withdrawals/{id}", tag = "ledger", params(("id" = i64, Path)), responses((status = 200, body = Withdrawal), (status = 404)), security(("bearer" = [])))]
+#[get("/withdrawals/{id}")]
+pub async fn get_withdrawal(state: web::Data<AppState>, who: Principal, id: web::Path<i64>) -> Result<HttpResponse, AppError> {
+    let id = id.into_inner();
+    let w = crate::db::read(&state.pool, move |conn| super::withdrawals::get(conn, &who, id)).await?;
     Ok(HttpResponse::Ok().json(w))
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
 pub struct WithdrawalListParams {
-    /// requested, approved or rejected
+    /// requested, approved, paid, rejected or failed
     pub status: Option<String>,
     /// One agent's withdrawals (an agent: only its own).
     pub agent_id: Option<i64>,
+    /// Requested in this month (YYYY-MM).
+    pub month: Option<String>,
     pub limit: Option<i64>,
     pub cursor: Option<String>,
 }
@@ -87,7 +120,7 @@ pub async fn list(state: web::Data<AppState>, who: Principal, params: web::Query
     let p = params.into_inner();
     let page = PageQuery { limit: p.limit, cursor: p.cursor };
     let (limit, before) = (page.limit()?, page.id_cursor()?);
-    let f = super::withdrawals::ListFilter { status: p.status, agent_id: p.agent_id };
+    let f = super::withdrawals::ListFilter { status: p.status, agent_id: p.agent_id, month: p.month };
     let rows = crate::db::read(&state.pool, move |conn| super::withdrawals::list(conn, &who, &f, before, limit + 1)).await?;
     Ok(HttpResponse::Ok().json(Page::from_rows(rows, limit, |w| w.withdrawal.id.to_string())))
 }

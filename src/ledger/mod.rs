@@ -5,8 +5,14 @@
 //! update. A wallet's balance is derived: the last closed month's statement (a checkpoint)
 //! plus the postings since, read through a covering index.
 
+pub mod adjustments;
 pub mod ftc;
 pub mod http;
+pub mod payee;
+pub mod payout_file;
+pub mod payouts;
+pub mod payouts_http;
+pub mod quote;
 pub mod withdrawals;
 
 pub use withdrawals::{Withdrawal, WithdrawalRequest};
@@ -29,6 +35,12 @@ pub enum Account {
     BonusExpense,
     Payouts,
     Buyback,
+    /// Approved withdrawals not yet paid: what HQ owes the payees.
+    PayoutsDue,
+    WithdrawalFees,
+    TaxWithheld,
+    /// The other side of manual credits and debits of wallets.
+    Adjustments,
 }
 
 impl Account {
@@ -40,6 +52,10 @@ impl Account {
             Account::BonusExpense => ("bonus_expense", None),
             Account::Payouts => ("payouts", None),
             Account::Buyback => ("buyback", None),
+            Account::PayoutsDue => ("payouts_due", None),
+            Account::WithdrawalFees => ("withdrawal_fees", None),
+            Account::TaxWithheld => ("tax_withheld", None),
+            Account::Adjustments => ("adjustments", None),
         }
     }
 }
@@ -233,6 +249,9 @@ pub struct Earnings {
     pub postings: Vec<PostingView>,
 }
 
+/// Wallet postings that take money out (not earnings): withdrawals, their fees and tax.
+pub const OUT_KINDS: [&str; 3] = ["withdrawal", "withdrawal_fee", "withholding_tax"];
+
 /// The agent's wallet postings dated in `month` (the brand's time zone), by kind.
 pub fn earnings(conn: &mut PgConnection, who: &Principal, agent_id: i64, month: &str) -> Result<Earnings, AppError> {
     own_or_hq(who, agent_id)?;
@@ -249,7 +268,7 @@ pub fn earnings(conn: &mut PgConnection, who: &Principal, agent_id: i64, month: 
         .select((postings::id, postings::entry_id, postings::split_kind, postings::amount, postings::order_id, postings::line_no, postings::generation, postings::occurred_at, postings::available_at))
         .load(conn)?;
     let mut totals = std::collections::BTreeMap::new();
-    for p in rows.iter().filter(|p| p.kind.as_deref() != Some("withdrawal")) {
+    for p in rows.iter().filter(|p| !matches!(p.kind.as_deref(), Some(k) if OUT_KINDS.contains(&k))) {
         *totals.entry(p.kind.clone().unwrap_or_default()).or_insert(Decimal::ZERO) += p.amount;
     }
     let totals: std::collections::BTreeMap<String, Decimal> = totals.into_iter().map(|(k, v)| (k, cents(v))).collect();

@@ -238,11 +238,14 @@ fn prices(conn: &mut PgConnection, brand_id: i64, skus: &[&str]) -> Result<HashM
 }
 
 pub fn place(conn: &mut PgConnection, who: &Principal, req: &OrderRequest) -> Result<OrderView, AppError> {
-    match req {
+    let order = match req {
         // PostgreSQL keeps microseconds: round now, so the response equals a later GET
         OrderRequest::Purchase(p) => place_purchase(conn, who, p, Utc::now().trunc_subsecs(6)),
         OrderRequest::Retail(r) => place_retail(conn, who, r, Utc::now().trunc_subsecs(6)),
-    }
+    }?;
+    // HQ placing an order (a backfill, an order taken by phone) is in the audit log
+    crate::audit::record(conn, who, "order.create", format!("order:{}", order.id), None, Some(serde_json::json!({ "kind": order.kind, "amount": order.amount, "placed_at": order.placed_at })))?;
+    Ok(order)
 }
 
 fn place_purchase(conn: &mut PgConnection, who: &Principal, req: &PurchaseRequest, now: DateTime<Utc>) -> Result<OrderView, AppError> {

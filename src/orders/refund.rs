@@ -151,10 +151,12 @@ pub fn refund(conn: &mut PgConnection, who: &Principal, order_id: i64, req: &Ref
         postings.extend(split_postings(&reversals, order_id, held, now));
         ledger::post(conn, brand_id, &Entry { kind: "refund", order_id: Some(order_id), refund_id: Some(refund_id), occurred_at: now, created_by: &actor, ..Default::default() }, &postings)?;
     }
-    Ok(RefundView {
+    let view = RefundView {
         id: refund_id,
         order_id,
         lines: chosen.iter().map(|(line, _, qty)| RefundLineView { line_no: line.line_no, sku: line.sku.clone(), qty: *qty as i32, amount: line.unit_price * Decimal::from(*qty) }).collect(),
         splits: reversals.iter().map(|s| split_view(s, Some(refund_id))).collect(),
-    })
+    };
+    crate::audit::record(conn, who, "order.refund", format!("order:{order_id}"), None, Some(serde_json::json!({ "refund_id": refund_id, "lines": view.lines.len() })))?;
+    Ok(view)
 }

@@ -117,6 +117,10 @@ pub fn publish(conn: &mut PgConnection, who: &Principal, mut plan: Plan) -> Resu
         return Err(AppError::conflict("plan_in_use", format!("an order placed at {last} already uses the plan in force then; a new version must take effect after it")));
     }
     let version: Option<i32> = plan_versions::table.filter(plan_versions::brand_id.eq(who.brand_id)).select(diesel::dsl::max(plan_versions::version)).first(conn)?;
+    let before: Option<serde_json::Value> = match version {
+        Some(v) => plan_versions::table.find((who.brand_id, v)).select(plan_versions::body).first(conn).optional()?,
+        None => None,
+    };
     plan.version = version.unwrap_or(0) + 1;
     let body = serde_json::to_value(&plan).map_err(|e| AppError::internal(e.to_string()))?;
     diesel::insert_into(plan_versions::table)
@@ -128,6 +132,7 @@ pub fn publish(conn: &mut PgConnection, who: &Principal, mut plan: Plan) -> Resu
             plan_versions::created_by.eq(who.actor()),
         ))
         .execute(conn)?;
+    crate::audit::change(conn, who, "plan.publish", format!("plan:{}", plan.version), before.as_ref(), Some(&plan))?;
     Ok(Published { plan, warnings: report.warnings })
 }
 

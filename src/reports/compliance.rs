@@ -172,7 +172,7 @@ fn load_month(conn: &mut PgConnection, brand_id: i64, start: DateTime<Utc>, end:
          held AS (SELECT agent_id AS id, sum(qty) AS units, sum(qty * avg_cost) AS value FROM stock WHERE brand_id = $1 AND qty > 0 GROUP BY 1),
          earned AS (
              SELECT agent_id AS id, sum(amount) AS amount FROM postings
-              WHERE brand_id = $1 AND account = 'wallet' AND occurred_at >= $2 AND occurred_at < $3 AND split_kind IS DISTINCT FROM 'withdrawal'
+              WHERE brand_id = $1 AND account = 'wallet' AND occurred_at >= $2 AND occurred_at < $3 AND split_kind IS DISTINCT FROM 'withdrawal' AND split_kind IS DISTINCT FROM 'withdrawal_fee' AND split_kind IS DISTINCT FROM 'withholding_tax'
               GROUP BY 1)
          SELECT a.id, a.name, a.path, a.status,
                 coalesce(sold.internal_amount, 0) AS internal_amount, coalesce(sold.retail_amount, 0) AS retail_amount,

@@ -61,9 +61,10 @@ const UNIT_HEADERS: [&str; 3] = ["进货件数 Purchase units", "内部销售件
 
 type Row = (i64, String, String, String, [Decimal; 15], [i64; 3]);
 
-/// Statement rows by agent id, with the payable (a positive closing balance) last.
+/// Statement rows by agent id, with the payable last. Pay through withdrawals and the payout
+/// file (GET /payouts/export), never from this file: it is the month's record.
 fn rows(conn: &mut PgConnection, brand_id: i64, month: &str) -> Result<Vec<Row>, AppError> {
-    type Db = (i64, String, String, String, (Decimal, Decimal, Decimal, Decimal, Decimal, Decimal, Decimal, Decimal, Decimal, Decimal, Decimal, Decimal, Decimal, Decimal), (i64, i64, i64));
+    type Db = (i64, String, String, String, (Decimal, Decimal, Decimal, Decimal, Decimal, Decimal, Decimal, Decimal, Decimal, Decimal, Decimal, Decimal, Decimal, Decimal, Option<Decimal>), (i64, i64, i64));
     let raw: Vec<Db> = statements::table
         .inner_join(agents::table.on(agents::brand_id.eq(statements::brand_id).and(agents::id.eq(statements::agent_id))))
         .inner_join(tiers::table.on(tiers::brand_id.eq(agents::brand_id).and(tiers::id.eq(agents::tier_id))))
@@ -90,6 +91,7 @@ fn rows(conn: &mut PgConnection, brand_id: i64, month: &str) -> Result<Vec<Row>,
                 statements::purchases_amount,
                 statements::internal_sales_amount,
                 statements::retail_sales_amount,
+                statements::payable,
             ),
             (statements::purchases_units, statements::internal_sales_units, statements::retail_sales_units),
         ))
@@ -97,7 +99,9 @@ fn rows(conn: &mut PgConnection, brand_id: i64, month: &str) -> Result<Vec<Row>,
     Ok(raw
         .into_iter()
         .map(|(id, name, phone, tier, m, u)| {
-            let payable = m.9.max(Decimal::ZERO);
+            // withdrawable at close (after the hold, less withdrawals asked for or approved);
+            // months closed before it was kept show the positive closing balance, as they did
+            let payable = m.14.unwrap_or(m.9.max(Decimal::ZERO));
             (id, name, phone, tier, [m.0, m.1, m.2, m.3, m.4, m.5, m.6, m.7, m.8, m.9, m.10, m.11, m.12, m.13, payable].map(cents), [u.0, u.1, u.2])
         })
         .collect())

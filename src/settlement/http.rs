@@ -123,7 +123,7 @@ pub async fn disputes(state: web::Data<AppState>, who: Principal, params: web::Q
 pub struct ResolveRequest {
     /// HQ's answer, shown to the agent; required.
     pub note: Option<String>,
-    /// The correction posted in the open month, if money was owed.
+    /// The approved adjustment (POST /adjustments) that corrected it, if money was owed.
     pub adjustment_id: Option<i64>,
 }
 

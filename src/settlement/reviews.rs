@@ -68,15 +68,32 @@ pub fn list(conn: &mut PgConnection, who: &Principal, state: Option<&str>, befor
 }
 
 /// HQ answers a dispute, once, with a note and optionally the correcting journal entry.
-pub fn resolve(conn: &mut PgConnection, who: &Principal, id: i64, note: Option<&str>, entry_id: Option<i64>) -> Result<Review, AppError> {
+/// HQ answers an open dispute with a note and, where money was owed, the approved adjustment
+/// that corrected it (for the same agent).
+pub fn resolve(conn: &mut PgConnection, who: &Principal, id: i64, note: Option<&str>, adjustment_id: Option<i64>) -> Result<Review, AppError> {
     who.require_hq()?;
     let note = text("note", note)?;
     let current = reviews::find(conn, who.brand_id, id)?.ok_or_else(|| AppError::not_found(format!("dispute {id}")))?;
     if current.state != "disputed" {
         return Err(AppError::conflict("not_disputed", format!("statement review {id} is {}; only an open dispute is resolved", current.state)));
     }
-    reviews::resolve(conn, who.brand_id, id, &note, &who.actor(), entry_id)?
-        .ok_or_else(|| AppError::conflict("not_disputed", format!("dispute {id} was resolved meanwhile")))
+    let entry_id = match adjustment_id {
+        None => None,
+        Some(a) => {
+            let adj = crate::ledger::adjustments::find(conn, who.brand_id, a)?.ok_or_else(|| AppError::unprocessable("unknown_adjustment", format!("adjustment {a} does not exist")))?;
+            if adj.agent_id != current.agent_id {
+                return Err(AppError::unprocessable("adjustment_mismatch", format!("adjustment {a} is for agent {}, the dispute is agent {}'s", adj.agent_id, current.agent_id)));
+            }
+            if adj.status != "approved" {
+                return Err(AppError::conflict("adjustment_not_approved", format!("adjustment {a} is {}: a second staff member must approve it before it settles a dispute", adj.status)));
+            }
+            adj.entry_id
+        }
+    };
+    let review = reviews::resolve(conn, who.brand_id, id, &note, &who.actor(), entry_id, adjustment_id)?
+        .ok_or_else(|| AppError::conflict("not_disputed", format!("dispute {id} was resolved meanwhile")))?;
+    crate::audit::record(conn, who, "dispute.resolve", format!("dispute:{id}"), None, Some(serde_json::json!({ "note": note, "adjustment_id": adjustment_id })))?;
+    Ok(review)
 }
 
 /// The closed months, oldest first: the statements an agent (or HQ) can open.

@@ -262,8 +262,8 @@ pub fn write_statements(conn: &mut PgConnection, brand_id: i64, month: &str, sta
                     sum(p.amount) FILTER (WHERE e.kind = 'purchase' AND p.split_kind = 'referral_bonus') AS referral_bonus,
                     sum(p.amount) FILTER (WHERE e.kind = 'rebate') AS team_rebate,
                     sum(p.amount) FILTER (WHERE e.kind = 'refund') AS clawbacks,
-                    sum(p.amount) FILTER (WHERE e.kind = 'withdrawal') AS withdrawals,
-                    sum(p.amount) FILTER (WHERE e.kind NOT IN ('purchase', 'rebate', 'refund', 'withdrawal')) AS other,
+                    sum(p.amount) FILTER (WHERE e.kind IN ('withdrawal', 'payout_failed')) AS withdrawals,
+                    sum(p.amount) FILTER (WHERE e.kind NOT IN ('purchase', 'rebate', 'refund', 'withdrawal', 'payout_failed')) AS other,
                     sum(p.amount) AS total
                FROM postings p JOIN journal_entries e ON e.brand_id = p.brand_id AND e.id = p.entry_id
               WHERE p.brand_id = $1 AND p.account = 'wallet' AND p.occurred_at >= $3 AND p.occurred_at < $4
@@ -273,20 +273,37 @@ pub fn write_statements(conn: &mut PgConnection, brand_id: i64, month: &str, sta
          sold_internal AS (SELECT seller_id AS agent_id, sum(amount) AS amount, sum(units) AS units FROM sales WHERE kind = 'purchase' AND seller_id IS NOT NULL GROUP BY 1),
          sold_retail AS (SELECT seller_id AS agent_id, sum(amount) AS amount, sum(units) AS units FROM sales WHERE kind = 'retail' GROUP BY 1),
          volumes AS (SELECT * FROM unnest($6::bigint[], $7::numeric[]) AS v(agent_id, team_volume)),
+         -- payable: what the agent could withdraw at close — the closing balance less credits
+         -- still inside the hold at month end, less withdrawals asked for and not yet decided,
+         -- less those approved (or returned) after month end (not yet in the closing balance)
+         held AS (
+             SELECT agent_id, sum(amount) AS amount FROM postings
+              WHERE brand_id = $1 AND account = 'wallet' AND occurred_at < $4 AND available_at > $4
+                AND occurred_at >= $4 - (SELECT hold_days + 1 FROM brands WHERE id = $1) * interval '1 day'
+              GROUP BY agent_id),
+         asked AS (SELECT agent_id, sum(amount) AS amount FROM withdrawals WHERE brand_id = $1 AND status = 'requested' GROUP BY agent_id),
+         out_since AS (
+             SELECT agent_id, sum(amount) AS amount FROM postings
+              WHERE brand_id = $1 AND account = 'wallet' AND occurred_at >= $4 AND split_kind IN ('withdrawal', 'withdrawal_fee', 'withholding_tax')
+              GROUP BY agent_id),
          opening AS (
              SELECT a.id AS agent_id, a.path, a.tier_id, a.status, coalesce(prev.closing_balance, ledger_open.amount, 0) AS amount
                FROM agents a LEFT JOIN prev ON prev.agent_id = a.id LEFT JOIN ledger_open ON ledger_open.agent_id = a.id
               WHERE a.brand_id = $1)
          INSERT INTO statements (brand_id, month, agent_id, opening_balance, proceeds, differential, peer_bonus, referral_bonus, team_rebate,
                                  clawbacks, withdrawals, other, closing_balance, team_volume, purchases_amount, purchases_units,
-                                 internal_sales_amount, internal_sales_units, retail_sales_amount, retail_sales_units, path, tier_id, status)
+                                 internal_sales_amount, internal_sales_units, retail_sales_amount, retail_sales_units, path, tier_id, status, payable)
          SELECT $1, $2, op.agent_id, op.amount,
                 coalesce(m.proceeds, 0), coalesce(m.differential, 0), coalesce(m.peer_bonus, 0), coalesce(m.referral_bonus, 0),
                 coalesce(m.team_rebate, 0), coalesce(m.clawbacks, 0), coalesce(m.withdrawals, 0), coalesce(m.other, 0),
                 op.amount + coalesce(m.total, 0), coalesce(v.team_volume, 0),
                 coalesce(b.amount, 0), coalesce(b.units, 0), coalesce(si.amount, 0), coalesce(si.units, 0), coalesce(sr.amount, 0), coalesce(sr.units, 0),
-                op.path, op.tier_id, op.status
+                op.path, op.tier_id, op.status,
+                greatest(op.amount + coalesce(m.total, 0) - greatest(coalesce(h.amount, 0), 0) - coalesce(ask.amount, 0) + coalesce(os.amount, 0), 0)
            FROM opening op
+           LEFT JOIN held h ON h.agent_id = op.agent_id
+           LEFT JOIN asked ask ON ask.agent_id = op.agent_id
+           LEFT JOIN out_since os ON os.agent_id = op.agent_id
            LEFT JOIN moves m ON m.agent_id = op.agent_id
            LEFT JOIN volumes v ON v.agent_id = op.agent_id
            LEFT JOIN bought b ON b.agent_id = op.agent_id
@@ -325,7 +342,7 @@ pub struct Statement {
     /// Reversals of refunded orders posted in the month (negative).
     #[schema(value_type = String)]
     pub clawbacks: Decimal,
-    /// Approved withdrawals (negative).
+    /// Approved withdrawals, their fees and tax withheld, less failed ones returned (negative).
     #[schema(value_type = String)]
     pub withdrawals: Decimal,
     /// Anything else posted to the wallet (e.g. buybacks).

@@ -145,7 +145,9 @@ pub fn create(conn: &mut PgConnection, who: &Principal, req: &NewAgentRequest) -
     let row =
         store::insert(conn, who.brand_id, &store::NewAgent { name, phone, tier_id: req.tier_id, parent: parent.as_ref(), sponsor_id, password_hash: &hash, joined_at })?;
     store::record_event(conn, who.brand_id, row.id, "joined", None, row.parent_id.map(|p| p.to_string()), &who.actor(), joined_at)?;
-    Ok(row.into())
+    let agent: Agent = row.into();
+    crate::audit::change(conn, who, "agent.create", format!("agent:{}", agent.id), None::<&()>, Some(&agent))?;
+    Ok(agent)
 }
 
 #[derive(Debug, Clone, Default)]
@@ -294,6 +296,7 @@ pub fn move_agent(conn: &mut PgConnection, who: &Principal, id: i64, new_parent:
     }
     store::move_subtree(conn, who.brand_id, id, &agent.path, parent.as_ref())?;
     store::record_move(conn, who.brand_id, id, agent.parent_id, new_parent, &who.actor(), Utc::now(), reason)?;
+    crate::audit::record(conn, who, "agent.move", format!("agent:{id}"), Some(serde_json::json!({ "parent_id": agent.parent_id })), Some(serde_json::json!({ "parent_id": new_parent, "reason": reason })))?;
     get(conn, who, id)
 }
 
@@ -308,6 +311,7 @@ pub fn change_tier(conn: &mut PgConnection, who: &Principal, id: i64, tier_id: i
     if agent.tier_id != tier_id {
         store::set_tier(conn, who.brand_id, id, tier_id)?;
         store::record_event(conn, who.brand_id, id, "tier_changed", Some(agent.tier_id.to_string()), Some(tier_id.to_string()), &who.actor(), Utc::now())?;
+        crate::audit::record(conn, who, "agent.tier", format!("agent:{id}"), Some(serde_json::json!({ "tier_id": agent.tier_id })), Some(serde_json::json!({ "tier_id": tier_id })))?;
     }
     get(conn, who, id)
 }
@@ -333,6 +337,7 @@ pub fn change_status(conn: &mut PgConnection, who: &Principal, id: i64, status: 
     if agent.status != status {
         store::set_status(conn, who.brand_id, id, status)?;
         store::record_event(conn, who.brand_id, id, "status_changed", Some(agent.status.clone()), Some(status.into()), &who.actor(), Utc::now())?;
+        crate::audit::record(conn, who, "agent.status", format!("agent:{id}"), Some(serde_json::json!({ "status": agent.status })), Some(serde_json::json!({ "status": status })))?;
     }
     get(conn, who, id)
 }

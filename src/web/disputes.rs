@@ -52,16 +52,16 @@ pub struct ResolveForm {
     #[serde(default)]
     note: String,
     #[serde(default)]
-    entry_id: String,
+    adjustment_id: String,
 }
 
 #[post("/console/disputes/{id}/resolve")]
 pub async fn resolve(state: web::Data<AppState>, user: ConsoleUser, id: web::Path<i64>, form: web::Form<ResolveForm>) -> Result<HttpResponse, PageError> {
     let form = form.into_inner();
     user.check_csrf(&form.csrf)?;
-    let entry = form.entry_id.trim();
-    let entry_id = if entry.is_empty() { None } else { Some(entry.parse::<i64>().map_err(|_| PageError(AppError::validation("更正分录编号必须是数字 the correction's entry must be a number")))?) };
+    let adj = form.adjustment_id.trim();
+    let adjustment_id = if adj.is_empty() { None } else { Some(adj.parse::<i64>().map_err(|_| PageError(AppError::validation("调整单号必须是数字 the adjustment must be a number")))?) };
     let (who, id) = (user.who.clone(), id.into_inner());
-    crate::db::transaction(&state.pool, move |conn| crate::settlement::reviews::resolve(conn, &who, id, Some(&form.note), entry_id)).await?;
+    crate::db::transaction(&state.pool, move |conn| crate::settlement::reviews::resolve(conn, &who, id, Some(&form.note), adjustment_id)).await?;
     Ok(HttpResponse::SeeOther().insert_header((header::LOCATION, "/console/disputes")).finish())
 }

@@ -107,8 +107,8 @@ pub async fn save(state: web::Data<AppState>, user: ConsoleUser, sku: web::Path<
     })();
     let result = match parsed {
         Ok(update) => {
-            let sku = sku.clone();
-            crate::db::transaction(&state.pool, move |conn| crate::catalog::update_product(conn, brand_id, &sku, &update)).await
+            let (sku, who) = (sku.clone(), user.who);
+            crate::db::transaction(&state.pool, move |conn| crate::catalog::update_product(conn, &who, &sku, &update)).await
         }
         Err(e) => Err(e),
     };
@@ -130,8 +130,8 @@ pub async fn sale(state: web::Data<AppState>, user: ConsoleUser, sku: web::Path<
     let (sku, form) = (sku.into_inner(), form.into_inner());
     user.check_csrf(form.get("csrf").map_or("", String::as_str))?;
     let on_sale = form.get("on_sale").is_some_and(|v| v == "true");
-    let brand_id = user.who.brand_id;
-    crate::db::transaction(&state.pool, move |conn| crate::catalog::set_on_sale(conn, brand_id, &sku, on_sale)).await?;
+    let who = user.who;
+    crate::db::transaction(&state.pool, move |conn| crate::catalog::set_on_sale(conn, &who, &sku, on_sale)).await?;
     Ok(HttpResponse::SeeOther().insert_header((header::LOCATION, "/console/products")).finish())
 }
 
@@ -151,7 +151,7 @@ pub async fn create(state: web::Data<AppState>, user: ConsoleUser, form: web::Fo
     let key = IdempotencyKey(form.get("idem").filter(|k| !k.is_empty() && k.len() <= 200).cloned());
     let who = user.who.clone();
     crate::db::transaction(&state.pool, move |conn| {
-        crate::idempotency::once(conn, &who, &key, "POST /products", &input, StatusCode::CREATED, |conn| crate::catalog::create_product(conn, brand_id, &input))
+        crate::idempotency::once(conn, &who, &key, "POST /products", &input, StatusCode::CREATED, |conn| crate::catalog::create_product(conn, &who, &input))
     })
     .await?;
     Ok(HttpResponse::SeeOther().insert_header((header::LOCATION, "/console/products")).finish())
@@ -167,7 +167,7 @@ pub async fn create_tier(state: web::Data<AppState>, user: ConsoleUser, form: we
     let key = IdempotencyKey(form.get("idem").filter(|k| !k.is_empty() && k.len() <= 200).cloned());
     let who = user.who.clone();
     crate::db::transaction(&state.pool, move |conn| {
-        crate::idempotency::once(conn, &who, &key, "POST /tiers", &input, StatusCode::CREATED, |conn| crate::catalog::create_tier(conn, who.brand_id, &input))
+        crate::idempotency::once(conn, &who, &key, "POST /tiers", &input, StatusCode::CREATED, |conn| crate::catalog::create_tier(conn, &who, &input))
     })
     .await?;
     Ok(HttpResponse::SeeOther().insert_header((header::LOCATION, "/console/products")).finish())

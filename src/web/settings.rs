@@ -43,6 +43,11 @@ fn patch_of(form: &HashMap<String, String>) -> Result<SettingsPatch, AppError> {
         patch.insert("hold_days".into(), n.into());
     }
     patch.insert("hq_stock_tracking".into(), form.get("hq_stock_tracking").is_some_and(|v| v == "1").into());
+    let rules = ["withdrawal_min", "withdrawal_max", "fee_rate", "fee_min", "tax_rate"];
+    if rules.iter().all(|k| form.contains_key(*k)) {
+        let w: serde_json::Map<String, serde_json::Value> = rules.iter().map(|k| (k.trim_start_matches("withdrawal_").to_owned(), text(k).unwrap_or_default())).collect();
+        patch.insert("withdrawal".into(), serde_json::Value::Object(w));
+    }
     serde_json::from_value(serde_json::Value::Object(patch)).map_err(|e| AppError::validation(format!("设置有误 a setting is not valid: {e}")))
 }
 
@@ -51,7 +56,7 @@ pub async fn save(state: web::Data<AppState>, user: ConsoleUser, form: web::Form
     let form = form.into_inner();
     user.check_csrf(form.get("csrf").map_or("", String::as_str))?;
     let patch = patch_of(&form)?;
-    let brand_id = user.who.brand_id;
-    crate::db::transaction(&state.pool, move |conn| crate::brands::patch_settings(conn, brand_id, patch)).await?;
+    let who = user.who;
+    crate::db::transaction(&state.pool, move |conn| crate::brands::patch_settings(conn, &who, patch)).await?;
     Ok(HttpResponse::SeeOther().insert_header((header::LOCATION, "/console/settings")).finish())
 }

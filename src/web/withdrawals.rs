@@ -51,7 +51,7 @@ pub async fn page(state: web::Data<AppState>, user: ConsoleUser, f: web::Query<F
     let bad = |what: &str| PageError(AppError::bad_request("invalid_query", format!("{what} must be a number")));
     let agent_id = if f.agent_id.trim().is_empty() { None } else { Some(f.agent_id.trim().parse::<i64>().map_err(|_| bad("agent"))?) };
     let before = if f.before.is_empty() { 0 } else { f.before.parse::<i64>().map_err(|_| bad("cursor"))? };
-    let filter = ListFilter { status: Some(f.status.clone()).filter(|s| !s.is_empty()), agent_id };
+    let filter = ListFilter { status: Some(f.status.clone()).filter(|s| !s.is_empty()), agent_id, month: None };
     let who = user.who.clone();
     let queue = f.status == "requested";
     let (mut items, wallets, tz) = crate::db::read(&state.pool, move |conn| {
@@ -97,7 +97,7 @@ pub struct Decision {
 pub async fn approve(state: web::Data<AppState>, user: ConsoleUser, id: web::Path<i64>, form: web::Form<Decision>) -> Result<HttpResponse, PageError> {
     user.check_csrf(&form.csrf)?;
     let (id, who) = (id.into_inner(), user.who.clone());
-    crate::db::transaction(&state.pool, move |conn| crate::ledger::withdrawals::decide(conn, &who, id, true, None)).await?;
+    crate::db::transaction(&state.pool, move |conn| crate::ledger::payouts::approve(conn, &who, id)).await?;
     Ok(HttpResponse::SeeOther().insert_header((header::LOCATION, "/console/withdrawals")).finish())
 }
 
@@ -106,6 +106,6 @@ pub async fn reject(state: web::Data<AppState>, user: ConsoleUser, id: web::Path
     user.check_csrf(&form.csrf)?;
     let reason = crate::ledger::withdrawals::check_reason(Some(&form.reason))?;
     let (id, who) = (id.into_inner(), user.who.clone());
-    crate::db::transaction(&state.pool, move |conn| crate::ledger::withdrawals::decide(conn, &who, id, false, Some(reason))).await?;
+    crate::db::transaction(&state.pool, move |conn| crate::ledger::payouts::reject(conn, &who, id, reason)).await?;
     Ok(HttpResponse::SeeOther().insert_header((header::LOCATION, "/console/withdrawals")).finish())
 }

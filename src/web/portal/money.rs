@@ -124,9 +124,9 @@ pub async fn withdraw(state: web::Data<AppState>, user: AgentUser, form: web::Fo
     let amount: Decimal = form.amount.trim().parse().map_err(|_| PortalError(AppError::validation("金额不对 the amount is not an amount")))?;
     let key = IdempotencyKey(Some(form.idem).filter(|k| !k.is_empty() && k.len() <= 200));
     let (who, id) = (user.who.clone(), user.id);
-    let req = crate::ledger::WithdrawalRequest { amount };
+    let req = crate::ledger::WithdrawalRequest { amount, payee: None };
     crate::db::transaction(&state.pool, move |conn| {
-        crate::idempotency::once(conn, &who, &key, &format!("POST /agents/{id}/withdrawals"), &req, StatusCode::CREATED, |conn| crate::ledger::withdrawals::request(conn, &who, id, req.amount))
+        crate::idempotency::once(conn, &who, &key, &format!("POST /agents/{id}/withdrawals"), &req, StatusCode::CREATED, |conn| crate::ledger::withdrawals::request(conn, &who, id, &req))
     })
     .await?;
     Ok(HttpResponse::SeeOther().insert_header((header::LOCATION, "/m/withdraw")).finish())
