@@ -224,7 +224,7 @@ pub const CHECKS: &[Check] = &[
               SELECT format('brand %s withdrawal %s (%s, %s): %s approval, %s payout, %s failure entries; wallet %s, paid %s, returned %s',
                             brand_id, id, status, amount, approvals, payouts, failures, taken, paid, returned) AS what
                 FROM e
-               WHERE (approvals, payouts, failures) <> CASE WHEN legacy THEN (1, 0, 0) ELSE CASE status WHEN 'approved' THEN (1, 0, 0) WHEN 'paid' THEN (1, 1, 0) WHEN 'failed' THEN (1, 0, 1) ELSE (0, 0, 0) END END
+               WHERE (approvals, payouts, failures) <> CASE WHEN legacy THEN (1::bigint, 0::bigint, 0::bigint) ELSE CASE status WHEN 'approved' THEN (1::bigint, 0::bigint, 0::bigint) WHEN 'paid' THEN (1::bigint, 1::bigint, 0::bigint) WHEN 'failed' THEN (1::bigint, 0::bigint, 1::bigint) ELSE (0::bigint, 0::bigint, 0::bigint) END END
                   OR (approvals = 1 AND taken <> -amount)
                   OR (payouts = 1 AND paid <> amount - fee - tax)
                   OR (failures = 1 AND returned <> amount)",

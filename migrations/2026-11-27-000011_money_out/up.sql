@@ -82,10 +82,10 @@ ALTER TABLE postings ADD CONSTRAINT postings_account_check
     CHECK (account IN ('wallet', 'clearing', 'revenue', 'bonus_expense', 'payouts', 'buyback', 'payouts_due', 'withdrawal_fees', 'tax_withheld', 'adjustments'));
 ALTER TABLE postings DROP CONSTRAINT postings_split_kind_check;
 ALTER TABLE postings ADD CONSTRAINT postings_split_kind_check
-    CHECK (split_kind IN ('proceeds', 'differential', 'peer_bonus', 'referral_bonus', 'team_rebate', 'withdrawal', 'buyback', 'withdrawal_fee', 'withholding_tax', 'adjustment'));
+    CHECK (split_kind IN ('proceeds', 'differential', 'peer_bonus', 'referral_bonus', 'team_rebate', 'withdrawal', 'buyback', 'ftc_hold', 'withdrawal_fee', 'withholding_tax', 'adjustment'));
 ALTER TABLE journal_entries DROP CONSTRAINT journal_entries_kind_check;
 ALTER TABLE journal_entries ADD CONSTRAINT journal_entries_kind_check
-    CHECK (kind IN ('purchase', 'refund', 'adjustment', 'withdrawal', 'rebate', 'buyback', 'retail', 'payout', 'payout_failed'));
+    CHECK (kind IN ('purchase', 'refund', 'adjustment', 'withdrawal', 'rebate', 'buyback', 'retail', 'ftc_hold', 'payout', 'payout_failed'));
 
 -- What the monthly file shows as payable: withdrawable at close (after the hold, less the
 -- withdrawals asked for or approved and not yet posted in the month). Null for months closed

@@ -206,7 +206,7 @@ pub fn create_brand(conn: &mut PgConnection, code: &str, name: &str, admin_login
     }
     let brand_id: i64 = diesel::insert_into(brands::table).values((brands::code.eq(code), brands::name.eq(name))).returning(brands::id).get_result(conn)?;
     diesel::insert_into(hq_users::table)
-        .values((hq_users::brand_id.eq(brand_id), hq_users::login.eq(admin_login), hq_users::password_hash.eq(hash_password(admin_password)?)))
+        .values((hq_users::brand_id.eq(brand_id), hq_users::login.eq(admin_login), hq_users::password_hash.eq(hash_password(admin_password)?), hq_users::role.eq("owner")))
         .execute(conn)?;
     crate::plans::insert_default(conn, brand_id)?;
     Ok(brand_id)

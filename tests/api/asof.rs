@@ -341,6 +341,7 @@ async fn the_dashboard_shows_each_month_and_keeps_closed_ones() {
     let c = app.agent(&b.hq, "C", "13800000003", b.tiers[4], Some(a)).await;
     app.post("/api/v1/orders", &b.hq, json!({"kind": "purchase", "buyer_id": c, "lines": [{"sku": "MASK-01", "qty": 1}]})).await;
     let ta = app.agent_token(&b, "13800000001").await;
+    app.set_payee(&ta, a).await;
     let (status, w) = app.post(&format!("/api/v1/agents/{a}/withdrawals"), &ta, json!({"amount": "100.00"})).await;
     assert_eq!(status, StatusCode::CREATED, "{w}");
     assert_eq!(app.post(&format!("/api/v1/orders/{}/refunds", order["id"]), &b.hq, json!({"lines": [{"sku": "MASK-01", "qty": 1}]})).await.0, StatusCode::CREATED);

@@ -32,6 +32,7 @@ async fn world(app: &TestApp) -> World {
     let (status, o) = app.post("/api/v1/orders", &b.hq, json!({"kind": "purchase", "buyer_id": li, "lines": [{"sku": "MASK-01", "qty": 10}], "placed_at": placed})).await;
     assert_eq!(status, StatusCode::CREATED, "{o}");
     let token = app.agent_token(&b, "13800000001").await;
+    app.set_payee(&token, wang).await;
     let (status, w) = app.post(&format!("/api/v1/agents/{wang}/withdrawals"), &token, json!({"amount": "100.00"})).await;
     assert_eq!(status, StatusCode::CREATED, "{w}");
     World { b, last_month, wang, li, order: o["id"].as_i64().unwrap() }

@@ -208,6 +208,13 @@ impl TestApp {
         body["token"].as_str().unwrap().to_owned()
     }
 
+    /// The agent (logged in with `token`) sets a bank card to be paid to.
+    pub async fn set_payee(&self, token: &str, agent_id: i64) {
+        let body = serde_json::json!({"method": "bank", "name": "收款人", "account": format!("62220210{:011}", agent_id), "bank": "ICBC"});
+        let (status, payee) = self.call(reqwest::Method::PUT, &format!("/api/v1/agents/{agent_id}/payee"), Some(token), Some(body)).await;
+        assert_eq!(status, StatusCode::OK, "{payee}");
+    }
+
     /// Every id of a paginated list, following `next_cursor` to the end.
     pub async fn collect_ids(&self, path: &str, token: &str) -> Vec<(i64, i64)> {
         let mut out = Vec::new();

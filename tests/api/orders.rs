@@ -269,6 +269,7 @@ async fn withdrawals_never_exceed_available() {
     buy(&app, &b.hq, buyer, 10).await; // A earns (139.30 - 59.70) * 10 = 796.00
     let ta = app.agent_token(&b, "13800000000").await;
     assert_eq!(wallet(&app, &ta, a).await["available"], "796.00");
+    app.set_payee(&ta, a).await;
     let (status, w) = app.post(&format!("/api/v1/agents/{a}/withdrawals"), &ta, json!({"amount": "500.00"})).await;
     assert_eq!(status, StatusCode::CREATED, "{w}");
     assert_eq!((wallet(&app, &ta, a).await["available"].as_str(), wallet(&app, &ta, a).await["pending_withdrawals"].as_str()), (Some("296.00"), Some("500.00")));

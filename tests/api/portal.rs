@@ -122,6 +122,8 @@ async fn an_agent_checks_earnings_orders_sells_and_withdraws_on_a_phone() {
     shot(&page, "portal-earnings").await;
 
     // withdraw ¥100.00: it waits in HQ's queue and in the agent's history
+    let token = app.agent_token(&b, "13800000001").await;
+    app.set_payee(&token, wang).await;
     page.goto(&format!("{}/m/withdraw", app.address)).await.unwrap();
     page.find(By::Name("amount")).await.unwrap().send_keys("100.00").await.unwrap();
     page.find(By::Css("main form button[type=submit]")).await.unwrap().click().await.unwrap();

@@ -124,6 +124,7 @@ async fn a_refund_after_close_is_a_clawback_that_can_leave_a_debt() {
     let (_, s) = app.get(&format!("/api/v1/agents/{up}/statements/{last}"), &tu).await;
     assert_eq!((s["differential"].as_str(), s["closing_balance"].as_str()), (Some("796.00"), Some("796.00")));
     // paid out in full, then the order is refunded
+    app.set_payee(&tu, up).await;
     let (_, w) = app.post(&format!("/api/v1/agents/{up}/withdrawals"), &tu, json!({"amount": "796.00"})).await;
     app.post(&format!("/api/v1/withdrawals/{}/approve", w["id"]), &b.hq, json!({})).await;
     let (status, refund) = app.post(&format!("/api/v1/orders/{}/refunds", order["id"]), &b.hq, json!({"lines": [{"sku": "MASK-01", "qty": 10}]})).await;
@@ -211,7 +212,8 @@ async fn us_ftc_holds_downline_pay_until_the_team_sells_at_retail() {
     assert_eq!(wallet(c).await["held"], "597.00");
 
     // at close, C's unreleased pay is reversed inside the month; A keeps its own
-    assert_eq!(close(&app, &b, &last).await.0, StatusCode::CREATED);
+    let (status, closed) = close(&app, &b, &last).await;
+    assert_eq!(status, StatusCode::CREATED, "{closed}");
     let statement = |id: i64| {
         let (app, hq, last) = (&app, b.hq.clone(), last.clone());
         async move { app.get(&format!("/api/v1/agents/{id}/statements/{last}"), &hq).await.1 }

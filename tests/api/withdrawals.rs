@@ -12,7 +12,9 @@ async fn earner(app: &TestApp, b: &Brand, phone_a: &str, phone_b: &str) -> (i64,
     let buyer = app.agent(&b.hq, &format!("乙{phone_b}"), phone_b, b.tiers[4], Some(a)).await;
     let (status, o) = app.post("/api/v1/orders", &b.hq, json!({"kind": "purchase", "buyer_id": buyer, "lines": [{"sku": "MASK-01", "qty": 10}]})).await;
     assert_eq!(status, StatusCode::CREATED, "{o}");
-    (a, app.agent_token(b, phone_a).await)
+    let token = app.agent_token(b, phone_a).await;
+    app.set_payee(&token, a).await;
+    (a, token)
 }
 
 fn ids(page: &Value) -> Vec<i64> {
