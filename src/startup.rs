@@ -112,7 +112,7 @@ async fn health(state: web::Data<AppState>) -> Result<HttpResponse, AppError> {
 
 pub fn run(listener: TcpListener, state: AppState, workers: usize) -> std::io::Result<Server> {
     let data = web::Data::new(state);
-    let server = HttpServer::new(move || App::new().wrap(middleware::from_fn(auth::http::request_id_middleware)).wrap(middleware::Compress::default()).wrap(middleware::Logger::new("%r %s %Dms")).app_data(data.clone()).configure(configure))
+    let server = HttpServer::new(move || App::new().wrap(middleware::from_fn(auth::http::gate)).wrap(middleware::Compress::default()).wrap(middleware::Logger::new("%r %s %Dms")).app_data(data.clone()).configure(configure))
         .workers(workers.max(1))
         .listen(listener)?
         .run();

@@ -73,14 +73,56 @@ pub fn request_id(req: &HttpRequest) -> u64 {
 #[derive(Debug, Clone, Copy)]
 pub struct RequestId(pub u64);
 
-/// Gives every request an id, kept in its extensions and returned as `X-Request-Id`.
-pub async fn request_id_middleware(
+/// The caller as identified by the `gate` middleware, before any handler or extractor ran.
+#[derive(Debug, Clone, Copy)]
+pub struct Identified(pub Principal);
+
+/// The gate every request passes: it gets an id (kept in its extensions and returned as
+/// `X-Request-Id`), its caller is identified once (bearer token on `/api/`, the console's
+/// cookie on `/console`), and a staff member whose role does not allow the route is refused
+/// here — before any extractor reads the body, so no role sees a different answer for a
+/// malformed request than for a good one.
+pub async fn gate(
     req: actix_web::dev::ServiceRequest,
     next: actix_web::middleware::Next<impl actix_web::body::MessageBody>,
-) -> Result<actix_web::dev::ServiceResponse<impl actix_web::body::MessageBody>, actix_web::Error> {
+) -> Result<actix_web::dev::ServiceResponse<actix_web::body::EitherBody<impl actix_web::body::MessageBody>>, actix_web::Error> {
+    use actix_web::ResponseError;
     let id = rand::random::<u64>() >> 1;
     req.extensions_mut().insert(RequestId(id));
-    let mut res = next.call(req).await?;
+    let console = req.path().starts_with("/console");
+    let token = if req.path().starts_with("/api/") {
+        bearer(req.request())
+    } else if console {
+        req.cookie(crate::web::session::COOKIE).map(|c| c.value().to_owned()).filter(|t| !t.is_empty())
+    } else {
+        None
+    };
+    let state = req.app_data::<web::Data<AppState>>().cloned();
+    let refusal = match (token, state) {
+        (Some(token), Some(state)) => match crate::db::read(&state.pool, move |conn| super::authenticate(conn, &token)).await {
+            Ok(Some(mut who)) => {
+                who.request = id;
+                match who.require(route_need(req.request())) {
+                    Ok(()) => {
+                        req.extensions_mut().insert(Identified(who));
+                        None
+                    }
+                    Err(e) => Some(e),
+                }
+            }
+            // unknown or expired: the extractor answers 401 where a login is needed
+            Ok(None) => None,
+            Err(e) => Some(e),
+        },
+        _ => None,
+    };
+    let mut res = match refusal {
+        Some(e) => {
+            let resp = if console { crate::web::session::PageError(e).error_response() } else { e.error_response() };
+            req.into_response(resp).map_into_right_body()
+        }
+        None => next.call(req).await?.map_into_left_body(),
+    };
     if let Ok(v) = header::HeaderValue::from_str(&format!("{id:016x}")) {
         res.headers_mut().insert(header::HeaderName::from_static("x-request-id"), v);
     }
@@ -97,6 +139,11 @@ impl FromRequest for Principal {
     type Future = Pin<Box<dyn Future<Output = Result<Self, Self::Error>>>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        if let Some(Identified(who)) = req.extensions().get::<Identified>() {
+            let who = *who;
+            return Box::pin(async move { Ok(who) });
+        }
+        // without the gate (it identifies every request of the app): the same, here
         let state = req.app_data::<web::Data<AppState>>().cloned();
         let token = bearer(req);
         let (request, need) = (request_id(req), route_need(req));

@@ -6,7 +6,7 @@ use std::pin::Pin;
 
 use actix_web::cookie::{Cookie, SameSite};
 use actix_web::http::{header, StatusCode};
-use actix_web::{dev::Payload, web, FromRequest, HttpRequest, HttpResponse, ResponseError};
+use actix_web::{dev::Payload, web, FromRequest, HttpMessage, HttpRequest, HttpResponse, ResponseError};
 use askama::Template;
 use sha2::{Digest, Sha256};
 
@@ -56,6 +56,14 @@ impl FromRequest for ConsoleUser {
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         let state = req.app_data::<web::Data<AppState>>().cloned();
         let token = req.cookie(COOKIE).map(|c| c.value().to_owned()).filter(|t| !t.is_empty());
+        if let (Some(crate::auth::http::Identified(who)), Some(token)) = (req.extensions().get::<crate::auth::http::Identified>().copied(), token.clone()) {
+            return Box::pin(async move {
+                if !who.is_hq() {
+                    return Err(PageError(AppError::unauthorized("the console is for HQ staff")));
+                }
+                Ok(ConsoleUser { who, csrf: csrf_token(&token) })
+            });
+        }
         let (request, need) = (crate::auth::http::request_id(req), crate::auth::http::route_need(req));
         Box::pin(async move {
             let state = state.ok_or_else(|| PageError(AppError::internal("application state missing")))?;

@@ -283,8 +283,19 @@ async fn agents_confirm_or_dispute_a_closed_statement_once_and_hq_resolves_dispu
     let id = queue["items"].as_array().unwrap().iter().find(|r| r["agent_id"] == c).unwrap()["id"].as_i64().unwrap();
     let (status, e) = app.post(&format!("/api/v1/disputes/{id}/resolve"), &b.hq, json!({})).await;
     assert_eq!((status, e["code"].as_str()), (StatusCode::BAD_REQUEST, Some("reason_required")));
-    let (status, r) = app.post(&format!("/api/v1/disputes/{id}/resolve"), &b.hq, json!({"note": "已核对：该笔在 11 月入账 checked: it is in November"})).await;
-    assert_eq!((status, r["state"].as_str()), (StatusCode::OK, Some("resolved")), "{r}");
+    // the missing differential is credited by an adjustment linked to the dispute: made by
+    // finance, approved by the owner; only then does it settle the dispute
+    let finance = crate::staff::staff_token(&app, &b, "cashier", "finance").await;
+    let (status, adj) = app.post("/api/v1/adjustments", &finance, json!({"agent_id": c, "amount": "59.70", "category": "dispute", "reason": "补发级差 the missing differential", "dispute_id": id})).await;
+    assert_eq!(status, StatusCode::CREATED, "{adj}");
+    let resolve = json!({"note": "已补发 ¥59.70 credited", "adjustment_id": adj["id"]});
+    let (status, e) = app.post(&format!("/api/v1/disputes/{id}/resolve"), &b.hq, resolve.clone()).await;
+    assert_eq!((status, e["code"].as_str()), (StatusCode::CONFLICT, Some("adjustment_not_approved")));
+    assert_eq!(app.post(&format!("/api/v1/adjustments/{}/approve", adj["id"]), &b.hq, json!({})).await.0, StatusCode::OK);
+    let (status, r) = app.post(&format!("/api/v1/disputes/{id}/resolve"), &b.hq, resolve).await;
+    assert_eq!((status, r["state"].as_str(), r["adjustment_id"].as_i64()), (StatusCode::OK, Some("resolved"), adj["id"].as_i64()), "{r}");
+    assert!(r["entry_id"].as_i64().is_some(), "{r}");
+    assert_eq!(app.get(&format!("/api/v1/agents/{c}/wallet"), &tc).await.1["balance"], "59.70");
     let (status, e) = app.post(&format!("/api/v1/disputes/{id}/resolve"), &b.hq, json!({"note": "again"})).await;
     assert_eq!((status, e["code"].as_str()), (StatusCode::CONFLICT, Some("not_disputed")));
     app.assert_verified().await;
