@@ -11,7 +11,7 @@ mod common;
 use std::cell::RefCell;
 use std::time::Instant;
 
-use agent_ledger::auth::{Principal, Role};
+use agent_ledger::auth::Principal;
 use agent_ledger::reports::team::{self, DownlineSummary, SnapshotPolicy};
 use agent_ledger::settlement::{self, Progress};
 use agent_ledger::{db, period};

@@ -45,7 +45,7 @@ impl AgentPage {
 #[get("/console/agents/{id}")]
 pub async fn page(state: web::Data<AppState>, user: ConsoleUser, id: web::Path<i64>) -> Result<HttpResponse, PageError> {
     let id = id.into_inner();
-    let who = user.who.clone();
+    let who = user.who;
     let tz_name = {
         let brand_id = user.who.brand_id;
         crate::db::read(&state.pool, move |conn| Ok(crate::brands::settings(conn, brand_id)?.timezone)).await?
@@ -68,7 +68,7 @@ pub async fn page(state: web::Data<AppState>, user: ConsoleUser, id: web::Path<i
     })
     .await?;
     let tz_parsed: chrono_tz::Tz = tz.parse().unwrap_or(chrono_tz::Asia::Shanghai);
-    let team = crate::reports::team::downline_summary(&state, user.who.clone(), id, month).await?;
+    let team = crate::reports::team::downline_summary(&state, user.who, id, month).await?;
     let tier_name = |tier_id: i64| tiers.iter().find(|t| t.id == tier_id).map_or_else(|| tier_id.to_string(), |t| t.name.clone());
     let team_by_tier = tiers.iter().map(|t| (t.name.clone(), team.by_tier.get(&t.id.to_string()).copied().unwrap_or(0))).collect();
     let page = AgentPage {

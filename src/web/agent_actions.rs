@@ -76,7 +76,7 @@ pub async fn create(state: web::Data<AppState>, user: ConsoleUser, form: web::Fo
     let tier_id = form.tier_id.trim().parse().map_err(|_| PageError(AppError::validation("请选择等级 choose a tier")))?;
     let req = NewAgentRequest { name: form.name, phone: form.phone, tier_id, parent_id: optional_id("上级 parent", &form.parent_id)?, password: form.password, joined_at: None };
     let key = IdempotencyKey(Some(form.idem).filter(|k| !k.is_empty() && k.len() <= 200));
-    let who = user.who.clone();
+    let who = user.who;
     let stored = crate::db::transaction(&state.pool, move |conn| {
         crate::idempotency::once(conn, &who, &key, "POST /agents", &req, actix_web::http::StatusCode::CREATED, |conn| crate::tree::create(conn, &who, &req))
     })
@@ -97,7 +97,7 @@ pub struct TierForm {
 pub async fn change_tier(state: web::Data<AppState>, user: ConsoleUser, id: web::Path<i64>, form: web::Form<TierForm>) -> Result<HttpResponse, PageError> {
     user.check_csrf(&form.csrf)?;
     let tier_id: i64 = form.tier_id.trim().parse().map_err(|_| PageError(AppError::validation("请选择等级 choose a tier")))?;
-    let (id, who) = (id.into_inner(), user.who.clone());
+    let (id, who) = (id.into_inner(), user.who);
     crate::db::transaction(&state.pool, move |conn| crate::tree::change_tier(conn, &who, id, tier_id)).await?;
     Ok(to(format!("/console/agents/{id}")))
 }
@@ -118,7 +118,7 @@ pub async fn change_status(state: web::Data<AppState>, user: ConsoleUser, id: we
         "suspended" => SettableStatus::Suspended,
         _ => return Err(PageError(AppError::validation("status must be active or suspended"))),
     };
-    let (id, who) = (id.into_inner(), user.who.clone());
+    let (id, who) = (id.into_inner(), user.who);
     crate::db::transaction(&state.pool, move |conn| crate::tree::change_status(conn, &who, id, status)).await?;
     Ok(to(format!("/console/agents/{id}")))
 }
@@ -147,7 +147,7 @@ pub async fn move_confirm(state: web::Data<AppState>, user: ConsoleUser, id: web
     let id = id.into_inner();
     let parent_id = q.into_inner().parent_id.trim().to_owned();
     let new_parent = optional_id("新上级 new parent", &parent_id)?;
-    let who = user.who.clone();
+    let who = user.who;
     let (agent, downline, from, to) = crate::db::read(&state.pool, move |conn| {
         let agent = crate::tree::get(conn, &who, id)?;
         let from = agent.parent_id.map(|p| crate::tree::get(conn, &who, p)).transpose()?;
@@ -182,7 +182,7 @@ pub async fn move_agent(state: web::Data<AppState>, user: ConsoleUser, id: web::
         return Err(PageError(AppError::bad_request("reason_required", "请写明调整原因 say why the agent moves")));
     }
     let new_parent = optional_id("新上级 new parent", &form.parent_id)?;
-    let (id, who) = (id.into_inner(), user.who.clone());
+    let (id, who) = (id.into_inner(), user.who);
     crate::db::transaction(&state.pool, move |conn| crate::tree::move_agent(conn, &who, id, new_parent, Some(&form.reason))).await?;
     Ok(to(format!("/console/agents/{id}")))
 }
@@ -198,7 +198,7 @@ struct ExitPage {
 /// The exit's confirmation: the buyback it will pay and who moves up.
 #[get("/console/agents/{id}/exit")]
 pub async fn exit_confirm(state: web::Data<AppState>, user: ConsoleUser, id: web::Path<i64>) -> Result<HttpResponse, PageError> {
-    let (id, who) = (id.into_inner(), user.who.clone());
+    let (id, who) = (id.into_inner(), user.who);
     let (agent, preview) = crate::db::read(&state.pool, move |conn| Ok((crate::tree::get(conn, &who, id)?, crate::exits::preview(conn, &who, id)?))).await?;
     super::html(&ExitPage { csrf: user.csrf, agent, preview })
 }
@@ -212,7 +212,7 @@ pub struct CsrfOnly {
 #[post("/console/agents/{id}/exit")]
 pub async fn exit(state: web::Data<AppState>, user: ConsoleUser, id: web::Path<i64>, form: web::Form<CsrfOnly>) -> Result<HttpResponse, PageError> {
     user.check_csrf(&form.csrf)?;
-    let (id, who) = (id.into_inner(), user.who.clone());
+    let (id, who) = (id.into_inner(), user.who);
     crate::db::transaction(&state.pool, move |conn| crate::exits::exit(conn, &who, id)).await?;
     Ok(to(format!("/console/agents/{id}")))
 }

@@ -52,7 +52,7 @@ struct Results {
 
 /// The matching agents (one page after `f.after`) and the link to the next page.
 async fn search(state: &AppState, user: &ConsoleUser, f: &Filters) -> Result<(Vec<Tier>, Vec<Row>, Option<String>), PageError> {
-    let who = user.who.clone();
+    let who = user.who;
     let bad = |what: &str| PageError(crate::error::AppError::bad_request("invalid_query", format!("{what} is not a number")));
     let tier_id = if f.tier_id.is_empty() { None } else { Some(f.tier_id.parse::<i64>().map_err(|_| bad("tier"))?) };
     let after = if f.after.is_empty() { 0 } else { f.after.parse::<i64>().map_err(|_| bad("after"))? };

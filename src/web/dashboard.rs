@@ -32,7 +32,7 @@ impl DashboardPage {
 
 #[get("/console/")]
 pub async fn page(state: web::Data<AppState>, user: ConsoleUser) -> Result<HttpResponse, PageError> {
-    let who = user.who.clone();
+    let who = user.who;
     let Dashboard { months, pending_withdrawals } =
         crate::db::read(&state.pool, move |conn| conn.build_transaction().read_only().repeatable_read().run(|conn| crate::reports::dashboard::dashboard(conn, &who, 12))).await?;
     let chart = serde_json::json!({
@@ -65,7 +65,7 @@ struct Ranking {
 /// 业绩排行 and the last closed month's compliance findings, loaded after the page (htmx).
 #[get("/console/ranking")]
 pub async fn ranking(state: web::Data<AppState>, user: ConsoleUser) -> Result<HttpResponse, PageError> {
-    let who = user.who.clone();
+    let who = user.who;
     let (month, teams, findings) = crate::db::read(&state.pool, move |conn| {
         let tz = crate::brands::settings(conn, who.brand_id)?.timezone;
         let month = crate::period::month_of(chrono::Utc::now(), &tz)?;

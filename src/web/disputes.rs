@@ -33,7 +33,7 @@ struct DisputesPage {
 #[get("/console/disputes")]
 pub async fn page(state: web::Data<AppState>, user: ConsoleUser, f: web::Query<Filters>) -> Result<HttpResponse, PageError> {
     let status = f.into_inner().status;
-    let (who, s) = (user.who.clone(), status.clone());
+    let (who, s) = (user.who, status.clone());
     let (rows, names, tz) = crate::db::read(&state.pool, move |conn| {
         let rows = crate::settlement::reviews::list(conn, &who, Some(s.as_str()).filter(|s| !s.is_empty()), 0, 200)?;
         let ids: Vec<i64> = rows.iter().map(|r| r.agent_id).collect();
@@ -61,7 +61,7 @@ pub async fn resolve(state: web::Data<AppState>, user: ConsoleUser, id: web::Pat
     user.check_csrf(&form.csrf)?;
     let adj = form.adjustment_id.trim();
     let adjustment_id = if adj.is_empty() { None } else { Some(adj.parse::<i64>().map_err(|_| PageError(AppError::validation("调整单号必须是数字 the adjustment must be a number")))?) };
-    let (who, id) = (user.who.clone(), id.into_inner());
+    let (who, id) = (user.who, id.into_inner());
     crate::db::transaction(&state.pool, move |conn| crate::settlement::reviews::resolve(conn, &who, id, Some(&form.note), adjustment_id)).await?;
     Ok(HttpResponse::SeeOther().insert_header((header::LOCATION, "/console/disputes")).finish())
 }

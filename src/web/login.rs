@@ -46,7 +46,12 @@ pub async fn login_submit(state: web::Data<AppState>, req: HttpRequest, form: we
     let source = crate::auth::source_of(&req);
     let outcome = crate::db::transaction(&state.pool, move |conn| crate::auth::login(conn, &brand, &login, &password, &source)).await?;
     match outcome {
-        LoginOutcome::Success(session) if session.role == "hq" => Ok(HttpResponse::SeeOther().insert_header((header::LOCATION, "/console/")).cookie(session_cookie(&session.token)).finish()),
+        LoginOutcome::Success(session) if session.role == "hq" => {
+            // the role only shapes the menu; every request is authorised on the server
+            let role = session.staff_role.map_or("auditor", |r| r.as_str());
+            let menu = actix_web::cookie::Cookie::build("al_role", role).path("/console").same_site(actix_web::cookie::SameSite::Strict).finish();
+            Ok(HttpResponse::SeeOther().insert_header((header::LOCATION, "/console/")).cookie(session_cookie(&session.token)).cookie(menu).finish())
+        }
         LoginOutcome::Success(session) => {
             // an agent's login opens no console session
             let brand_id = session.token.split('.').next().and_then(|b| b.parse::<i64>().ok()).unwrap_or_default();

@@ -6,6 +6,7 @@
 //! (HttpOnly, SameSite=Strict); every form carries a CSRF token derived from it. An
 //! agent's session never opens a console page.
 
+mod adjustments;
 mod agent;
 mod agent_actions;
 mod agents;
@@ -20,6 +21,7 @@ mod reports;
 mod products;
 pub(crate) mod session;
 mod settings;
+mod staff;
 mod stock;
 mod tree;
 mod settlement;
@@ -78,6 +80,22 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(withdrawals::page)
         .service(withdrawals::approve)
         .service(withdrawals::reject)
+        .service(withdrawals::pay)
+        .service(withdrawals::fail)
+        .service(withdrawals::export)
+        .service(withdrawals::payout_form)
+        .service(withdrawals::payout)
+        .service(adjustments::page)
+        .service(adjustments::create)
+        .service(adjustments::approve)
+        .service(adjustments::reject)
+        .service(staff::page)
+        .service(staff::create)
+        .service(staff::update)
+        .service(staff::reset)
+        .service(staff::reset_agent)
+        .service(staff::audit_csv)
+        .service(staff::audit)
         .service(disputes::page)
         .service(disputes::resolve)
         .service(settlement::months)

@@ -74,7 +74,7 @@ pub async fn list(state: web::Data<AppState>, user: ConsoleUser, f: web::Query<F
         desc: true,
     };
     let before = parse_id("cursor", &f.before)?.unwrap_or(0);
-    let who = user.who.clone();
+    let who = user.who;
     let (mut orders, names, tz) = crate::db::read(&state.pool, move |conn| {
         let orders = crate::orders::list(conn, &who, &q, before, PAGE + 1)?;
         let ids: Vec<i64> = orders.iter().flat_map(|o| [o.buyer_id, o.seller_id]).flatten().collect();
@@ -123,7 +123,7 @@ struct OrderPage {
 #[get("/console/orders/{id}")]
 pub async fn page(state: web::Data<AppState>, user: ConsoleUser, id: web::Path<i64>) -> Result<HttpResponse, PageError> {
     let id = id.into_inner();
-    let who = user.who.clone();
+    let who = user.who;
     let (order, plan, names, tz) = crate::db::read(&state.pool, move |conn| {
         let order = crate::orders::get(conn, &who, id)?;
         let plan = match order.plan_version {
@@ -160,9 +160,9 @@ pub async fn refund(state: web::Data<AppState>, user: ConsoleUser, id: web::Path
     let form = form.into_inner();
     user.check_csrf(form.get("csrf").map_or("", String::as_str))?;
     let key = IdempotencyKey(form.get("idem").filter(|k| !k.is_empty() && k.len() <= 200).cloned());
-    let who = user.who.clone();
+    let who = user.who;
     let (lines_of_order, _) = crate::db::read(&state.pool, {
-        let who = who.clone();
+        let who = who;
         move |conn| Ok((crate::orders::get(conn, &who, id)?.lines, ()))
     })
     .await?;

@@ -36,7 +36,7 @@ struct PlanPage {
 
 #[get("/console/plan")]
 pub async fn page(state: web::Data<AppState>, user: ConsoleUser) -> Result<HttpResponse, PageError> {
-    let who = user.who.clone();
+    let who = user.who;
     let (plan, versions, periods, tz) = crate::db::read(&state.pool, move |conn| {
         Ok((
             crate::plans::current(conn, who.brand_id)?,
@@ -118,7 +118,7 @@ pub async fn what_if(state: web::Data<AppState>, user: ConsoleUser, form: web::F
     if months.is_empty() {
         return super::html(&WhatIfView { error: Some("请选择至少一个已结账月份 choose at least one closed month".into()), result: None });
     }
-    let who = user.who.clone();
+    let who = user.who;
     let req = WhatIfRequest { plan, months };
     match crate::db::read(&state.pool, move |conn| crate::plans::whatif::what_if(conn, &who, &req)).await {
         Ok(result) => super::html(&WhatIfView { error: None, result: Some(result) }),
@@ -134,7 +134,7 @@ pub async fn publish(state: web::Data<AppState>, user: ConsoleUser, form: web::F
     user.check_csrf(form.get("csrf").map_or("", String::as_str))?;
     let mut plan = parse_plan(&form)?;
     let now = form.get("effective_now").is_some_and(|v| v == "1");
-    let who = user.who.clone();
+    let who = user.who;
     crate::db::transaction(&state.pool, move |conn| {
         if now {
             plan.effective_from = chrono::Utc::now().fixed_offset();

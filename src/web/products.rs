@@ -149,7 +149,7 @@ pub async fn create(state: web::Data<AppState>, user: ConsoleUser, form: web::Fo
         retail_floor: floor_of(&form)?,
     };
     let key = IdempotencyKey(form.get("idem").filter(|k| !k.is_empty() && k.len() <= 200).cloned());
-    let who = user.who.clone();
+    let who = user.who;
     crate::db::transaction(&state.pool, move |conn| {
         crate::idempotency::once(conn, &who, &key, "POST /products", &input, StatusCode::CREATED, |conn| crate::catalog::create_product(conn, &who, &input))
     })
@@ -165,7 +165,7 @@ pub async fn create_tier(state: web::Data<AppState>, user: ConsoleUser, form: we
     let min = form.get("min_first_order").map_or("", |s| s.trim());
     let input = TierInput { rank, name: form.get("name").cloned().unwrap_or_default(), min_first_order: if min.is_empty() { None } else { Some(money("首单门槛 first order", min)?) } };
     let key = IdempotencyKey(form.get("idem").filter(|k| !k.is_empty() && k.len() <= 200).cloned());
-    let who = user.who.clone();
+    let who = user.who;
     crate::db::transaction(&state.pool, move |conn| {
         crate::idempotency::once(conn, &who, &key, "POST /tiers", &input, StatusCode::CREATED, |conn| crate::catalog::create_tier(conn, &who, &input))
     })

@@ -39,7 +39,7 @@ pub async fn page(state: web::Data<AppState>, user: ConsoleUser, f: web::Query<F
     let f = f.into_inner();
     let agent_id = if f.agent_id.trim().is_empty() { None } else { Some(f.agent_id.trim().parse::<i64>().map_err(|_| PageError(AppError::bad_request("invalid_query", "agent must be a number")))?) };
     let scope = if f.scope == "self" { Scope::Own } else { Scope::Team };
-    let (who, wanted) = (user.who.clone(), f.month.trim().to_owned());
+    let (who, wanted) = (user.who, f.month.trim().to_owned());
     let (month, report, agent_split) = crate::db::read(&state.pool, move |conn| {
         // default: the last closed month (its report is kept), else the current one
         let month = if wanted.is_empty() {

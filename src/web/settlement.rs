@@ -32,7 +32,7 @@ struct MonthsPage {
 
 #[get("/console/settlement")]
 pub async fn months(state: web::Data<AppState>, user: ConsoleUser) -> Result<HttpResponse, PageError> {
-    let who = user.who.clone();
+    let who = user.who;
     let (periods, tz) = crate::db::read(&state.pool, move |conn| Ok((crate::settlement::list(conn, &who)?, crate::brands::settings(conn, who.brand_id)?.timezone))).await?;
     let tz = zone(&tz);
     let next_to_close = periods.iter().rev().find(|p| p.status == "open" && p.ended).map(|p| p.month.clone());
@@ -53,7 +53,7 @@ struct ClosePage {
 #[get("/console/settlement/{month}/close")]
 pub async fn confirm(state: web::Data<AppState>, user: ConsoleUser, month: web::Path<String>) -> Result<HttpResponse, PageError> {
     let month = month.into_inner();
-    let (who, m) = (user.who.clone(), month.clone());
+    let (who, m) = (user.who, month.clone());
     let preview = crate::db::read(&state.pool, move |conn| crate::settlement::preview::preview(conn, &who, &m)).await?;
     super::html(&ClosePage { csrf: user.csrf, idem: form_key(), month, preview })
 }
@@ -71,7 +71,7 @@ pub async fn close(state: web::Data<AppState>, user: ConsoleUser, month: web::Pa
     user.check_csrf(&form.csrf)?;
     let month = month.into_inner();
     let key = IdempotencyKey(Some(form.idem.clone()).filter(|k| !k.is_empty() && k.len() <= 200));
-    let (who, m) = (user.who.clone(), month.clone());
+    let (who, m) = (user.who, month.clone());
     crate::db::transaction(&state.pool, move |conn| {
         crate::idempotency::once(conn, &who, &key, &format!("POST /periods/{m}/close"), &m, actix_web::http::StatusCode::OK, |conn| {
             crate::settlement::close(conn, &who, &m, &())
@@ -109,7 +109,7 @@ struct StatementsPage {
 pub async fn statements(state: web::Data<AppState>, user: ConsoleUser, month: web::Path<String>, f: web::Query<StatementFilters>) -> Result<HttpResponse, PageError> {
     let (month, f) = (month.into_inner(), f.into_inner());
     let after = if f.after.is_empty() { 0 } else { f.after.parse::<i64>().map_err(|_| PageError(AppError::bad_request("invalid_query", "after must be a number")))? };
-    let (who, m, q) = (user.who.clone(), month.clone(), f.q.trim().to_owned());
+    let (who, m, q) = (user.who, month.clone(), f.q.trim().to_owned());
     let (mut items, names) = crate::db::read(&state.pool, move |conn| {
         let items = if q.is_empty() {
             crate::settlement::statements(conn, &who, &m, after, PAGE + 1)?
@@ -136,7 +136,7 @@ pub async fn export(state: web::Data<AppState>, user: ConsoleUser, path: web::Pa
     let (month, format) = path.into_inner();
     let format = crate::settlement::export::ExportFormat::parse(&format)?;
     let name = format!("settlement-{month}.{}", format.as_str());
-    let who = user.who.clone();
+    let who = user.who;
     let bytes = crate::db::transaction(&state.pool, move |conn| crate::settlement::export::export(conn, &who, &month, format)).await?;
     Ok(HttpResponse::Ok().content_type(format.content_type()).insert_header(("Content-Disposition", format!("attachment; filename=\"{name}\""))).body(bytes))
 }

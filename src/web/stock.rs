@@ -64,7 +64,7 @@ pub async fn page(state: web::Data<AppState>, user: ConsoleUser, f: web::Query<F
     let agent_id = if f.agent_id.trim().is_empty() { None } else { Some(f.agent_id.trim().parse::<i64>().map_err(|_| bad("agent"))?) };
     let before = if f.before.is_empty() { 0 } else { f.before.parse::<i64>().map_err(|_| bad("cursor"))? };
     let sku = Some(f.sku.trim().to_owned()).filter(|s| !s.is_empty());
-    let who = user.who.clone();
+    let who = user.who;
     let (settings, hq, agent, skus, mut moves, names) = crate::db::read(&state.pool, move |conn| {
         let settings = crate::brands::settings(conn, who.brand_id)?;
         let hq = crate::inventory::movements::hq_stock(conn, &who)?;
@@ -103,7 +103,7 @@ pub async fn adjust(state: web::Data<AppState>, user: ConsoleUser, form: web::Fo
     let unit_cost = if cost.is_empty() { None } else { Some(cost.parse().map_err(|_| PageError(AppError::validation("成本不是金额 unit cost is not an amount")))?) };
     let adj = Adjustment { agent_id, sku: field("sku"), qty, unit_cost, reason: field("reason") };
     let key = IdempotencyKey(Some(field("idem")).filter(|k| !k.is_empty() && k.len() <= 200));
-    let who = user.who.clone();
+    let who = user.who;
     crate::db::transaction(&state.pool, move |conn| {
         crate::idempotency::once(conn, &who, &key, "POST /inventory/adjustments", &adj, StatusCode::CREATED, |conn| crate::inventory::adjust(conn, &who, &adj))
     })

@@ -46,7 +46,7 @@ pub struct TreeQuery {
 }
 
 async fn level(state: &AppState, user: &ConsoleUser, parent: Option<i64>, after: i64) -> Result<(Vec<Node>, Option<i64>, Option<Agent>), PageError> {
-    let who = user.who.clone();
+    let who = user.who;
     let (mut rows, tiers, root, month) = crate::db::read(&state.pool, move |conn| {
         let root = parent.map(|p| crate::tree::get(conn, &who, p)).transpose()?;
         let month = crate::period::month_of(chrono::Utc::now(), &crate::brands::settings(conn, who.brand_id)?.timezone)?;
@@ -57,7 +57,7 @@ async fn level(state: &AppState, user: &ConsoleUser, parent: Option<i64>, after:
         rows.truncate(PAGE as usize);
         rows.last().map_or(0, |r| r.id)
     });
-    let sizes = crate::reports::team::team_sizes(state, user.who.clone(), rows.iter().map(|a| a.id).collect(), month).await?;
+    let sizes = crate::reports::team::team_sizes(state, user.who, rows.iter().map(|a| a.id).collect(), month).await?;
     let nodes = rows
         .into_iter()
         .zip(sizes)

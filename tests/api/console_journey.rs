@@ -19,6 +19,7 @@ struct World {
     wang: i64,
     li: i64,
     order: i64,
+    withdrawal: i64,
 }
 
 /// Last month: 王芳 (best tier) and 李雷 (市代) under her joined; 李雷 bought 10 masks from
@@ -35,7 +36,7 @@ async fn world(app: &TestApp) -> World {
     app.set_payee(&token, wang).await;
     let (status, w) = app.post(&format!("/api/v1/agents/{wang}/withdrawals"), &token, json!({"amount": "100.00"})).await;
     assert_eq!(status, StatusCode::CREATED, "{w}");
-    World { b, last_month, wang, li, order: o["id"].as_i64().unwrap() }
+    World { b, last_month, wang, li, order: o["id"].as_i64().unwrap(), withdrawal: w["id"].as_i64().unwrap() }
 }
 
 async fn log_in(page: &WebDriver, app: &TestApp) {
@@ -121,6 +122,18 @@ async fn a_staff_member_refunds_approves_a_withdrawal_closes_the_month_and_downl
     assert_eq!(wallet["pending_withdrawals"], "0.00");
     page.goto(&format!("{}/console/withdrawals?status=approved", app.address)).await.unwrap();
     wait_text(&page, "table.withdrawals", "approved").await;
+    // the payout file for the bank (the whole account only there), then paid with the reference
+    let csv = page.execute("return fetch('/console/payouts/payouts.csv').then(r => r.text())", vec![]).await.unwrap().json().as_str().unwrap().to_owned();
+    assert!(csv.contains(&format!("1,{},{},bank,收款人,62220210{:011},ICBC,100.00,0.00,0.00,100.00", w.withdrawal, w.wang, w.wang)), "{csv}");
+    page.refresh().await.unwrap();
+    wait_text(&page, "table.batches", "#1").await;
+    assert!(text_of(&page, "table.withdrawals").await.contains("#1"), "the row shows its batch");
+    shot(&page, "withdrawals-to-pay").await;
+    page.find(By::Name("reference")).await.unwrap().send_keys("ICBC20261127001").await.unwrap();
+    page.find(By::Css("button.pay")).await.unwrap().click().await.unwrap();
+    wait_text(&page, "table.withdrawals", "没有记录").await;
+    page.goto(&format!("{}/console/withdrawals?status=paid", app.address)).await.unwrap();
+    wait_text(&page, "table.withdrawals", "ICBC20261127001").await;
 
     // close last month: the confirmation shows what closing will post, then it is closed
     follow(&page, ".menu a[href='/console/settlement']", "/console/settlement").await;
@@ -169,7 +182,7 @@ async fn every_menu_page_loads_without_console_errors_and_edits_happen_in_place(
         }
         out
     };
-    assert_eq!(menu.len(), 11, "{menu:?}");
+    assert_eq!(menu.len(), 14, "{menu:?}");
     for href in &menu {
         page.goto(&format!("{}{href}", app.address)).await.unwrap();
         let h1 = wait_text(&page, "h1", "").await.text().await.unwrap();

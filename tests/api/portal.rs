@@ -9,7 +9,7 @@ use serde_json::json;
 use thirtyfour::prelude::*;
 
 use crate::console::{chromedriver, shot, text_of, wait_text, Driver};
-use crate::helpers::{spawn_app, TestApp, PASSWORD};
+use crate::helpers::{spawn_app, PASSWORD};
 
 async fn phone(driver: &Driver) -> WebDriver {
     let mut caps = DesiredCapabilities::chrome();
@@ -121,11 +121,20 @@ async fn an_agent_checks_earnings_orders_sells_and_withdraws_on_a_phone() {
     fits(&page, "earnings").await;
     shot(&page, "portal-earnings").await;
 
-    // withdraw ¥100.00: it waits in HQ's queue and in the agent's history
-    let token = app.agent_token(&b, "13800000001").await;
-    app.set_payee(&token, wang).await;
+    // withdraw ¥100.00: first where to be paid, then the fee and tax shown while typing;
+    // the request waits in HQ's queue and in the agent's history
+    app.call(Method::PATCH, "/api/v1/settings", Some(&b.hq), Some(json!({"withdrawal": {"min": "10.00", "max": "5000.00", "fee_rate": "0.006", "fee_min": "2.00", "tax_rate": "0"}}))).await;
     page.goto(&format!("{}/m/withdraw", app.address)).await.unwrap();
+    page.find(By::Css("a.button[href='/m/payee']")).await.unwrap().click().await.unwrap();
+    page.find(By::Name("name")).await.unwrap().send_keys("王芳").await.unwrap();
+    page.find(By::Name("account")).await.unwrap().send_keys("6222 0212 3456 7890 123").await.unwrap();
+    page.find(By::Name("bank")).await.unwrap().send_keys("工商银行").await.unwrap();
+    page.find(By::Css("main form button[type=submit]")).await.unwrap().click().await.unwrap();
+    let payee = wait_text(&page, "p.payee", "**** 0123").await.text().await.unwrap();
+    assert!(!payee.contains("6222"), "masked on the phone too: {payee}");
     page.find(By::Name("amount")).await.unwrap().send_keys("100.00").await.unwrap();
+    let quote = wait_text(&page, "#quote", "实到").await.text().await.unwrap();
+    assert!(quote.contains("¥2.00") && quote.contains("¥98.00"), "fee 2.00 (the minimum), net 98.00: {quote}");
     page.find(By::Css("main form button[type=submit]")).await.unwrap().click().await.unwrap();
     wait_text(&page, "ul.history", "审核中").await;
     let (_, queue) = app.get("/api/v1/withdrawals?status=requested", &b.hq).await;

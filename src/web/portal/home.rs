@@ -30,7 +30,7 @@ struct HomePage {
 
 #[get("/m/")]
 pub async fn page(state: web::Data<AppState>, user: AgentUser) -> Result<HttpResponse, PortalError> {
-    let (who, id) = (user.who.clone(), user.id);
+    let (who, id) = (user.who, user.id);
     let (me, tier, month, retail, earned, wallet, plan) = crate::db::read(&state.pool, move |conn| {
         let me = crate::tree::get(conn, &who, id)?;
         let tier = crate::catalog::list_tiers(conn, who.brand_id)?.into_iter().find(|t| t.id == me.tier_id).map(|t| t.name).unwrap_or_default();
@@ -40,7 +40,7 @@ pub async fn page(state: web::Data<AppState>, user: AgentUser) -> Result<HttpRes
         Ok((me, tier, month.clone(), retail, earned, crate::ledger::wallet(conn, &who, id)?, crate::plans::current(conn, who.brand_id)?))
     })
     .await?;
-    let summary = crate::reports::team::downline_summary(&state, user.who.clone(), id, month.clone()).await?;
+    let summary = crate::reports::team::downline_summary(&state, user.who, id, month.clone()).await?;
     let team = summary.team_purchases.amount;
     let pct = |r: Decimal| format!("{}%", (r * Decimal::ONE_HUNDRED).normalize());
     let mut brackets = if plan.team_rebate.enabled { plan.team_rebate.brackets.clone() } else { Vec::new() };

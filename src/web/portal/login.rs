@@ -104,7 +104,7 @@ pub async fn change_password(state: web::Data<AppState>, user: AgentUser, req: H
     let form = form.into_inner();
     user.check_csrf(&form.csrf)?;
     let token = req.cookie(COOKIE).map(|c| c.value().to_owned()).unwrap_or_default();
-    let who = user.who.clone();
+    let who = user.who;
     let result = crate::db::transaction(&state.pool, move |conn| crate::auth::change_password(conn, &who, &token, &form.old, &form.new)).await;
     match result {
         Ok(()) => super::html(&PasswordPage { csrf: user.csrf, message: None, done: true }),

@@ -36,7 +36,7 @@ struct OrderPage {
 
 #[get("/m/order")]
 pub async fn order_form(state: web::Data<AppState>, user: AgentUser) -> Result<HttpResponse, PortalError> {
-    let (who, id) = (user.who.clone(), user.id);
+    let (who, id) = (user.who, user.id);
     let (me, products, supply) = crate::db::read(&state.pool, move |conn| {
         Ok((crate::tree::get(conn, &who, id)?, crate::catalog::load_products(conn, who.brand_id, None, 1000)?, crate::brands::settings(conn, who.brand_id)?.supply_mode))
     })
@@ -61,13 +61,13 @@ fn field<'a>(form: &'a HashMap<String, String>, k: &str) -> &'a str {
 
 async fn place(state: &AppState, user: &AgentUser, form: &HashMap<String, String>, req: OrderRequest) -> Result<HttpResponse, PortalError> {
     let key = IdempotencyKey(Some(field(form, "idem").to_owned()).filter(|k| !k.is_empty() && k.len() <= 200));
-    let who = user.who.clone();
+    let who = user.who;
     let stored = crate::db::transaction(&state.pool, move |conn| {
         crate::idempotency::once(conn, &who, &key, "POST /orders", &req, StatusCode::CREATED, |conn| crate::orders::place(conn, &who, &req))
     })
     .await?;
     let id = serde_json::from_str::<serde_json::Value>(&stored.body).ok().and_then(|v| v["id"].as_i64()).ok_or_else(|| PortalError(AppError::internal("placed order has no id")))?;
-    let who = user.who.clone();
+    let who = user.who;
     let order = crate::db::read(&state.pool, move |conn| crate::orders::get(conn, &who, id)).await?;
     super::html_with(StatusCode::CREATED, &Done { csrf: user.csrf.clone(), order })
 }

@@ -24,7 +24,7 @@ struct ListPage {
 
 #[get("/m/statements")]
 pub async fn list(state: web::Data<AppState>, user: AgentUser) -> Result<HttpResponse, PortalError> {
-    let (who, id) = (user.who.clone(), user.id);
+    let (who, id) = (user.who, user.id);
     let (closed, reviews) = crate::db::read(&state.pool, move |conn| {
         Ok((crate::settlement::reviews::closed_months(conn, &who)?, crate::settlement::reviews::of_agent(conn, &who, id)?))
     })
@@ -45,7 +45,7 @@ struct StatementPage {
 
 #[get("/m/statements/{month}")]
 pub async fn page(state: web::Data<AppState>, user: AgentUser, month: web::Path<String>) -> Result<HttpResponse, PortalError> {
-    let (who, id, month) = (user.who.clone(), user.id, month.into_inner());
+    let (who, id, month) = (user.who, user.id, month.into_inner());
     let (s, review) = crate::db::read(&state.pool, move |conn| Ok((crate::settlement::agent_statement(conn, &who, id, &month)?, crate::settlement::reviews::of(conn, &who, id, &month)?))).await?;
     super::html(&StatementPage { csrf: user.csrf, s, review })
 }
@@ -61,7 +61,7 @@ pub struct ReviewForm {
 #[post("/m/statements/{month}/confirm")]
 pub async fn confirm(state: web::Data<AppState>, user: AgentUser, month: web::Path<String>, form: web::Form<ReviewForm>) -> Result<HttpResponse, PortalError> {
     user.check_csrf(&form.csrf)?;
-    let (who, id, month) = (user.who.clone(), user.id, month.into_inner());
+    let (who, id, month) = (user.who, user.id, month.into_inner());
     let m = month.clone();
     crate::db::transaction(&state.pool, move |conn| crate::settlement::reviews::review(conn, &who, id, &m, None)).await?;
     Ok(HttpResponse::SeeOther().insert_header((header::LOCATION, format!("/m/statements/{month}"))).finish())
@@ -70,7 +70,7 @@ pub async fn confirm(state: web::Data<AppState>, user: AgentUser, month: web::Pa
 #[post("/m/statements/{month}/dispute")]
 pub async fn dispute(state: web::Data<AppState>, user: AgentUser, month: web::Path<String>, form: web::Form<ReviewForm>) -> Result<HttpResponse, PortalError> {
     user.check_csrf(&form.csrf)?;
-    let (who, id, month, reason) = (user.who.clone(), user.id, month.into_inner(), form.into_inner().reason);
+    let (who, id, month, reason) = (user.who, user.id, month.into_inner(), form.into_inner().reason);
     let m = month.clone();
     crate::db::transaction(&state.pool, move |conn| crate::settlement::reviews::review(conn, &who, id, &m, Some(&reason))).await?;
     Ok(HttpResponse::SeeOther().insert_header((header::LOCATION, format!("/m/statements/{month}"))).finish())

@@ -57,7 +57,7 @@ fn number(what: &str, s: &str) -> Result<Option<i64>, PortalError> {
 pub async fn page(state: web::Data<AppState>, user: AgentUser, q: web::Query<TeamQuery>) -> Result<HttpResponse, PortalError> {
     let root_id = number("root", &q.root)?.unwrap_or(user.id);
     let after = number("after", &q.after)?.unwrap_or(0);
-    let (who, me) = (user.who.clone(), user.id);
+    let (who, me) = (user.who, user.id);
     let (root, upline, mut children, tiers, month) = crate::db::read(&state.pool, move |conn| {
         let root = crate::tree::get(conn, &who, root_id)?; // outside the own subtree: not found
         let upline = crate::tree::upline(conn, &who, root_id)?;
@@ -70,9 +70,9 @@ pub async fn page(state: web::Data<AppState>, user: AgentUser, q: web::Query<Tea
         children.last().map_or(0, |a| a.id)
     });
     let ids: Vec<i64> = children.iter().map(|a| a.id).collect();
-    let sizes = crate::reports::team::team_sizes(&state, user.who.clone(), ids.clone(), month.clone()).await?;
-    let summary = crate::reports::team::downline_summary(&state, user.who.clone(), root_id, month.clone()).await?;
-    let (who, m) = (user.who.clone(), month.clone());
+    let sizes = crate::reports::team::team_sizes(&state, user.who, ids.clone(), month.clone()).await?;
+    let summary = crate::reports::team::downline_summary(&state, user.who, root_id, month.clone()).await?;
+    let (who, m) = (user.who, month.clone());
     let bought: HashMap<i64, Decimal> = crate::db::read(&state.pool, move |conn| crate::reports::own_purchases(conn, &who, &m, &ids)).await?;
     let tier_name = |id: i64| tiers.iter().find(|t| t.id == id).map_or_else(String::new, |t| t.name.clone());
     // the path from the agent itself down to the root (uplines above the agent are not shown)
@@ -107,7 +107,7 @@ pub struct SearchQuery {
 #[get("/m/team/search")]
 pub async fn search(state: web::Data<AppState>, user: AgentUser, q: web::Query<SearchQuery>) -> Result<HttpResponse, PortalError> {
     let text = q.into_inner().q;
-    let who = user.who.clone();
+    let who = user.who;
     let query = crate::tree::SearchQuery { q: Some(text.trim().to_owned()).filter(|s| !s.is_empty()), ..Default::default() };
     let (found, tiers) = crate::db::read(&state.pool, move |conn| Ok((crate::tree::search(conn, &who, &query, 0, 30)?, crate::catalog::list_tiers(conn, who.brand_id)?))).await?;
     let found = found
@@ -133,7 +133,7 @@ struct StockPage {
 /// 库存 Stock: units, average cost, and months of retail cover at this month's pace.
 #[get("/m/stock")]
 pub async fn stock(state: web::Data<AppState>, user: AgentUser) -> Result<HttpResponse, PortalError> {
-    let (who, id) = (user.who.clone(), user.id);
+    let (who, id) = (user.who, user.id);
     let (lines, retail_units) = crate::db::read(&state.pool, move |conn| {
         let month = crate::period::month_of(chrono::Utc::now(), &crate::brands::settings(conn, who.brand_id)?.timezone)?;
         Ok((crate::inventory::agent_stock(conn, &who, id)?, crate::reports::sales_split(conn, &who, &month, Some(id), crate::reports::Scope::Own)?.retail_sales.units))
