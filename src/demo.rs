@@ -16,6 +16,12 @@ pub const BRAND: &str = "demo";
 pub const ADMIN_LOGIN: &str = "admin";
 pub const ADMIN_PASSWORD: &str = "demo-admin-2026";
 pub const AGENT_PASSWORD: &str = "demo-agent-2026";
+/// The other staff (login, role), with the admin's password.
+pub const STAFF: [(&str, &str, crate::auth::StaffRole); 3] = [
+    ("caiwu", "财务 小陈", crate::auth::StaffRole::Finance),
+    ("yunying", "运营 小李", crate::auth::StaffRole::Operations),
+    ("shenji", "审计 王老师", crate::auth::StaffRole::Auditor),
+];
 
 const TIERS: [&str; 5] = ["联创", "总代", "省代", "市代", "特约"];
 /// (sku, name, retail, prices best tier first) — MASK-01 is the spec's worked example.
@@ -122,6 +128,16 @@ fn seed_activity(conn: &mut PgConnection, brand_id: i64, start: chrono::DateTime
 
     let user_id: i64 = hq_users::table.filter(hq_users::brand_id.eq(brand_id)).select(hq_users::id).first(conn)?;
     let hq = Principal::hq(brand_id, user_id, crate::auth::StaffRole::Owner);
+    // the staff, and the withdrawal rules: 0.6% fee, at least ¥2.00
+    let mut finance = hq;
+    for (login, name, role) in STAFF {
+        let s = crate::auth::staff::create(conn, &hq, &crate::auth::staff::NewStaff { login: login.into(), name: name.into(), role, password: ADMIN_PASSWORD.into() })?;
+        if role == crate::auth::StaffRole::Finance {
+            finance = Principal::hq(brand_id, s.id, role);
+        }
+    }
+    let rules = crate::ledger::quote::WithdrawalRules { min: Decimal::new(1000, 2), max: Decimal::new(2_000_000, 2), fee_rate: Decimal::new(6, 3), fee_min: Decimal::new(200, 2), tax_rate: Decimal::ZERO };
+    crate::brands::patch_settings(conn, &hq, crate::brands::SettingsPatch { withdrawal: Some(rules), ..Default::default() })?;
     let plan = crate::commission::Plan {
         version: 0,
         effective_from: start.fixed_offset(),
@@ -207,6 +223,7 @@ fn seed_activity(conn: &mut PgConnection, brand_id: i64, start: chrono::DateTime
         }
     }
     wallets.sort_by(|a, b| b.1.cmp(&a.1));
+    let mut later = None;
     for (i, (agent_id, available)) in wallets.iter().take(10).enumerate() {
         let agent = Principal { brand_id, role: Role::Agent { agent_id: *agent_id }, request: 0 };
         let payee = crate::ledger::payee::PayeeInput {
@@ -216,25 +233,23 @@ fn seed_activity(conn: &mut PgConnection, brand_id: i64, start: chrono::DateTime
             bank: (i % 3 != 2).then(|| "中国工商银行 ICBC".to_owned()),
         };
         conn.transaction(|c| crate::ledger::payee::set(c, &agent, *agent_id, &payee))?;
-        let amount = (available / Decimal::TWO).round_dp(0);
+        let amount = (available / Decimal::TWO).round_dp(0).min(Decimal::new(2_000_000, 2));
         let req = crate::ledger::WithdrawalRequest { amount, payee: None };
         let w = conn.transaction(|c| crate::ledger::withdrawals::request(c, &agent, *agent_id, &req))?;
         match i {
             0..=4 => {
-                conn.transaction(|c| crate::ledger::payouts::approve(c, &hq, w.id))?;
+                conn.transaction(|c| crate::ledger::payouts::approve(c, &finance, w.id))?;
             }
             5 => {
-                conn.transaction(|c| crate::ledger::payouts::reject(c, &hq, w.id, "收款账户姓名与代理实名不一致 payee name does not match the agent's".into()))?;
+                conn.transaction(|c| crate::ledger::payouts::reject(c, &finance, w.id, "收款账户姓名与代理实名不一致 payee name does not match the agent's".into()))?;
             }
+            6 => later = Some(w.id),
             _ => {}
         }
-        if i <= 2 {
-            // the first three went out in a bank batch and were paid; one bounced
-            if i == 0 {
-                conn.transaction(|c| crate::ledger::payout_file::export(c, &hq, crate::ledger::payout_file::Selection::Approved, crate::settlement::export::ExportFormat::Csv))?;
-            }
-        }
     }
+    // the five approved went to the bank in batch 1: one bounced, three are paid, one is open;
+    // one more was approved after the file was made (it waits for the next batch)
+    conn.transaction(|c| crate::ledger::payout_file::export(c, &finance, crate::ledger::payout_file::Selection::Approved, crate::settlement::export::ExportFormat::Csv))?;
     let batch: Vec<i64> = crate::schema::withdrawals::table
         .filter(crate::schema::withdrawals::brand_id.eq(brand_id))
         .filter(crate::schema::withdrawals::batch_no.is_not_null())
@@ -244,11 +259,22 @@ fn seed_activity(conn: &mut PgConnection, brand_id: i64, start: chrono::DateTime
     for (k, id) in batch.iter().enumerate() {
         if k == 0 {
             let req = crate::ledger::payouts::FailRequest { reason: Some("户名与账号不符，银行退回 name and account do not match; returned by the bank".into()) };
-            conn.transaction(|c| crate::ledger::payouts::fail(c, &hq, *id, &req))?;
-        } else {
-            let req = crate::ledger::payouts::PayRequest { reference: Some(format!("ICBC{}", 20_260_000_000 + id)), paid_at: None };
-            conn.transaction(|c| crate::ledger::payouts::pay(c, &hq, *id, &req))?;
+            conn.transaction(|c| crate::ledger::payouts::fail(c, &finance, *id, &req))?;
+        } else if k <= 3 {
+            let req = crate::ledger::payouts::PayRequest { reference: Some(format!("ICBC{}", 20_261_100_000i64 + id)), paid_at: None };
+            conn.transaction(|c| crate::ledger::payouts::pay(c, &finance, *id, &req))?;
         }
+    }
+    if let Some(id) = later {
+        conn.transaction(|c| crate::ledger::payouts::approve(c, &finance, id))?;
+    }
+    // adjustments: finance credited one agent (approved by the owner) and proposes a debit
+    if let (Some((first, _)), Some((second, _))) = (wallets.first(), wallets.get(1)) {
+        let bonus = crate::ledger::adjustments::NewAdjustment { agent_id: *first, amount: Decimal::new(50_000, 2), category: "bonus".into(), reason: "季度优秀代理奖励 best agent of the quarter".into(), dispute_id: None };
+        let made = conn.transaction(|c| crate::ledger::adjustments::create(c, &finance, &bonus))?;
+        conn.transaction(|c| crate::ledger::adjustments::approve(c, &hq, made.id))?;
+        let debit = crate::ledger::adjustments::NewAdjustment { agent_id: *second, amount: Decimal::new(-3_580, 2), category: "correction".into(), reason: "运费多退 shipping refunded twice".into(), dispute_id: None };
+        conn.transaction(|c| crate::ledger::adjustments::create(c, &finance, &debit))?;
     }
     Ok(())
 }

@@ -85,7 +85,10 @@ fn run(cli: Cli) -> Result<ExitCode, Box<dyn std::error::Error>> {
             let logins = demo::seed(&mut *pool.get()?)?;
             let base = format!("http://{}", args.bind);
             println!("\nDemo brand `{}` with {} agents.", demo::BRAND, logins.total_agents);
-            println!("  HQ:     brand={} login={} password={}", demo::BRAND, demo::ADMIN_LOGIN, demo::ADMIN_PASSWORD);
+            println!("  HQ:     brand={} login={} password={} (owner)", demo::BRAND, demo::ADMIN_LOGIN, demo::ADMIN_PASSWORD);
+            for (login, _, role) in demo::STAFF {
+                println!("          brand={} login={login} password={} ({})", demo::BRAND, demo::ADMIN_PASSWORD, role.as_str());
+            }
             for (tier, name, phone) in &logins.agents {
                 println!("  {tier} {name}: brand={} login={phone} password={}", demo::BRAND, demo::AGENT_PASSWORD);
             }

@@ -195,3 +195,8 @@ pub fn reset_agent_password(conn: &mut PgConnection, who: &Principal, agent_id: 
     end_sessions(conn, who.brand_id, None, Some(agent_id))?;
     audit::record(conn, who, "agent.reset_password", format!("agent:{agent_id}"), None, None)
 }
+
+/// Every staff member's login by id, to show who did something.
+pub fn logins(conn: &mut PgConnection, brand_id: i64) -> Result<std::collections::HashMap<i64, String>, AppError> {
+    Ok(hq_users::table.filter(hq_users::brand_id.eq(brand_id)).select((hq_users::id, hq_users::login)).load::<(i64, String)>(conn)?.into_iter().collect())
+}

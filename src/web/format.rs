@@ -92,3 +92,8 @@ pub fn query(pairs: &[(&str, &str)]) -> String {
     let kept: Vec<(&str, &str)> = pairs.iter().copied().filter(|(_, v)| !v.is_empty()).collect();
     serde_urlencoded::to_string(kept).unwrap_or_default()
 }
+
+/// `hq:7` → that staff member's login; any other actor (`agent:42`, `migration`) as it is.
+pub fn actor_name(actor: &str, logins: &std::collections::HashMap<i64, String>) -> String {
+    actor.strip_prefix("hq:").and_then(|id| id.parse::<i64>().ok()).and_then(|id| logins.get(&id).cloned()).unwrap_or_else(|| actor.to_owned())
+}

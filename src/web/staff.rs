@@ -144,7 +144,7 @@ struct AuditPage {
     export: String,
 }
 
-const PAGE: i64 = 100;
+const PAGE: i64 = 50;
 
 fn pretty(v: &Option<serde_json::Value>) -> String {
     v.as_ref().map(|v| serde_json::to_string_pretty(v).unwrap_or_default()).unwrap_or_default()

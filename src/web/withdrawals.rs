@@ -7,7 +7,7 @@ use actix_web::{get, post, web, HttpResponse};
 use askama::Template;
 use serde::Deserialize;
 
-use super::format::{filters, local, query, zone};
+use super::format::{actor_name, filters, local, query, zone};
 use super::session::{ConsoleUser, PageError};
 use crate::error::AppError;
 use crate::ledger::withdrawals::{ListFilter, QueuedWithdrawal};
@@ -65,7 +65,19 @@ pub async fn page(state: web::Data<AppState>, user: ConsoleUser, f: web::Query<F
     let approved = f.status == "approved";
     let (mut items, wallets, tz, batches) = crate::db::read(&state.pool, move |conn| {
         let items = crate::ledger::withdrawals::list(conn, &who, &filter, before, PAGE + 1)?;
-        let batches = if approved { crate::ledger::payout_file::batches(conn, &who)? } else { Vec::new() };
+        let mut batches = if approved { crate::ledger::payout_file::batches(conn, &who)? } else { Vec::new() };
+        let logins = crate::auth::staff::logins(conn, who.brand_id)?;
+        for b in &mut batches {
+            b.created_by = actor_name(&b.created_by, &logins);
+        }
+        let mut items = items;
+        for w in &mut items {
+            for by in [&mut w.withdrawal.decided_by, &mut w.withdrawal.paid_by, &mut w.withdrawal.failed_by, &mut w.withdrawal.requested_by] {
+                if let Some(a) = by.as_mut() {
+                    *a = actor_name(a, &logins);
+                }
+            }
+        }
         let mut wallets = std::collections::HashMap::new();
         if queue {
             for w in items.iter().take(PAGE as usize) {
@@ -88,7 +100,7 @@ pub async fn page(state: web::Data<AppState>, user: ConsoleUser, f: web::Query<F
     let rows = items
         .into_iter()
         .map(|w| Row {
-            requested: local(&w.withdrawal.requested_at, &tz),
+            requested: w.withdrawal.requested_at.with_timezone(&tz).format("%m-%d %H:%M").to_string(),
             decided: w.withdrawal.decided_at.as_ref().map(|d| local(d, &tz)).unwrap_or_default(),
             ended: w.withdrawal.paid_at.or(w.withdrawal.failed_at).as_ref().map(|d| local(d, &tz)).unwrap_or_default(),
             available: wallets.get(&w.withdrawal.agent_id).copied(),
