@@ -121,7 +121,7 @@ async fn a_staff_member_refunds_approves_a_withdrawal_closes_the_month_and_downl
     let (_, wallet) = app.get(&format!("/api/v1/agents/{}/wallet", w.wang), &w.b.hq).await;
     assert_eq!(wallet["pending_withdrawals"], "0.00");
     page.goto(&format!("{}/console/withdrawals?status=approved", app.address)).await.unwrap();
-    wait_text(&page, "table.withdrawals", "approved").await;
+    wait_text(&page, "table.withdrawals", "王芳").await;
     // the payout file for the bank (the whole account only there), then paid with the reference
     let csv = page.execute("return fetch('/console/payouts/payouts.csv').then(r => r.text())", vec![]).await.unwrap().json().as_str().unwrap().to_owned();
     assert!(csv.contains(&format!("1,{},{},bank,收款人,62220210{:011},ICBC,100.00,0.00,0.00,100.00", w.withdrawal, w.wang, w.wang)), "{csv}");
