@@ -197,3 +197,32 @@ async fn forms_need_their_csrf_token_and_agents_get_no_console() {
     assert_eq!(resp.status(), StatusCode::UNAUTHORIZED);
     assert!(resp.text().await.unwrap().contains("Wrong brand, login or password"));
 }
+
+#[tokio::test]
+async fn the_console_refuses_what_a_role_may_not_do_before_reading_the_form() {
+    let app = spawn_app().await;
+    let (b, a, _c) = seeded(&app).await;
+    crate::staff::staff_token(&app, &b, "shenji", "auditor").await;
+    crate::staff::staff_token(&app, &b, "caiwu", "finance").await;
+    let login = |login: &str| [("brand", "acme".to_owned()), ("login", login.to_owned()), ("password", PASSWORD.to_owned())];
+    let auditor = client();
+    auditor.post(format!("{}/console/login", app.address)).form(&login("shenji")).send().await.unwrap();
+    // the auditor reads every page, the audit log included
+    for path in ["/console/", "/console/withdrawals", "/console/adjustments", "/console/audit", "/console/staff"] {
+        assert_eq!(auditor.get(format!("{}{path}", app.address)).send().await.unwrap().status(), StatusCode::OK, "{path}");
+    }
+    // and writes nothing: refused with the role's page, whatever the form holds (even no CSRF token)
+    let resp = auditor.post(format!("{}/console/agents/{a}/status", app.address)).form(&[("status", "suspended")]).send().await.unwrap();
+    assert_eq!(resp.status(), StatusCode::FORBIDDEN);
+    let text = resp.text().await.unwrap();
+    assert!(text.contains("无权操作") && text.contains("auditor"), "{text}");
+    assert_eq!(app.get(&format!("/api/v1/agents/{a}"), &b.hq).await.1["status"], "active");
+    // finance may not touch the tree, nor read the audit log
+    let finance = client();
+    finance.post(format!("{}/console/login", app.address)).form(&login("caiwu")).send().await.unwrap();
+    assert_eq!(finance.get(format!("{}/console/audit", app.address)).send().await.unwrap().status(), StatusCode::FORBIDDEN);
+    let page = finance.get(format!("{}/console/", app.address)).send().await.unwrap().text().await.unwrap();
+    let csrf = page.split("name=\"csrf\" value=\"").nth(1).and_then(|s| s.split('"').next()).unwrap().to_owned();
+    let resp = finance.post(format!("{}/console/agents/{a}/tier", app.address)).form(&[("csrf", csrf.as_str()), ("tier_id", "1")]).send().await.unwrap();
+    assert_eq!(resp.status(), StatusCode::FORBIDDEN);
+}
