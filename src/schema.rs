@@ -452,6 +452,7 @@ diesel::table! {
         id -> Int8,
         at -> Timestamptz,
         actor_id -> Int8,
+        chain -> Int2,
         actor -> Text,
         role -> Text,
         action -> Text,

@@ -197,13 +197,13 @@ pub const CHECKS: &[Check] = &[
                WHERE s.counted <> c.agents OR s.team_units <> p.units OR s.team_amount <> p.amount",
     },
     Check {
-        name: "audit log: every row unaltered and chained to its staff member's previous row",
+        name: "audit log: every row unaltered and chained to the previous row of its chain",
         sql: "SELECT format('brand %s audit row %s: %s', brand_id, id,
                             CASE WHEN prev_hash <> coalesce(expected_prev, 'genesis') THEN 'not chained to the row before it (a row was removed or inserted)'
                                  ELSE 'its fields do not give its hash (it was changed)' END) AS what
-                FROM (SELECT *, lag(hash) OVER (PARTITION BY brand_id, actor_id ORDER BY id) AS expected_prev FROM audit_log) a
+                FROM (SELECT *, lag(hash) OVER (PARTITION BY brand_id, actor_id, chain ORDER BY id) AS expected_prev FROM audit_log) a
                WHERE prev_hash <> coalesce(expected_prev, 'genesis')
-                  OR hash <> audit_row_hash(prev_hash, id, at, actor_id, actor, role, action, target, request_id, before, after)",
+                  OR hash <> audit_row_hash(prev_hash, id, at, actor_id, chain, actor, role, action, target, request_id, before, after)",
     },
     Check {
         name: "withdrawals: each state has exactly its entries, and they move exactly its amount",

@@ -120,13 +120,15 @@ CREATE TABLE adjustments (
 CREATE INDEX adjustments_queue ON adjustments (brand_id, status, id);
 
 -- The audit log: every HQ write, insert-only like the journal, each row chained by a sha256
--- to the same staff member's previous row, so `verify` can tell that none was changed or
--- removed. One chain per staff member, not per brand: two people never wait for each other.
+-- to the previous row of its chain, so `verify` can tell that none was changed or removed.
+-- Each staff member has 16 chains (picked by the request id): neither two people nor one
+-- person's concurrent requests (a script placing orders) queue behind one chain head.
 CREATE TABLE audit_log (
     brand_id    BIGINT NOT NULL REFERENCES brands (id),
     id          BIGSERIAL,
     at          TIMESTAMPTZ NOT NULL DEFAULT now(),
     actor_id    BIGINT NOT NULL,
+    chain       SMALLINT NOT NULL CHECK (chain BETWEEN 0 AND 15),
     actor       TEXT NOT NULL,
     role        TEXT NOT NULL,
     action      TEXT NOT NULL,
@@ -139,32 +141,33 @@ CREATE TABLE audit_log (
     PRIMARY KEY (brand_id, id)
 );
 CREATE INDEX audit_log_actor ON audit_log (brand_id, actor_id, id);
+CREATE INDEX audit_log_chain ON audit_log (brand_id, actor_id, chain, id);
 CREATE INDEX audit_log_action ON audit_log (brand_id, action, id);
 CREATE TRIGGER audit_log_append_only BEFORE UPDATE OR DELETE ON audit_log FOR EACH ROW EXECUTE FUNCTION journal_is_append_only();
 CREATE TRIGGER audit_log_no_truncate BEFORE TRUNCATE ON audit_log FOR EACH STATEMENT EXECUTE FUNCTION journal_is_append_only();
 
--- The one way a row gets in: under the staff member's audit lock (held to commit, so ids and
--- the chain agree), hashed over every field as the database prints it, zone-independent.
-CREATE FUNCTION audit_row_hash(prev TEXT, id BIGINT, at TIMESTAMPTZ, actor_id BIGINT, actor TEXT, role TEXT, action TEXT, target TEXT,
+-- The one way a row gets in: under its chain's lock (held to commit, so ids and the chain
+-- agree), hashed over every field as the database prints it, zone-independent.
+CREATE FUNCTION audit_row_hash(prev TEXT, id BIGINT, at TIMESTAMPTZ, actor_id BIGINT, chain SMALLINT, actor TEXT, role TEXT, action TEXT, target TEXT,
                                request_id TEXT, before JSONB, after JSONB) RETURNS TEXT LANGUAGE sql IMMUTABLE AS $$
-    SELECT encode(sha256(convert_to(concat_ws(E'\x1f', prev, id::text, (extract(epoch FROM at) * 1000000)::bigint::text, actor_id::text,
+    SELECT encode(sha256(convert_to(concat_ws(E'\x1f', prev, id::text, (extract(epoch FROM at) * 1000000)::bigint::text, actor_id::text, chain::text,
                                               actor, role, action, target, request_id, coalesce(before::text, '-'), coalesce(after::text, '-')), 'UTF8')), 'hex')
 $$;
 
-CREATE FUNCTION audit_append(p_brand BIGINT, p_actor_id BIGINT, p_actor TEXT, p_role TEXT, p_action TEXT, p_target TEXT, p_request TEXT,
+CREATE FUNCTION audit_append(p_brand BIGINT, p_actor_id BIGINT, p_chain SMALLINT, p_actor TEXT, p_role TEXT, p_action TEXT, p_target TEXT, p_request TEXT,
                              p_before JSONB, p_after JSONB) RETURNS BIGINT LANGUAGE plpgsql AS $$
 DECLARE
     v_prev TEXT;
     v_id BIGINT;
     v_at TIMESTAMPTZ := clock_timestamp();
 BEGIN
-    PERFORM pg_advisory_xact_lock(hashtextextended('audit_log:' || p_actor_id, p_brand));
-    SELECT hash INTO v_prev FROM audit_log WHERE brand_id = p_brand AND actor_id = p_actor_id ORDER BY id DESC LIMIT 1;
+    PERFORM pg_advisory_xact_lock(hashtextextended('audit_log:' || p_actor_id || ':' || p_chain, p_brand));
+    SELECT hash INTO v_prev FROM audit_log WHERE brand_id = p_brand AND actor_id = p_actor_id AND chain = p_chain ORDER BY id DESC LIMIT 1;
     v_prev := coalesce(v_prev, 'genesis');
     v_id := nextval(pg_get_serial_sequence('audit_log', 'id'));
-    INSERT INTO audit_log (brand_id, id, at, actor_id, actor, role, action, target, request_id, before, after, prev_hash, hash)
-    VALUES (p_brand, v_id, v_at, p_actor_id, p_actor, p_role, p_action, p_target, p_request, p_before, p_after, v_prev,
-            audit_row_hash(v_prev, v_id, v_at, p_actor_id, p_actor, p_role, p_action, p_target, p_request, p_before, p_after));
+    INSERT INTO audit_log (brand_id, id, at, actor_id, chain, actor, role, action, target, request_id, before, after, prev_hash, hash)
+    VALUES (p_brand, v_id, v_at, p_actor_id, p_chain, p_actor, p_role, p_action, p_target, p_request, p_before, p_after, v_prev,
+            audit_row_hash(v_prev, v_id, v_at, p_actor_id, p_chain, p_actor, p_role, p_action, p_target, p_request, p_before, p_after));
     RETURN v_id;
 END $$;
 

@@ -14,6 +14,7 @@ pub fn append(
     conn: &mut PgConnection,
     brand_id: i64,
     user_id: i64,
+    chain: i16,
     role: &str,
     action: &str,
     target: &str,
@@ -21,7 +22,7 @@ pub fn append(
     before: Option<serde_json::Value>,
     after: Option<serde_json::Value>,
 ) -> Result<(), AppError> {
-    diesel::sql_query("SELECT audit_append($1, $2, (SELECT login FROM hq_users WHERE brand_id = $1 AND id = $2), $3, $4, $5, $6, $7, $8)")
+    diesel::sql_query("SELECT audit_append($1, $2, $9, (SELECT login FROM hq_users WHERE brand_id = $1 AND id = $2), $3, $4, $5, $6, $7, $8)")
         .bind::<BigInt, _>(brand_id)
         .bind::<BigInt, _>(user_id)
         .bind::<Text, _>(role)
@@ -30,6 +31,7 @@ pub fn append(
         .bind::<Text, _>(request)
         .bind::<Nullable<Jsonb>, _>(before)
         .bind::<Nullable<Jsonb>, _>(after)
+        .bind::<diesel::sql_types::SmallInt, _>(chain)
         .execute(conn)?;
     Ok(())
 }

@@ -361,6 +361,10 @@ pub struct Statement {
     #[schema(value_type = String)]
     pub retail_sales_amount: Decimal,
     pub retail_sales_units: i64,
+    /// What could be withdrawn at close: the closing balance less credits still held at month
+    /// end and withdrawals asked for or approved since (null for months closed before it was kept).
+    #[schema(value_type = Option<String>)]
+    pub payable: Option<Decimal>,
 }
 
 pub fn statements(conn: &mut PgConnection, brand_id: i64, month: &str, after: i64, limit: i64) -> Result<Vec<Statement>, AppError> {

@@ -244,3 +244,29 @@ async fn an_adjustment_needs_a_second_staff_member_and_settles_a_dispute() {
     app.assert_verified().await;
     let _ = Method::GET;
 }
+
+#[tokio::test]
+async fn the_month_file_shows_what_is_payable_not_what_was_asked_for() {
+    let app = spawn_app().await;
+    let b = app.brand("acme").await;
+    let (last, start) = crate::settlement::month_start(1);
+    let a = app.agent_joined(&b.hq, "甲", "13800000001", b.tiers[0], None, start + chrono::Duration::hours(1)).await;
+    let buyer = app.agent_joined(&b.hq, "乙", "13800000002", b.tiers[4], Some(a), start + chrono::Duration::hours(2)).await;
+    let placed = (start + chrono::Duration::days(1)).to_rfc3339();
+    let (status, o) = app.post("/api/v1/orders", &b.hq, json!({"kind": "purchase", "buyer_id": buyer, "lines": [{"sku": "MASK-01", "qty": 10}], "placed_at": placed})).await;
+    assert_eq!(status, StatusCode::CREATED, "{o}");
+    // A asks for 300.00 of its 796.00 before last month is closed
+    let t = app.agent_token(&b, "13800000001").await;
+    app.set_payee(&t, a).await;
+    assert_eq!(app.post(&format!("/api/v1/agents/{a}/withdrawals"), &t, json!({"amount": "300.00"})).await.0, StatusCode::CREATED);
+    assert_eq!(app.post(&format!("/api/v1/periods/{last}/close"), &b.hq, json!({})).await.0, StatusCode::CREATED);
+    let (_, s) = app.get(&format!("/api/v1/agents/{a}/statements/{last}"), &b.hq).await;
+    assert_eq!((s["closing_balance"].as_str(), s["payable"].as_str()), (Some("796.00"), Some("496.00")), "{s}");
+    let (_, _, csv) = bytes(&app, &format!("/api/v1/periods/{last}/export?format=csv"), &b.hq).await;
+    let text = String::from_utf8(csv).unwrap();
+    let header: Vec<&str> = text.lines().next().unwrap().trim_start_matches('\u{feff}').split(',').collect();
+    let col = header.iter().position(|h| *h == "应付 Payable").unwrap();
+    let row: Vec<&str> = text.lines().find(|l| l.starts_with(&format!("{a},"))).unwrap().split(',').collect();
+    assert_eq!(row[col], "496.00", "the file's payable leaves out what was asked for: {row:?}");
+    app.assert_verified().await;
+}
