@@ -21,6 +21,7 @@ pub mod openapi;
 pub mod pagination;
 pub mod period;
 pub mod plans;
+pub mod recruiting;
 pub mod reports;
 pub mod schema;
 pub mod settlement;
@@ -37,10 +38,12 @@ pub struct AppState {
     pub summaries: reports::team::SnapshotPolicy,
     /// Login attempts per client address.
     pub login_limit: auth::limit::LoginLimiter,
+    /// Public requests (applications, certificate checks) per client address.
+    pub public_limit: auth::limit::LoginLimiter,
 }
 
 impl AppState {
     pub fn new(pool: db::Pool) -> Self {
-        AppState { pool, summaries: reports::team::SnapshotPolicy::default(), login_limit: auth::limit::LoginLimiter::default() }
+        AppState { pool, summaries: reports::team::SnapshotPolicy::default(), login_limit: auth::limit::LoginLimiter::default(), public_limit: auth::limit::LoginLimiter::per_minute(20) }
     }
 }

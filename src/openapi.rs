@@ -4,7 +4,7 @@ use actix_web::{get, HttpResponse};
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use crate::{audit, auth, brands, catalog, commission, exits, inventory, ledger, orders, pagination, plans, reports, settlement, startup, tree};
+use crate::{audit, auth, brands, recruiting, catalog, commission, exits, inventory, ledger, orders, pagination, plans, reports, settlement, startup, tree};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -27,6 +27,8 @@ use crate::{audit, auth, brands, catalog, commission, exits, inventory, ledger, 
         ledger::payouts_http::create_adjustment, ledger::payouts_http::list_adjustments, ledger::payouts_http::approve_adjustment, ledger::payouts_http::reject_adjustment,
         settlement::http::list, settlement::http::close, settlement::http::statements, settlement::http::export, settlement::http::agent_statement, settlement::http::confirm, settlement::http::dispute, settlement::http::disputes, settlement::http::resolve,
         reports::http::sales_split, reports::http::downline_summary, reports::http::compliance, reports::http::dashboard, exits::http::exit,
+        recruiting::http::invite, recruiting::http::renew, recruiting::http::revoke, recruiting::http::apply, recruiting::http::list, recruiting::http::approve,
+        recruiting::http::reject, recruiting::http::certificate, recruiting::http::check,
     ),
     components(schemas(
         auth::http::LoginRequest, auth::http::PasswordRequest, auth::LoginResponse, auth::StaffRole,
@@ -50,6 +52,8 @@ use crate::{audit, auth, brands, catalog, commission, exits, inventory, ledger, 
         reports::compliance::ComplianceReport, reports::compliance::ShareRow, reports::compliance::NoRetailRow, reports::compliance::LoadingRow,
         reports::compliance::Payout, reports::compliance::Network, reports::compliance::IncomeBand, reports::compliance::IncomeDisclosure,
         reports::dashboard::Dashboard, reports::dashboard::MonthRow, reports::dashboard::Pending,
+        recruiting::invites::Invite, recruiting::applications::ApplicationRequest, recruiting::applications::Created, recruiting::applications::Application,
+        recruiting::certificates::Certificate, recruiting::certificates::PublicCertificate,
         reports::SalesSplit, reports::Volume, reports::Scope, reports::DownlineSummary,
         settlement::reviews::Review, settlement::http::DisputeRequest, settlement::http::ResolveRequest, pagination::Page<settlement::reviews::Review>, settlement::PeriodView, settlement::CloseResult, settlement::Statement, pagination::Page<settlement::Statement>,
     )),

@@ -20,6 +20,8 @@ diesel::table! {
         withdrawal_fee_rate -> Numeric,
         withdrawal_fee_min -> Numeric,
         withholding_tax_rate -> Numeric,
+        application_approval -> Text,
+        application_days -> Int4,
     }
 }
 
@@ -465,7 +467,57 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    invite_codes (code) {
+        code -> Text,
+        brand_id -> Int8,
+        agent_id -> Int8,
+        created_at -> Timestamptz,
+        revoked_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
+    applications (brand_id, id) {
+        brand_id -> Int8,
+        id -> Int8,
+        code -> Text,
+        inviter_id -> Int8,
+        name -> Text,
+        phone -> Text,
+        wechat -> Nullable<Text>,
+        tier_id -> Int8,
+        password_hash -> Text,
+        access_hash -> Bytea,
+        status -> Text,
+        stage -> Text,
+        created_at -> Timestamptz,
+        expires_at -> Timestamptz,
+        decided_at -> Nullable<Timestamptz>,
+        decided_by -> Nullable<Text>,
+        reason -> Nullable<Text>,
+        agent_id -> Nullable<Int8>,
+        source -> Text,
+    }
+}
+
+diesel::table! {
+    certificates (number) {
+        number -> Text,
+        brand_id -> Int8,
+        agent_id -> Int8,
+        tier_id -> Int8,
+        valid_from -> Timestamptz,
+        valid_until -> Timestamptz,
+        revoked_at -> Nullable<Timestamptz>,
+        revoked_why -> Nullable<Text>,
+    }
+}
+
 diesel::allow_tables_to_appear_in_same_query!(
+    invite_codes,
+    applications,
+    certificates,
     payees,
     payout_batches,
     adjustments,

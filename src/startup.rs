@@ -7,7 +7,7 @@ use actix_web::{get, middleware, web, App, HttpRequest, HttpResponse, HttpServer
 use diesel::RunQueryDsl;
 
 use crate::error::AppError;
-use crate::{audit, auth, brands, catalog, exits, inventory, ledger, openapi, orders, plans, reports, settlement, tree, AppState};
+use crate::{audit, auth, brands, recruiting, catalog, exits, inventory, ledger, openapi, orders, plans, reports, settlement, tree, AppState};
 
 /// Every route of the service. Used by the server and by the tests.
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -93,7 +93,16 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .service(reports::http::downline_summary)
             .service(reports::http::compliance)
             .service(reports::http::dashboard)
-            .service(exits::http::exit),
+            .service(exits::http::exit)
+            .service(recruiting::http::invite)
+            .service(recruiting::http::renew)
+            .service(recruiting::http::revoke)
+            .service(recruiting::http::apply)
+            .service(recruiting::http::list)
+            .service(recruiting::http::approve)
+            .service(recruiting::http::reject)
+            .service(recruiting::http::certificate)
+            .service(recruiting::http::check),
     )
     .default_service(web::to(not_found));
 }

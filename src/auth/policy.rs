@@ -94,7 +94,9 @@ pub fn need(method: &Method, pattern: &str) -> Need {
     let last = segs.last().copied().unwrap_or("");
     let read = matches!(*method, Method::GET | Method::HEAD);
     match first {
-        "auth" | "login" | "logout" | "lang" | "password" => return Need::Anyone,
+        "auth" | "login" | "logout" | "lang" | "password" | "public" => return Need::Anyone,
+        // applying through an invite link is public
+        "applications" if segs.len() == 1 && !read => return Need::Anyone,
         "audit" => return Need::Audit,
         // the payout file carries whole account numbers and marks withdrawals exported
         "payouts" if last == "export" || last.starts_with("payouts.") => return Need::Finance,

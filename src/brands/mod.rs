@@ -64,6 +64,10 @@ pub struct Settings {
     pub min_retail_share: Decimal,
     /// Limits, fee and tax of withdrawals.
     pub withdrawal: crate::ledger::quote::WithdrawalRules,
+    /// Who approves applications through invite links: `inviter`, `hq` or `inviter_then_hq`.
+    pub application_approval: String,
+    /// Days a pending application waits before it expires (1–90).
+    pub application_days: i32,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, utoipa::ToSchema)]
@@ -81,11 +85,13 @@ pub struct SettingsPatch {
     pub min_retail_share: Option<Decimal>,
     /// Replaces the withdrawal rules (all five fields).
     pub withdrawal: Option<crate::ledger::quote::WithdrawalRules>,
+    pub application_approval: Option<String>,
+    pub application_days: Option<i32>,
 }
 
-type SettingsRow = (String, String, bool, Decimal, i32, String, String, Decimal, (Decimal, Decimal, Decimal, Decimal, Decimal));
+type SettingsRow = (String, String, bool, Decimal, i32, String, String, Decimal, (Decimal, Decimal, Decimal, Decimal, Decimal), (String, i32));
 
-fn to_settings((supply_mode, timezone, hq_stock_tracking, buyback_ratio, hold_days, jurisdiction, floor, min_retail_share, w): SettingsRow) -> Settings {
+fn to_settings((supply_mode, timezone, hq_stock_tracking, buyback_ratio, hold_days, jurisdiction, floor, min_retail_share, w, (application_approval, application_days)): SettingsRow) -> Settings {
     Settings {
         supply_mode: if supply_mode == "upline" { SupplyMode::Upline } else { SupplyMode::Hq },
         timezone,
@@ -96,6 +102,8 @@ fn to_settings((supply_mode, timezone, hq_stock_tracking, buyback_ratio, hold_da
         price_floor_mode: if floor == "flag" { PriceFloorMode::Flag } else { PriceFloorMode::Reject },
         min_retail_share: min_retail_share.normalize(),
         withdrawal: crate::ledger::quote::WithdrawalRules { min: w.0, max: w.1, fee_rate: w.2.normalize(), fee_min: w.3, tax_rate: w.4.normalize() },
+        application_approval,
+        application_days,
     }
 }
 
@@ -112,6 +120,7 @@ pub fn settings(conn: &mut PgConnection, brand_id: i64) -> Result<Settings, AppE
             brands::price_floor_mode,
             brands::min_retail_share,
             (brands::withdrawal_min, brands::withdrawal_max, brands::withdrawal_fee_rate, brands::withdrawal_fee_min, brands::withholding_tax_rate),
+            (brands::application_approval, brands::application_days),
         ))
         .first(conn)?;
     Ok(to_settings(row))
@@ -126,6 +135,12 @@ pub fn patch_settings(conn: &mut PgConnection, who: &crate::auth::Principal, pat
     let before = settings(conn, brand_id)?;
     if let Some(w) = &patch.withdrawal {
         crate::ledger::quote::check_rules(w).map_err(AppError::validation)?;
+    }
+    if patch.application_approval.as_deref().is_some_and(|m| !crate::recruiting::applications::MODES.contains(&m)) {
+        return Err(AppError::validation("application_approval must be inviter, hq or inviter_then_hq"));
+    }
+    if patch.application_days.is_some_and(|d| !(1..=90).contains(&d)) {
+        return Err(AppError::validation("application_days must be between 1 and 90"));
     }
     if let Some(tz) = &patch.timezone {
         tz.parse::<chrono_tz::Tz>().map_err(|_| AppError::validation(format!("timezone {tz:?} is not an IANA time zone name such as Asia/Shanghai")))?;
@@ -185,6 +200,12 @@ pub fn patch_settings(conn: &mut PgConnection, who: &crate::auth::Principal, pat
                 brands::withholding_tax_rate.eq(w.tax_rate),
             ))
             .execute(conn)?;
+    }
+    if let Some(m) = &patch.application_approval {
+        diesel::update(target).set(brands::application_approval.eq(m)).execute(conn)?;
+    }
+    if let Some(d) = patch.application_days {
+        diesel::update(target).set(brands::application_days.eq(d)).execute(conn)?;
     }
     let after = settings(conn, brand_id)?;
     crate::audit::change(conn, who, "settings.update", "settings", Some(&before), Some(&after))?;

@@ -163,6 +163,8 @@ pub fn exit(conn: &mut PgConnection, who: &Principal, agent_id: i64) -> Result<E
             agent_exits::exited_by.eq(&actor),
         ))
         .execute(conn)?;
+    crate::recruiting::certificates::sync(conn, brand_id, agent_id)?;
+    crate::recruiting::invites::revoke_all(conn, brand_id, agent_id)?;
     crate::audit::change(conn, who, "agent.exit", format!("agent:{agent_id}"), None::<&()>, Some(&result))?;
     Ok(result)
 }

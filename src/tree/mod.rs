@@ -87,6 +87,11 @@ fn tier_rank(conn: &mut PgConnection, brand_id: i64, tier_id: i64) -> Result<i32
 }
 
 pub fn create(conn: &mut PgConnection, who: &Principal, req: &NewAgentRequest) -> Result<Agent, AppError> {
+    create_as(conn, who, req, None)
+}
+
+/// `create`, with the password already hashed (an approved application carries its hash).
+pub fn create_as(conn: &mut PgConnection, who: &Principal, req: &NewAgentRequest, password_hash: Option<&str>) -> Result<Agent, AppError> {
     let (name, phone) = (req.name.trim(), req.phone.trim());
     if name.is_empty() || name.chars().count() > 100 {
         return Err(AppError::validation("name must be 1 to 100 characters"));
@@ -94,7 +99,9 @@ pub fn create(conn: &mut PgConnection, who: &Principal, req: &NewAgentRequest) -
     if phone.len() < 5 || phone.len() > 20 || !phone.chars().all(|c| c.is_ascii_digit() || c == '+' || c == '-') {
         return Err(AppError::validation("phone must be 5 to 20 digits (and '+', '-')"));
     }
-    check_password_strength(&req.password)?;
+    if password_hash.is_none() {
+        check_password_strength(&req.password)?;
+    }
     if req.joined_at.is_some() && !who.is_hq() {
         return Err(AppError::forbidden("only HQ may set joined_at"));
     }
@@ -141,11 +148,15 @@ pub fn create(conn: &mut PgConnection, who: &Principal, req: &NewAgentRequest) -
     if store::phone_taken(conn, who.brand_id, phone)? {
         return Err(AppError::conflict("phone_taken", format!("an agent with phone {phone} already exists in this brand")));
     }
-    let hash = hash_password(&req.password)?;
+    let hash = match password_hash {
+        Some(h) => h.to_owned(),
+        None => hash_password(&req.password)?,
+    };
     let row =
         store::insert(conn, who.brand_id, &store::NewAgent { name, phone, tier_id: req.tier_id, parent: parent.as_ref(), sponsor_id, password_hash: &hash, joined_at })?;
     store::record_event(conn, who.brand_id, row.id, "joined", None, row.parent_id.map(|p| p.to_string()), &who.actor(), joined_at)?;
     let agent: Agent = row.into();
+    crate::recruiting::certificates::sync(conn, who.brand_id, agent.id)?;
     crate::audit::change(conn, who, "agent.create", format!("agent:{}", agent.id), None::<&()>, Some(&agent))?;
     Ok(agent)
 }
@@ -311,6 +322,7 @@ pub fn change_tier(conn: &mut PgConnection, who: &Principal, id: i64, tier_id: i
     if agent.tier_id != tier_id {
         store::set_tier(conn, who.brand_id, id, tier_id)?;
         store::record_event(conn, who.brand_id, id, "tier_changed", Some(agent.tier_id.to_string()), Some(tier_id.to_string()), &who.actor(), Utc::now())?;
+        crate::recruiting::certificates::sync(conn, who.brand_id, id)?;
         crate::audit::record(conn, who, "agent.tier", format!("agent:{id}"), Some(serde_json::json!({ "tier_id": agent.tier_id })), Some(serde_json::json!({ "tier_id": tier_id })))?;
     }
     get(conn, who, id)
@@ -337,6 +349,7 @@ pub fn change_status(conn: &mut PgConnection, who: &Principal, id: i64, status: 
     if agent.status != status {
         store::set_status(conn, who.brand_id, id, status)?;
         store::record_event(conn, who.brand_id, id, "status_changed", Some(agent.status.clone()), Some(status.into()), &who.actor(), Utc::now())?;
+        crate::recruiting::certificates::sync(conn, who.brand_id, id)?;
         crate::audit::record(conn, who, "agent.status", format!("agent:{id}"), Some(serde_json::json!({ "status": agent.status })), Some(serde_json::json!({ "status": status })))?;
     }
     get(conn, who, id)

@@ -7,6 +7,7 @@
 //! agent's session never opens a console page.
 
 mod adjustments;
+mod applications;
 mod agent;
 mod agent_actions;
 mod agents;
@@ -19,6 +20,7 @@ mod plan;
 pub mod portal;
 mod reports;
 mod products;
+mod public;
 pub(crate) mod session;
 mod settings;
 mod staff;
@@ -39,7 +41,10 @@ struct Assets;
 /// Every page route (registered by `startup::configure`).
 pub fn configure(cfg: &mut web::ServiceConfig) {
     portal::configure(cfg);
-    cfg.service(root)
+    cfg.service(public::join)
+        .service(public::apply)
+        .service(public::verify)
+        .service(root)
         .service(lang)
         .service(asset)
         .service(login::login_form)
@@ -85,6 +90,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(withdrawals::export)
         .service(withdrawals::payout_form)
         .service(withdrawals::payout)
+        .service(applications::page)
+        .service(applications::approve)
+        .service(applications::reject)
+        .service(applications::certificate)
         .service(adjustments::page)
         .service(adjustments::create)
         .service(adjustments::approve)

@@ -33,10 +33,14 @@ pub async fn page(state: web::Data<AppState>, user: ConsoleUser) -> Result<HttpR
 fn patch_of(form: &HashMap<String, String>) -> Result<SettingsPatch, AppError> {
     let text = |k: &str| form.get(k).map(|v| serde_json::Value::String(v.trim().to_owned()));
     let mut patch = serde_json::Map::new();
-    for key in ["supply_mode", "timezone", "buyback_ratio", "jurisdiction", "price_floor_mode", "min_retail_share"] {
+    for key in ["supply_mode", "timezone", "buyback_ratio", "jurisdiction", "price_floor_mode", "min_retail_share", "application_approval"] {
         if let Some(v) = text(key) {
             patch.insert(key.into(), v);
         }
+    }
+    if let Some(days) = form.get("application_days") {
+        let n: i32 = days.trim().parse().map_err(|_| AppError::validation("申请有效天数必须是整数 application_days must be a whole number"))?;
+        patch.insert("application_days".into(), n.into());
     }
     if let Some(days) = form.get("hold_days") {
         let n: i32 = days.trim().parse().map_err(|_| AppError::validation("冻结天数必须是整数 hold_days must be a whole number"))?;

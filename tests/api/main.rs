@@ -10,6 +10,7 @@ mod money_out;
 mod openapi;
 mod orders;
 mod portal;
+mod recruiting;
 mod reports;
 mod settlement;
 mod staff;

@@ -7,6 +7,7 @@ mod home;
 mod login;
 mod money;
 mod orders;
+pub mod recruit;
 mod session;
 mod statements;
 mod team;
@@ -16,7 +17,12 @@ use actix_web::web;
 pub use session::{AgentUser, PortalError};
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(login::login_form)
+    cfg.service(recruit::page)
+        .service(recruit::renew)
+        .service(recruit::approve)
+        .service(recruit::reject)
+        .service(recruit::certificate)
+        .service(login::login_form)
         .service(login::submit)
         .service(login::logout)
         .service(login::password_form)

@@ -1,0 +1,169 @@
+//! Recruiting: invite link → public application → approval (each mode) → the new agent under
+//! its inviter; dead codes, expiry, duplicates; the 授权书 valid, then revoked; the public
+//! check shows nothing that identifies or reaches the agent.
+
+use reqwest::{Method, StatusCode};
+use serde_json::{json, Value};
+
+use crate::helpers::{spawn_app, spawn_app_with, Brand, TestApp, PASSWORD};
+
+async fn invite(app: &TestApp, token: &str, agent: i64) -> String {
+    let (status, i) = app.get(&format!("/api/v1/agents/{agent}/invite"), token).await;
+    assert_eq!(status, StatusCode::OK, "{i}");
+    assert!(i["qr_svg"].as_str().unwrap().contains("<svg") && i["url"].as_str().unwrap().ends_with(i["code"].as_str().unwrap()));
+    i["code"].as_str().unwrap().to_owned()
+}
+
+async fn apply(app: &TestApp, code: &str, phone: &str, tier: i64) -> (StatusCode, Value) {
+    app.call(Method::POST, "/api/v1/applications", None, Some(json!({"code": code, "name": "新人", "phone": phone, "wechat": "wx_new", "tier_id": tier, "password": PASSWORD}))).await
+}
+
+async fn mode(app: &TestApp, b: &Brand, m: &str) {
+    let (status, s) = app.call(Method::PATCH, "/api/v1/settings", Some(&b.hq), Some(json!({"application_approval": m}))).await;
+    assert_eq!(status, StatusCode::OK, "{s}");
+}
+
+#[tokio::test]
+async fn an_agent_recruits_through_its_link_and_approves_without_hq() {
+    let app = spawn_app().await;
+    let b = app.brand("acme").await;
+    let a = app.agent(&b.hq, "王芳", "13800000001", b.tiers[1], None).await;
+    let other = app.agent(&b.hq, "外人", "13800000009", b.tiers[1], None).await;
+    let ta = app.agent_token(&b, "13800000001").await;
+    let to = app.agent_token(&b, "13800000009").await;
+    assert_eq!(app.get(&format!("/api/v1/agents/{a}/invite"), &to).await.0, StatusCode::NOT_FOUND, "not another agent's link");
+    let code = invite(&app, &ta, a).await;
+    assert_eq!(invite(&app, &ta, a).await, code, "one live code");
+    // refusals write nothing
+    assert_eq!(apply(&app, "nosuchcode", "13900000001", b.tiers[4]).await.0, StatusCode::NOT_FOUND);
+    assert_eq!(apply(&app, &code, "13900000001", b.tiers[0]).await.1["code"], "tier_above_inviter");
+    assert_eq!(apply(&app, &code, "13800000009", b.tiers[4]).await.1["code"], "phone_taken");
+    let (status, bad) = app.call(Method::POST, "/api/v1/applications", None, Some(json!({"code": code, "name": "x\u{0}y", "phone": "13900000001", "tier_id": b.tiers[4], "password": PASSWORD}))).await;
+    assert_eq!((status, bad["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("validation")));
+    let (status, created) = apply(&app, &code, "13900000001", b.tiers[4]).await;
+    assert_eq!((status, created["status"].as_str(), created["stage"].as_str()), (StatusCode::CREATED, Some("pending"), Some("inviter")), "{created}");
+    assert_eq!(created["token"].as_str().map(str::len), Some(32));
+    assert_eq!(apply(&app, &code, "13900000001", b.tiers[4]).await.1["code"], "already_applied", "one open application per phone");
+    let id = created["id"].as_i64().unwrap();
+    // only the inviter sees and decides it (HQ sees everything)
+    assert_eq!(app.get("/api/v1/applications", &to).await.1, json!([]));
+    assert_eq!(app.post(&format!("/api/v1/applications/{id}/approve"), &to, json!({})).await.0, StatusCode::NOT_FOUND);
+    let (_, mine) = app.get("/api/v1/applications?status=pending", &ta).await;
+    assert_eq!(mine[0]["id"].as_i64(), Some(id));
+    // 32 concurrent approvals by the inviter: one agent
+    let mut handles = Vec::new();
+    for _ in 0..32 {
+        let (address, t) = (app.address.clone(), ta.clone());
+        handles.push(tokio::spawn(async move { reqwest::Client::new().post(format!("{address}/api/v1/applications/{id}/approve")).bearer_auth(t).json(&json!({})).send().await.unwrap().status() }));
+    }
+    let mut ok = 0;
+    for h in handles {
+        let s = h.await.unwrap();
+        assert!(s == StatusCode::OK || s == StatusCode::CONFLICT, "{s}");
+        ok += usize::from(s == StatusCode::OK);
+    }
+    assert_eq!(ok, 1);
+    let (_, done) = app.get(&format!("/api/v1/applications?status=approved"), &b.hq).await;
+    let new_id = done[0]["agent_id"].as_i64().unwrap();
+    let (_, agent) = app.get(&format!("/api/v1/agents/{new_id}"), &ta).await;
+    assert_eq!((agent["parent_id"].as_i64(), agent["sponsor_id"].as_i64(), agent["tier_id"].as_i64()), (Some(a), Some(a), Some(b.tiers[4])), "{agent}");
+    assert_eq!(app.login(&b.code, "13900000001", PASSWORD).await.0, StatusCode::OK, "the password given on the form");
+    app.assert_verified().await;
+}
+
+#[tokio::test]
+async fn hq_decides_alone_or_after_the_inviter_as_the_brand_set() {
+    let app = spawn_app().await;
+    let b = app.brand("acme").await;
+    let a = app.agent(&b.hq, "王芳", "13800000001", b.tiers[1], None).await;
+    let ta = app.agent_token(&b, "13800000001").await;
+    let code = invite(&app, &ta, a).await;
+    // HQ decides
+    mode(&app, &b, "hq").await;
+    let (_, c1) = apply(&app, &code, "13900000001", b.tiers[4]).await;
+    assert_eq!(c1["stage"], "hq");
+    assert_eq!(app.post(&format!("/api/v1/applications/{}/approve", c1["id"]), &ta, json!({})).await.1["code"], "waiting_for_hq");
+    let (status, r) = app.post(&format!("/api/v1/applications/{}/approve", c1["id"]), &b.hq, json!({})).await;
+    assert_eq!((status, r["status"].as_str()), (StatusCode::OK, Some("approved")), "{r}");
+    let (_, agent) = app.get(&format!("/api/v1/agents/{}", r["agent_id"]), &b.hq).await;
+    assert_eq!((agent["parent_id"].as_i64(), agent["sponsor_id"].as_i64()), (Some(a), Some(a)), "HQ creates it under the inviter");
+    // the inviter, then HQ
+    mode(&app, &b, "inviter_then_hq").await;
+    let (_, c2) = apply(&app, &code, "13900000002", b.tiers[4]).await;
+    let id = c2["id"].as_i64().unwrap();
+    assert_eq!(app.post(&format!("/api/v1/applications/{id}/approve"), &b.hq, json!({})).await.1["code"], "waiting_for_inviter");
+    let (_, r) = app.post(&format!("/api/v1/applications/{id}/approve"), &ta, json!({})).await;
+    assert_eq!((r["status"].as_str(), r["stage"].as_str()), (Some("pending"), Some("hq")));
+    assert_eq!(app.post(&format!("/api/v1/applications/{id}/reject"), &ta, json!({"reason": "x"})).await.1["code"], "waiting_for_hq");
+    let (_, r) = app.post(&format!("/api/v1/applications/{id}/reject"), &b.hq, json!({"reason": "请先完成实名认证 verify your name first"})).await;
+    assert_eq!((r["status"].as_str(), r["reason"].as_str()), (Some("rejected"), Some("请先完成实名认证 verify your name first")));
+    assert_eq!(app.post(&format!("/api/v1/applications/{id}/approve"), &b.hq, json!({})).await.1["code"], "already_decided");
+    app.assert_verified().await;
+}
+
+#[tokio::test]
+async fn codes_die_with_renewal_suspension_and_exit_and_pending_applications_expire() {
+    let app = spawn_app().await;
+    let b = app.brand("acme").await;
+    let other = app.brand("other").await;
+    let a = app.agent(&b.hq, "王芳", "13800000001", b.tiers[1], None).await;
+    let ta = app.agent_token(&b, "13800000001").await;
+    let code = invite(&app, &ta, a).await;
+    assert_eq!(apply(&app, &code, "13900000001", other.tiers[4]).await.1["code"], "unknown_tier", "another brand's tier");
+    let (_, c) = apply(&app, &code, "13900000001", b.tiers[4]).await;
+    // past its date: refused, and the phone may apply again
+    let pool = app.pool.clone();
+    tokio::task::spawn_blocking(move || {
+        use diesel::prelude::*;
+        diesel::sql_query("UPDATE applications SET expires_at = now() - interval '1 minute'").execute(&mut pool.get().unwrap()).unwrap();
+    })
+    .await
+    .unwrap();
+    let (status, e) = app.post(&format!("/api/v1/applications/{}/approve", c["id"]), &ta, json!({})).await;
+    assert_eq!((status, e["code"].as_str()), (StatusCode::CONFLICT, Some("expired")));
+    assert_eq!(apply(&app, &code, "13900000001", b.tiers[4]).await.0, StatusCode::CREATED);
+    // a renewed code replaces the old one
+    let (_, renewed) = app.post(&format!("/api/v1/agents/{a}/invite/renew"), &ta, json!({})).await;
+    let fresh = renewed["code"].as_str().unwrap().to_owned();
+    assert_ne!(fresh, code);
+    assert_eq!(apply(&app, &code, "13900000002", b.tiers[4]).await.0, StatusCode::NOT_FOUND);
+    // a suspended agent's code is dead, and it cannot get one
+    app.post(&format!("/api/v1/agents/{a}/status"), &b.hq, json!({"status": "suspended"})).await;
+    assert_eq!(apply(&app, &fresh, "13900000002", b.tiers[4]).await.0, StatusCode::NOT_FOUND);
+    assert_eq!(app.get(&format!("/api/v1/agents/{a}/invite"), &b.hq).await.1["code"], "not_active");
+    app.assert_verified().await;
+}
+
+#[tokio::test]
+async fn a_certificate_is_valid_then_revoked_and_the_public_check_reveals_nothing_more() {
+    let app = spawn_app_with(|s| s.public_limit = agent_ledger::auth::limit::LoginLimiter::per_minute(6)).await;
+    let b = app.brand("acme").await;
+    let a = app.agent(&b.hq, "王芳", "13800000001", b.tiers[1], None).await;
+    let ta = app.agent_token(&b, "13800000001").await;
+    let (status, cert) = app.get(&format!("/api/v1/agents/{a}/certificate"), &ta).await;
+    assert_eq!((status, cert["status"].as_str(), cert["name"].as_str()), (StatusCode::OK, Some("valid"), Some("王芳")), "{cert}");
+    let number = cert["number"].as_str().unwrap().to_owned();
+    let check = |n: String| {
+        let app = &app;
+        async move { app.call(Method::GET, &format!("/api/v1/public/certificates/{n}"), None, None).await }
+    };
+    let (status, public) = check(number.clone()).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!((public["name_masked"].as_str(), public["status"].as_str(), public["brand"].as_str()), (Some("王*"), Some("valid"), Some("Test brand")), "{public}");
+    let text = public.to_string();
+    assert!(!text.contains("13800000001") && !text.contains("王芳") && !text.contains(&format!("\"{a}\"")), "{text}");
+    // a tier change revokes it and issues another; exit revokes that one
+    app.post(&format!("/api/v1/agents/{a}/tier"), &b.hq, json!({"tier_id": b.tiers[0]})).await;
+    assert_eq!(check(number.clone()).await.1["status"], "revoked");
+    let (_, second) = app.get(&format!("/api/v1/agents/{a}/certificate"), &b.hq).await;
+    assert_ne!(second["number"], cert["number"]);
+    assert_eq!(app.post(&format!("/api/v1/agents/{a}/exit"), &b.hq, json!({})).await.0, StatusCode::OK);
+    assert_eq!(check(second["number"].as_str().unwrap().to_owned()).await.1["status"], "revoked");
+    assert_eq!(check("ABCDEFGHJKMN".into()).await.0, StatusCode::NOT_FOUND);
+    // 6 a minute per address (4 used above): the 7th is refused
+    for _ in 0..2 {
+        assert_eq!(check(number.clone()).await.0, StatusCode::OK);
+    }
+    assert_eq!(check(number.clone()).await.0, StatusCode::TOO_MANY_REQUESTS);
+    app.assert_verified().await;
+}
