@@ -233,3 +233,62 @@ async fn phones_get_small_gzipped_pages_and_revalidate_our_stylesheet_by_its_has
     let login = http.get(format!("{}/m/login", app.address)).header("Accept-Encoding", "gzip").send().await.unwrap();
     assert_eq!(login.headers()["content-encoding"], "gzip");
 }
+
+/// 招代理 from the phone: the agent shows its QR code, a newcomer applies on the public link
+/// (another phone, no login), the agent approves, the newcomer sees it on the same link and
+/// logs in; a consumer checks the newcomer's certificate on /verify. No call to HQ.
+#[tokio::test]
+async fn an_agent_recruits_from_its_phone_and_a_consumer_checks_the_certificate() {
+    let app = spawn_app().await;
+    let b = app.brand("acme").await;
+    app.agent(&b.hq, "王芳", "13800000001", b.tiers[1], None).await;
+    let driver = chromedriver();
+    let agent = phone(&driver).await;
+    agent.goto(&format!("{}/m/login", app.address)).await.unwrap();
+    agent.find(By::Name("brand")).await.unwrap().send_keys("acme").await.unwrap();
+    agent.find(By::Name("phone")).await.unwrap().send_keys("13800000001").await.unwrap();
+    agent.find(By::Name("password")).await.unwrap().send_keys(PASSWORD).await.unwrap();
+    agent.find(By::Css("button[type=submit]")).await.unwrap().click().await.unwrap();
+    wait_text(&agent, "header.top", "王芳").await;
+    agent.find(By::Css("a.invite-link")).await.unwrap().click().await.unwrap();
+    let link = wait_text(&agent, ".invite .link", "/join/").await.text().await.unwrap();
+    assert!(agent.find(By::Css(".invite .qr svg")).await.is_ok(), "the QR code to post in WeChat");
+    fits(&agent, "invite").await;
+    shot(&agent, "portal-invite").await;
+
+    // the newcomer, on its own phone, without an account
+    let newcomer = phone(&driver).await;
+    newcomer.goto(link.trim()).await.unwrap();
+    wait_text(&newcomer, ".join-form", "王*").await;
+    newcomer.find(By::Name("name")).await.unwrap().send_keys("赵新").await.unwrap();
+    newcomer.find(By::Name("phone")).await.unwrap().send_keys("13911112222").await.unwrap();
+    newcomer.find(By::Name("wechat")).await.unwrap().send_keys("zhaoxin88").await.unwrap();
+    newcomer.find(By::Name("password")).await.unwrap().send_keys("zhao-pass-2026").await.unwrap();
+    fits(&newcomer, "join").await;
+    shot(&newcomer, "public-join").await;
+    newcomer.find(By::Css(".join-form button[type=submit]")).await.unwrap().click().await.unwrap();
+    wait_text(&newcomer, ".progress", "审核中").await;
+
+    // the inviter approves on its phone
+    agent.refresh().await.unwrap();
+    wait_text(&agent, "ul.applications", "赵新").await;
+    shot(&agent, "portal-applications").await;
+    agent.find(By::Css("ul.applications button.approve")).await.unwrap().click().await.unwrap();
+    wait_text(&agent, "main", "已加入").await;
+
+    // the newcomer sees it on the same link and logs in; its certificate checks out
+    newcomer.refresh().await.unwrap();
+    wait_text(&newcomer, ".progress", "已通过").await;
+    let (status, login) = app.login(&b.code, "13911112222", "zhao-pass-2026").await;
+    assert_eq!(status, StatusCode::OK, "{login}");
+    let (_, cert) = app.get(&format!("/api/v1/agents/{}/certificate", login["agent_id"]), login["token"].as_str().unwrap()).await;
+    newcomer.goto(&format!("{}/verify?n={}", app.address, cert["number"].as_str().unwrap())).await.unwrap();
+    let result = wait_text(&newcomer, ".result", "有效").await.text().await.unwrap();
+    assert!(result.contains("赵*") && !result.contains("赵新") && !result.contains("13911112222"), "{result}");
+    fits(&newcomer, "verify").await;
+    shot(&newcomer, "public-verify").await;
+    let severe: Vec<String> = newcomer.browser_log().await.unwrap().into_iter().filter(|e| e.level == "SEVERE").map(|e| e.message).collect();
+    assert!(severe.is_empty(), "{severe:?}");
+    agent.quit().await.unwrap();
+    newcomer.quit().await.unwrap();
+}
