@@ -98,6 +98,7 @@ fn seed_brand(conn: &mut PgConnection, brand_id: i64, start: chrono::DateTime<ch
                     conn,
                     brand_id,
                     &store::NewAgent {
+                        status: "active",
                         name: &name,
                         phone: &phone_str,
                         tier_id: tier_ids[*tier],

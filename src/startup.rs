@@ -51,6 +51,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .service(tree::http::change_tier)
             .service(tree::http::change_status)
             .service(tree::http::events)
+            .service(tree::http::activate)
             .service(plans::http::get_plan)
             .service(plans::http::versions)
             .service(plans::http::put_plan)

@@ -18,7 +18,12 @@ use crate::AppState;
 #[post("/orders")]
 pub async fn create(state: web::Data<AppState>, who: Principal, key: IdempotencyKey, body: web::Json<OrderRequest>) -> Result<HttpResponse, AppError> {
     let req = body.into_inner();
+    let buyer = super::purchase_buyer(&who, &req);
     let resp = transaction(&state.pool, move |conn| idempotency::once(conn, &who, &key, "POST /orders", &req, StatusCode::CREATED, |conn| super::place(conn, &who, &req))).await?;
+    if let Some(buyer) = buyer {
+        // 首批进货: a waiting buyer whose purchases now reach its threshold becomes active
+        transaction(&state.pool, move |conn| crate::tree::activation::after_purchase(conn, who.brand_id, buyer)).await?;
+    }
     Ok(resp.into_http())
 }
 

@@ -237,6 +237,14 @@ fn prices(conn: &mut PgConnection, brand_id: i64, skus: &[&str]) -> Result<HashM
     Ok(price_book(conn, brand_id, skus)?.prices)
 }
 
+/// The buyer of a purchase request (the caller when it is an agent), for what follows it.
+pub fn purchase_buyer(who: &Principal, req: &OrderRequest) -> Option<i64> {
+    match req {
+        OrderRequest::Purchase(p) => p.buyer_id.or(who.agent_id()),
+        OrderRequest::Retail(_) => None,
+    }
+}
+
 pub fn place(conn: &mut PgConnection, who: &Principal, req: &OrderRequest) -> Result<OrderView, AppError> {
     let order = match req {
         // PostgreSQL keeps microseconds: round now, so the response equals a later GET
@@ -265,7 +273,8 @@ fn place_purchase(conn: &mut PgConnection, who: &Principal, req: &PurchaseReques
     if placed_at < buyer.joined_at {
         return Err(AppError::unprocessable("before_joining", format!("agent {buyer_id} joined at {}; an order cannot be placed before that", buyer.joined_at)));
     }
-    if buyer.status != "active" {
+    // a new agent waiting for activation buys its way in (首批进货)
+    if buyer.status != "active" && buyer.status != "pending_activation" {
         return Err(AppError::conflict("agent_inactive", format!("agent {buyer_id} is {} and cannot buy", buyer.status)));
     }
     let skus: Vec<&str> = req.lines.iter().map(|l| l.sku.as_str()).collect();

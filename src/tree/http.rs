@@ -193,3 +193,13 @@ pub async fn events(state: web::Data<AppState>, who: Principal, id: web::Path<i6
     let rows = transaction(&state.pool, move |conn| super::events(conn, &who, id)).await?;
     Ok(HttpResponse::Ok().json(Page::all(rows)))
 }
+
+/// HQ activates an agent waiting for its first purchase, without it; the reason is kept.
+#[utoipa::path(post, path = "/api/v1/agents/{id}/activate", tag = "tree", params(("id" = i64, Path)), request_body = super::activation::WaiveRequest,
+    responses((status = 200, body = Agent), (status = 400, description = "reason_required"), (status = 404), (status = 409, description = "not_pending")), security(("bearer" = [])))]
+#[post("/agents/{id}/activate")]
+pub async fn activate(state: web::Data<AppState>, who: Principal, id: web::Path<i64>, body: web::Json<super::activation::WaiveRequest>) -> Result<HttpResponse, AppError> {
+    let (id, body) = (id.into_inner(), body.into_inner());
+    let agent = crate::db::transaction(&state.pool, move |conn| super::activation::waive(conn, &who, id, &body.reason)).await?;
+    Ok(HttpResponse::Ok().json(agent))
+}

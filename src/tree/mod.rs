@@ -1,6 +1,7 @@
 //! The agent pyramid: create, read, move, re-tier and suspend agents, with every change
 //! kept as a dated event. An agent sees only itself and its subtree; anything else is 404.
 
+pub mod activation;
 pub mod http;
 pub mod store;
 
@@ -124,6 +125,9 @@ pub fn create_as(conn: &mut PgConnection, who: &Principal, req: &NewAgentRequest
                 return Err(AppError::forbidden("an agent can only recruit directly under itself"));
             }
             let me_row = store::find(conn, who.brand_id, me)?.ok_or_else(|| AppError::not_found(format!("agent {me}")))?;
+            if me_row.status != "active" {
+                return Err(AppError::conflict("not_active", format!("you are {}: only an active agent recruits", me_row.status)));
+            }
             if rank < tier_rank(conn, who.brand_id, me_row.tier_id)? {
                 return Err(AppError::unprocessable("tier_above_recruiter", "an agent cannot recruit someone into a better tier than its own"));
             }
@@ -152,8 +156,8 @@ pub fn create_as(conn: &mut PgConnection, who: &Principal, req: &NewAgentRequest
         Some(h) => h.to_owned(),
         None => hash_password(&req.password)?,
     };
-    let row =
-        store::insert(conn, who.brand_id, &store::NewAgent { name, phone, tier_id: req.tier_id, parent: parent.as_ref(), sponsor_id, password_hash: &hash, joined_at })?;
+    let status = activation::initial_status(conn, who.brand_id, req.tier_id)?;
+    let row = store::insert(conn, who.brand_id, &store::NewAgent { name, phone, tier_id: req.tier_id, parent: parent.as_ref(), sponsor_id, password_hash: &hash, joined_at, status })?;
     store::record_event(conn, who.brand_id, row.id, "joined", None, row.parent_id.map(|p| p.to_string()), &who.actor(), joined_at)?;
     let agent: Agent = row.into();
     crate::recruiting::certificates::sync(conn, who.brand_id, agent.id)?;
@@ -346,6 +350,9 @@ pub fn change_status(conn: &mut PgConnection, who: &Principal, id: i64, status: 
         SettableStatus::Active => "active",
         SettableStatus::Suspended => "suspended",
     };
+    if agent.status == "pending_activation" && status == "active" {
+        return Err(AppError::conflict("pending_activation", format!("agent {id} waits for its first purchase; HQ waives it with POST /agents/{id}/activate and a reason")));
+    }
     if agent.status != status {
         store::set_status(conn, who.brand_id, id, status)?;
         store::record_event(conn, who.brand_id, id, "status_changed", Some(agent.status.clone()), Some(status.into()), &who.actor(), Utc::now())?;

@@ -61,14 +61,16 @@ pub struct NewAgent<'a> {
     pub sponsor_id: Option<i64>,
     pub password_hash: &'a str,
     pub joined_at: DateTime<Utc>,
+    /// `active`, or `pending_activation` when the tier has a first-order threshold.
+    pub status: &'a str,
 }
 
 pub fn insert(conn: &mut PgConnection, brand_id: i64, new: &NewAgent) -> Result<AgentRow, AppError> {
     let parent_path: Vec<i64> = new.parent.map(|p| p.path.clone()).unwrap_or_default();
     Ok(diesel::sql_query(format!(
         "WITH next AS (SELECT nextval('agents_id_seq') AS id)
-         INSERT INTO agents (brand_id, id, name, phone, tier_id, parent_id, sponsor_id, path, password_hash, joined_at)
-         SELECT $1, next.id, $2, $3, $4, $5, $6, $7 || next.id, $8, $9 FROM next
+         INSERT INTO agents (brand_id, id, name, phone, tier_id, parent_id, sponsor_id, path, password_hash, joined_at, status)
+         SELECT $1, next.id, $2, $3, $4, $5, $6, $7 || next.id, $8, $9, $10 FROM next
          RETURNING {COLUMNS}"
     ))
     .bind::<BigInt, _>(brand_id)
@@ -80,6 +82,7 @@ pub fn insert(conn: &mut PgConnection, brand_id: i64, new: &NewAgent) -> Result<
     .bind::<Array<BigInt>, _>(parent_path)
     .bind::<Text, _>(new.password_hash)
     .bind::<diesel::sql_types::Timestamptz, _>(new.joined_at)
+    .bind::<Text, _>(new.status)
     .get_result(conn)?)
 }
 
@@ -347,4 +350,21 @@ pub fn events(conn: &mut PgConnection, brand_id: i64, agent_id: i64) -> Result<V
         .order(agent_events::id)
         .select(AgentEvent::as_select())
         .load(conn)?)
+}
+
+/// A status change with the reason for it (an activation: the threshold reached, or waived).
+pub fn record_status_with_reason(conn: &mut PgConnection, brand_id: i64, agent_id: i64, old: &str, new: &str, actor: &str, at: DateTime<Utc>, reason: &str) -> Result<(), AppError> {
+    diesel::insert_into(agent_events::table)
+        .values((
+            agent_events::brand_id.eq(brand_id),
+            agent_events::agent_id.eq(agent_id),
+            agent_events::kind.eq("status_changed"),
+            agent_events::old_value.eq(old),
+            agent_events::new_value.eq(new),
+            agent_events::actor.eq(actor),
+            agent_events::at.eq(at),
+            agent_events::reason.eq(reason),
+        ))
+        .execute(conn)?;
+    Ok(())
 }

@@ -123,6 +123,23 @@ pub async fn change_status(state: web::Data<AppState>, user: ConsoleUser, id: we
     Ok(to(format!("/console/agents/{id}")))
 }
 
+#[derive(Debug, Deserialize)]
+pub struct WaiveForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    reason: String,
+}
+
+/// 免首批进货: HQ activates a waiting agent without its first-order threshold, with a reason.
+#[post("/console/agents/{id}/activate")]
+pub async fn activate(state: web::Data<AppState>, user: ConsoleUser, id: web::Path<i64>, form: web::Form<WaiveForm>) -> Result<HttpResponse, PageError> {
+    user.check_csrf(&form.csrf)?;
+    let (id, who, reason) = (id.into_inner(), user.who, form.reason.clone());
+    crate::db::transaction(&state.pool, move |conn| crate::tree::activation::waive(conn, &who, id, &reason)).await?;
+    Ok(to(format!("/console/agents/{id}")))
+}
+
 #[derive(Debug, Default, Deserialize)]
 pub struct MoveQuery {
     #[serde(default)]

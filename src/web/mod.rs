@@ -59,6 +59,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(agent::page)
         .service(agent_actions::change_tier)
         .service(agent_actions::change_status)
+        .service(agent_actions::activate)
         .service(agent_actions::move_confirm)
         .service(agent_actions::move_agent)
         .service(agent_actions::exit_confirm)

@@ -167,3 +167,46 @@ async fn a_certificate_is_valid_then_revoked_and_the_public_check_reveals_nothin
     assert_eq!(check(number.clone()).await.0, StatusCode::TOO_MANY_REQUESTS);
     app.assert_verified().await;
 }
+
+#[tokio::test]
+async fn a_first_purchase_threshold_keeps_a_new_agent_waiting_until_it_is_reached_or_waived() {
+    let app = spawn_app().await;
+    let b = app.brand("acme").await;
+    // 市代 needs a first order of 1000.00 (at 119.40 a unit: 9 units)
+    let (status, t) = app.call(Method::PUT, &format!("/api/v1/tiers/{}", b.tiers[3]), Some(&b.hq), Some(json!({"rank": 4, "name": "市代", "min_first_order": "1000.00"}))).await;
+    assert_eq!(status, StatusCode::OK, "{t}");
+    let top = app.agent(&b.hq, "王芳", "13800000001", b.tiers[0], None).await;
+    let p = app.agent(&b.hq, "李雷", "13800000002", b.tiers[3], Some(top)).await;
+    let tp = app.agent_token(&b, "13800000002").await;
+    assert_eq!(app.get(&format!("/api/v1/agents/{p}"), &b.hq).await.1["status"], "pending_activation");
+    // it recruits nobody and has no link, no certificate yet
+    assert_eq!(app.get(&format!("/api/v1/agents/{p}/invite"), &tp).await.1["code"], "not_active");
+    let (status, e) = app.post("/api/v1/agents", &tp, json!({"name": "x", "phone": "13800000003", "tier_id": b.tiers[4], "parent_id": p, "password": PASSWORD})).await;
+    assert_eq!((status, e["code"].as_str()), (StatusCode::CONFLICT, Some("not_active")));
+    assert_eq!(app.get(&format!("/api/v1/agents/{p}/certificate"), &tp).await.0, StatusCode::NOT_FOUND);
+    // a downline HQ placed under it buys: the waiting agent earns nothing, the next active upline does
+    let c = app.agent(&b.hq, "张三", "13800000004", b.tiers[4], Some(p)).await;
+    app.post("/api/v1/orders", &b.hq, json!({"kind": "purchase", "buyer_id": c, "lines": [{"sku": "MASK-01", "qty": 1}]})).await;
+    assert_eq!(app.get(&format!("/api/v1/agents/{p}/wallet"), &b.hq).await.1["balance"], "0.00");
+    assert_eq!(app.get(&format!("/api/v1/agents/{top}/wallet"), &b.hq).await.1["balance"], "79.60", "139.30 − 59.70 to 王芳");
+    // 5 units (597.00) are not enough; 4 more (1074.60 in all) are
+    let buy = |qty: i64| json!({"kind": "purchase", "lines": [{"sku": "MASK-01", "qty": qty}]});
+    let (status, o) = app.post("/api/v1/orders", &tp, buy(5)).await;
+    assert_eq!(status, StatusCode::CREATED, "{o}");
+    assert_eq!(app.get(&format!("/api/v1/agents/{p}"), &b.hq).await.1["status"], "pending_activation");
+    assert_eq!(app.post(&format!("/api/v1/agents/{p}/status"), &b.hq, json!({"status": "active"})).await.1["code"], "pending_activation", "not by the back door");
+    assert_eq!(app.post("/api/v1/orders", &tp, buy(4)).await.0, StatusCode::CREATED);
+    assert_eq!(app.get(&format!("/api/v1/agents/{p}"), &b.hq).await.1["status"], "active");
+    assert_eq!(app.get(&format!("/api/v1/agents/{p}/certificate"), &tp).await.1["status"], "valid");
+    let (_, events) = app.get(&format!("/api/v1/agents/{p}/events"), &b.hq).await;
+    assert!(events.to_string().contains("1074.60"), "the event says why: {events}");
+    // HQ waives another one's threshold, on record
+    let q = app.agent(&b.hq, "赵四", "13800000005", b.tiers[3], Some(top)).await;
+    assert_eq!(app.post(&format!("/api/v1/agents/{q}/activate"), &b.hq, json!({"reason": " "})).await.1["code"], "reason_required");
+    let (status, a) = app.post(&format!("/api/v1/agents/{q}/activate"), &b.hq, json!({"reason": "老代理转入 moved over from another brand"})).await;
+    assert_eq!((status, a["status"].as_str()), (StatusCode::OK, Some("active")), "{a}");
+    assert_eq!(app.post(&format!("/api/v1/agents/{q}/activate"), &b.hq, json!({"reason": "again"})).await.1["code"], "not_pending");
+    let (_, log) = app.get("/api/v1/audit?action=agent.activate", &b.hq).await;
+    assert_eq!(log["items"].as_array().unwrap().len(), 1);
+    app.assert_verified().await;
+}

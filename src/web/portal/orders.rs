@@ -62,10 +62,14 @@ fn field<'a>(form: &'a HashMap<String, String>, k: &str) -> &'a str {
 async fn place(state: &AppState, user: &AgentUser, form: &HashMap<String, String>, req: OrderRequest) -> Result<HttpResponse, PortalError> {
     let key = IdempotencyKey(Some(field(form, "idem").to_owned()).filter(|k| !k.is_empty() && k.len() <= 200));
     let who = user.who;
+    let buyer = crate::orders::purchase_buyer(&who, &req);
     let stored = crate::db::transaction(&state.pool, move |conn| {
         crate::idempotency::once(conn, &who, &key, "POST /orders", &req, StatusCode::CREATED, |conn| crate::orders::place(conn, &who, &req))
     })
     .await?;
+    if let Some(buyer) = buyer {
+        crate::db::transaction(&state.pool, move |conn| crate::tree::activation::after_purchase(conn, who.brand_id, buyer)).await?;
+    }
     let id = serde_json::from_str::<serde_json::Value>(&stored.body).ok().and_then(|v| v["id"].as_i64()).ok_or_else(|| PortalError(AppError::internal("placed order has no id")))?;
     let who = user.who;
     let order = crate::db::read(&state.pool, move |conn| crate::orders::get(conn, &who, id)).await?;
