@@ -269,6 +269,23 @@ fn seed_activity(conn: &mut PgConnection, brand_id: i64, start: chrono::DateTime
     if let Some(id) = later {
         conn.transaction(|c| crate::ledger::payouts::approve(c, &finance, id))?;
     }
+    // recruiting: the first 联创 has a link; one newcomer joined through it, one waits for it
+    let top: i64 = agents::table
+        .inner_join(crate::schema::tiers::table.on(crate::schema::tiers::brand_id.eq(agents::brand_id).and(crate::schema::tiers::id.eq(agents::tier_id))))
+        .filter(agents::brand_id.eq(brand_id))
+        .order((crate::schema::tiers::rank, agents::id))
+        .select(agents::id)
+        .first(conn)?;
+    let inviter = Principal { brand_id, role: Role::Agent { agent_id: top }, request: 0 };
+    let invite = conn.transaction(|c| crate::recruiting::invites::get(c, &inviter, top, "http://127.0.0.1:8080"))?;
+    let newest_tier: i64 = crate::schema::tiers::table.filter(crate::schema::tiers::brand_id.eq(brand_id)).order(crate::schema::tiers::rank.desc()).select(crate::schema::tiers::id).first(conn)?;
+    for (k, (name, phone)) in [("钱多多", "13966660001"), ("孙小美", "13966660002")].into_iter().enumerate() {
+        let req = crate::recruiting::applications::ApplicationRequest { code: invite.code.clone(), name: name.into(), phone: phone.into(), wechat: Some(format!("wx{phone}")), tier_id: newest_tier, password: AGENT_PASSWORD.into() };
+        let created = conn.transaction(|c| crate::recruiting::applications::apply(c, &req, "demo"))?;
+        if k == 0 {
+            conn.transaction(|c| crate::recruiting::applications::approve(c, &inviter, created.id))?;
+        }
+    }
     // adjustments: finance credited one agent (approved by the owner) and proposes a debit
     if let (Some((first, _)), Some((second, _))) = (wallets.first(), wallets.get(1)) {
         let bonus = crate::ledger::adjustments::NewAdjustment { agent_id: *first, amount: Decimal::new(50_000, 2), category: "bonus".into(), reason: "季度优秀代理奖励 best agent of the quarter".into(), dispute_id: None };
