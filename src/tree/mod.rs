@@ -350,8 +350,8 @@ pub fn change_status(conn: &mut PgConnection, who: &Principal, id: i64, status: 
         SettableStatus::Active => "active",
         SettableStatus::Suspended => "suspended",
     };
-    if agent.status == "pending_activation" && status == "active" {
-        return Err(AppError::conflict("pending_activation", format!("agent {id} waits for its first purchase; HQ waives it with POST /agents/{id}/activate and a reason")));
+    if agent.status == "pending_activation" {
+        return Err(AppError::conflict("pending_activation", format!("agent {id} waits for its first purchase: it can neither be resumed nor suspended; HQ waives the threshold with POST /agents/{id}/activate and a reason, or exits it")));
     }
     if agent.status != status {
         store::set_status(conn, who.brand_id, id, status)?;

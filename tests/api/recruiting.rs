@@ -195,6 +195,7 @@ async fn a_first_purchase_threshold_keeps_a_new_agent_waiting_until_it_is_reache
     assert_eq!(status, StatusCode::CREATED, "{o}");
     assert_eq!(app.get(&format!("/api/v1/agents/{p}"), &b.hq).await.1["status"], "pending_activation");
     assert_eq!(app.post(&format!("/api/v1/agents/{p}/status"), &b.hq, json!({"status": "active"})).await.1["code"], "pending_activation", "not by the back door");
+    assert_eq!(app.post(&format!("/api/v1/agents/{p}/status"), &b.hq, json!({"status": "suspended"})).await.1["code"], "pending_activation", "nor by suspending and resuming");
     assert_eq!(app.post("/api/v1/orders", &tp, buy(4)).await.0, StatusCode::CREATED);
     assert_eq!(app.get(&format!("/api/v1/agents/{p}"), &b.hq).await.1["status"], "active");
     assert_eq!(app.get(&format!("/api/v1/agents/{p}/certificate"), &tp).await.1["status"], "valid");
