@@ -182,8 +182,8 @@ pub fn search(conn: &mut PgConnection, who: &Principal, q: &SearchQuery, after: 
         return Err(AppError::bad_request("invalid_query", "q is at most 100 characters, without NUL"));
     }
     if let Some(s) = q.status.as_deref() {
-        if !["active", "suspended", "exited"].contains(&s) {
-            return Err(AppError::bad_request("invalid_query", "status must be active, suspended or exited"));
+        if !["active", "suspended", "exited", "pending_activation"].contains(&s) {
+            return Err(AppError::bad_request("invalid_query", "status must be active, suspended, exited or pending_activation"));
         }
     }
     let own_path = match who.agent_id() {
