@@ -83,6 +83,10 @@ impl From<DieselError> for AppError {
                         AppError::validation(format!("violates {constraint}: {}", info.message()))
                     }
                     DatabaseErrorKind::SerializationFailure => AppError::new(ErrorKind::Conflict, "retry", "concurrent update, please retry"),
+                    // PostgreSQL text cannot hold U+0000: the request carried it, so it is the client's
+                    _ if info.message().contains("invalid byte sequence") && info.message().contains("0x00") => {
+                        AppError::validation("text must not contain the NUL character (\\u0000)")
+                    }
                     _ => AppError::internal(format!("database error: {}", info.message())),
                 }
             }
@@ -121,11 +125,14 @@ impl ResponseError for AppError {
         if status.is_server_error() {
             log::error!("{self}");
         }
+        // a 500 never shows internal text: it is logged above; the client gets the request's id
+        // (the X-Request-Id header) to quote
+        let detail = if self.kind == ErrorKind::Internal { "internal error; it has been logged: quote the X-Request-Id header of this response" } else { self.detail.as_str() };
         let problem = Problem {
             type_: format!("https://agent-ledger.dev/problems/{}", self.code),
             title: status.canonical_reason().unwrap_or("Error"),
             status: status.as_u16(),
-            detail: &self.detail,
+            detail,
             code: &self.code,
         };
         let mut body = serde_json::to_value(&problem).unwrap_or_default();

@@ -123,6 +123,9 @@ pub async fn gate(
         }
         None => next.call(req).await?.map_into_left_body(),
     };
+    if res.status().is_server_error() {
+        log::error!("request {id:016x}: {} {} answered {}", res.request().method(), res.request().path(), res.status());
+    }
     if let Ok(v) = header::HeaderValue::from_str(&format!("{id:016x}")) {
         res.headers_mut().insert(header::HeaderName::from_static("x-request-id"), v);
     }

@@ -155,3 +155,19 @@ async fn a_password_change_needs_the_old_one_and_ends_the_other_sessions() {
     assert_eq!(app.login("acme", "13800000001", PASSWORD).await.0, StatusCode::UNAUTHORIZED);
     assert_eq!(app.login("acme", "13800000001", "a-new-secret-1").await.0, StatusCode::OK);
 }
+
+/// A NUL character (which PostgreSQL text cannot hold) is the client's mistake: a 422 that
+/// says so, never a 500 with the database's words — not even on the login, before any token.
+#[tokio::test]
+async fn a_nul_character_is_a_4xx_that_writes_nothing() {
+    let app = spawn_app().await;
+    let b = app.brand("acme").await;
+    for body in [json!({"brand": "ac\u{0}me", "login": "hq", "password": "x"}), json!({"brand": "acme", "login": "h\u{0}q", "password": "x"})] {
+        let (status, e) = app.call(Method::POST, "/api/v1/auth/login", None, Some(body)).await;
+        assert_eq!((status, e["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("validation")), "{e}");
+        assert!(!e["detail"].as_str().unwrap().contains("database"), "{e}");
+    }
+    let (status, e) = app.post("/api/v1/agents", &b.hq, json!({"name": "a\u{0}b", "phone": "13812345678", "tier_id": b.tiers[0], "password": PASSWORD})).await;
+    assert_eq!((status, e["detail"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("text must not contain the NUL character (\\u0000)")));
+    assert_eq!(app.get("/api/v1/agents", &b.hq).await.1["items"], json!([]), "nothing written");
+}
