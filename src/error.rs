@@ -16,6 +16,8 @@ pub enum ErrorKind {
     Conflict,
     Unprocessable,
     TooManyRequests { retry_after_secs: u64 },
+    /// A body over the limit.
+    TooLarge,
     Unavailable,
     Internal,
 }
@@ -115,6 +117,7 @@ impl ResponseError for AppError {
             ErrorKind::Conflict => StatusCode::CONFLICT,
             ErrorKind::Unprocessable => StatusCode::UNPROCESSABLE_ENTITY,
             ErrorKind::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
+            ErrorKind::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             ErrorKind::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
             ErrorKind::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         }

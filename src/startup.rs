@@ -12,7 +12,15 @@ use crate::{audit, auth, brands, recruiting, catalog, exits, inventory, ledger, 
 /// Every route of the service. Used by the server and by the tests.
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.app_data(
-        web::JsonConfig::default().limit(1 << 20).error_handler(|err, _| AppError::bad_request("invalid_body", format!("request body: {err}")).into()),
+        web::JsonConfig::default().limit(1 << 20).error_handler(|err, _| {
+            use actix_web::error::JsonPayloadError;
+            match err {
+                JsonPayloadError::Overflow { .. } | JsonPayloadError::OverflowKnownLength { .. } => {
+                    AppError::new(crate::error::ErrorKind::TooLarge, "too_large", "the request body is over the 1 MiB limit").into()
+                }
+                err => AppError::bad_request("invalid_body", format!("request body: {err}")).into(),
+            }
+        }),
     )
     .app_data(web::QueryConfig::default().error_handler(|err, _| AppError::bad_request("invalid_query", format!("query string: {err}")).into()))
     .app_data(web::PathConfig::default().error_handler(|err, _| AppError::bad_request("invalid_path", format!("path: {err}")).into()))

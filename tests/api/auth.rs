@@ -171,3 +171,14 @@ async fn a_nul_character_is_a_4xx_that_writes_nothing() {
     assert_eq!((status, e["detail"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("text must not contain the NUL character (\\u0000)")));
     assert_eq!(app.get("/api/v1/agents", &b.hq).await.1["items"], json!([]), "nothing written");
 }
+
+#[tokio::test]
+async fn a_body_over_the_limit_is_413() {
+    let app = spawn_app().await;
+    let b = app.brand("acme").await;
+    let big = "x".repeat(2 << 20);
+    let resp = app.client.post(format!("{}/api/v1/agents", app.address)).bearer_auth(&b.hq).json(&json!({"name": big})).send().await.unwrap();
+    assert_eq!(resp.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    let e: serde_json::Value = resp.json().await.unwrap();
+    assert_eq!(e["code"], "too_large");
+}
