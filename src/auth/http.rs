@@ -23,11 +23,7 @@ pub struct LoginRequest {
     responses((status = 200, body = LoginResponse), (status = 401, description = "wrong brand, login or password"), (status = 429, description = "too_many_attempts (failed logins of this login) or rate_limited (logins from this address)")))]
 #[post("/auth/login")]
 pub async fn login(state: web::Data<AppState>, req: HttpRequest, body: web::Json<LoginRequest>) -> Result<HttpResponse, AppError> {
-    if let Some(ip) = req.peer_addr().map(|a| a.ip()) {
-        state.login_limit.check(ip).map_err(|retry_after_secs| {
-            AppError::new(ErrorKind::TooManyRequests { retry_after_secs }, "rate_limited", format!("too many logins from this address; try again in {retry_after_secs} s"))
-        })?;
-    }
+    state.login_limit.check_request(&req, "logins")?;
     let body = body.into_inner();
     let source = crate::auth::source_of(&req);
     let outcome = crate::db::transaction(&state.pool, move |conn| super::login(conn, &body.brand, &body.login, &body.password, &source)).await?;

@@ -34,3 +34,17 @@ impl Default for LoginLimiter {
         Self::per_minute(60)
     }
 }
+
+impl LoginLimiter {
+    /// `check` for the request's TCP peer, as the API's 429 `rate_limited` (`what` names what is limited).
+    pub fn check_request(&self, req: &actix_web::HttpRequest, what: &str) -> Result<(), crate::error::AppError> {
+        let Some(ip) = req.peer_addr().map(|a| a.ip()) else { return Ok(()) };
+        self.check(ip).map_err(|retry_after_secs| {
+            crate::error::AppError::new(
+                crate::error::ErrorKind::TooManyRequests { retry_after_secs },
+                "rate_limited",
+                format!("too many {what} from this address; try again in {retry_after_secs} s"),
+            )
+        })
+    }
+}

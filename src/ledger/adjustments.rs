@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use super::{post, Account, Entry, Posting};
 use crate::auth::Principal;
 use crate::error::AppError;
-use crate::schema::{adjustments, hq_users, statement_reviews};
+use crate::schema::{adjustments, statement_reviews};
 
 pub const CATEGORIES: [&str; 5] = ["correction", "dispute", "bonus", "penalty", "other"];
 pub const STATUSES: [&str; 3] = ["requested", "approved", "rejected"];
@@ -190,8 +190,7 @@ pub fn list(conn: &mut PgConnection, who: &Principal, status: Option<&str>, agen
     agents.sort_unstable();
     agents.dedup();
     let names: std::collections::HashMap<i64, String> = crate::tree::store::by_ids(conn, who.brand_id, &agents)?.into_iter().map(|a| (a.id, a.name)).collect();
-    let logins: std::collections::HashMap<i64, String> =
-        hq_users::table.filter(hq_users::brand_id.eq(who.brand_id)).select((hq_users::id, hq_users::login)).load::<(i64, String)>(conn)?.into_iter().collect();
+    let logins = crate::auth::staff::logins(conn, who.brand_id)?;
     Ok(rows
         .into_iter()
         .map(|a| AdjustmentView {

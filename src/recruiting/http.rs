@@ -6,7 +6,7 @@ use super::certificates::{Certificate, PublicCertificate};
 use super::invites::Invite;
 use crate::auth::Principal;
 use crate::db::transaction;
-use crate::error::{AppError, ErrorKind};
+use crate::error::AppError;
 use crate::ledger::withdrawals::RejectRequest;
 use crate::AppState;
 
@@ -18,12 +18,7 @@ pub fn base_url(req: &HttpRequest) -> String {
 
 /// Public writes and lookups are limited per client address.
 pub fn limited(state: &AppState, req: &HttpRequest) -> Result<(), AppError> {
-    if let Some(ip) = req.peer_addr().map(|a| a.ip()) {
-        state.public_limit.check(ip).map_err(|retry_after_secs| {
-            AppError::new(ErrorKind::TooManyRequests { retry_after_secs }, "rate_limited", format!("too many requests from this address; try again in {retry_after_secs} s"))
-        })?;
-    }
-    Ok(())
+    state.public_limit.check_request(req, "requests")
 }
 
 /// The agent's recruiting link (招代理) and its QR code: the agent itself or HQ.

@@ -7,7 +7,7 @@ use askama::Template;
 use serde::Deserialize;
 
 use super::format::{filters, form_key, local, zone};
-use super::session::{ConsoleUser, PageError};
+use super::session::{ConsoleUser, PageError, ReasonForm};
 use crate::error::AppError;
 use crate::ledger::adjustments::{AdjustmentView, NewAdjustment, CATEGORIES};
 use crate::AppState;
@@ -92,16 +92,8 @@ pub async fn create(state: web::Data<AppState>, user: ConsoleUser, form: web::Fo
     Ok(HttpResponse::SeeOther().insert_header((header::LOCATION, "/console/adjustments?status=requested")).finish())
 }
 
-#[derive(Debug, Deserialize)]
-pub struct Decision {
-    #[serde(default)]
-    csrf: String,
-    #[serde(default)]
-    reason: String,
-}
-
 #[post("/console/adjustments/{id}/approve")]
-pub async fn approve(state: web::Data<AppState>, user: ConsoleUser, id: web::Path<i64>, form: web::Form<Decision>) -> Result<HttpResponse, PageError> {
+pub async fn approve(state: web::Data<AppState>, user: ConsoleUser, id: web::Path<i64>, form: web::Form<ReasonForm>) -> Result<HttpResponse, PageError> {
     user.check_csrf(&form.csrf)?;
     let (id, who) = (id.into_inner(), user.who);
     crate::db::transaction(&state.pool, move |conn| crate::ledger::adjustments::approve(conn, &who, id)).await?;
@@ -109,7 +101,7 @@ pub async fn approve(state: web::Data<AppState>, user: ConsoleUser, id: web::Pat
 }
 
 #[post("/console/adjustments/{id}/reject")]
-pub async fn reject(state: web::Data<AppState>, user: ConsoleUser, id: web::Path<i64>, form: web::Form<Decision>) -> Result<HttpResponse, PageError> {
+pub async fn reject(state: web::Data<AppState>, user: ConsoleUser, id: web::Path<i64>, form: web::Form<ReasonForm>) -> Result<HttpResponse, PageError> {
     user.check_csrf(&form.csrf)?;
     let reason = crate::ledger::withdrawals::check_reason(Some(&form.reason))?;
     let (id, who) = (id.into_inner(), user.who);

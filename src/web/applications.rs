@@ -7,7 +7,7 @@ use askama::Template;
 use serde::Deserialize;
 
 use super::format::{local, zone};
-use super::session::{ConsoleUser, PageError};
+use super::session::{ConsoleUser, PageError, ReasonForm};
 use crate::recruiting::applications::Application;
 use crate::AppState;
 
@@ -52,16 +52,8 @@ pub async fn page(state: web::Data<AppState>, user: ConsoleUser, f: web::Query<F
     super::html(&ApplicationsPage { csrf: user.csrf, status, mode: settings.application_approval, rows })
 }
 
-#[derive(Debug, Deserialize)]
-pub struct Decision {
-    #[serde(default)]
-    csrf: String,
-    #[serde(default)]
-    reason: String,
-}
-
 #[post("/console/applications/{id}/approve")]
-pub async fn approve(state: web::Data<AppState>, user: ConsoleUser, id: web::Path<i64>, form: web::Form<Decision>) -> Result<HttpResponse, PageError> {
+pub async fn approve(state: web::Data<AppState>, user: ConsoleUser, id: web::Path<i64>, form: web::Form<ReasonForm>) -> Result<HttpResponse, PageError> {
     user.check_csrf(&form.csrf)?;
     let (who, id) = (user.who, id.into_inner());
     crate::db::transaction(&state.pool, move |conn| crate::recruiting::applications::approve(conn, &who, id)).await?;
@@ -69,7 +61,7 @@ pub async fn approve(state: web::Data<AppState>, user: ConsoleUser, id: web::Pat
 }
 
 #[post("/console/applications/{id}/reject")]
-pub async fn reject(state: web::Data<AppState>, user: ConsoleUser, id: web::Path<i64>, form: web::Form<Decision>) -> Result<HttpResponse, PageError> {
+pub async fn reject(state: web::Data<AppState>, user: ConsoleUser, id: web::Path<i64>, form: web::Form<ReasonForm>) -> Result<HttpResponse, PageError> {
     user.check_csrf(&form.csrf)?;
     let reason = crate::ledger::withdrawals::check_reason(Some(&form.reason))?;
     let (who, id) = (user.who, id.into_inner());

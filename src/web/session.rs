@@ -84,6 +84,15 @@ impl FromRequest for ConsoleUser {
     }
 }
 
+/// A console form that decides something: its CSRF token and, for a refusal, the reason.
+#[derive(Debug, serde::Deserialize)]
+pub struct ReasonForm {
+    #[serde(default)]
+    pub csrf: String,
+    #[serde(default)]
+    pub reason: String,
+}
+
 /// A service error shown as a page: 401 goes to the login form, anything else is an
 /// error page with the error's own words (a 500 never shows internal text).
 #[derive(Debug)]
