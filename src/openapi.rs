@@ -29,6 +29,8 @@ use crate::{audit, auth, brands, recruiting, catalog, commission, exits, invento
         reports::http::sales_split, reports::http::downline_summary, reports::http::compliance, reports::http::dashboard, exits::http::exit,
         recruiting::http::invite, recruiting::http::renew, recruiting::http::revoke, recruiting::http::apply, recruiting::http::list, recruiting::http::approve,
         recruiting::http::reject, recruiting::http::certificate, recruiting::http::check,
+        recruiting::upgrades::http::rules, recruiting::upgrades::http::set_rule, recruiting::upgrades::http::delete_rule, recruiting::upgrades::http::list,
+        recruiting::upgrades::http::approve, recruiting::upgrades::http::reject, recruiting::upgrades::http::progress, recruiting::upgrades::http::request,
     ),
     components(schemas(
         auth::http::LoginRequest, auth::http::PasswordRequest, auth::LoginResponse, auth::StaffRole,
@@ -54,6 +56,9 @@ use crate::{audit, auth, brands, recruiting, catalog, commission, exits, invento
         reports::dashboard::Dashboard, reports::dashboard::MonthRow, reports::dashboard::Pending,
         recruiting::invites::Invite, recruiting::applications::ApplicationRequest, recruiting::applications::Created, recruiting::applications::Application,
         recruiting::certificates::Certificate, recruiting::certificates::PublicCertificate,
+        recruiting::upgrades::RuleInput, recruiting::upgrades::RuleView, recruiting::upgrades::Rules, recruiting::upgrades::Combine, recruiting::upgrades::Proposal,
+        recruiting::upgrades::AgentProgress, recruiting::upgrades::Target, recruiting::upgrades::Figures, recruiting::upgrades::Check, recruiting::upgrades::UpgradeRequest,
+        recruiting::upgrades::CloseUpgrades,
         reports::SalesSplit, reports::Volume, reports::Scope, reports::DownlineSummary,
         settlement::reviews::Review, settlement::http::DisputeRequest, settlement::http::ResolveRequest, pagination::Page<settlement::reviews::Review>, settlement::PeriodView, settlement::CloseResult, settlement::Statement, pagination::Page<settlement::Statement>,
     )),

@@ -22,6 +22,7 @@ diesel::table! {
         withholding_tax_rate -> Numeric,
         application_approval -> Text,
         application_days -> Int4,
+        upgrade_mode -> Text,
     }
 }
 
@@ -514,7 +515,39 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    upgrade_rules (brand_id, tier_id) {
+        brand_id -> Int8,
+        tier_id -> Int8,
+        months -> Int4,
+        own_purchases_min -> Nullable<Numeric>,
+        direct_recruits_min -> Nullable<Int4>,
+        team_volume_min -> Nullable<Numeric>,
+        combine -> Text,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    upgrade_proposals (brand_id, id) {
+        brand_id -> Int8,
+        id -> Int8,
+        agent_id -> Int8,
+        from_tier_id -> Int8,
+        to_tier_id -> Int8,
+        source -> Text,
+        figures -> Jsonb,
+        status -> Text,
+        created_at -> Timestamptz,
+        decided_at -> Nullable<Timestamptz>,
+        decided_by -> Nullable<Text>,
+        reason -> Nullable<Text>,
+    }
+}
+
 diesel::allow_tables_to_appear_in_same_query!(
+    upgrade_rules,
+    upgrade_proposals,
     invite_codes,
     applications,
     certificates,

@@ -111,7 +111,15 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .service(recruiting::http::approve)
             .service(recruiting::http::reject)
             .service(recruiting::http::certificate)
-            .service(recruiting::http::check),
+            .service(recruiting::http::check)
+            .service(recruiting::upgrades::http::rules)
+            .service(recruiting::upgrades::http::set_rule)
+            .service(recruiting::upgrades::http::delete_rule)
+            .service(recruiting::upgrades::http::list)
+            .service(recruiting::upgrades::http::approve)
+            .service(recruiting::upgrades::http::reject)
+            .service(recruiting::upgrades::http::progress)
+            .service(recruiting::upgrades::http::request),
     )
     .default_service(web::to(not_found));
 }

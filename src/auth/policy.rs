@@ -98,6 +98,8 @@ pub fn need(method: &Method, pattern: &str) -> Need {
         // applying through an invite link is public
         "applications" if segs.len() == 1 && !read => return Need::Anyone,
         "audit" => return Need::Audit,
+        // upgrade rules decide who is paid at which tier: brand policy, like the plan
+        "upgrades" if segs.get(1) == Some(&"rules") && !read => return Need::Owner,
         // the payout file carries whole account numbers and marks withdrawals exported
         "payouts" if last == "export" || last.starts_with("payouts.") => return Need::Finance,
         _ => {}

@@ -68,6 +68,8 @@ pub struct Settings {
     pub application_approval: String,
     /// Days a pending application waits before it expires (1–90).
     pub application_days: i32,
+    /// What meeting an upgrade rule does: `off` (nothing), `approval` (a proposal for HQ) or `auto` (the tier changes).
+    pub upgrade_mode: String,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, utoipa::ToSchema)]
@@ -87,11 +89,12 @@ pub struct SettingsPatch {
     pub withdrawal: Option<crate::ledger::quote::WithdrawalRules>,
     pub application_approval: Option<String>,
     pub application_days: Option<i32>,
+    pub upgrade_mode: Option<String>,
 }
 
-type SettingsRow = (String, String, bool, Decimal, i32, String, String, Decimal, (Decimal, Decimal, Decimal, Decimal, Decimal), (String, i32));
+type SettingsRow = (String, String, bool, Decimal, i32, String, String, Decimal, (Decimal, Decimal, Decimal, Decimal, Decimal), (String, i32, String));
 
-fn to_settings((supply_mode, timezone, hq_stock_tracking, buyback_ratio, hold_days, jurisdiction, floor, min_retail_share, w, (application_approval, application_days)): SettingsRow) -> Settings {
+fn to_settings((supply_mode, timezone, hq_stock_tracking, buyback_ratio, hold_days, jurisdiction, floor, min_retail_share, w, (application_approval, application_days, upgrade_mode)): SettingsRow) -> Settings {
     Settings {
         supply_mode: if supply_mode == "upline" { SupplyMode::Upline } else { SupplyMode::Hq },
         timezone,
@@ -104,6 +107,7 @@ fn to_settings((supply_mode, timezone, hq_stock_tracking, buyback_ratio, hold_da
         withdrawal: crate::ledger::quote::WithdrawalRules { min: w.0, max: w.1, fee_rate: w.2.normalize(), fee_min: w.3, tax_rate: w.4.normalize() },
         application_approval,
         application_days,
+        upgrade_mode,
     }
 }
 
@@ -120,7 +124,7 @@ pub fn settings(conn: &mut PgConnection, brand_id: i64) -> Result<Settings, AppE
             brands::price_floor_mode,
             brands::min_retail_share,
             (brands::withdrawal_min, brands::withdrawal_max, brands::withdrawal_fee_rate, brands::withdrawal_fee_min, brands::withholding_tax_rate),
-            (brands::application_approval, brands::application_days),
+            (brands::application_approval, brands::application_days, brands::upgrade_mode),
         ))
         .first(conn)?;
     Ok(to_settings(row))
@@ -138,6 +142,9 @@ pub fn patch_settings(conn: &mut PgConnection, who: &crate::auth::Principal, pat
     }
     if patch.application_approval.as_deref().is_some_and(|m| !crate::recruiting::applications::MODES.contains(&m)) {
         return Err(AppError::validation("application_approval must be inviter, hq or inviter_then_hq"));
+    }
+    if patch.upgrade_mode.as_deref().is_some_and(|m| !crate::recruiting::upgrades::MODES.contains(&m)) {
+        return Err(AppError::validation("upgrade_mode must be off, approval or auto"));
     }
     if patch.application_days.is_some_and(|d| !(1..=90).contains(&d)) {
         return Err(AppError::validation("application_days must be between 1 and 90"));
@@ -206,6 +213,9 @@ pub fn patch_settings(conn: &mut PgConnection, who: &crate::auth::Principal, pat
     }
     if let Some(d) = patch.application_days {
         diesel::update(target).set(brands::application_days.eq(d)).execute(conn)?;
+    }
+    if let Some(m) = &patch.upgrade_mode {
+        diesel::update(target).set(brands::upgrade_mode.eq(m)).execute(conn)?;
     }
     let after = settings(conn, brand_id)?;
     crate::audit::change(conn, who, "settings.update", "settings", Some(&before), Some(&after))?;

@@ -138,6 +138,7 @@ pub fn exit(conn: &mut PgConnection, who: &Principal, agent_id: i64) -> Result<E
     }
     store::set_status(conn, brand_id, agent_id, "exited")?;
     store::record_event(conn, brand_id, agent_id, "status_changed", Some(agent.status.clone()), Some("exited".into()), &actor, now)?;
+    crate::recruiting::upgrades::void_pending(conn, brand_id, agent_id, &actor, "the agent exited")?;
 
     let mut buyback_total = total;
     buyback_total.rescale(2);

@@ -6,6 +6,7 @@ pub mod applications;
 pub mod certificates;
 pub mod http;
 pub mod invites;
+pub mod upgrades;
 
 use rand::Rng;
 

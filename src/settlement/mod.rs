@@ -42,6 +42,8 @@ pub struct CloseResult {
     #[schema(value_type = String)]
     pub team_rebate_total: Decimal,
     pub team_rebate_entry_id: Option<i64>,
+    /// What the upgrade rules did at this close.
+    pub upgrades: crate::recruiting::upgrades::CloseUpgrades,
 }
 
 /// Lets the command line show progress; the HTTP API passes a no-op.
@@ -134,10 +136,13 @@ pub fn close(conn: &mut PgConnection, who: &Principal, month: &str, progress: &d
     let mut volumes: Vec<(i64, Decimal)> = Vec::new();
     let mut rebate_total = Decimal::ZERO;
     let mut rebate_entry = None;
-    if plan.team_rebate.enabled && !plan.team_rebate.brackets.is_empty() {
+    let rebating = plan.team_rebate.enabled && !plan.team_rebate.brackets.is_empty();
+    // team volumes are kept for the rebate and for upgrade rules that count them
+    if rebating || crate::recruiting::upgrades::needs_team_volume(conn, brand_id)? {
         let nodes: Vec<RebateNode> = store::rebate_tree(conn, brand_id, start, end)?;
         progress.step("team rebates");
-        let rebates = commission::team_rebates(&nodes, &plan.team_rebate).map_err(|e| AppError::internal(e.to_string()))?;
+        let rule = if rebating { plan.team_rebate.clone() } else { commission::plan::TeamRebate { enabled: false, brackets: Vec::new() } };
+        let rebates = commission::team_rebates(&nodes, &rule).map_err(|e| AppError::internal(e.to_string()))?;
         let released = |id: i64| shares.as_ref().is_none_or(|s| crate::ledger::ftc::releases(s.get(&id).copied().flatten()));
         let paid: Vec<(i64, Decimal)> = rebates.iter().filter(|r| r.paid && r.rebate > Decimal::ZERO && released(r.agent_id)).map(|r| (r.agent_id, r.rebate)).collect();
         rebate_total = paid.iter().map(|p| p.1).sum();
@@ -158,7 +163,9 @@ pub fn close(conn: &mut PgConnection, who: &Principal, month: &str, progress: &d
     progress.step("compliance report");
     let report = crate::reports::compliance::compute(conn, who, month)?;
     store::keep_report(conn, brand_id, month, "compliance", &serde_json::to_value(&report).map_err(|e| AppError::internal(e.to_string()))?)?;
-    let result = CloseResult { month: month.to_owned(), status: "closed".into(), closed_at: now, statements, team_rebate_total: cents(rebate_total), team_rebate_entry_id: rebate_entry };
+    progress.step("upgrade rules");
+    let upgrades = crate::recruiting::upgrades::at_close(conn, who, month)?;
+    let result = CloseResult { month: month.to_owned(), status: "closed".into(), closed_at: now, statements, team_rebate_total: cents(rebate_total), team_rebate_entry_id: rebate_entry, upgrades };
     crate::audit::change(conn, who, "period.close", format!("period:{month}"), None::<&()>, Some(&result))?;
     Ok(result)
 }

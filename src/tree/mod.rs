@@ -324,12 +324,21 @@ pub fn change_tier(conn: &mut PgConnection, who: &Principal, id: i64, tier_id: i
         return Err(AppError::conflict("agent_exited", format!("agent {id} has exited")));
     }
     if agent.tier_id != tier_id {
-        store::set_tier(conn, who.brand_id, id, tier_id)?;
-        store::record_event(conn, who.brand_id, id, "tier_changed", Some(agent.tier_id.to_string()), Some(tier_id.to_string()), &who.actor(), Utc::now())?;
-        crate::recruiting::certificates::sync(conn, who.brand_id, id)?;
-        crate::audit::record(conn, who, "agent.tier", format!("agent:{id}"), Some(serde_json::json!({ "tier_id": agent.tier_id })), Some(serde_json::json!({ "tier_id": tier_id })))?;
+        retier(conn, who, &agent, tier_id, "agent.tier")?;
+        crate::recruiting::upgrades::void_pending(conn, who.brand_id, id, &who.actor(), "HQ changed the tier by hand")?;
     }
     get(conn, who, id)
+}
+
+/// Re-tiers an agent the caller holds locked (the tree exclusively, then the agent's row):
+/// the tier, its dated `tier_changed` event (so the past keeps the tier of its time), a new
+/// certificate, and the audit line under `action`.
+pub(crate) fn retier(conn: &mut PgConnection, who: &Principal, agent: &store::AgentRow, tier_id: i64, action: &str) -> Result<(), AppError> {
+    let id = agent.id;
+    store::set_tier(conn, who.brand_id, id, tier_id)?;
+    store::record_event(conn, who.brand_id, id, "tier_changed", Some(agent.tier_id.to_string()), Some(tier_id.to_string()), &who.actor(), Utc::now())?;
+    crate::recruiting::certificates::sync(conn, who.brand_id, id)?;
+    crate::audit::record(conn, who, action, format!("agent:{id}"), Some(serde_json::json!({ "tier_id": agent.tier_id })), Some(serde_json::json!({ "tier_id": tier_id })))
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
@@ -358,6 +367,9 @@ pub fn change_status(conn: &mut PgConnection, who: &Principal, id: i64, status: 
         store::record_event(conn, who.brand_id, id, "status_changed", Some(agent.status.clone()), Some(status.into()), &who.actor(), Utc::now())?;
         crate::recruiting::certificates::sync(conn, who.brand_id, id)?;
         crate::audit::record(conn, who, "agent.status", format!("agent:{id}"), Some(serde_json::json!({ "status": agent.status })), Some(serde_json::json!({ "status": status })))?;
+        if status != "active" {
+            crate::recruiting::upgrades::void_pending(conn, who.brand_id, id, &who.actor(), "the agent was suspended")?;
+        }
     }
     get(conn, who, id)
 }

@@ -15,4 +15,5 @@ mod reports;
 mod settlement;
 mod staff;
 mod tree;
+mod upgrades;
 mod withdrawals;

@@ -40,7 +40,8 @@ fn allowed(role: &str, method: &str, path: &str) -> bool {
         return true;
     }
     let money = matches!(first, "withdrawals" | "payouts" | "adjustments" | "periods" | "disputes") || (first == "agents" && last == "withdrawals");
-    let owner_only = matches!(first, "staff" | "settings" | "plan") || (first == "agents" && last == "password");
+    // upgrade rules decide pay like the plan does
+    let owner_only = matches!(first, "staff" | "settings" | "plan") || (first == "agents" && last == "password") || rest.starts_with("/upgrades/rules");
     match role {
         "finance" => money,
         "operations" => !money && !owner_only,
