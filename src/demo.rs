@@ -207,12 +207,31 @@ fn seed_activity(conn: &mut PgConnection, brand_id: i64, start: chrono::DateTime
         let req = RefundRequest { lines: vec![PurchaseLine { sku: line.sku.clone(), qty: 1 }], refunded_at: Some(refunded_at.fixed_offset()) };
         let _ = conn.transaction(|c| orders::refund(c, &hq, *order_id, &req));
     }
+    // Upgrades by rule, proposed at each close for HQ to approve: 市代 on own purchases or
+    // recruits, 省代 on own purchases or team volume, 总代 on own purchases and recruits.
+    let tier_ids: Vec<i64> = crate::catalog::list_tiers(conn, brand_id)?.into_iter().map(|t| t.id).collect();
+    crate::brands::patch_settings(conn, &hq, crate::brands::SettingsPatch { upgrade_mode: Some("approval".into()), ..Default::default() })?;
+    let rule = |months, own: Option<i64>, recruits, team: Option<i64>, combine| crate::recruiting::upgrades::RuleInput {
+        months,
+        own_purchases_min: own.map(Decimal::from),
+        direct_recruits_min: recruits,
+        team_volume_min: team.map(Decimal::from),
+        combine,
+    };
+    use crate::recruiting::upgrades::{set_rule, Combine};
+    set_rule(conn, &hq, tier_ids[3], &rule(1, Some(2000), Some(3), None, Combine::Any))?;
+    set_rule(conn, &hq, tier_ids[2], &rule(2, Some(3000), None, Some(20000), Combine::Any))?;
+    set_rule(conn, &hq, tier_ids[1], &rule(2, Some(5000), Some(2), None, Combine::All))?;
     // Close every ended month, oldest first, but the last: a newcomer closes that one.
     let mut ended: Vec<String> = crate::settlement::list(conn, &hq)?.into_iter().filter(|p| p.ended && p.status == "open").map(|p| p.month).collect();
     ended.sort();
     ended.pop();
     for month in ended {
         crate::settlement::close(conn, &hq, &month, &())?;
+    }
+    // HQ has approved the oldest proposal; the others wait in the queue.
+    if let Some(p) = crate::recruiting::upgrades::list(conn, &hq, Some("pending"), None, 1000)?.last() {
+        crate::recruiting::upgrades::approve(conn, &hq, p.id)?;
     }
     // Withdrawals: the agents with the most to take out ask for half of it; HQ has paid
     // some, refused one (with its reason), and the rest wait in the queue.

@@ -8,6 +8,7 @@
 
 mod adjustments;
 mod applications;
+mod upgrades;
 mod agent;
 mod agent_actions;
 mod agents;
@@ -95,6 +96,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(applications::approve)
         .service(applications::reject)
         .service(applications::certificate)
+        .service(upgrades::page)
+        .service(upgrades::save_rule)
+        .service(upgrades::delete_rule)
+        .service(upgrades::approve)
+        .service(upgrades::reject)
         .service(adjustments::page)
         .service(adjustments::create)
         .service(adjustments::approve)

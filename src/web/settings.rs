@@ -33,7 +33,7 @@ pub async fn page(state: web::Data<AppState>, user: ConsoleUser) -> Result<HttpR
 fn patch_of(form: &HashMap<String, String>) -> Result<SettingsPatch, AppError> {
     let text = |k: &str| form.get(k).map(|v| serde_json::Value::String(v.trim().to_owned()));
     let mut patch = serde_json::Map::new();
-    for key in ["supply_mode", "timezone", "buyback_ratio", "jurisdiction", "price_floor_mode", "min_retail_share", "application_approval"] {
+    for key in ["supply_mode", "timezone", "buyback_ratio", "jurisdiction", "price_floor_mode", "min_retail_share", "application_approval", "upgrade_mode"] {
         if let Some(v) = text(key) {
             patch.insert(key.into(), v);
         }

@@ -292,3 +292,58 @@ async fn an_agent_recruits_from_its_phone_and_a_consumer_checks_the_certificate(
     agent.quit().await.unwrap();
     newcomer.quit().await.unwrap();
 }
+
+#[tokio::test]
+async fn an_agent_sees_its_way_up_applies_and_hq_approves_in_the_console() {
+    let app = spawn_app().await;
+    let b = app.brand("acme").await;
+    let (status, s) = app.call(Method::PATCH, "/api/v1/settings", Some(&b.hq), Some(json!({"upgrade_mode": "approval"}))).await;
+    assert_eq!(status, StatusCode::OK, "{s}");
+    let (status, r) = app.call(Method::PUT, &format!("/api/v1/upgrades/rules/{}", b.tiers[3]), Some(&b.hq), Some(json!({"months": 1, "own_purchases_min": "1000", "direct_recruits_min": 1, "combine": "any"}))).await;
+    assert_eq!(status, StatusCode::OK, "{r}");
+    let wang = app.agent(&b.hq, "王芳", "13800000001", b.tiers[4], None).await;
+    app.agent(&b.hq, "赵新", "13800000002", b.tiers[4], Some(wang)).await;
+    let driver = chromedriver();
+    let agent = phone(&driver).await;
+    agent.goto(&format!("{}/m/login", app.address)).await.unwrap();
+    agent.find(By::Name("brand")).await.unwrap().send_keys("acme").await.unwrap();
+    agent.find(By::Name("phone")).await.unwrap().send_keys("13800000001").await.unwrap();
+    agent.find(By::Name("password")).await.unwrap().send_keys(PASSWORD).await.unwrap();
+    agent.find(By::Css("button[type=submit]")).await.unwrap().click().await.unwrap();
+    wait_text(&agent, "header.top", "王芳").await;
+    agent.find(By::Css("a.upgrade-link")).await.unwrap().click().await.unwrap();
+    let card = wait_text(&agent, ".target", "市代").await;
+    let met = card.find(By::Css(".checks li.met")).await.unwrap().text().await.unwrap();
+    assert!(met.contains("1 / 1"), "one direct recruit of one: {met}");
+    fits(&agent, "upgrade").await;
+    card.find(By::Css("button[type=submit]")).await.unwrap().click().await.unwrap();
+    wait_text(&agent, ".proposal", "审批中").await;
+    shot(&agent, "portal-upgrade").await;
+
+    // HQ approves it in the console's queue
+    let desk = crate::console::browser(&driver, 1400, 1000).await;
+    desk.goto(&format!("{}/console/login", app.address)).await.unwrap();
+    desk.find(By::Name("brand")).await.unwrap().send_keys("acme").await.unwrap();
+    desk.find(By::Name("login")).await.unwrap().send_keys("hq").await.unwrap();
+    desk.find(By::Name("password")).await.unwrap().send_keys(PASSWORD).await.unwrap();
+    desk.find(By::Css("button[type=submit]")).await.unwrap().click().await.unwrap();
+    wait_text(&desk, "h1", "概览").await;
+    desk.goto(&format!("{}/console/upgrades", app.address)).await.unwrap();
+    let row = wait_text(&desk, "tr[data-proposal]", "王芳").await;
+    assert!(row.text().await.unwrap().contains("特约 → 市代"));
+    shot(&desk, "console-upgrades").await;
+    row.find(By::Css("button.approve")).await.unwrap().click().await.unwrap();
+    wait_text(&desk, "table.proposals", "没有记录").await;
+    let (_, now) = app.get(&format!("/api/v1/agents/{wang}"), &b.hq).await;
+    assert_eq!(now["tier_id"].as_i64(), Some(b.tiers[3]), "{now}");
+
+    agent.refresh().await.unwrap();
+    wait_text(&agent, ".proposal", "已升级").await;
+    assert_eq!(text_of(&agent, "b.tier").await, "市代");
+    for page in [&agent, &desk] {
+        let severe: Vec<String> = page.browser_log().await.unwrap().into_iter().filter(|e| e.level == "SEVERE").map(|e| e.message).collect();
+        assert!(severe.is_empty(), "{severe:?}");
+    }
+    agent.quit().await.unwrap();
+    desk.quit().await.unwrap();
+}

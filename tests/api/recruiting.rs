@@ -28,7 +28,7 @@ async fn an_agent_recruits_through_its_link_and_approves_without_hq() {
     let app = spawn_app().await;
     let b = app.brand("acme").await;
     let a = app.agent(&b.hq, "王芳", "13800000001", b.tiers[1], None).await;
-    let other = app.agent(&b.hq, "外人", "13800000009", b.tiers[1], None).await;
+    let _other = app.agent(&b.hq, "外人", "13800000009", b.tiers[1], None).await;
     let ta = app.agent_token(&b, "13800000001").await;
     let to = app.agent_token(&b, "13800000009").await;
     assert_eq!(app.get(&format!("/api/v1/agents/{a}/invite"), &to).await.0, StatusCode::NOT_FOUND, "not another agent's link");

@@ -55,6 +55,8 @@ async fn burst(app: &TestApp, path: &str, token: &str, body: Value) -> Vec<(Stat
 async fn the_close_proposes_upgrades_and_hq_approves_each_once() {
     let app = spawn_app().await;
     let b = app.brand("acme").await;
+    let (status, bad) = app.call(Method::PATCH, "/api/v1/settings", Some(&b.hq), Some(json!({"upgrade_mode": "sometimes"}))).await;
+    assert_eq!((status, bad["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("validation")));
     settings(&app, &b, json!({"upgrade_mode": "approval"})).await;
     // refusals first: they write nothing
     assert_eq!(rule(&app, &b, b.tiers[4], json!({"months": 1, "own_purchases_min": "1", "combine": "all"})).await.1["code"], "entry_tier");

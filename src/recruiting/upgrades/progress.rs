@@ -34,11 +34,9 @@ pub struct AgentProgress {
     pub proposal: Option<Proposal>,
 }
 
-/// One agent's figures over `months` (zero when it has nothing there).
+/// One agent's figures over `months` (zero when it has nothing there; its direct recruits
+/// count even before any month is closed).
 pub(super) fn figures_of(conn: &mut PgConnection, brand_id: i64, agent_id: i64, tier_id: i64, months: &[String]) -> Result<Figures, AppError> {
-    if months.is_empty() {
-        return Ok(Figures::default());
-    }
     Ok(store::figures(conn, brand_id, months, Some(agent_id), &[tier_id])?.first().map(store::FigureRow::figures).unwrap_or_default())
 }
 

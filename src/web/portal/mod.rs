@@ -11,6 +11,7 @@ pub mod recruit;
 mod session;
 mod statements;
 mod team;
+mod upgrade;
 
 use actix_web::web;
 
@@ -22,6 +23,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(recruit::approve)
         .service(recruit::reject)
         .service(recruit::certificate)
+        .service(upgrade::page)
+        .service(upgrade::apply)
         .service(login::login_form)
         .service(login::submit)
         .service(login::logout)
