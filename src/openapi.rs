@@ -1,37 +1,15 @@
-//! The OpenAPI document, generated from the handlers' annotations.
+//! The OpenAPI document: its base (title, the bearer scheme, the schemas) here; its paths
+//! collected from the one registration of the routes (`startup::api`).
 
-use actix_web::{get, HttpResponse};
+use actix_web::{get, web, HttpResponse};
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use crate::{audit, auth, brands, recruiting, catalog, commission, exits, inventory, ledger, orders, pagination, plans, reports, settlement, startup, tree};
+use crate::{audit, auth, brands, recruiting, catalog, commission, exits, inventory, ledger, orders, pagination, plans, reports, settlement, tree};
 
 #[derive(OpenApi)]
 #[openapi(
     info(title = "agent-ledger", description = "Books of a brand that sells through a pyramid of agents."),
-    paths(
-        startup::health,
-        auth::http::login, auth::http::logout, auth::http::change_password,
-        auth::http::list_staff, auth::http::create_staff, auth::http::update_staff, auth::http::reset_staff_password, auth::http::reset_agent_password,
-        audit::http::list, audit::http::export,
-        catalog::http::list_tiers, catalog::http::create_tier, catalog::http::update_tier,
-        catalog::http::list_products, catalog::http::get_product, catalog::http::create_product, catalog::http::update_product, catalog::http::set_sale,
-        brands::http::get_settings, brands::http::patch_settings,
-        tree::http::create, tree::http::search, tree::http::get, tree::http::children, tree::http::downline, tree::http::upline,
-        tree::http::move_agent, tree::http::change_tier, tree::http::change_status, tree::http::events, tree::http::activate,
-        plans::http::get_plan, plans::http::versions, plans::http::put_plan, plans::http::validate, plans::http::what_if,
-        inventory::http::adjust, inventory::http::agent_inventory,
-        orders::http::create, orders::http::list, orders::http::get, orders::http::refund,
-        ledger::http::wallet, ledger::http::earnings, ledger::http::request_withdrawal, ledger::http::quote, ledger::http::get_payee, ledger::http::put_payee, ledger::http::list, ledger::http::get_withdrawal,
-        ledger::payouts_http::approve, ledger::payouts_http::reject, ledger::payouts_http::pay, ledger::payouts_http::fail, ledger::payouts_http::export, ledger::payouts_http::batches,
-        ledger::payouts_http::create_adjustment, ledger::payouts_http::list_adjustments, ledger::payouts_http::approve_adjustment, ledger::payouts_http::reject_adjustment,
-        settlement::http::list, settlement::http::close, settlement::http::statements, settlement::http::export, settlement::http::agent_statement, settlement::http::confirm, settlement::http::dispute, settlement::http::disputes, settlement::http::resolve,
-        reports::http::sales_split, reports::http::downline_summary, reports::http::compliance, reports::http::dashboard, exits::http::exit,
-        recruiting::http::invite, recruiting::http::renew, recruiting::http::revoke, recruiting::http::apply, recruiting::http::list, recruiting::http::approve,
-        recruiting::http::reject, recruiting::http::certificate, recruiting::http::check,
-        recruiting::upgrades::http::rules, recruiting::upgrades::http::set_rule, recruiting::upgrades::http::delete_rule, recruiting::upgrades::http::list,
-        recruiting::upgrades::http::approve, recruiting::upgrades::http::reject, recruiting::upgrades::http::progress, recruiting::upgrades::http::request,
-    ),
     components(schemas(
         auth::http::LoginRequest, auth::http::PasswordRequest, auth::LoginResponse, auth::StaffRole,
         auth::staff::Staff, auth::staff::NewStaff, auth::staff::StaffPatch, auth::staff::ResetPassword, audit::AuditRow, pagination::Page<audit::AuditRow>,
@@ -75,7 +53,17 @@ impl Modify for BearerAuth {
     }
 }
 
+/// The document as served: the base above plus every path registered in
+/// `startup::api`, rendered once per worker.
+pub struct Document(String);
+
+impl Document {
+    pub fn new(doc: utoipa::openapi::OpenApi) -> Self {
+        Document(doc.to_json().unwrap_or_default())
+    }
+}
+
 #[get("/api/openapi.json")]
-pub async fn serve() -> HttpResponse {
-    HttpResponse::Ok().json(ApiDoc::openapi())
+pub async fn serve(doc: web::Data<Document>) -> HttpResponse {
+    HttpResponse::Ok().content_type("application/json").body(doc.0.clone())
 }

@@ -37,7 +37,7 @@ impl AuditParams {
 }
 
 /// Every HQ write, newest first: owner and auditor.
-#[utoipa::path(get, path = "/api/v1/audit", tag = "audit", params(AuditParams), responses((status = 200, body = Page<AuditRow>), (status = 400), (status = 403)), security(("bearer" = [])))]
+#[utoipa::path(get, tag = "audit", params(AuditParams), responses((status = 200, body = Page<AuditRow>), (status = 400), (status = 403)), security(("bearer" = [])))]
 #[get("/audit")]
 pub async fn list(state: web::Data<AppState>, who: Principal, params: web::Query<AuditParams>) -> Result<HttpResponse, AppError> {
     who.require_hq()?;
@@ -53,7 +53,7 @@ pub async fn list(state: web::Data<AppState>, who: Principal, params: web::Query
 pub const EXPORT_MAX: i64 = 100_000;
 
 /// The filtered log as CSV (oldest first, with each row's hash): owner and auditor.
-#[utoipa::path(get, path = "/api/v1/audit/export", tag = "audit", params(AuditParams),
+#[utoipa::path(get, tag = "audit", params(AuditParams),
     responses((status = 200, description = "text/csv", content_type = "text/csv"), (status = 400), (status = 403)), security(("bearer" = [])))]
 #[get("/audit/export")]
 pub async fn export(state: web::Data<AppState>, who: Principal, params: web::Query<AuditParams>) -> Result<HttpResponse, AppError> {

@@ -19,7 +19,7 @@ pub struct LoginRequest {
 }
 
 /// Log in as HQ or as an agent (agents use their phone).
-#[utoipa::path(post, path = "/api/v1/auth/login", tag = "auth", request_body = LoginRequest,
+#[utoipa::path(post, tag = "auth", request_body = LoginRequest,
     responses((status = 200, body = LoginResponse), (status = 401, description = "wrong brand, login or password"), (status = 429, description = "too_many_attempts (failed logins of this login) or rate_limited (logins from this address)")))]
 #[post("/auth/login")]
 pub async fn login(state: web::Data<AppState>, req: HttpRequest, body: web::Json<LoginRequest>) -> Result<HttpResponse, AppError> {
@@ -39,7 +39,7 @@ pub async fn login(state: web::Data<AppState>, req: HttpRequest, body: web::Json
 }
 
 /// Ends the session of the bearer token used (the token stops working at once).
-#[utoipa::path(post, path = "/api/v1/auth/logout", tag = "auth", responses((status = 204, description = "the token no longer works"), (status = 401)), security(("bearer" = [])))]
+#[utoipa::path(post, tag = "auth", responses((status = 204, description = "the token no longer works"), (status = 401)), security(("bearer" = [])))]
 #[post("/auth/logout")]
 pub async fn logout(state: web::Data<AppState>, who: Principal, req: HttpRequest) -> Result<HttpResponse, AppError> {
     let token = bearer(&req).ok_or_else(|| AppError::unauthorized("missing bearer token"))?;
@@ -167,7 +167,7 @@ pub struct PasswordRequest {
 }
 
 /// Changes the caller's own password (HQ staff or agent); every other session of the caller ends.
-#[utoipa::path(post, path = "/api/v1/auth/password", tag = "auth", request_body = PasswordRequest,
+#[utoipa::path(post, tag = "auth", request_body = PasswordRequest,
     responses((status = 204, description = "changed; other sessions ended"), (status = 401), (status = 422, description = "wrong_password, validation")), security(("bearer" = [])))]
 #[post("/auth/password")]
 pub async fn change_password(state: web::Data<AppState>, who: Principal, req: HttpRequest, body: web::Json<PasswordRequest>) -> Result<HttpResponse, AppError> {
@@ -178,7 +178,7 @@ pub async fn change_password(state: web::Data<AppState>, who: Principal, req: Ht
 }
 
 /// HQ's staff, with their roles.
-#[utoipa::path(get, path = "/api/v1/staff", tag = "staff", responses((status = 200, body = Vec<super::staff::Staff>), (status = 403)), security(("bearer" = [])))]
+#[utoipa::path(get, tag = "staff", responses((status = 200, body = Vec<super::staff::Staff>), (status = 403)), security(("bearer" = [])))]
 #[get("/staff")]
 pub async fn list_staff(state: web::Data<AppState>, who: Principal) -> Result<HttpResponse, AppError> {
     let staff = crate::db::read(&state.pool, move |conn| super::staff::list(conn, &who)).await?;
@@ -186,7 +186,7 @@ pub async fn list_staff(state: web::Data<AppState>, who: Principal) -> Result<Ht
 }
 
 /// The owner adds a staff member with a role.
-#[utoipa::path(post, path = "/api/v1/staff", tag = "staff", request_body = super::staff::NewStaff, params(("Idempotency-Key" = Option<String>, Header, description = "replay-safe retries")),
+#[utoipa::path(post, tag = "staff", request_body = super::staff::NewStaff, params(("Idempotency-Key" = Option<String>, Header, description = "replay-safe retries")),
     responses((status = 201, body = super::staff::Staff), (status = 403, description = "role_forbidden"), (status = 409, description = "login_taken"), (status = 422)), security(("bearer" = [])))]
 #[post("/staff")]
 pub async fn create_staff(state: web::Data<AppState>, who: Principal, key: crate::idempotency::IdempotencyKey, body: web::Json<super::staff::NewStaff>) -> Result<HttpResponse, AppError> {
@@ -200,7 +200,7 @@ pub async fn create_staff(state: web::Data<AppState>, who: Principal, key: crate
 }
 
 /// The owner changes a staff member's name, role, or disables the login.
-#[utoipa::path(patch, path = "/api/v1/staff/{id}", tag = "staff", params(("id" = i64, Path)), request_body = super::staff::StaffPatch,
+#[utoipa::path(patch, tag = "staff", params(("id" = i64, Path)), request_body = super::staff::StaffPatch,
     responses((status = 200, body = super::staff::Staff), (status = 403), (status = 404), (status = 409, description = "last_owner")), security(("bearer" = [])))]
 #[patch("/staff/{id}")]
 pub async fn update_staff(state: web::Data<AppState>, who: Principal, id: web::Path<i64>, body: web::Json<super::staff::StaffPatch>) -> Result<HttpResponse, AppError> {
@@ -210,7 +210,7 @@ pub async fn update_staff(state: web::Data<AppState>, who: Principal, id: web::P
 }
 
 /// The owner resets a staff member's password; that person's sessions end.
-#[utoipa::path(post, path = "/api/v1/staff/{id}/password", tag = "staff", params(("id" = i64, Path)), request_body = super::staff::ResetPassword,
+#[utoipa::path(post, tag = "staff", params(("id" = i64, Path)), request_body = super::staff::ResetPassword,
     responses((status = 204), (status = 403), (status = 404), (status = 422)), security(("bearer" = [])))]
 #[post("/staff/{id}/password")]
 pub async fn reset_staff_password(state: web::Data<AppState>, who: Principal, id: web::Path<i64>, body: web::Json<super::staff::ResetPassword>) -> Result<HttpResponse, AppError> {
@@ -220,7 +220,7 @@ pub async fn reset_staff_password(state: web::Data<AppState>, who: Principal, id
 }
 
 /// The owner resets an agent's password; the agent's sessions end.
-#[utoipa::path(post, path = "/api/v1/agents/{id}/password", tag = "staff", params(("id" = i64, Path)), request_body = super::staff::ResetPassword,
+#[utoipa::path(post, tag = "staff", params(("id" = i64, Path)), request_body = super::staff::ResetPassword,
     responses((status = 204), (status = 403), (status = 404), (status = 422)), security(("bearer" = [])))]
 #[post("/agents/{id}/password")]
 pub async fn reset_agent_password(state: web::Data<AppState>, who: Principal, id: web::Path<i64>, body: web::Json<super::staff::ResetPassword>) -> Result<HttpResponse, AppError> {

@@ -6,7 +6,7 @@ use crate::error::AppError;
 use crate::AppState;
 
 /// The brand's settings.
-#[utoipa::path(get, path = "/api/v1/settings", tag = "settings", responses((status = 200, body = Settings), (status = 403)), security(("bearer" = [])))]
+#[utoipa::path(get, tag = "settings", responses((status = 200, body = Settings), (status = 403)), security(("bearer" = [])))]
 #[get("/settings")]
 pub async fn get_settings(state: web::Data<AppState>, who: Principal) -> Result<HttpResponse, AppError> {
     who.require_hq()?;
@@ -15,7 +15,7 @@ pub async fn get_settings(state: web::Data<AppState>, who: Principal) -> Result<
 }
 
 /// Changes some settings; absent fields stay as they are.
-#[utoipa::path(patch, path = "/api/v1/settings", tag = "settings", request_body = SettingsPatch, responses((status = 200, body = Settings), (status = 403), (status = 422)), security(("bearer" = [])))]
+#[utoipa::path(patch, tag = "settings", request_body = SettingsPatch, responses((status = 200, body = Settings), (status = 403), (status = 422)), security(("bearer" = [])))]
 #[patch("/settings")]
 pub async fn patch_settings(state: web::Data<AppState>, who: Principal, body: web::Json<SettingsPatch>) -> Result<HttpResponse, AppError> {
     let patch = body.into_inner();

@@ -9,14 +9,14 @@ use crate::pagination::{Page, PageQuery};
 use crate::AppState;
 
 /// All tiers, best (rank 1) first.
-#[utoipa::path(get, path = "/api/v1/tiers", tag = "catalog", responses((status = 200, body = Page<Tier>)), security(("bearer" = [])))]
+#[utoipa::path(get, tag = "catalog", responses((status = 200, body = Page<Tier>)), security(("bearer" = [])))]
 #[get("/tiers")]
 pub async fn list_tiers(state: web::Data<AppState>, who: Principal) -> Result<HttpResponse, AppError> {
     let tiers = crate::db::transaction(&state.pool, move |conn| super::list_tiers(conn, who.brand_id)).await?;
     Ok(HttpResponse::Ok().json(Page::all(tiers)))
 }
 
-#[utoipa::path(post, path = "/api/v1/tiers", tag = "catalog", request_body = TierInput,
+#[utoipa::path(post, tag = "catalog", request_body = TierInput,
     params(("Idempotency-Key" = Option<String>, Header, description = "replay-safe retries")),
     responses((status = 201, body = Tier), (status = 403), (status = 409, description = "rank_taken"), (status = 422)), security(("bearer" = [])))]
 #[post("/tiers")]
@@ -30,7 +30,7 @@ pub async fn create_tier(state: web::Data<AppState>, who: Principal, key: Idempo
     Ok(resp.into_http())
 }
 
-#[utoipa::path(put, path = "/api/v1/tiers/{id}", tag = "catalog", request_body = TierInput, params(("id" = i64, Path)),
+#[utoipa::path(put, tag = "catalog", request_body = TierInput, params(("id" = i64, Path)),
     responses((status = 200, body = Tier), (status = 404), (status = 409), (status = 422)), security(("bearer" = [])))]
 #[put("/tiers/{id}")]
 pub async fn update_tier(state: web::Data<AppState>, who: Principal, id: web::Path<i64>, body: web::Json<TierInput>) -> Result<HttpResponse, AppError> {
@@ -41,7 +41,7 @@ pub async fn update_tier(state: web::Data<AppState>, who: Principal, id: web::Pa
 }
 
 /// Products with their tier prices, by SKU.
-#[utoipa::path(get, path = "/api/v1/products", tag = "catalog", params(PageQuery), responses((status = 200, body = Page<Product>)), security(("bearer" = [])))]
+#[utoipa::path(get, tag = "catalog", params(PageQuery), responses((status = 200, body = Page<Product>)), security(("bearer" = [])))]
 #[get("/products")]
 pub async fn list_products(state: web::Data<AppState>, who: Principal, page: web::Query<PageQuery>) -> Result<HttpResponse, AppError> {
     let (limit, after) = (page.limit()?, page.cursor()?);
@@ -49,7 +49,7 @@ pub async fn list_products(state: web::Data<AppState>, who: Principal, page: web
     Ok(HttpResponse::Ok().json(Page::from_rows(rows, limit, |p| p.sku.clone())))
 }
 
-#[utoipa::path(get, path = "/api/v1/products/{sku}", tag = "catalog", params(("sku" = String, Path)), responses((status = 200, body = Product), (status = 404)), security(("bearer" = [])))]
+#[utoipa::path(get, tag = "catalog", params(("sku" = String, Path)), responses((status = 200, body = Product), (status = 404)), security(("bearer" = [])))]
 #[get("/products/{sku}")]
 pub async fn get_product(state: web::Data<AppState>, who: Principal, sku: web::Path<String>) -> Result<HttpResponse, AppError> {
     let sku = sku.into_inner();
@@ -59,7 +59,7 @@ pub async fn get_product(state: web::Data<AppState>, who: Principal, sku: web::P
 
 /// Adds a product. Its price list must price every tier, never higher for a better tier,
 /// never above retail.
-#[utoipa::path(post, path = "/api/v1/products", tag = "catalog", request_body = ProductInput,
+#[utoipa::path(post, tag = "catalog", request_body = ProductInput,
     params(("Idempotency-Key" = Option<String>, Header, description = "replay-safe retries")),
     responses((status = 201, body = Product), (status = 409, description = "sku_taken"), (status = 422, description = "validation or price_order")), security(("bearer" = [])))]
 #[post("/products")]
@@ -74,7 +74,7 @@ pub async fn create_product(state: web::Data<AppState>, who: Principal, key: Ide
 }
 
 /// Replaces a product's name, retail price and price list.
-#[utoipa::path(put, path = "/api/v1/products/{sku}", tag = "catalog", request_body = ProductUpdate, params(("sku" = String, Path)),
+#[utoipa::path(put, tag = "catalog", request_body = ProductUpdate, params(("sku" = String, Path)),
     responses((status = 200, body = Product), (status = 404), (status = 422)), security(("bearer" = [])))]
 #[put("/products/{sku}")]
 pub async fn update_product(
@@ -90,7 +90,7 @@ pub async fn update_product(
 }
 
 /// 上下架: takes a product off sale (no new orders) or puts it back; nothing is deleted.
-#[utoipa::path(post, path = "/api/v1/products/{sku}/sale", tag = "catalog", request_body = SaleRequest, params(("sku" = String, Path)),
+#[utoipa::path(post, tag = "catalog", request_body = SaleRequest, params(("sku" = String, Path)),
     responses((status = 200, body = Product), (status = 404)), security(("bearer" = [])))]
 #[post("/products/{sku}/sale")]
 pub async fn set_sale(state: web::Data<AppState>, who: Principal, sku: web::Path<String>, body: web::Json<SaleRequest>) -> Result<HttpResponse, AppError> {

@@ -9,7 +9,7 @@ use crate::idempotency::{self, IdempotencyKey};
 use crate::AppState;
 
 /// Opening stock or a stock-count correction (HQ).
-#[utoipa::path(post, path = "/api/v1/inventory/adjustments", tag = "inventory", request_body = Adjustment,
+#[utoipa::path(post, tag = "inventory", request_body = Adjustment,
     params(("Idempotency-Key" = Option<String>, Header, description = "replay-safe retries")),
     responses((status = 201, body = AdjustmentResult), (status = 409, description = "insufficient_stock"), (status = 422)), security(("bearer" = [])))]
 #[post("/inventory/adjustments")]
@@ -20,7 +20,7 @@ pub async fn adjust(state: web::Data<AppState>, who: Principal, key: Idempotency
 }
 
 /// Stock on hand with moving average cost: HQ, or an agent for its subtree.
-#[utoipa::path(get, path = "/api/v1/agents/{id}/inventory", tag = "inventory", params(("id" = i64, Path)), responses((status = 200, body = Vec<StockLine>), (status = 404)), security(("bearer" = [])))]
+#[utoipa::path(get, tag = "inventory", params(("id" = i64, Path)), responses((status = 200, body = Vec<StockLine>), (status = 404)), security(("bearer" = [])))]
 #[get("/agents/{id}/inventory")]
 pub async fn agent_inventory(state: web::Data<AppState>, who: Principal, id: web::Path<i64>) -> Result<HttpResponse, AppError> {
     let id = id.into_inner();

@@ -13,7 +13,7 @@ use crate::idempotency::{self, IdempotencyKey};
 use crate::AppState;
 
 /// Balance, pending (held) cuts, available and pending withdrawals: HQ, or the agent itself.
-#[utoipa::path(get, path = "/api/v1/agents/{id}/wallet", tag = "ledger", params(("id" = i64, Path)), responses((status = 200, body = Wallet), (status = 404)), security(("bearer" = [])))]
+#[utoipa::path(get, tag = "ledger", params(("id" = i64, Path)), responses((status = 200, body = Wallet), (status = 404)), security(("bearer" = [])))]
 #[get("/agents/{id}/wallet")]
 pub async fn wallet(state: web::Data<AppState>, who: Principal, id: web::Path<i64>) -> Result<HttpResponse, AppError> {
     let id = id.into_inner();
@@ -29,7 +29,7 @@ pub struct MonthQuery {
 }
 
 /// Totals by kind for a month, with the postings behind them: HQ, or the agent itself.
-#[utoipa::path(get, path = "/api/v1/agents/{id}/earnings", tag = "ledger", params(("id" = i64, Path), MonthQuery), responses((status = 200, body = Earnings), (status = 404)), security(("bearer" = [])))]
+#[utoipa::path(get, tag = "ledger", params(("id" = i64, Path), MonthQuery), responses((status = 200, body = Earnings), (status = 404)), security(("bearer" = [])))]
 #[get("/agents/{id}/earnings")]
 pub async fn earnings(state: web::Data<AppState>, who: Principal, id: web::Path<i64>, q: web::Query<MonthQuery>) -> Result<HttpResponse, AppError> {
     let (id, month) = (id.into_inner(), q.into_inner().month);
@@ -40,7 +40,7 @@ pub async fn earnings(state: web::Data<AppState>, who: Principal, id: web::Path<
 /// The agent asks to be paid: never more than `available`, within the brand's limits, to its
 /// payee; the fee and tax it was quoted are fixed on the request. HQ (finance) may ask for an
 /// exited agent, to pay out what it has left: that one is approved at once.
-#[utoipa::path(post, path = "/api/v1/agents/{id}/withdrawals", tag = "ledger", params(("id" = i64, Path), ("Idempotency-Key" = Option<String>, Header, description = "replay-safe retries")),
+#[utoipa::path(post, tag = "ledger", params(("id" = i64, Path), ("Idempotency-Key" = Option<String>, Header, description = "replay-safe retries")),
     request_body = WithdrawalRequest, responses((status = 201, body = Withdrawal), (status = 409, description = "insufficient_funds, no_payee, not_exited"), (status = 422, description = "below_minimum, above_maximum, nothing_left")), security(("bearer" = [])))]
 #[post("/agents/{id}/withdrawals")]
 pub async fn request_withdrawal(state: web::Data<AppState>, who: Principal, key: IdempotencyKey, id: web::Path<i64>, body: web::Json<WithdrawalRequest>) -> Result<HttpResponse, AppError> {
@@ -62,7 +62,7 @@ pub struct QuoteParams {
 
 /// What asking for `amount` would cost and pay (fee, tax, net), with the wallet and the rules:
 /// shown before the agent asks. The agent itself or HQ.
-#[utoipa::path(get, path = "/api/v1/agents/{id}/withdrawals/quote", tag = "ledger", params(("id" = i64, Path), QuoteParams),
+#[utoipa::path(get, tag = "ledger", params(("id" = i64, Path), QuoteParams),
     responses((status = 200, body = QuoteView), (status = 404), (status = 422, description = "below_minimum, above_maximum, nothing_left")), security(("bearer" = [])))]
 #[get("/agents/{id}/withdrawals/quote")]
 pub async fn quote(state: web::Data<AppState>, who: Principal, id: web::Path<i64>, q: web::Query<QuoteParams>) -> Result<HttpResponse, AppError> {
@@ -72,7 +72,7 @@ pub async fn quote(state: web::Data<AppState>, who: Principal, id: web::Path<i64
 }
 
 /// Where the agent is paid (masked): the agent itself or HQ. 404 until one is set.
-#[utoipa::path(get, path = "/api/v1/agents/{id}/payee", tag = "ledger", params(("id" = i64, Path)), responses((status = 200, body = Payee), (status = 404)), security(("bearer" = [])))]
+#[utoipa::path(get, tag = "ledger", params(("id" = i64, Path)), responses((status = 200, body = Payee), (status = 404)), security(("bearer" = [])))]
 #[get("/agents/{id}/payee")]
 pub async fn get_payee(state: web::Data<AppState>, who: Principal, id: web::Path<i64>) -> Result<HttpResponse, AppError> {
     let id = id.into_inner();
@@ -81,7 +81,7 @@ pub async fn get_payee(state: web::Data<AppState>, who: Principal, id: web::Path
 }
 
 /// The agent itself sets where it is paid (bank card, Alipay or WeChat); returned masked.
-#[utoipa::path(put, path = "/api/v1/agents/{id}/payee", tag = "ledger", params(("id" = i64, Path)), request_body = PayeeInput,
+#[utoipa::path(put, tag = "ledger", params(("id" = i64, Path)), request_body = PayeeInput,
     responses((status = 200, body = Payee), (status = 403), (status = 404), (status = 422)), security(("bearer" = [])))]
 #[put("/agents/{id}/payee")]
 pub async fn put_payee(state: web::Data<AppState>, who: Principal, id: web::Path<i64>, body: web::Json<PayeeInput>) -> Result<HttpResponse, AppError> {
@@ -91,7 +91,7 @@ pub async fn put_payee(state: web::Data<AppState>, who: Principal, id: web::Path
 }
 
 /// One withdrawal: HQ, or the agent it belongs to.
-#[utoipa::path(get, path = "/api/v1/withdrawals/{id}", tag = "ledger", params(("id" = i64, Path)), responses((status = 200, body = Withdrawal), (status = 404)), security(("bearer" = [])))]
+#[utoipa::path(get, tag = "ledger", params(("id" = i64, Path)), responses((status = 200, body = Withdrawal), (status = 404)), security(("bearer" = [])))]
 #[get("/withdrawals/{id}")]
 pub async fn get_withdrawal(state: web::Data<AppState>, who: Principal, id: web::Path<i64>) -> Result<HttpResponse, AppError> {
     let id = id.into_inner();
@@ -113,7 +113,7 @@ pub struct WithdrawalListParams {
 }
 
 /// The queue (`status=requested`) and the history, newest first.
-#[utoipa::path(get, path = "/api/v1/withdrawals", tag = "ledger", params(WithdrawalListParams),
+#[utoipa::path(get, tag = "ledger", params(WithdrawalListParams),
     responses((status = 200, body = Page<QueuedWithdrawal>), (status = 400), (status = 404)), security(("bearer" = [])))]
 #[get("/withdrawals")]
 pub async fn list(state: web::Data<AppState>, who: Principal, params: web::Query<WithdrawalListParams>) -> Result<HttpResponse, AppError> {

@@ -19,7 +19,7 @@ use crate::AppState;
 
 /// Finance approves a requested withdrawal: the wallet pays amount (net, fee and tax as
 /// their own lines) and HQ owes the net to the payee. Once (409 `already_decided`).
-#[utoipa::path(post, path = "/api/v1/withdrawals/{id}/approve", tag = "payouts", params(("id" = i64, Path)), responses((status = 200, body = Withdrawal), (status = 403), (status = 409, description = "already_decided")), security(("bearer" = [])))]
+#[utoipa::path(post, tag = "payouts", params(("id" = i64, Path)), responses((status = 200, body = Withdrawal), (status = 403), (status = 409, description = "already_decided")), security(("bearer" = [])))]
 #[post("/withdrawals/{id}/approve")]
 pub async fn approve(state: web::Data<AppState>, who: Principal, id: web::Path<i64>) -> Result<HttpResponse, AppError> {
     let id = id.into_inner();
@@ -28,7 +28,7 @@ pub async fn approve(state: web::Data<AppState>, who: Principal, id: web::Path<i
 }
 
 /// Finance rejects a requested withdrawal with a reason the agent sees; nothing is posted.
-#[utoipa::path(post, path = "/api/v1/withdrawals/{id}/reject", tag = "payouts", params(("id" = i64, Path)), request_body = RejectRequest,
+#[utoipa::path(post, tag = "payouts", params(("id" = i64, Path)), request_body = RejectRequest,
     responses((status = 200, body = Withdrawal), (status = 400, description = "reason_required"), (status = 409, description = "already_decided")), security(("bearer" = [])))]
 #[post("/withdrawals/{id}/reject")]
 pub async fn reject(state: web::Data<AppState>, who: Principal, id: web::Path<i64>, body: web::Json<RejectRequest>) -> Result<HttpResponse, AppError> {
@@ -40,7 +40,7 @@ pub async fn reject(state: web::Data<AppState>, who: Principal, id: web::Path<i6
 
 /// Finance records the bank's transfer of an approved withdrawal, with its reference. Once:
 /// a second payment of the same withdrawal is 409 `already_paid`.
-#[utoipa::path(post, path = "/api/v1/withdrawals/{id}/pay", tag = "payouts", params(("id" = i64, Path)), request_body = PayRequest,
+#[utoipa::path(post, tag = "payouts", params(("id" = i64, Path)), request_body = PayRequest,
     responses((status = 200, body = Withdrawal), (status = 400, description = "reference_required"), (status = 409, description = "already_paid, already_failed, wrong_state")), security(("bearer" = [])))]
 #[post("/withdrawals/{id}/pay")]
 pub async fn pay(state: web::Data<AppState>, who: Principal, id: web::Path<i64>, body: web::Json<PayRequest>) -> Result<HttpResponse, AppError> {
@@ -51,7 +51,7 @@ pub async fn pay(state: web::Data<AppState>, who: Principal, id: web::Path<i64>,
 
 /// Finance records that the transfer of an approved withdrawal failed: the whole amount
 /// returns to the wallet. Once.
-#[utoipa::path(post, path = "/api/v1/withdrawals/{id}/fail", tag = "payouts", params(("id" = i64, Path)), request_body = FailRequest,
+#[utoipa::path(post, tag = "payouts", params(("id" = i64, Path)), request_body = FailRequest,
     responses((status = 200, body = Withdrawal), (status = 400, description = "reason_required"), (status = 409, description = "already_paid, already_failed, wrong_state")), security(("bearer" = [])))]
 #[post("/withdrawals/{id}/fail")]
 pub async fn fail(state: web::Data<AppState>, who: Principal, id: web::Path<i64>, body: web::Json<FailRequest>) -> Result<HttpResponse, AppError> {
@@ -73,7 +73,7 @@ pub struct PayoutExportParams {
 
 /// The bank's batch-transfer file: payee, whole account, amount, fee, tax, net. Finance.
 /// The response's `X-Payout-Batch` names the batch this download opened, if any.
-#[utoipa::path(get, path = "/api/v1/payouts/export", tag = "payouts", params(PayoutExportParams),
+#[utoipa::path(get, tag = "payouts", params(PayoutExportParams),
     responses((status = 200, description = "the file", content_type = "text/csv"), (status = 400), (status = 403), (status = 404)), security(("bearer" = [])))]
 #[get("/payouts/export")]
 pub async fn export(state: web::Data<AppState>, who: Principal, q: web::Query<PayoutExportParams>) -> Result<HttpResponse, AppError> {
@@ -99,7 +99,7 @@ pub async fn export(state: web::Data<AppState>, who: Principal, q: web::Query<Pa
 }
 
 /// The payout batches, newest first, with how many of each are paid, failed or waiting.
-#[utoipa::path(get, path = "/api/v1/payouts/batches", tag = "payouts", responses((status = 200, body = Vec<Batch>), (status = 403)), security(("bearer" = [])))]
+#[utoipa::path(get, tag = "payouts", responses((status = 200, body = Vec<Batch>), (status = 403)), security(("bearer" = [])))]
 #[get("/payouts/batches")]
 pub async fn batches(state: web::Data<AppState>, who: Principal) -> Result<HttpResponse, AppError> {
     let rows = crate::db::read(&state.pool, move |conn| super::payout_file::batches(conn, &who)).await?;
@@ -108,7 +108,7 @@ pub async fn batches(state: web::Data<AppState>, who: Principal) -> Result<HttpR
 
 /// A staff member (finance) makes a manual credit or debit of a wallet; it is posted only
 /// when another staff member approves it.
-#[utoipa::path(post, path = "/api/v1/adjustments", tag = "payouts", request_body = NewAdjustment, params(("Idempotency-Key" = Option<String>, Header, description = "replay-safe retries")),
+#[utoipa::path(post, tag = "payouts", request_body = NewAdjustment, params(("Idempotency-Key" = Option<String>, Header, description = "replay-safe retries")),
     responses((status = 201, body = Adjustment), (status = 400), (status = 403), (status = 422)), security(("bearer" = [])))]
 #[post("/adjustments")]
 pub async fn create_adjustment(state: web::Data<AppState>, who: Principal, key: IdempotencyKey, body: web::Json<NewAdjustment>) -> Result<HttpResponse, AppError> {
@@ -118,7 +118,7 @@ pub async fn create_adjustment(state: web::Data<AppState>, who: Principal, key: 
 }
 
 /// Another staff member approves: the adjustment is posted. The maker cannot (403 `maker_checker`).
-#[utoipa::path(post, path = "/api/v1/adjustments/{id}/approve", tag = "payouts", params(("id" = i64, Path)),
+#[utoipa::path(post, tag = "payouts", params(("id" = i64, Path)),
     responses((status = 200, body = Adjustment), (status = 403, description = "maker_checker"), (status = 409, description = "already_decided")), security(("bearer" = [])))]
 #[post("/adjustments/{id}/approve")]
 pub async fn approve_adjustment(state: web::Data<AppState>, who: Principal, id: web::Path<i64>) -> Result<HttpResponse, AppError> {
@@ -128,7 +128,7 @@ pub async fn approve_adjustment(state: web::Data<AppState>, who: Principal, id: 
 }
 
 /// Rejects an adjustment with a reason; nothing is posted.
-#[utoipa::path(post, path = "/api/v1/adjustments/{id}/reject", tag = "payouts", params(("id" = i64, Path)), request_body = RejectRequest,
+#[utoipa::path(post, tag = "payouts", params(("id" = i64, Path)), request_body = RejectRequest,
     responses((status = 200, body = Adjustment), (status = 400), (status = 409, description = "already_decided")), security(("bearer" = [])))]
 #[post("/adjustments/{id}/reject")]
 pub async fn reject_adjustment(state: web::Data<AppState>, who: Principal, id: web::Path<i64>, body: web::Json<RejectRequest>) -> Result<HttpResponse, AppError> {
@@ -149,7 +149,7 @@ pub struct AdjustmentListParams {
 }
 
 /// Adjustments, newest first.
-#[utoipa::path(get, path = "/api/v1/adjustments", tag = "payouts", params(AdjustmentListParams), responses((status = 200, body = Page<AdjustmentView>), (status = 400)), security(("bearer" = [])))]
+#[utoipa::path(get, tag = "payouts", params(AdjustmentListParams), responses((status = 200, body = Page<AdjustmentView>), (status = 400)), security(("bearer" = [])))]
 #[get("/adjustments")]
 pub async fn list_adjustments(state: web::Data<AppState>, who: Principal, q: web::Query<AdjustmentListParams>) -> Result<HttpResponse, AppError> {
     let q = q.into_inner();

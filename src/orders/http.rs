@@ -11,7 +11,7 @@ use crate::pagination::{Page, PageQuery};
 use crate::AppState;
 
 /// Places a purchase (an agent buys from HQ or its upline) or records a retail sale.
-#[utoipa::path(post, path = "/api/v1/orders", tag = "orders", request_body = OrderRequest,
+#[utoipa::path(post, tag = "orders", request_body = OrderRequest,
     params(("Idempotency-Key" = Option<String>, Header, description = "replay-safe retries")),
     responses((status = 201, body = OrderView), (status = 403), (status = 409, description = "insufficient_stock, agent_inactive, idempotency_conflict"), (status = 422)),
     security(("bearer" = [])))]
@@ -27,7 +27,7 @@ pub async fn create(state: web::Data<AppState>, who: Principal, key: Idempotency
     Ok(resp.into_http())
 }
 
-#[utoipa::path(get, path = "/api/v1/orders/{id}", tag = "orders", params(("id" = i64, Path)), responses((status = 200, body = OrderView), (status = 404)), security(("bearer" = [])))]
+#[utoipa::path(get, tag = "orders", params(("id" = i64, Path)), responses((status = 200, body = OrderView), (status = 404)), security(("bearer" = [])))]
 #[get("/orders/{id}")]
 pub async fn get(state: web::Data<AppState>, who: Principal, id: web::Path<i64>) -> Result<HttpResponse, AppError> {
     let id = id.into_inner();
@@ -52,7 +52,7 @@ pub struct OrderListParams {
     pub cursor: Option<String>,
 }
 
-#[utoipa::path(get, path = "/api/v1/orders", tag = "orders", params(OrderListParams), responses((status = 200, body = Page<OrderView>), (status = 404)), security(("bearer" = [])))]
+#[utoipa::path(get, tag = "orders", params(OrderListParams), responses((status = 200, body = Page<OrderView>), (status = 404)), security(("bearer" = [])))]
 #[get("/orders")]
 pub async fn list(state: web::Data<AppState>, who: Principal, params: web::Query<OrderListParams>) -> Result<HttpResponse, AppError> {
     let p = params.into_inner();
@@ -70,7 +70,7 @@ pub async fn list(state: web::Data<AppState>, who: Principal, params: web::Query
 }
 
 /// Refunds units of an order's lines (HQ): every split reversed, goods back to the seller.
-#[utoipa::path(post, path = "/api/v1/orders/{id}/refunds", tag = "orders", params(("id" = i64, Path), ("Idempotency-Key" = Option<String>, Header, description = "replay-safe retries")),
+#[utoipa::path(post, tag = "orders", params(("id" = i64, Path), ("Idempotency-Key" = Option<String>, Header, description = "replay-safe retries")),
     request_body = RefundRequest, responses((status = 201, body = RefundView), (status = 404), (status = 409, description = "refund_exceeds_order, insufficient_stock")), security(("bearer" = [])))]
 #[post("/orders/{id}/refunds")]
 pub async fn refund(state: web::Data<AppState>, who: Principal, key: IdempotencyKey, id: web::Path<i64>, body: web::Json<RefundRequest>) -> Result<HttpResponse, AppError> {

@@ -8,7 +8,7 @@ use crate::error::AppError;
 use crate::AppState;
 
 /// The latest plan version.
-#[utoipa::path(get, path = "/api/v1/plan", tag = "plan", responses((status = 200, body = Plan), (status = 403)), security(("bearer" = [])))]
+#[utoipa::path(get, tag = "plan", responses((status = 200, body = Plan), (status = 403)), security(("bearer" = [])))]
 #[get("/plan")]
 pub async fn get_plan(state: web::Data<AppState>, who: Principal) -> Result<HttpResponse, AppError> {
     who.require_hq()?;
@@ -17,7 +17,7 @@ pub async fn get_plan(state: web::Data<AppState>, who: Principal) -> Result<Http
 }
 
 /// Every published version, newest first.
-#[utoipa::path(get, path = "/api/v1/plan/versions", tag = "plan", responses((status = 200, body = Vec<super::VersionView>), (status = 403)), security(("bearer" = [])))]
+#[utoipa::path(get, tag = "plan", responses((status = 200, body = Vec<super::VersionView>), (status = 403)), security(("bearer" = [])))]
 #[get("/plan/versions")]
 pub async fn versions(state: web::Data<AppState>, who: Principal) -> Result<HttpResponse, AppError> {
     let versions = crate::db::read(&state.pool, move |conn| super::versions(conn, &who)).await?;
@@ -26,7 +26,7 @@ pub async fn versions(state: web::Data<AppState>, who: Principal) -> Result<Http
 
 /// Publishes a new version (the body's `version` is ignored). Errors refuse it (422 with
 /// `errors` and `warnings`); warnings come back with the accepted version.
-#[utoipa::path(put, path = "/api/v1/plan", tag = "plan", request_body = Plan,
+#[utoipa::path(put, tag = "plan", request_body = Plan,
     responses((status = 200, body = Published), (status = 409, description = "plan_in_use"), (status = 422, description = "plan_invalid")), security(("bearer" = [])))]
 #[put("/plan")]
 pub async fn put_plan(state: web::Data<AppState>, who: Principal, body: web::Json<Plan>) -> Result<HttpResponse, AppError> {
@@ -36,7 +36,7 @@ pub async fn put_plan(state: web::Data<AppState>, who: Principal, body: web::Jso
 }
 
 /// Validates a proposed plan without publishing it.
-#[utoipa::path(post, path = "/api/v1/plan/validate", tag = "plan", request_body = Plan, responses((status = 200, body = ValidationReport)), security(("bearer" = [])))]
+#[utoipa::path(post, tag = "plan", request_body = Plan, responses((status = 200, body = ValidationReport)), security(("bearer" = [])))]
 #[post("/plan/validate")]
 pub async fn validate(state: web::Data<AppState>, who: Principal, body: web::Json<Plan>) -> Result<HttpResponse, AppError> {
     who.require_hq()?;
@@ -47,7 +47,7 @@ pub async fn validate(state: web::Data<AppState>, who: Principal, body: web::Jso
 
 /// Replays closed months under a proposed plan and compares with what was paid; writes
 /// nothing (one read-only snapshot).
-#[utoipa::path(post, path = "/api/v1/plan/what-if", tag = "plan", request_body = super::whatif::WhatIfRequest,
+#[utoipa::path(post, tag = "plan", request_body = super::whatif::WhatIfRequest,
     responses((status = 200, body = super::whatif::WhatIf), (status = 400), (status = 403), (status = 409, description = "period_open"), (status = 422)), security(("bearer" = [])))]
 #[post("/plan/what-if")]
 pub async fn what_if(state: web::Data<AppState>, who: Principal, body: web::Json<super::whatif::WhatIfRequest>) -> Result<HttpResponse, AppError> {

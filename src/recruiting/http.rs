@@ -22,7 +22,7 @@ pub fn limited(state: &AppState, req: &HttpRequest) -> Result<(), AppError> {
 }
 
 /// The agent's recruiting link (招代理) and its QR code: the agent itself or HQ.
-#[utoipa::path(get, path = "/api/v1/agents/{id}/invite", tag = "recruiting", params(("id" = i64, Path)),
+#[utoipa::path(get, tag = "recruiting", params(("id" = i64, Path)),
     responses((status = 200, body = Invite), (status = 404), (status = 409, description = "not_active")), security(("bearer" = [])))]
 #[get("/agents/{id}/invite")]
 pub async fn invite(state: web::Data<AppState>, who: Principal, req: HttpRequest, id: web::Path<i64>) -> Result<HttpResponse, AppError> {
@@ -32,7 +32,7 @@ pub async fn invite(state: web::Data<AppState>, who: Principal, req: HttpRequest
 }
 
 /// A new code; the old link stops working.
-#[utoipa::path(post, path = "/api/v1/agents/{id}/invite/renew", tag = "recruiting", params(("id" = i64, Path)),
+#[utoipa::path(post, tag = "recruiting", params(("id" = i64, Path)),
     responses((status = 200, body = Invite), (status = 404), (status = 409, description = "not_active")), security(("bearer" = [])))]
 #[post("/agents/{id}/invite/renew")]
 pub async fn renew(state: web::Data<AppState>, who: Principal, req: HttpRequest, id: web::Path<i64>) -> Result<HttpResponse, AppError> {
@@ -42,7 +42,7 @@ pub async fn renew(state: web::Data<AppState>, who: Principal, req: HttpRequest,
 }
 
 /// The link stops working; none until the agent asks for its invite again.
-#[utoipa::path(post, path = "/api/v1/agents/{id}/invite/revoke", tag = "recruiting", params(("id" = i64, Path)), responses((status = 204), (status = 404)), security(("bearer" = [])))]
+#[utoipa::path(post, tag = "recruiting", params(("id" = i64, Path)), responses((status = 204), (status = 404)), security(("bearer" = [])))]
 #[post("/agents/{id}/invite/revoke")]
 pub async fn revoke(state: web::Data<AppState>, who: Principal, id: web::Path<i64>) -> Result<HttpResponse, AppError> {
     let id = id.into_inner();
@@ -51,7 +51,7 @@ pub async fn revoke(state: web::Data<AppState>, who: Principal, id: web::Path<i6
 }
 
 /// Applies to become an agent through an invite code (public, rate-limited per address).
-#[utoipa::path(post, path = "/api/v1/applications", tag = "recruiting", request_body = ApplicationRequest,
+#[utoipa::path(post, tag = "recruiting", request_body = ApplicationRequest,
     responses((status = 201, body = Created), (status = 404, description = "the code is not valid"), (status = 409, description = "phone_taken, already_applied"),
         (status = 422, description = "validation, unknown_tier, tier_above_inviter"), (status = 429)))]
 #[post("/applications")]
@@ -70,7 +70,7 @@ pub struct ListParams {
 }
 
 /// Applications: HQ sees the brand's, an agent those addressed to it; newest first (200).
-#[utoipa::path(get, path = "/api/v1/applications", tag = "recruiting", params(ListParams), responses((status = 200, body = Vec<Application>), (status = 400)), security(("bearer" = [])))]
+#[utoipa::path(get, tag = "recruiting", params(ListParams), responses((status = 200, body = Vec<Application>), (status = 400)), security(("bearer" = [])))]
 #[get("/applications")]
 pub async fn list(state: web::Data<AppState>, who: Principal, q: web::Query<ListParams>) -> Result<HttpResponse, AppError> {
     let status = q.into_inner().status;
@@ -80,7 +80,7 @@ pub async fn list(state: web::Data<AppState>, who: Principal, q: web::Query<List
 
 /// Approves at the caller's stage (the inviter, then HQ, as the brand set); the last approval
 /// creates the agent under the inviter.
-#[utoipa::path(post, path = "/api/v1/applications/{id}/approve", tag = "recruiting", params(("id" = i64, Path)),
+#[utoipa::path(post, tag = "recruiting", params(("id" = i64, Path)),
     responses((status = 200, body = Application), (status = 404), (status = 409, description = "already_decided, expired, waiting_for_inviter, waiting_for_hq, phone_taken, inviter_inactive")), security(("bearer" = [])))]
 #[post("/applications/{id}/approve")]
 pub async fn approve(state: web::Data<AppState>, who: Principal, id: web::Path<i64>) -> Result<HttpResponse, AppError> {
@@ -90,7 +90,7 @@ pub async fn approve(state: web::Data<AppState>, who: Principal, id: web::Path<i
 }
 
 /// Rejects with a reason the applicant sees on its link.
-#[utoipa::path(post, path = "/api/v1/applications/{id}/reject", tag = "recruiting", params(("id" = i64, Path)), request_body = RejectRequest,
+#[utoipa::path(post, tag = "recruiting", params(("id" = i64, Path)), request_body = RejectRequest,
     responses((status = 200, body = Application), (status = 400, description = "reason_required"), (status = 404), (status = 409)), security(("bearer" = [])))]
 #[post("/applications/{id}/reject")]
 pub async fn reject(state: web::Data<AppState>, who: Principal, id: web::Path<i64>, body: web::Json<RejectRequest>) -> Result<HttpResponse, AppError> {
@@ -101,7 +101,7 @@ pub async fn reject(state: web::Data<AppState>, who: Principal, id: web::Path<i6
 }
 
 /// The agent's 授权书: the agent itself or HQ.
-#[utoipa::path(get, path = "/api/v1/agents/{id}/certificate", tag = "recruiting", params(("id" = i64, Path)), responses((status = 200, body = Certificate), (status = 404)), security(("bearer" = [])))]
+#[utoipa::path(get, tag = "recruiting", params(("id" = i64, Path)), responses((status = 200, body = Certificate), (status = 404)), security(("bearer" = [])))]
 #[get("/agents/{id}/certificate")]
 pub async fn certificate(state: web::Data<AppState>, who: Principal, req: HttpRequest, id: web::Path<i64>) -> Result<HttpResponse, AppError> {
     let (id, base) = (id.into_inner(), base_url(&req));
@@ -110,7 +110,7 @@ pub async fn certificate(state: web::Data<AppState>, who: Principal, req: HttpRe
 }
 
 /// 授权查询: is this certificate genuine and valid? Anyone; rate-limited per address.
-#[utoipa::path(get, path = "/api/v1/public/certificates/{number}", tag = "recruiting", params(("number" = String, Path)),
+#[utoipa::path(get, tag = "recruiting", params(("number" = String, Path)),
     responses((status = 200, body = PublicCertificate), (status = 404, description = "no such certificate"), (status = 429)))]
 #[get("/public/certificates/{number}")]
 pub async fn check(state: web::Data<AppState>, req: HttpRequest, number: web::Path<String>) -> Result<HttpResponse, AppError> {

@@ -20,7 +20,7 @@ pub struct SalesSplitQuery {
 
 /// Purchases, internal sales and retail sales (units and amount, net of refunds) and the
 /// retail share, for the brand, an agent or a team.
-#[utoipa::path(get, path = "/api/v1/reports/sales-split", tag = "reports", params(SalesSplitQuery), responses((status = 200, body = SalesSplit), (status = 404)), security(("bearer" = [])))]
+#[utoipa::path(get, tag = "reports", params(SalesSplitQuery), responses((status = 200, body = SalesSplit), (status = 404)), security(("bearer" = [])))]
 #[get("/reports/sales-split")]
 pub async fn sales_split(state: web::Data<AppState>, who: Principal, q: web::Query<SalesSplitQuery>) -> Result<HttpResponse, AppError> {
     let q = q.into_inner();
@@ -36,7 +36,7 @@ pub struct SummaryQuery {
 }
 
 /// Downline size by tier and relative depth, own and team purchases for a month.
-#[utoipa::path(get, path = "/api/v1/agents/{id}/downline/summary", tag = "reports", params(("id" = i64, Path), SummaryQuery), responses((status = 200, body = DownlineSummary), (status = 404)), security(("bearer" = [])))]
+#[utoipa::path(get, tag = "reports", params(("id" = i64, Path), SummaryQuery), responses((status = 200, body = DownlineSummary), (status = 404)), security(("bearer" = [])))]
 #[get("/agents/{id}/downline/summary")]
 pub async fn downline_summary(state: web::Data<AppState>, who: Principal, id: web::Path<i64>, q: web::Query<SummaryQuery>) -> Result<HttpResponse, AppError> {
     let summary = super::team::downline_summary(&state, who, id.into_inner(), q.into_inner().month).await?;
@@ -55,7 +55,7 @@ pub struct ComplianceQuery {
 }
 
 /// The monthly compliance report (HQ): facts, not legal advice.
-#[utoipa::path(get, path = "/api/v1/reports/compliance", tag = "reports", params(ComplianceQuery), responses((status = 200, body = super::compliance::ComplianceReport), (status = 403)), security(("bearer" = [])))]
+#[utoipa::path(get, tag = "reports", params(ComplianceQuery), responses((status = 200, body = super::compliance::ComplianceReport), (status = 403)), security(("bearer" = [])))]
 #[get("/reports/compliance")]
 pub async fn compliance(state: web::Data<AppState>, who: Principal, q: web::Query<ComplianceQuery>) -> Result<HttpResponse, AppError> {
     let q = q.into_inner();
@@ -80,7 +80,7 @@ pub struct DashboardQuery {
 }
 
 /// The HQ dashboard: one row per month and the withdrawals waiting for a decision.
-#[utoipa::path(get, path = "/api/v1/reports/dashboard", tag = "reports", params(DashboardQuery),
+#[utoipa::path(get, tag = "reports", params(DashboardQuery),
     responses((status = 200, body = super::dashboard::Dashboard), (status = 400), (status = 403)), security(("bearer" = [])))]
 #[get("/reports/dashboard")]
 pub async fn dashboard(state: web::Data<AppState>, who: Principal, q: web::Query<DashboardQuery>) -> Result<HttpResponse, AppError> {

@@ -13,7 +13,7 @@ use crate::pagination::{Page, PageQuery};
 use crate::AppState;
 
 /// Months from the brand's first activity to now, newest first, open or closed.
-#[utoipa::path(get, path = "/api/v1/periods", tag = "settlement", responses((status = 200, body = Vec<PeriodView>), (status = 403)), security(("bearer" = [])))]
+#[utoipa::path(get, tag = "settlement", responses((status = 200, body = Vec<PeriodView>), (status = 403)), security(("bearer" = [])))]
 #[get("/periods")]
 pub async fn list(state: web::Data<AppState>, who: Principal) -> Result<HttpResponse, AppError> {
     let periods = transaction(&state.pool, move |conn| super::list(conn, &who)).await?;
@@ -21,7 +21,7 @@ pub async fn list(state: web::Data<AppState>, who: Principal) -> Result<HttpResp
 }
 
 /// Closes an ended month: team rebates, one statement per agent, closed for good.
-#[utoipa::path(post, path = "/api/v1/periods/{month}/close", tag = "settlement", params(("month" = String, Path, description = "YYYY-MM"), ("Idempotency-Key" = Option<String>, Header, description = "replay-safe retries")),
+#[utoipa::path(post, tag = "settlement", params(("month" = String, Path, description = "YYYY-MM"), ("Idempotency-Key" = Option<String>, Header, description = "replay-safe retries")),
     responses((status = 201, body = CloseResult), (status = 409, description = "period_closed, period_not_ended, earlier_period_open")), security(("bearer" = [])))]
 #[post("/periods/{month}/close")]
 pub async fn close(state: web::Data<AppState>, who: Principal, key: IdempotencyKey, month: web::Path<String>) -> Result<HttpResponse, AppError> {
@@ -34,7 +34,7 @@ pub async fn close(state: web::Data<AppState>, who: Principal, key: IdempotencyK
 }
 
 /// Every agent's statement of a closed month, by agent id.
-#[utoipa::path(get, path = "/api/v1/periods/{month}/statements", tag = "settlement", params(("month" = String, Path), PageQuery), responses((status = 200, body = Page<Statement>), (status = 409, description = "period_open")), security(("bearer" = [])))]
+#[utoipa::path(get, tag = "settlement", params(("month" = String, Path), PageQuery), responses((status = 200, body = Page<Statement>), (status = 409, description = "period_open")), security(("bearer" = [])))]
 #[get("/periods/{month}/statements")]
 pub async fn statements(state: web::Data<AppState>, who: Principal, month: web::Path<String>, page: web::Query<PageQuery>) -> Result<HttpResponse, AppError> {
     let (month, limit) = (month.into_inner(), page.limit()?);
@@ -51,7 +51,7 @@ pub struct ExportQuery {
 }
 
 /// The month's settlement file; byte-identical on every download.
-#[utoipa::path(get, path = "/api/v1/periods/{month}/export", tag = "settlement", params(("month" = String, Path), ExportQuery),
+#[utoipa::path(get, tag = "settlement", params(("month" = String, Path), ExportQuery),
     responses((status = 200, description = "CSV (UTF-8 with BOM) or XLSX"), (status = 409, description = "period_open")), security(("bearer" = [])))]
 #[get("/periods/{month}/export")]
 pub async fn export(state: web::Data<AppState>, who: Principal, month: web::Path<String>, q: web::Query<ExportQuery>) -> Result<HttpResponse, AppError> {
@@ -62,7 +62,7 @@ pub async fn export(state: web::Data<AppState>, who: Principal, month: web::Path
 }
 
 /// One agent's statement: HQ, or the agent itself.
-#[utoipa::path(get, path = "/api/v1/agents/{id}/statements/{month}", tag = "settlement", params(("id" = i64, Path), ("month" = String, Path)), responses((status = 200, body = Statement), (status = 404)), security(("bearer" = [])))]
+#[utoipa::path(get, tag = "settlement", params(("id" = i64, Path), ("month" = String, Path)), responses((status = 200, body = Statement), (status = 404)), security(("bearer" = [])))]
 #[get("/agents/{id}/statements/{month}")]
 pub async fn agent_statement(state: web::Data<AppState>, who: Principal, path: web::Path<(i64, String)>) -> Result<HttpResponse, AppError> {
     let (id, month) = path.into_inner();
@@ -78,7 +78,7 @@ pub struct DisputeRequest {
 }
 
 /// The agent signs off its statement of a closed month; once (409 `already_reviewed`).
-#[utoipa::path(post, path = "/api/v1/agents/{id}/statements/{month}/confirm", tag = "settlement", params(("id" = i64, Path), ("month" = String, Path)),
+#[utoipa::path(post, tag = "settlement", params(("id" = i64, Path), ("month" = String, Path)),
     responses((status = 201, body = Review), (status = 404), (status = 409, description = "already_reviewed, period_open")), security(("bearer" = [])))]
 #[post("/agents/{id}/statements/{month}/confirm")]
 pub async fn confirm(state: web::Data<AppState>, who: Principal, path: web::Path<(i64, String)>) -> Result<HttpResponse, AppError> {
@@ -88,7 +88,7 @@ pub async fn confirm(state: web::Data<AppState>, who: Principal, path: web::Path
 }
 
 /// The agent disputes its statement of a closed month, with a reason; once.
-#[utoipa::path(post, path = "/api/v1/agents/{id}/statements/{month}/dispute", tag = "settlement", params(("id" = i64, Path), ("month" = String, Path)), request_body = DisputeRequest,
+#[utoipa::path(post, tag = "settlement", params(("id" = i64, Path), ("month" = String, Path)), request_body = DisputeRequest,
     responses((status = 201, body = Review), (status = 400, description = "reason_required"), (status = 404), (status = 409, description = "already_reviewed")), security(("bearer" = [])))]
 #[post("/agents/{id}/statements/{month}/dispute")]
 pub async fn dispute(state: web::Data<AppState>, who: Principal, path: web::Path<(i64, String)>, body: web::Json<DisputeRequest>) -> Result<HttpResponse, AppError> {
@@ -108,7 +108,7 @@ pub struct DisputeListParams {
 }
 
 /// HQ: statement reviews by state — `status=disputed` is the queue of disputes.
-#[utoipa::path(get, path = "/api/v1/disputes", tag = "settlement", params(DisputeListParams), responses((status = 200, body = Page<Review>), (status = 400)), security(("bearer" = [])))]
+#[utoipa::path(get, tag = "settlement", params(DisputeListParams), responses((status = 200, body = Page<Review>), (status = 400)), security(("bearer" = [])))]
 #[get("/disputes")]
 pub async fn disputes(state: web::Data<AppState>, who: Principal, params: web::Query<DisputeListParams>) -> Result<HttpResponse, AppError> {
     let p = params.into_inner();
@@ -128,7 +128,7 @@ pub struct ResolveRequest {
 }
 
 /// HQ answers a dispute; once (409 `not_disputed`).
-#[utoipa::path(post, path = "/api/v1/disputes/{id}/resolve", tag = "settlement", params(("id" = i64, Path)), request_body = ResolveRequest,
+#[utoipa::path(post, tag = "settlement", params(("id" = i64, Path)), request_body = ResolveRequest,
     responses((status = 200, body = Review), (status = 400), (status = 404), (status = 409, description = "not_disputed")), security(("bearer" = [])))]
 #[post("/disputes/{id}/resolve")]
 pub async fn resolve(state: web::Data<AppState>, who: Principal, id: web::Path<i64>, body: web::Json<ResolveRequest>) -> Result<HttpResponse, AppError> {

@@ -11,7 +11,7 @@ use crate::pagination::{Page, PageQuery};
 use crate::AppState;
 
 /// Creates an agent: HQ anywhere, an agent only directly under itself.
-#[utoipa::path(post, path = "/api/v1/agents", tag = "agents", request_body = NewAgentRequest,
+#[utoipa::path(post, tag = "agents", request_body = NewAgentRequest,
     params(("Idempotency-Key" = Option<String>, Header, description = "replay-safe retries")),
     responses((status = 201, body = Agent), (status = 403), (status = 409, description = "phone_taken, agent_exited, idempotency_conflict"), (status = 422)), security(("bearer" = [])))]
 #[post("/agents")]
@@ -48,7 +48,7 @@ pub struct SearchParams {
 }
 
 /// Search and list agents, by id: HQ over the brand, an agent over its own subtree only.
-#[utoipa::path(get, path = "/api/v1/agents", tag = "agents", params(SearchParams), responses((status = 200, body = Page<Agent>), (status = 400)), security(("bearer" = [])))]
+#[utoipa::path(get, tag = "agents", params(SearchParams), responses((status = 200, body = Page<Agent>), (status = 400)), security(("bearer" = [])))]
 #[get("/agents")]
 pub async fn search(state: web::Data<AppState>, who: Principal, params: web::Query<SearchParams>) -> Result<HttpResponse, AppError> {
     let p = params.into_inner();
@@ -69,7 +69,7 @@ pub struct AgentQuery {
 }
 
 /// One agent, now or as it stood at `as_of`.
-#[utoipa::path(get, path = "/api/v1/agents/{id}", tag = "agents", params(("id" = i64, Path), AgentQuery), responses((status = 200, body = Agent), (status = 404)), security(("bearer" = [])))]
+#[utoipa::path(get, tag = "agents", params(("id" = i64, Path), AgentQuery), responses((status = 200, body = Agent), (status = 404)), security(("bearer" = [])))]
 #[get("/agents/{id}")]
 pub async fn get(state: web::Data<AppState>, who: Principal, id: web::Path<i64>, q: web::Query<AgentQuery>) -> Result<HttpResponse, AppError> {
     let (id, as_of) = (id.into_inner(), q.into_inner().as_of);
@@ -82,7 +82,7 @@ pub async fn get(state: web::Data<AppState>, who: Principal, id: web::Path<i64>,
 }
 
 /// Direct children, by id.
-#[utoipa::path(get, path = "/api/v1/agents/{id}/children", tag = "agents", params(("id" = i64, Path), PageQuery), responses((status = 200, body = Page<Agent>), (status = 404)), security(("bearer" = [])))]
+#[utoipa::path(get, tag = "agents", params(("id" = i64, Path), PageQuery), responses((status = 200, body = Page<Agent>), (status = 404)), security(("bearer" = [])))]
 #[get("/agents/{id}/children")]
 pub async fn children(state: web::Data<AppState>, who: Principal, id: web::Path<i64>, page: web::Query<PageQuery>) -> Result<HttpResponse, AppError> {
     let (id, limit) = (id.into_inner(), page.limit()?);
@@ -103,7 +103,7 @@ pub struct DownlineParams {
 }
 
 /// The whole subtree, depth-first, each agent with `depth` relative to `{id}`.
-#[utoipa::path(get, path = "/api/v1/agents/{id}/downline", tag = "agents", params(("id" = i64, Path), DownlineParams), responses((status = 200, body = Page<Agent>), (status = 404)), security(("bearer" = [])))]
+#[utoipa::path(get, tag = "agents", params(("id" = i64, Path), DownlineParams), responses((status = 200, body = Page<Agent>), (status = 404)), security(("bearer" = [])))]
 #[get("/agents/{id}/downline")]
 pub async fn downline(state: web::Data<AppState>, who: Principal, id: web::Path<i64>, params: web::Query<DownlineParams>) -> Result<HttpResponse, AppError> {
     let params = params.into_inner();
@@ -125,7 +125,7 @@ pub async fn downline(state: web::Data<AppState>, who: Principal, id: web::Path<
 }
 
 /// Ancestors, nearest first: HQ, or the agent itself.
-#[utoipa::path(get, path = "/api/v1/agents/{id}/upline", tag = "agents", params(("id" = i64, Path)), responses((status = 200, body = Page<Agent>), (status = 404)), security(("bearer" = [])))]
+#[utoipa::path(get, tag = "agents", params(("id" = i64, Path)), responses((status = 200, body = Page<Agent>), (status = 404)), security(("bearer" = [])))]
 #[get("/agents/{id}/upline")]
 pub async fn upline(state: web::Data<AppState>, who: Principal, id: web::Path<i64>) -> Result<HttpResponse, AppError> {
     let id = id.into_inner();
@@ -144,7 +144,7 @@ pub struct MoveRequest {
 }
 
 /// Moves the agent with its whole subtree. 409 `cycle` under its own subtree.
-#[utoipa::path(post, path = "/api/v1/agents/{id}/move", tag = "agents", params(("id" = i64, Path)), request_body = MoveRequest,
+#[utoipa::path(post, tag = "agents", params(("id" = i64, Path)), request_body = MoveRequest,
     responses((status = 200, body = Agent), (status = 404), (status = 409, description = "cycle"), (status = 422)), security(("bearer" = [])))]
 #[post("/agents/{id}/move")]
 pub async fn move_agent(state: web::Data<AppState>, who: Principal, id: web::Path<i64>, body: web::Json<MoveRequest>) -> Result<HttpResponse, AppError> {
@@ -160,7 +160,7 @@ pub struct TierRequest {
 }
 
 /// Upgrade or downgrade, kept as a dated event.
-#[utoipa::path(post, path = "/api/v1/agents/{id}/tier", tag = "agents", params(("id" = i64, Path)), request_body = TierRequest,
+#[utoipa::path(post, tag = "agents", params(("id" = i64, Path)), request_body = TierRequest,
     responses((status = 200, body = Agent), (status = 404), (status = 409), (status = 422)), security(("bearer" = [])))]
 #[post("/agents/{id}/tier")]
 pub async fn change_tier(state: web::Data<AppState>, who: Principal, id: web::Path<i64>, body: web::Json<TierRequest>) -> Result<HttpResponse, AppError> {
@@ -176,7 +176,7 @@ pub struct StatusRequest {
 }
 
 /// Suspend or reactivate, kept as a dated event.
-#[utoipa::path(post, path = "/api/v1/agents/{id}/status", tag = "agents", params(("id" = i64, Path)), request_body = StatusRequest,
+#[utoipa::path(post, tag = "agents", params(("id" = i64, Path)), request_body = StatusRequest,
     responses((status = 200, body = Agent), (status = 404), (status = 409)), security(("bearer" = [])))]
 #[post("/agents/{id}/status")]
 pub async fn change_status(state: web::Data<AppState>, who: Principal, id: web::Path<i64>, body: web::Json<StatusRequest>) -> Result<HttpResponse, AppError> {
@@ -186,7 +186,7 @@ pub async fn change_status(state: web::Data<AppState>, who: Principal, id: web::
 }
 
 /// Every dated change of parent, tier and status.
-#[utoipa::path(get, path = "/api/v1/agents/{id}/events", tag = "agents", params(("id" = i64, Path)), responses((status = 200, body = Page<AgentEvent>), (status = 404)), security(("bearer" = [])))]
+#[utoipa::path(get, tag = "agents", params(("id" = i64, Path)), responses((status = 200, body = Page<AgentEvent>), (status = 404)), security(("bearer" = [])))]
 #[get("/agents/{id}/events")]
 pub async fn events(state: web::Data<AppState>, who: Principal, id: web::Path<i64>) -> Result<HttpResponse, AppError> {
     let id = id.into_inner();
@@ -195,7 +195,7 @@ pub async fn events(state: web::Data<AppState>, who: Principal, id: web::Path<i6
 }
 
 /// HQ activates an agent waiting for its first purchase, without it; the reason is kept.
-#[utoipa::path(post, path = "/api/v1/agents/{id}/activate", tag = "tree", params(("id" = i64, Path)), request_body = super::activation::WaiveRequest,
+#[utoipa::path(post, tag = "tree", params(("id" = i64, Path)), request_body = super::activation::WaiveRequest,
     responses((status = 200, body = Agent), (status = 400, description = "reason_required"), (status = 404), (status = 409, description = "not_pending")), security(("bearer" = [])))]
 #[post("/agents/{id}/activate")]
 pub async fn activate(state: web::Data<AppState>, who: Principal, id: web::Path<i64>, body: web::Json<super::activation::WaiveRequest>) -> Result<HttpResponse, AppError> {

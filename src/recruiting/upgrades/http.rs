@@ -11,7 +11,7 @@ use crate::ledger::withdrawals::RejectRequest;
 use crate::AppState;
 
 /// The brand's upgrade rules and its `upgrade_mode`, best tier first (HQ and agents).
-#[utoipa::path(get, path = "/api/v1/upgrades/rules", tag = "recruiting", responses((status = 200, body = Rules)), security(("bearer" = [])))]
+#[utoipa::path(get, tag = "recruiting", responses((status = 200, body = Rules)), security(("bearer" = [])))]
 #[get("/upgrades/rules")]
 pub async fn rules(state: web::Data<AppState>, who: Principal) -> Result<HttpResponse, AppError> {
     let rules = read(&state.pool, move |conn| super::rules(conn, &who)).await?;
@@ -19,7 +19,7 @@ pub async fn rules(state: web::Data<AppState>, who: Principal) -> Result<HttpRes
 }
 
 /// Sets or replaces the rule to reach a tier (owner).
-#[utoipa::path(put, path = "/api/v1/upgrades/rules/{tier_id}", tag = "recruiting", params(("tier_id" = i64, Path)), request_body = RuleInput,
+#[utoipa::path(put, tag = "recruiting", params(("tier_id" = i64, Path)), request_body = RuleInput,
     responses((status = 200, body = RuleView), (status = 404, description = "no such tier"), (status = 422, description = "validation, entry_tier")), security(("bearer" = [])))]
 #[put("/upgrades/rules/{tier_id}")]
 pub async fn set_rule(state: web::Data<AppState>, who: Principal, tier_id: web::Path<i64>, body: web::Json<RuleInput>) -> Result<HttpResponse, AppError> {
@@ -29,7 +29,7 @@ pub async fn set_rule(state: web::Data<AppState>, who: Principal, tier_id: web::
 }
 
 /// Removes the rule: the tier is then reached only by HQ's hand (owner).
-#[utoipa::path(delete, path = "/api/v1/upgrades/rules/{tier_id}", tag = "recruiting", params(("tier_id" = i64, Path)), responses((status = 204), (status = 404)), security(("bearer" = [])))]
+#[utoipa::path(delete, tag = "recruiting", params(("tier_id" = i64, Path)), responses((status = 204), (status = 404)), security(("bearer" = [])))]
 #[delete("/upgrades/rules/{tier_id}")]
 pub async fn delete_rule(state: web::Data<AppState>, who: Principal, tier_id: web::Path<i64>) -> Result<HttpResponse, AppError> {
     let tier_id = tier_id.into_inner();
@@ -46,7 +46,7 @@ pub struct ListParams {
 }
 
 /// Upgrade proposals, newest first: HQ the brand's (the queue with `status=pending`), an agent its own.
-#[utoipa::path(get, path = "/api/v1/upgrades", tag = "recruiting", params(ListParams), responses((status = 200, body = Vec<Proposal>), (status = 400), (status = 404)), security(("bearer" = [])))]
+#[utoipa::path(get, tag = "recruiting", params(ListParams), responses((status = 200, body = Vec<Proposal>), (status = 400), (status = 404)), security(("bearer" = [])))]
 #[get("/upgrades")]
 pub async fn list(state: web::Data<AppState>, who: Principal, q: web::Query<ListParams>) -> Result<HttpResponse, AppError> {
     let q = q.into_inner();
@@ -55,7 +55,7 @@ pub async fn list(state: web::Data<AppState>, who: Principal, q: web::Query<List
 }
 
 /// HQ approves: the tier changes now, dated; once under concurrent clicks.
-#[utoipa::path(post, path = "/api/v1/upgrades/{id}/approve", tag = "recruiting", params(("id" = i64, Path)),
+#[utoipa::path(post, tag = "recruiting", params(("id" = i64, Path)),
     responses((status = 200, body = Proposal), (status = 404), (status = 409, description = "already_decided, stale")), security(("bearer" = [])))]
 #[post("/upgrades/{id}/approve")]
 pub async fn approve(state: web::Data<AppState>, who: Principal, id: web::Path<i64>) -> Result<HttpResponse, AppError> {
@@ -65,7 +65,7 @@ pub async fn approve(state: web::Data<AppState>, who: Principal, id: web::Path<i
 }
 
 /// HQ rejects with a reason the agent sees.
-#[utoipa::path(post, path = "/api/v1/upgrades/{id}/reject", tag = "recruiting", params(("id" = i64, Path)), request_body = RejectRequest,
+#[utoipa::path(post, tag = "recruiting", params(("id" = i64, Path)), request_body = RejectRequest,
     responses((status = 200, body = Proposal), (status = 400, description = "reason_required"), (status = 404), (status = 409, description = "already_decided")), security(("bearer" = [])))]
 #[post("/upgrades/{id}/reject")]
 pub async fn reject(state: web::Data<AppState>, who: Principal, id: web::Path<i64>, body: web::Json<RejectRequest>) -> Result<HttpResponse, AppError> {
@@ -76,7 +76,7 @@ pub async fn reject(state: web::Data<AppState>, who: Principal, id: web::Path<i6
 }
 
 /// An agent's way up: each better tier's rule against its figures, and its proposal (the agent itself or HQ).
-#[utoipa::path(get, path = "/api/v1/agents/{id}/upgrade", tag = "recruiting", params(("id" = i64, Path)), responses((status = 200, body = AgentProgress), (status = 404)), security(("bearer" = [])))]
+#[utoipa::path(get, tag = "recruiting", params(("id" = i64, Path)), responses((status = 200, body = AgentProgress), (status = 404)), security(("bearer" = [])))]
 #[get("/agents/{id}/upgrade")]
 pub async fn progress(state: web::Data<AppState>, who: Principal, id: web::Path<i64>) -> Result<HttpResponse, AppError> {
     let id = id.into_inner();
@@ -86,7 +86,7 @@ pub async fn progress(state: web::Data<AppState>, who: Principal, id: web::Path<
 
 /// 申请升级: the agent applies for a better tier. 201 with the proposal (applied at once in
 /// `auto`), 200 with the same one when asked again, 422 `not_qualified` with its figures.
-#[utoipa::path(post, path = "/api/v1/agents/{id}/upgrade", tag = "recruiting", params(("id" = i64, Path)), request_body = UpgradeRequest,
+#[utoipa::path(post, tag = "recruiting", params(("id" = i64, Path)), request_body = UpgradeRequest,
     responses((status = 201, body = Proposal), (status = 200, body = Proposal, description = "the same request again"), (status = 403, description = "HQ re-tiers with /tier"), (status = 404),
         (status = 409, description = "upgrades_off, not_active, already_pending"), (status = 422, description = "unknown_tier, not_better, no_rule, not_qualified (with `figures`)")), security(("bearer" = [])))]
 #[post("/agents/{id}/upgrade")]
