@@ -13,6 +13,8 @@ pub enum ErrorKind {
     Unauthorized,
     Forbidden,
     NotFound,
+    /// The path exists with other methods (the response carries `Allow`).
+    MethodNotAllowed,
     Conflict,
     Unprocessable,
     TooManyRequests { retry_after_secs: u64 },
@@ -85,6 +87,10 @@ impl From<DieselError> for AppError {
                         AppError::validation(format!("violates {constraint}: {}", info.message()))
                     }
                     DatabaseErrorKind::SerializationFailure => AppError::new(ErrorKind::Conflict, "retry", "concurrent update, please retry"),
+                    // the database went away under the request (a crash, a restart): retry later
+                    DatabaseErrorKind::ClosedConnection | DatabaseErrorKind::UnableToSendCommand => {
+                        AppError::unavailable(format!("the database connection was lost: {}", info.message()))
+                    }
                     // PostgreSQL text cannot hold U+0000: the request carried it, so it is the client's
                     _ if info.message().contains("invalid byte sequence") && info.message().contains("0x00") => {
                         AppError::validation("text must not contain the NUL character (\\u0000)")
@@ -114,6 +120,7 @@ impl ResponseError for AppError {
             ErrorKind::Unauthorized => StatusCode::UNAUTHORIZED,
             ErrorKind::Forbidden => StatusCode::FORBIDDEN,
             ErrorKind::NotFound => StatusCode::NOT_FOUND,
+            ErrorKind::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             ErrorKind::Conflict => StatusCode::CONFLICT,
             ErrorKind::Unprocessable => StatusCode::UNPROCESSABLE_ENTITY,
             ErrorKind::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
@@ -130,7 +137,12 @@ impl ResponseError for AppError {
         }
         // a 500 never shows internal text: it is logged above; the client gets the request's id
         // (the X-Request-Id header) to quote
-        let detail = if self.kind == ErrorKind::Internal { "internal error; it has been logged: quote the X-Request-Id header of this response" } else { self.detail.as_str() };
+        let detail = match self.kind {
+            ErrorKind::Internal => "internal error; it has been logged: quote the X-Request-Id header of this response",
+            // the database's own words stay in the log
+            ErrorKind::Unavailable => "the database does not answer; retry in a moment (see Retry-After)",
+            _ => self.detail.as_str(),
+        };
         let problem = Problem {
             type_: format!("https://agent-ledger.dev/problems/{}", self.code),
             title: status.canonical_reason().unwrap_or("Error"),
@@ -148,6 +160,9 @@ impl ResponseError for AppError {
         resp.insert_header((header::CONTENT_TYPE, "application/problem+json"));
         if let ErrorKind::TooManyRequests { retry_after_secs } = self.kind {
             resp.insert_header((header::RETRY_AFTER, retry_after_secs.to_string()));
+        }
+        if self.kind == ErrorKind::Unavailable {
+            resp.insert_header((header::RETRY_AFTER, "2"));
         }
         resp.body(body.to_string())
     }

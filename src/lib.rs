@@ -3,6 +3,7 @@
 //! Capabilities live in their own folders (`tree`, `catalog`, `brands`, `auth`; the pure
 //! `commission` engine); `startup` wires them into one actix-web app.
 
+pub mod amount;
 pub mod audit;
 pub mod auth;
 pub mod brands;
@@ -14,6 +15,7 @@ pub mod demo;
 pub mod error;
 pub mod exits;
 pub mod idempotency;
+pub mod input;
 pub mod inventory;
 pub mod ledger;
 pub mod orders;

@@ -22,7 +22,8 @@ fn main() -> ExitCode {
 /// The database to use: DATABASE_URL, or the embedded one (started if needed).
 struct Database {
     url: String,
-    embedded: Option<EmbeddedPostgres>,
+    embedded: Option<std::sync::Arc<std::sync::Mutex<EmbeddedPostgres>>>,
+    stopping: std::sync::Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl Database {
@@ -32,7 +33,7 @@ impl Database {
             if reset {
                 return Err("demo --reset only resets the embedded database; with DATABASE_URL, drop and recreate the database yourself".into());
             }
-            return Ok(Database { url: url.clone(), embedded: None });
+            return Ok(Database { url: url.clone(), embedded: None, stopping: Default::default() });
         }
         let mut pg = EmbeddedPostgres::new(&cli.data_dir)?;
         pg.ensure_running(Durability::Full)?;
@@ -53,7 +54,7 @@ impl Database {
         if !exists {
             diesel::sql_query("CREATE DATABASE agent_ledger").execute(&mut admin)?;
         }
-        Ok(Database { url: pg.url("agent_ledger"), embedded: Some(pg) })
+        Ok(Database { url: pg.url("agent_ledger"), embedded: Some(std::sync::Arc::new(std::sync::Mutex::new(pg))), stopping: Default::default() })
     }
 
     fn migrated_pool(&self, size: u32) -> Result<db::Pool, Box<dyn std::error::Error>> {
@@ -66,10 +67,38 @@ impl Database {
     }
 }
 
+impl Database {
+    /// In embedded mode, a watchdog: when the PostgreSQL this process runs dies (a crash, a
+    /// kill), it is started again — PostgreSQL recovers from its write-ahead log — and the
+    /// log says so. Requests meanwhile get 503 with Retry-After; the pool reconnects alone.
+    fn watch(&self) {
+        use std::sync::atomic::Ordering;
+        let Some(pg) = self.embedded.clone() else { return };
+        let stopping = self.stopping.clone();
+        std::thread::spawn(move || loop {
+            std::thread::sleep(std::time::Duration::from_secs(2));
+            let Ok(mut pg) = pg.lock() else { return };
+            if stopping.load(Ordering::SeqCst) {
+                return;
+            }
+            if !pg.is_running() {
+                log::warn!("embedded PostgreSQL is not running; restarting it (it recovers from its write-ahead log)");
+                match pg.ensure_running(Durability::Full) {
+                    Ok(()) => log::warn!("embedded PostgreSQL restarted; the service reconnects by itself"),
+                    Err(e) => log::error!("embedded PostgreSQL did not restart: {e}; trying again shortly"),
+                }
+            }
+        });
+    }
+}
+
 impl Drop for Database {
     fn drop(&mut self) {
-        if let Some(pg) = &mut self.embedded {
-            pg.stop();
+        self.stopping.store(true, std::sync::atomic::Ordering::SeqCst);
+        if let Some(pg) = &self.embedded {
+            if let Ok(mut pg) = pg.lock() {
+                pg.stop();
+            }
         }
     }
 }
@@ -79,7 +108,10 @@ fn run(cli: Cli) -> Result<ExitCode, Box<dyn std::error::Error>> {
     let pool = database.migrated_pool(cli.pool_size)?;
     match &cli.command {
         Command::Migrate => println!("database is up to date"),
-        Command::Serve(args) => serve(pool, args)?,
+        Command::Serve(args) => {
+            database.watch();
+            serve(pool, args)?
+        }
         Command::Demo(demo_args) => {
             let args = &demo_args.serve;
             let logins = demo::seed(&mut *pool.get()?)?;
@@ -99,6 +131,7 @@ fn run(cli: Cli) -> Result<ExitCode, Box<dyn std::error::Error>> {
                 demo::ADMIN_PASSWORD
             );
             println!("  API description: {base}/api/openapi.json — Ctrl-C stops the service and its database.\n");
+            database.watch();
             serve(pool, args)?;
         }
         Command::Verify => {

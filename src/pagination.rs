@@ -47,8 +47,9 @@ impl PageQuery {
         }
     }
 
+    /// The decoded cursor; an empty one is the first page, like none.
     pub fn cursor(&self) -> Result<Option<String>, AppError> {
-        self.cursor.as_deref().map(decode).transpose()
+        self.cursor.as_deref().filter(|c| !c.is_empty()).map(decode).transpose()
     }
 
     /// The cursor of a list ordered by id: the last id seen (0 before the first page).

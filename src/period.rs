@@ -6,13 +6,29 @@ use chrono_tz::Tz;
 
 use crate::error::AppError;
 
-/// Parses `YYYY-MM`.
+/// What a month looks like on the wire (the OpenAPI document says so for every `month`).
+pub const MONTH_PATTERN: &str = "^20[0-9]{2}-(0[1-9]|1[0-2])$";
+
+/// Parses `YYYY-MM`, years 2000–2099: books of this century (a `0000-01` or `+99999-01` is a
+/// mistake, not a month to keep books for).
 pub fn parse_month(month: &str) -> Result<NaiveDate, AppError> {
-    let bad = || AppError::bad_request("invalid_month", format!("month must be YYYY-MM (got {month:?})"));
-    if month.len() != 7 {
+    let bad = || AppError::bad_request("invalid_month", format!("month must be YYYY-MM between 2000-01 and 2099-12 (got {month:?})"));
+    let b = month.as_bytes();
+    if b.len() != 7 || b[4] != b'-' || !b.iter().enumerate().all(|(i, c)| i == 4 || c.is_ascii_digit()) || !month.starts_with("20") {
         return Err(bad());
     }
     NaiveDate::parse_from_str(&format!("{month}-01"), "%Y-%m-%d").map_err(|_| bad())
+}
+
+/// The instants the books take (dates of orders, refunds, joinings, plans): 2000 to 2099,
+/// like months. Anything else is a typo or a probe, and would not print as RFC 3339.
+pub fn check_range(at: DateTime<Utc>, what: &str) -> Result<(), AppError> {
+    let from = Utc.with_ymd_and_hms(2000, 1, 1, 0, 0, 0).single();
+    let until = Utc.with_ymd_and_hms(2100, 1, 1, 0, 0, 0).single();
+    match (from, until) {
+        (Some(from), Some(until)) if at >= from && at < until => Ok(()),
+        _ => Err(AppError::validation(format!("{what} must be between 2000-01-01 and 2099-12-31 (got {at})"))),
+    }
 }
 
 fn zone(tz: &str) -> Result<Tz, AppError> {

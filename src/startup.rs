@@ -109,19 +109,34 @@ pub fn api(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
 
 /// The extractor error policy (bad JSON, query or path → problem+json; bodies over 1 MiB → 413).
 fn input_errors(cfg: &mut web::ServiceConfig) {
-    cfg.app_data(
-        web::JsonConfig::default().limit(1 << 20).error_handler(|err, _| {
+    cfg.app_data(web::PayloadConfig::new(crate::input::MAX_BODY)).app_data(
+        web::JsonConfig::default().limit(crate::input::MAX_BODY).error_handler(|err, _| {
             use actix_web::error::JsonPayloadError;
             match err {
                 JsonPayloadError::Overflow { .. } | JsonPayloadError::OverflowKnownLength { .. } => {
                     AppError::new(crate::error::ErrorKind::TooLarge, "too_large", "the request body is over the 1 MiB limit").into()
                 }
+                // a well-formed body whose amount breaks the money or rate rule: 422, like any invalid value
+                err if err.to_string().contains(crate::amount::MARK) => AppError::validation(amount_detail(&err.to_string())).into(),
                 err => AppError::bad_request("invalid_body", format!("request body: {err}")).into(),
             }
         }),
     )
-    .app_data(web::QueryConfig::default().error_handler(|err, _| AppError::bad_request("invalid_query", format!("query string: {err}")).into()))
+    .app_data(web::QueryConfig::default().error_handler(|err, _| {
+        let text = err.to_string();
+        if text.contains(crate::amount::MARK) {
+            return AppError::validation(amount_detail(&text)).into();
+        }
+        AppError::bad_request("invalid_query", format!("query string: {err}")).into()
+    }))
     .app_data(web::PathConfig::default().error_handler(|err, _| AppError::bad_request("invalid_path", format!("path: {err}")).into()));
+}
+
+/// The amount rule's own words, without the marker and serde's position suffix.
+fn amount_detail(text: &str) -> String {
+    let from = text.find(crate::amount::MARK).map_or(0, |i| i + crate::amount::MARK.len());
+    let rest = &text[from..];
+    rest.rfind(" at line ").map_or(rest, |i| &rest[..i]).to_owned()
 }
 
 /// The whole application: the API (and its document, from the same registration), the
@@ -135,7 +150,8 @@ pub fn app(data: web::Data<AppState>) -> App<impl actix_web::dev::ServiceFactory
         .service(health)
         .service(utoipa_actix_web::scope("/api/v1").configure(api))
         .split_for_parts();
-    app.wrap(middleware::from_fn(auth::http::gate))
+    app.wrap(middleware::from_fn(crate::input::guard))
+        .wrap(middleware::from_fn(auth::http::gate))
         .wrap(middleware::Compress::default())
         .wrap(middleware::Logger::new("%r %s %Dms"))
         .app_data(data)
@@ -146,15 +162,32 @@ pub fn app(data: web::Data<AppState>) -> App<impl actix_web::dev::ServiceFactory
         .default_service(web::to(not_found))
 }
 
-async fn not_found(req: HttpRequest) -> Result<HttpResponse, AppError> {
-    Err(AppError::not_found(format!("{} {}", req.method(), req.path())))
+/// No route: 405 with `Allow` where the API serves the path with other methods, else 404.
+async fn not_found(req: HttpRequest, doc: web::Data<openapi::Document>) -> HttpResponse {
+    use actix_web::ResponseError;
+    if let Some(allowed) = doc.methods_at(req.path()) {
+        let e = AppError::new(crate::error::ErrorKind::MethodNotAllowed, "method_not_allowed", format!("{} is not served at {}; it answers {}", req.method(), req.path(), allowed.join(", ")));
+        let mut resp = e.error_response();
+        if let Ok(v) = actix_web::http::header::HeaderValue::from_str(&allowed.join(", ")) {
+            resp.headers_mut().insert(actix_web::http::header::ALLOW, v);
+        }
+        return resp;
+    }
+    AppError::not_found(format!("{} {}", req.method(), req.path())).error_response()
 }
 
-/// 200 when the database answers.
+/// 200 when the database answers; 503 at once (half a second at most) when it does not.
 #[utoipa::path(get, path = "/health", tag = "ops", responses((status = 200, description = "database answers"), (status = 503)))]
 #[get("/health")]
 async fn health(state: web::Data<AppState>) -> Result<HttpResponse, AppError> {
-    crate::db::transaction(&state.pool, |conn| Ok(diesel::sql_query("SELECT 1").execute(conn)?)).await.map_err(|e| AppError::unavailable(e.detail))?;
+    let pool = state.pool.clone();
+    web::block(move || -> Result<(), AppError> {
+        let mut conn = pool.get_timeout(std::time::Duration::from_millis(500)).map_err(|e| AppError::unavailable(format!("health: {e}")))?;
+        diesel::sql_query("SELECT 1").execute(&mut conn)?;
+        Ok(())
+    })
+    .await
+    .map_err(|e| AppError::internal(format!("blocking task failed: {e}")))??;
     Ok(HttpResponse::Ok().json(serde_json::json!({"status": "ok"})))
 }
 

@@ -22,6 +22,7 @@ pub struct AuditParams {
     pub limit: Option<i64>,
     pub cursor: Option<String>,
     /// `csv` for the export (GET /audit/export).
+    #[param(pattern = "^csv$")]
     pub format: Option<String>,
 }
 

@@ -37,9 +37,10 @@ pub struct AuditRow {
     pub target: String,
     /// The request's `X-Request-Id` (`cli` from the command line).
     pub request_id: String,
-    #[schema(value_type = Option<Object>)]
+    /// Any JSON value (a number, a string, an object…), null when there was nothing.
+    #[schema(value_type = Value)]
     pub before: Option<serde_json::Value>,
-    #[schema(value_type = Option<Object>)]
+    #[schema(value_type = Value)]
     pub after: Option<serde_json::Value>,
     /// The previous row's hash in this chain (`genesis` for the first).
     pub prev_hash: String,

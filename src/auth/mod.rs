@@ -122,6 +122,9 @@ pub fn check_password_strength(password: &str) -> Result<(), AppError> {
     if password.chars().count() < 8 {
         return Err(AppError::validation("password must be at least 8 characters"));
     }
+    if password.chars().count() > 128 {
+        return Err(AppError::validation("password must be at most 128 characters"));
+    }
     Ok(())
 }
 

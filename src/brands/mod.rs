@@ -78,11 +78,13 @@ pub struct SettingsPatch {
     pub supply_mode: Option<SupplyMode>,
     pub timezone: Option<String>,
     pub hq_stock_tracking: Option<bool>,
+    #[serde(default, deserialize_with = "crate::amount::rate_opt")]
     #[schema(value_type = Option<String>)]
     pub buyback_ratio: Option<Decimal>,
     pub hold_days: Option<i32>,
     pub jurisdiction: Option<Jurisdiction>,
     pub price_floor_mode: Option<PriceFloorMode>,
+    #[serde(default, deserialize_with = "crate::amount::rate_opt")]
     #[schema(value_type = Option<String>)]
     pub min_retail_share: Option<Decimal>,
     /// Replaces the withdrawal rules (all five fields).

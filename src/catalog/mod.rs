@@ -28,7 +28,7 @@ pub struct Tier {
 pub struct TierInput {
     pub rank: i32,
     pub name: String,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::amount::money_opt")]
     #[schema(value_type = Option<String>)]
     pub min_first_order: Option<Decimal>,
 }
@@ -61,11 +61,13 @@ pub struct ProductInput {
     pub sku: String,
     pub name: String,
     #[schema(value_type = String)]
+    #[serde(deserialize_with = "crate::amount::money")]
     pub retail_price: Decimal,
     #[schema(value_type = BTreeMap<String, String>)]
+    #[serde(deserialize_with = "crate::amount::money_map")]
     pub prices: BTreeMap<String, Decimal>,
     /// 控价: the lowest retail price agents may charge.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::amount::money_opt")]
     #[schema(value_type = Option<String>)]
     pub retail_floor: Option<Decimal>,
 }
@@ -75,10 +77,12 @@ pub struct ProductInput {
 pub struct ProductUpdate {
     pub name: String,
     #[schema(value_type = String)]
+    #[serde(deserialize_with = "crate::amount::money")]
     pub retail_price: Decimal,
     #[schema(value_type = BTreeMap<String, String>)]
+    #[serde(deserialize_with = "crate::amount::money_map")]
     pub prices: BTreeMap<String, Decimal>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::amount::money_opt")]
     #[schema(value_type = Option<String>)]
     pub retail_floor: Option<Decimal>,
 }
@@ -91,8 +95,8 @@ fn check_tier(input: &TierInput) -> Result<(), AppError> {
     if input.rank < 1 {
         return Err(AppError::validation("rank must be 1 or more (1 is the best tier)"));
     }
-    if input.name.trim().is_empty() {
-        return Err(AppError::validation("tier name must not be empty"));
+    if input.name.trim().is_empty() || input.name.chars().count() > 40 {
+        return Err(AppError::validation("tier name must be 1 to 40 characters"));
     }
     if let Some(min) = input.min_first_order {
         prices::check_amount("min_first_order", min)?;
@@ -245,8 +249,8 @@ fn check_product(
     prices: &BTreeMap<String, Decimal>,
     floor: Option<Decimal>,
 ) -> Result<BTreeMap<i64, Decimal>, AppError> {
-    if name.trim().is_empty() {
-        return Err(AppError::validation("product name must not be empty"));
+    if name.trim().is_empty() || name.chars().count() > 100 {
+        return Err(AppError::validation("product name must be 1 to 100 characters"));
     }
     if let Some(floor) = floor {
         prices::check_amount("retail_floor", floor)?;

@@ -45,7 +45,7 @@ impl Default for Toggle {
 pub struct PeerBonus {
     pub enabled: bool,
     /// rates[g-1] is paid to the g-th peer found above the buyer.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::amount::rates")]
     #[schema(value_type = Vec<String>)]
     pub rates: Vec<Decimal>,
 }
@@ -54,7 +54,7 @@ pub struct PeerBonus {
 #[serde(deny_unknown_fields)]
 pub struct ReferralBonus {
     pub enabled: bool,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::amount::rate")]
     #[schema(value_type = String)]
     pub rate: Decimal,
     /// 0: only the buyer's first purchase order; n: every purchase in the n months after joining.
@@ -74,15 +74,17 @@ pub struct TeamRebate {
 #[serde(deny_unknown_fields)]
 pub struct Bracket {
     #[schema(value_type = String)]
+    #[serde(deserialize_with = "crate::amount::money")]
     pub min_volume: Decimal,
     #[schema(value_type = String)]
+    #[serde(deserialize_with = "crate::amount::rate")]
     pub rate: Decimal,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Limits {
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::amount::rate_opt")]
     #[schema(value_type = Option<String>)]
     pub max_payout_ratio: Option<Decimal>,
     #[serde(default)]

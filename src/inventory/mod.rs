@@ -166,7 +166,8 @@ pub fn record_moves(conn: &mut PgConnection, brand_id: i64, moves: &[Move]) -> R
 pub struct StockLine {
     pub sku: String,
     pub qty: i64,
-    /// Moving average cost per unit.
+    /// Moving average cost per unit, to the cent (kept to 4 decimals inside, so averaging
+    /// does not drift; money on the wire always has 2).
     #[schema(value_type = String)]
     pub avg_cost: Decimal,
 }
@@ -179,14 +180,13 @@ pub fn agent_stock(conn: &mut PgConnection, who: &Principal, agent_id: i64) -> R
         .order(stock::sku)
         .select((stock::sku, stock::qty, stock::avg_cost))
         .load(conn)?;
-    Ok(rows.into_iter().map(|(sku, qty, avg_cost)| StockLine { sku, qty, avg_cost: avg_cost.round_dp(4).normalize().max(Decimal::ZERO) }).map(with_cents).collect())
+    Ok(rows.into_iter().map(|(sku, qty, avg_cost)| StockLine { sku, qty, avg_cost: cents(avg_cost.max(Decimal::ZERO)) }).collect())
 }
 
-fn with_cents(mut line: StockLine) -> StockLine {
-    if line.avg_cost.scale() < 2 {
-        line.avg_cost.rescale(2);
-    }
-    line
+fn cents(d: Decimal) -> Decimal {
+    let mut d = d.round_dp_with_strategy(2, RoundingStrategy::MidpointAwayFromZero);
+    d.rescale(2);
+    d
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
@@ -198,7 +198,7 @@ pub struct Adjustment {
     /// Units added (positive) or removed (negative).
     pub qty: i64,
     /// Cost per unit of added stock.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::amount::money_opt")]
     #[schema(value_type = Option<String>)]
     pub unit_cost: Option<Decimal>,
     pub reason: String,

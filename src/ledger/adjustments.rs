@@ -24,6 +24,7 @@ pub struct NewAdjustment {
     pub agent_id: i64,
     /// Positive credits the wallet, negative debits it.
     #[schema(value_type = String)]
+    #[serde(deserialize_with = "crate::amount::money")]
     pub amount: Decimal,
     /// correction, dispute, bonus, penalty or other
     pub category: String,

@@ -56,7 +56,8 @@ pub async fn request_withdrawal(state: web::Data<AppState>, who: Principal, key:
 #[serde(deny_unknown_fields)]
 pub struct QuoteParams {
     /// The amount the agent would ask for.
-    #[param(value_type = String)]
+    #[param(value_type = String, pattern = "^[0-9]{1,12}(\\.[0-9]{1,2})?$")]
+    #[serde(deserialize_with = "crate::amount::money")]
     pub amount: rust_decimal::Decimal,
 }
 
@@ -103,6 +104,7 @@ pub async fn get_withdrawal(state: web::Data<AppState>, who: Principal, id: web:
 #[serde(deny_unknown_fields)]
 pub struct WithdrawalListParams {
     /// requested, approved, paid, rejected or failed
+    #[param(pattern = "^(requested|approved|paid|rejected|failed)$")]
     pub status: Option<String>,
     /// One agent's withdrawals (an agent: only its own).
     pub agent_id: Option<i64>,

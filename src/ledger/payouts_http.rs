@@ -64,17 +64,19 @@ pub async fn fail(state: web::Data<AppState>, who: Principal, id: web::Path<i64>
 #[serde(deny_unknown_fields)]
 pub struct PayoutExportParams {
     /// `approved` (default): every withdrawal awaiting payment; new ones join the next batch.
+    #[param(pattern = "^approved$")]
     pub status: Option<String>,
     /// One batch exactly, as first exported (instead of `status`).
     pub batch: Option<i32>,
     /// csv (default) or xlsx
+    #[param(pattern = "^(csv|xlsx)$")]
     pub format: Option<String>,
 }
 
 /// The bank's batch-transfer file: payee, whole account, amount, fee, tax, net. Finance.
 /// The response's `X-Payout-Batch` names the batch this download opened, if any.
 #[utoipa::path(get, tag = "payouts", params(PayoutExportParams),
-    responses((status = 200, description = "the file", content_type = "text/csv"), (status = 400), (status = 403), (status = 404)), security(("bearer" = [])))]
+    responses((status = 200, description = "the file: CSV (UTF-8 with BOM) or XLSX", content((String = "text/csv"), (String = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"))), (status = 400), (status = 403), (status = 404)), security(("bearer" = [])))]
 #[get("/payouts/export")]
 pub async fn export(state: web::Data<AppState>, who: Principal, q: web::Query<PayoutExportParams>) -> Result<HttpResponse, AppError> {
     let q = q.into_inner();
@@ -142,6 +144,7 @@ pub async fn reject_adjustment(state: web::Data<AppState>, who: Principal, id: w
 #[serde(deny_unknown_fields)]
 pub struct AdjustmentListParams {
     /// requested, approved or rejected
+    #[param(pattern = "^(requested|approved|rejected)$")]
     pub status: Option<String>,
     pub agent_id: Option<i64>,
     pub limit: Option<i64>,

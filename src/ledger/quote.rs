@@ -13,18 +13,23 @@ use crate::commission::money::{is_cents, round_cents};
 pub struct WithdrawalRules {
     /// Smallest amount per request.
     #[schema(value_type = String)]
+    #[serde(deserialize_with = "crate::amount::money")]
     pub min: Decimal,
     /// Largest amount per request.
     #[schema(value_type = String)]
+    #[serde(deserialize_with = "crate::amount::money")]
     pub max: Decimal,
     /// Fee as a share of the amount, e.g. "0.006".
     #[schema(value_type = String)]
+    #[serde(deserialize_with = "crate::amount::rate")]
     pub fee_rate: Decimal,
     /// The fee is at least this.
     #[schema(value_type = String)]
+    #[serde(deserialize_with = "crate::amount::money")]
     pub fee_min: Decimal,
     /// Tax withheld as a share of the amount (个税代扣), e.g. "0.20"; "0" for none.
     #[schema(value_type = String)]
+    #[serde(deserialize_with = "crate::amount::rate")]
     pub tax_rate: Decimal,
 }
 

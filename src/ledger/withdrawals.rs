@@ -145,6 +145,7 @@ pub struct QueuedWithdrawal {
 #[serde(deny_unknown_fields)]
 pub struct WithdrawalRequest {
     #[schema(value_type = String)]
+    #[serde(deserialize_with = "crate::amount::money")]
     pub amount: Decimal,
     /// HQ paying out an exited agent only: where to pay it, when the agent never set a payee.
     pub payee: Option<PayeeInput>,

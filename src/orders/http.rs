@@ -43,10 +43,12 @@ pub struct OrderListParams {
     /// YYYY-MM in the brand's time zone.
     pub month: Option<String>,
     /// purchase or retail
+    #[param(pattern = "^(purchase|retail)$")]
     pub kind: Option<String>,
     /// Orders with a line of this SKU.
     pub sku: Option<String>,
     /// asc (default, oldest first) or desc (newest first).
+    #[param(pattern = "^(asc|desc)$")]
     pub order: Option<String>,
     pub limit: Option<i64>,
     pub cursor: Option<String>,

@@ -90,7 +90,7 @@ pub struct RetailLine {
     pub sku: String,
     pub qty: i64,
     /// What the seller charged per unit; defaults to the retail price.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::amount::money_opt")]
     #[schema(value_type = Option<String>)]
     pub unit_price: Option<Decimal>,
 }
@@ -147,7 +147,10 @@ fn placed_at(who: &Principal, requested: Option<DateTime<FixedOffset>>, now: Dat
         Some(_) if !who.is_hq() => Err(AppError::forbidden("only HQ may set placed_at")),
         // not even a little: a change dated between now and a future placed_at could not be seen
         Some(at) if at.with_timezone(&Utc) > now => Err(AppError::validation("placed_at must not be in the future")),
-        Some(at) => Ok(at.with_timezone(&Utc).trunc_subsecs(6)),
+        Some(at) => {
+            crate::period::check_range(at.with_timezone(&Utc), "placed_at")?;
+            Ok(at.with_timezone(&Utc).trunc_subsecs(6))
+        }
     }
 }
 
@@ -325,7 +328,14 @@ fn place_purchase(conn: &mut PgConnection, who: &Principal, req: &PurchaseReques
         let input = LineInput { line_no, qty: l.qty as u32, unit_price, buyer_rank, chain: &chain, seller, sponsor: sponsor.clone(), referral_eligible };
         splits.extend(commission::split_line(&plan, &input).map_err(|e| AppError::validation(e.to_string()))?);
         let seller_cost = match seller_holder {
-            Some(h) => Some(stock.take(h, &l.sku, l.qty)?),
+            // an agent is not told how much its upline holds: that is outside its subtree
+            Some(h) => Some(stock.take(h, &l.sku, l.qty).map_err(|e| {
+                if who.is_hq() || e.code != "insufficient_stock" {
+                    e
+                } else {
+                    AppError::conflict("insufficient_stock", format!("your supplier does not hold enough {} for this order: ask your upline to restock, or buy from HQ", l.sku))
+                }
+            })?),
             None => None,
         };
         stock.put(Holder::Agent(buyer_id), &l.sku, l.qty, unit_price)?;

@@ -67,6 +67,7 @@ pub fn refund(conn: &mut PgConnection, who: &Principal, order_id: i64, req: &Ref
             if at > now {
                 return Err(AppError::validation("refunded_at must not be in the future"));
             }
+            crate::period::check_range(at, "refunded_at")?;
             if at < order.placed_at {
                 return Err(AppError::validation(format!("refunded_at is before the order was placed ({})", order.placed_at)));
             }

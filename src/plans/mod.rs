@@ -112,6 +112,7 @@ pub fn publish(conn: &mut PgConnection, who: &Principal, mut plan: Plan) -> Resu
     // plan after this version is committed.
     crate::tree::store::lock_tree(conn, who.brand_id, true)?;
     let effective = plan.effective_from.with_timezone(&Utc);
+    crate::period::check_range(effective, "effective_from")?;
     let last_order: Option<DateTime<Utc>> = orders::table.filter(orders::brand_id.eq(who.brand_id)).select(diesel::dsl::max(orders::placed_at)).first(conn)?;
     if let Some(last) = last_order.filter(|last| *last >= effective) {
         return Err(AppError::conflict("plan_in_use", format!("an order placed at {last} already uses the plan in force then; a new version must take effect after it")));

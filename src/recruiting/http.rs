@@ -66,6 +66,7 @@ pub async fn apply(state: web::Data<AppState>, req: HttpRequest, body: web::Json
 #[serde(deny_unknown_fields)]
 pub struct ListParams {
     /// pending, approved, rejected or expired
+    #[param(pattern = "^(pending|approved|rejected|expired)$")]
     pub status: Option<String>,
 }
 

@@ -49,13 +49,15 @@ pub struct ComplianceQuery {
     /// YYYY-MM in the brand's time zone.
     pub month: String,
     /// json (default) or csv.
+    #[param(pattern = "^(json|csv)$")]
     pub format: Option<String>,
     /// With csv: agents_below, teams_below, bought_no_retail, inventory_loading or income_disclosure.
+    #[param(pattern = "^(agents_below|teams_below|bought_no_retail|inventory_loading|income_disclosure)$")]
     pub table: Option<String>,
 }
 
 /// The monthly compliance report (HQ): facts, not legal advice.
-#[utoipa::path(get, tag = "reports", params(ComplianceQuery), responses((status = 200, body = super::compliance::ComplianceReport), (status = 403)), security(("bearer" = [])))]
+#[utoipa::path(get, tag = "reports", params(ComplianceQuery), responses((status = 200, description = "the report (JSON), or one table as CSV with `format=csv`", content((super::compliance::ComplianceReport = "application/json"), (String = "text/csv"))), (status = 403)), security(("bearer" = [])))]
 #[get("/reports/compliance")]
 pub async fn compliance(state: web::Data<AppState>, who: Principal, q: web::Query<ComplianceQuery>) -> Result<HttpResponse, AppError> {
     let q = q.into_inner();

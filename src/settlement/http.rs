@@ -13,7 +13,7 @@ use crate::pagination::{Page, PageQuery};
 use crate::AppState;
 
 /// Months from the brand's first activity to now, newest first, open or closed.
-#[utoipa::path(get, tag = "settlement", responses((status = 200, body = Vec<PeriodView>), (status = 403)), security(("bearer" = [])))]
+#[utoipa::path(get, tag = "settlement", responses((status = 200, body = Page<PeriodView>), (status = 403)), security(("bearer" = [])))]
 #[get("/periods")]
 pub async fn list(state: web::Data<AppState>, who: Principal) -> Result<HttpResponse, AppError> {
     let periods = transaction(&state.pool, move |conn| super::list(conn, &who)).await?;
@@ -47,12 +47,13 @@ pub async fn statements(state: web::Data<AppState>, who: Principal, month: web::
 #[serde(deny_unknown_fields)]
 pub struct ExportQuery {
     /// csv or xlsx
+    #[param(pattern = "^(csv|xlsx)$")]
     pub format: String,
 }
 
 /// The month's settlement file; byte-identical on every download.
 #[utoipa::path(get, tag = "settlement", params(("month" = String, Path), ExportQuery),
-    responses((status = 200, description = "CSV (UTF-8 with BOM) or XLSX"), (status = 409, description = "period_open")), security(("bearer" = [])))]
+    responses((status = 200, description = "CSV (UTF-8 with BOM) or XLSX", content((String = "text/csv"), (String = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"))), (status = 409, description = "period_open")), security(("bearer" = [])))]
 #[get("/periods/{month}/export")]
 pub async fn export(state: web::Data<AppState>, who: Principal, month: web::Path<String>, q: web::Query<ExportQuery>) -> Result<HttpResponse, AppError> {
     let (month, format) = (month.into_inner(), ExportFormat::parse(&q.format)?);
@@ -102,6 +103,7 @@ pub async fn dispute(state: web::Data<AppState>, who: Principal, path: web::Path
 #[serde(deny_unknown_fields)]
 pub struct DisputeListParams {
     /// confirmed, disputed or resolved
+    #[param(pattern = "^(confirmed|disputed|resolved)$")]
     pub status: Option<String>,
     pub limit: Option<i64>,
     pub cursor: Option<String>,

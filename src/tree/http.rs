@@ -37,7 +37,8 @@ pub struct SearchParams {
     /// A fragment of the name (case-insensitive) or a prefix of the phone.
     pub q: Option<String>,
     pub tier_id: Option<i64>,
-    /// active, suspended or exited
+    /// active, suspended, exited or pending_activation
+    #[param(pattern = "^(active|suspended|exited|pending_activation)$")]
     pub status: Option<String>,
     /// Direct children of this agent.
     pub parent_id: Option<i64>,

@@ -113,6 +113,7 @@ pub fn create_as(conn: &mut PgConnection, who: &Principal, req: &NewAgentRequest
         if at > Utc::now() {
             return Err(AppError::validation("joined_at must not be in the future"));
         }
+        crate::period::check_range(at, "joined_at")?;
         let tz = crate::brands::settings(conn, who.brand_id)?.timezone;
         crate::settlement::ensure_open(conn, who.brand_id, at, Utc::now(), &tz)?;
     }

@@ -168,7 +168,7 @@ async fn a_nul_character_is_a_4xx_that_writes_nothing() {
         assert!(!e["detail"].as_str().unwrap().contains("database"), "{e}");
     }
     let (status, e) = app.post("/api/v1/agents", &b.hq, json!({"name": "a\u{0}b", "phone": "13812345678", "tier_id": b.tiers[0], "password": PASSWORD})).await;
-    assert_eq!((status, e["detail"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("text must not contain the NUL character (\\u0000)")));
+    assert_eq!((status, e["detail"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("`name` must not contain control characters (such as NUL, \\u0000)")));
     assert_eq!(app.get("/api/v1/agents", &b.hq).await.1["items"], json!([]), "nothing written");
 }
 

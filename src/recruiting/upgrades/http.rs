@@ -41,6 +41,7 @@ pub async fn delete_rule(state: web::Data<AppState>, who: Principal, tier_id: we
 #[serde(deny_unknown_fields)]
 pub struct ListParams {
     /// pending, applied, rejected or void
+    #[param(pattern = "^(pending|applied|rejected|void)$")]
     pub status: Option<String>,
     pub agent_id: Option<i64>,
 }

@@ -32,9 +32,12 @@ pub const STATUSES: [&str; 4] = ["pending", "applied", "rejected", "void"];
 pub struct RuleInput {
     /// The window: the last `months` closed months (1–12).
     pub months: i32,
+    #[serde(default, deserialize_with = "crate::amount::money_opt")]
     #[schema(value_type = Option<String>)]
     pub own_purchases_min: Option<Decimal>,
+    #[serde(default)]
     pub direct_recruits_min: Option<i32>,
+    #[serde(default, deserialize_with = "crate::amount::money_opt")]
     #[schema(value_type = Option<String>)]
     pub team_volume_min: Option<Decimal>,
     pub combine: Combine,

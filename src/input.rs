@@ -1,0 +1,68 @@
+//! One rule for every text in every JSON request, before any handler reads it: no control
+//! characters (NUL and the rest of C0/C1; a line break or a tab is text), and at most
+//! `MAX_TEXT` characters. Fields with tighter rules (names, phones, passwords, reasons) check
+//! those too; this is the floor no field goes below. A body over the limit is 413.
+
+use actix_web::body::MessageBody;
+use actix_web::dev::{Payload, ServiceRequest, ServiceResponse};
+use actix_web::middleware::Next;
+use actix_web::{http::Method, web, Error};
+
+use crate::error::{AppError, ErrorKind};
+
+/// The longest text any field of the API takes (a reason, a plan's note); names and the
+/// like are capped lower where they are checked.
+pub const MAX_TEXT: usize = 2000;
+/// The largest body the API reads.
+pub const MAX_BODY: usize = 1 << 20;
+
+/// The first text in `v` that breaks the rule: (where, why).
+pub fn offending(v: &serde_json::Value, at: &str) -> Option<(String, String)> {
+    use serde_json::Value;
+    let text = |s: &str, at: &str| -> Option<(String, String)> {
+        if s.chars().any(|c| c.is_control() && c != '\n' && c != '\t' && c != '\r') {
+            return Some((at.to_owned(), "must not contain control characters (such as NUL, \\u0000)".into()));
+        }
+        if s.chars().count() > MAX_TEXT {
+            return Some((at.to_owned(), format!("is longer than {MAX_TEXT} characters")));
+        }
+        None
+    };
+    match v {
+        Value::String(s) => text(s, at),
+        Value::Array(items) => items.iter().enumerate().find_map(|(i, x)| offending(x, &format!("{at}[{i}]"))),
+        Value::Object(map) => map.iter().find_map(|(k, x)| text(k, at).or_else(|| offending(x, &if at.is_empty() { k.clone() } else { format!("{at}.{k}") }))),
+        _ => None,
+    }
+}
+
+/// Checks the JSON body of API writes; hands the same bytes on to the handler.
+pub async fn guard(mut req: ServiceRequest, next: Next<impl MessageBody>) -> Result<ServiceResponse<impl MessageBody>, Error> {
+    let writes = matches!(*req.method(), Method::POST | Method::PUT | Method::PATCH);
+    let json = req.headers().get(actix_web::http::header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).is_some_and(|v| v.starts_with("application/json"));
+    if writes && json && req.path().starts_with("/api/") {
+        let body = req.extract::<web::Bytes>().await.map_err(|_| AppError::new(ErrorKind::TooLarge, "too_large", format!("the request body is over the {} MiB limit", MAX_BODY >> 20)))?;
+        if let Ok(value) = serde_json::from_slice::<serde_json::Value>(&body) {
+            if let Some((at, why)) = offending(&value, "") {
+                let at = if at.is_empty() { "the body".to_owned() } else { format!("`{at}`") };
+                return Err(AppError::validation(format!("{at} {why}")).into());
+            }
+        }
+        req.set_payload(Payload::from(body));
+    }
+    next.call(req).await
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    #[test]
+    fn finds_control_characters_and_overlong_text_anywhere() {
+        assert_eq!(super::offending(&json!({"lines": [{"sku": "A\u{0}"}]}), "").map(|x| x.0), Some("lines[0].sku".into()));
+        assert!(super::offending(&json!({"reason": "第一行\n第二行\t好"}), "").is_none());
+        assert!(super::offending(&json!({"name": "x".repeat(2001)}), "").is_some());
+        assert!(super::offending(&json!({"a\u{7}": 1}), "").is_some(), "keys too");
+        assert!(super::offending(&json!({"name": "王芳", "qty": 3}), "").is_none());
+    }
+}
