@@ -143,6 +143,13 @@ impl EmbeddedPostgres {
             .is_ok_and(|s| s.success())
     }
 
+    /// Stops the cluster at once, as a crash would (`pg_ctl stop -m immediate`: no checkpoint,
+    /// the next start recovers from the write-ahead log). For the fault harness.
+    pub fn crash(&self) -> Result<(), EmbeddedError> {
+        let data = self.data_dir();
+        self.run("pg_ctl stop", &["stop", "-D", &data.to_string_lossy(), "-m", "immediate", "-w", "-s"])
+    }
+
     /// Stops the cluster if this process started it.
     pub fn stop(&mut self) {
         if self.started_here {

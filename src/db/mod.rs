@@ -16,8 +16,7 @@ pub const MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations");
 pub fn pool(url: &str, size: u32) -> Result<Pool, AppError> {
     R2d2Pool::builder()
         .max_size(size)
-        // while the database is down a request fails in about a second (503), not after ten
-        .connection_timeout(std::time::Duration::from_secs(1))
+        .connection_timeout(std::time::Duration::from_secs(10))
         .build(ConnectionManager::new(url))
         .map_err(|e| AppError::internal(format!("cannot connect to the database: {e}")))
 }
@@ -25,6 +24,21 @@ pub fn pool(url: &str, size: u32) -> Result<Pool, AppError> {
 pub fn migrate(conn: &mut PgConnection) -> Result<usize, AppError> {
     let applied = conn.run_pending_migrations(MIGRATIONS).map_err(|e| AppError::internal(format!("migration failed: {e}")))?;
     Ok(applied.len())
+}
+
+/// A connection, waiting in line while the pool is busy (up to 10 s) but not while the
+/// database is down: with no live connection left after a second, the request fails with 503
+/// (and Retry-After) instead of hanging.
+pub fn checkout(pool: &Pool) -> Result<diesel::r2d2::PooledConnection<ConnectionManager<PgConnection>>, AppError> {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        match pool.get_timeout(std::time::Duration::from_secs(1)) {
+            Ok(conn) => return Ok(conn),
+            // busy, not down: every live connection is in use; keep waiting our turn
+            Err(_) if pool.state().connections > 0 && std::time::Instant::now() < deadline => continue,
+            Err(e) => return Err(AppError::unavailable(format!("no database connection: {e}"))),
+        }
+    }
 }
 
 /// Runs `f` on a pooled connection without a transaction: for single-statement reads on
@@ -36,7 +50,7 @@ where
 {
     let pool = pool.clone();
     actix_web::web::block(move || {
-        let mut conn = pool.get().map_err(|e| AppError::unavailable(format!("no database connection: {e}")))?;
+        let mut conn = checkout(&pool)?;
         f(&mut conn)
     })
     .await

@@ -94,6 +94,8 @@ pub struct TestApp {
     pub address: String,
     pub pool: db::Pool,
     pub client: reqwest::Client,
+    /// The test database's libpq URL (for a server run as its own process).
+    pub url: String,
 }
 
 pub async fn spawn_app() -> TestApp {
@@ -106,14 +108,15 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut AppState)) -> TestApp {
     let name = format!("t_{}_{}", std::process::id(), COUNTER.fetch_add(1, Ordering::SeqCst));
     let mut admin = PgConnection::establish(&cluster.url_pattern.replace("{db}", "postgres")).unwrap();
     diesel::sql_query(format!("CREATE DATABASE {name} TEMPLATE {}", cluster.template)).execute(&mut admin).expect("clone template");
-    let pool = db::pool(&cluster.url_pattern.replace("{db}", &name), 12).unwrap();
+    let url = cluster.url_pattern.replace("{db}", &name);
+    let pool = db::pool(&url, 12).unwrap();
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let address = format!("http://{}", listener.local_addr().unwrap());
     let mut state = AppState::new(pool.clone());
     configure(&mut state);
     let server = startup::run(listener, state, 2).unwrap();
     tokio::spawn(server);
-    TestApp { address, pool, client: reqwest::Client::new() }
+    TestApp { address, pool, client: reqwest::Client::new(), url }
 }
 
 /// A brand with HQ logged in: `brand_code`, HQ token, and the ids of its five tiers.

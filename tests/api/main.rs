@@ -5,6 +5,7 @@ mod auth;
 mod catalog;
 mod console;
 mod contract;
+mod faults;
 mod console_journey;
 mod helpers;
 mod money_out;
