@@ -17,6 +17,7 @@ mod reports;
 mod schemathesis;
 mod settlement;
 mod staff;
+mod subtrees;
 mod tree;
 mod upgrades;
 mod withdrawals;
