@@ -26,13 +26,18 @@ pub async fn versions(state: web::Data<AppState>, who: Principal) -> Result<Http
 
 /// Publishes a new version (the body's `version` is ignored). Errors refuse it (422 with
 /// `errors` and `warnings`); warnings come back with the accepted version.
-#[utoipa::path(put, tag = "plan", request_body = Plan,
-    responses((status = 200, body = Published), (status = 409, description = "plan_in_use"), (status = 422, description = "plan_invalid")), security(("bearer" = [])))]
+/// With an `Idempotency-Key`, a retry answers the first publication instead of adding a
+/// second version.
+#[utoipa::path(put, tag = "plan", request_body = Plan, params(("Idempotency-Key" = Option<String>, Header, description = "replay-safe retries")),
+    responses((status = 200, body = Published), (status = 409, description = "plan_in_use, idempotency_conflict"), (status = 422, description = "plan_invalid")), security(("bearer" = [])))]
 #[put("/plan")]
-pub async fn put_plan(state: web::Data<AppState>, who: Principal, body: web::Json<Plan>) -> Result<HttpResponse, AppError> {
+pub async fn put_plan(state: web::Data<AppState>, who: Principal, key: crate::idempotency::IdempotencyKey, body: web::Json<Plan>) -> Result<HttpResponse, AppError> {
     let plan = body.into_inner();
-    let published = transaction(&state.pool, move |conn| super::publish(conn, &who, plan)).await?;
-    Ok(HttpResponse::Ok().json(published))
+    let resp = transaction(&state.pool, move |conn| {
+        crate::idempotency::once(conn, &who, &key, "PUT /plan", &plan, actix_web::http::StatusCode::OK, |conn| super::publish(conn, &who, plan.clone()))
+    })
+    .await?;
+    Ok(resp.into_http())
 }
 
 /// Validates a proposed plan without publishing it.

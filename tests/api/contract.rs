@@ -102,3 +102,17 @@ async fn an_agent_is_not_told_its_uplines_stock_and_api_answers_are_gzipped() {
     let resp = app.client.get(format!("{}/api/v1/agents", app.address)).bearer_auth(&b.hq).header("accept-encoding", "gzip").send().await.unwrap();
     assert_eq!(resp.headers().get("content-encoding").and_then(|v| v.to_str().ok()), Some("gzip"));
 }
+
+#[tokio::test]
+async fn a_plan_published_twice_under_one_key_is_one_version() {
+    let app = spawn_app().await;
+    let b = app.brand("acme").await;
+    let plan = json!({"effective_from": "2026-01-01T00:00:00Z", "peer_bonus": {"enabled": true, "rates": ["0.03"]}});
+    let (s1, first) = app.call_with(Method::PUT, "/api/v1/plan", Some(&b.hq), Some(plan.clone()), Some("plan-1")).await;
+    let (s2, again) = app.call_with(Method::PUT, "/api/v1/plan", Some(&b.hq), Some(plan), Some("plan-1")).await;
+    assert_eq!((s1, s2), (StatusCode::OK, StatusCode::OK), "{first} {again}");
+    assert_eq!(first, again, "the same answer");
+    let (_, versions) = app.get("/api/v1/plan/versions", &b.hq).await;
+    assert_eq!(versions.as_array().map(Vec::len), Some(2), "the default and one published: {versions}");
+    assert!(first["warnings"].is_array(), "warnings are part of the answer and of its schema");
+}
