@@ -1,7 +1,6 @@
 //! 调整 Adjustments: a manual credit or debit of a wallet, made by one staff member and posted
 //! only when another approves it; the queue, and the history by state.
 
-use actix_web::http::header;
 use actix_web::{get, post, web, HttpResponse};
 use askama::Template;
 use serde::Deserialize;
@@ -89,7 +88,7 @@ pub async fn create(state: web::Data<AppState>, user: ConsoleUser, form: web::Fo
         crate::idempotency::once(conn, &who, &key, "POST /adjustments", &new, actix_web::http::StatusCode::CREATED, |conn| crate::ledger::adjustments::create(conn, &who, &new))
     })
     .await?;
-    Ok(HttpResponse::SeeOther().insert_header((header::LOCATION, "/console/adjustments?status=requested")).finish())
+    Ok(super::see_other("/console/adjustments?status=requested"))
 }
 
 #[post("/console/adjustments/{id}/approve")]
@@ -97,7 +96,7 @@ pub async fn approve(state: web::Data<AppState>, user: ConsoleUser, id: web::Pat
     user.check_csrf(&form.csrf)?;
     let (id, who) = (id.into_inner(), user.who);
     crate::db::transaction(&state.pool, move |conn| crate::ledger::adjustments::approve(conn, &who, id)).await?;
-    Ok(HttpResponse::SeeOther().insert_header((header::LOCATION, "/console/adjustments?status=approved")).finish())
+    Ok(super::see_other("/console/adjustments?status=approved"))
 }
 
 #[post("/console/adjustments/{id}/reject")]
@@ -106,5 +105,5 @@ pub async fn reject(state: web::Data<AppState>, user: ConsoleUser, id: web::Path
     let reason = crate::ledger::withdrawals::check_reason(Some(&form.reason))?;
     let (id, who) = (id.into_inner(), user.who);
     crate::db::transaction(&state.pool, move |conn| crate::ledger::adjustments::reject(conn, &who, id, reason)).await?;
-    Ok(HttpResponse::SeeOther().insert_header((header::LOCATION, "/console/adjustments?status=rejected")).finish())
+    Ok(super::see_other("/console/adjustments?status=rejected"))
 }

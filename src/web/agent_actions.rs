@@ -3,7 +3,6 @@
 //! exit (the buyback shown before confirming). Every form carries the CSRF token; the
 //! creating ones carry an idempotency key, so a double click writes once.
 
-use actix_web::http::header;
 use actix_web::{get, post, web, HttpResponse};
 use askama::Template;
 use serde::Deserialize;
@@ -18,7 +17,7 @@ use crate::tree::{Agent, NewAgentRequest, SettableStatus};
 use crate::AppState;
 
 fn to(path: String) -> HttpResponse {
-    HttpResponse::SeeOther().insert_header((header::LOCATION, path)).finish()
+    super::see_other(path)
 }
 
 fn optional_id(what: &str, s: &str) -> Result<Option<i64>, PageError> {

@@ -1,7 +1,6 @@
 //! 招代理 Applications: what came in through invite links, to approve (when HQ decides) or
 //! reject; and an agent's 授权书 as HQ sees it.
 
-use actix_web::http::header;
 use actix_web::{get, post, web, HttpRequest, HttpResponse};
 use askama::Template;
 use serde::Deserialize;
@@ -57,7 +56,7 @@ pub async fn approve(state: web::Data<AppState>, user: ConsoleUser, id: web::Pat
     user.check_csrf(&form.csrf)?;
     let (who, id) = (user.who, id.into_inner());
     crate::db::transaction(&state.pool, move |conn| crate::recruiting::applications::approve(conn, &who, id)).await?;
-    Ok(HttpResponse::SeeOther().insert_header((header::LOCATION, "/console/applications")).finish())
+    Ok(super::see_other("/console/applications"))
 }
 
 #[post("/console/applications/{id}/reject")]
@@ -66,7 +65,7 @@ pub async fn reject(state: web::Data<AppState>, user: ConsoleUser, id: web::Path
     let reason = crate::ledger::withdrawals::check_reason(Some(&form.reason))?;
     let (who, id) = (user.who, id.into_inner());
     crate::db::transaction(&state.pool, move |conn| crate::recruiting::applications::reject(conn, &who, id, reason)).await?;
-    Ok(HttpResponse::SeeOther().insert_header((header::LOCATION, "/console/applications")).finish())
+    Ok(super::see_other("/console/applications"))
 }
 
 /// An agent's certificate, printable.

@@ -1,7 +1,6 @@
 //! 申诉 Disputes: the agents' disputes of closed statements, answered by HQ with a note (and,
 //! where money is owed, the correcting journal entry posted in the open month).
 
-use actix_web::http::header;
 use actix_web::{get, post, web, HttpResponse};
 use askama::Template;
 use serde::Deserialize;
@@ -63,5 +62,5 @@ pub async fn resolve(state: web::Data<AppState>, user: ConsoleUser, id: web::Pat
     let adjustment_id = if adj.is_empty() { None } else { Some(adj.parse::<i64>().map_err(|_| PageError(AppError::validation("调整单号必须是数字 the adjustment must be a number")))?) };
     let (who, id) = (user.who, id.into_inner());
     crate::db::transaction(&state.pool, move |conn| crate::settlement::reviews::resolve(conn, &who, id, Some(&form.note), adjustment_id)).await?;
-    Ok(HttpResponse::SeeOther().insert_header((header::LOCATION, "/console/disputes")).finish())
+    Ok(super::see_other("/console/disputes"))
 }

@@ -121,6 +121,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(settlement::statements);
 }
 
+/// After a form: 303 to the page that shows its result.
+fn see_other(location: impl Into<String>) -> HttpResponse {
+    HttpResponse::SeeOther().insert_header((actix_web::http::header::LOCATION, location.into())).finish()
+}
+
 /// A rendered page, 200.
 fn html(page: &impl askama::Template) -> Result<HttpResponse, PageError> {
     html_with(actix_web::http::StatusCode::OK, page)

@@ -3,7 +3,6 @@
 
 use std::collections::HashMap;
 
-use actix_web::http::header;
 use actix_web::{get, post, web, HttpResponse};
 use askama::Template;
 
@@ -142,5 +141,5 @@ pub async fn publish(state: web::Data<AppState>, user: ConsoleUser, form: web::F
         crate::plans::publish(conn, &who, plan)
     })
     .await?;
-    Ok(HttpResponse::SeeOther().insert_header((header::LOCATION, "/console/plan")).finish())
+    Ok(super::see_other("/console/plan"))
 }

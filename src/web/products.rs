@@ -4,7 +4,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use actix_web::http::{header, StatusCode};
+use actix_web::http::{StatusCode};
 use actix_web::{get, post, web, HttpResponse};
 use askama::Template;
 use rust_decimal::Decimal;
@@ -132,7 +132,7 @@ pub async fn sale(state: web::Data<AppState>, user: ConsoleUser, sku: web::Path<
     let on_sale = form.get("on_sale").is_some_and(|v| v == "true");
     let who = user.who;
     crate::db::transaction(&state.pool, move |conn| crate::catalog::set_on_sale(conn, &who, &sku, on_sale)).await?;
-    Ok(HttpResponse::SeeOther().insert_header((header::LOCATION, "/console/products")).finish())
+    Ok(super::see_other("/console/products"))
 }
 
 #[post("/console/products")]
@@ -154,7 +154,7 @@ pub async fn create(state: web::Data<AppState>, user: ConsoleUser, form: web::Fo
         crate::idempotency::once(conn, &who, &key, "POST /products", &input, StatusCode::CREATED, |conn| crate::catalog::create_product(conn, &who, &input))
     })
     .await?;
-    Ok(HttpResponse::SeeOther().insert_header((header::LOCATION, "/console/products")).finish())
+    Ok(super::see_other("/console/products"))
 }
 
 #[post("/console/tiers")]
@@ -170,5 +170,5 @@ pub async fn create_tier(state: web::Data<AppState>, user: ConsoleUser, form: we
         crate::idempotency::once(conn, &who, &key, "POST /tiers", &input, StatusCode::CREATED, |conn| crate::catalog::create_tier(conn, &who, &input))
     })
     .await?;
-    Ok(HttpResponse::SeeOther().insert_header((header::LOCATION, "/console/products")).finish())
+    Ok(super::see_other("/console/products"))
 }

@@ -2,7 +2,6 @@
 
 use std::collections::HashMap;
 
-use actix_web::http::header;
 use actix_web::{get, post, web, HttpResponse};
 use askama::Template;
 
@@ -62,5 +61,5 @@ pub async fn save(state: web::Data<AppState>, user: ConsoleUser, form: web::Form
     let patch = patch_of(&form)?;
     let who = user.who;
     crate::db::transaction(&state.pool, move |conn| crate::brands::patch_settings(conn, &who, patch)).await?;
-    Ok(HttpResponse::SeeOther().insert_header((header::LOCATION, "/console/settings")).finish())
+    Ok(super::see_other("/console/settings"))
 }

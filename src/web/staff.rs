@@ -54,7 +54,7 @@ fn role(s: &str) -> Result<StaffRole, PageError> {
 }
 
 fn back() -> HttpResponse {
-    HttpResponse::SeeOther().insert_header((header::LOCATION, "/console/staff")).finish()
+    super::see_other("/console/staff")
 }
 
 #[post("/console/staff")]

@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 
-use actix_web::http::{header, StatusCode};
+use actix_web::http::{StatusCode};
 use actix_web::{get, post, web, HttpResponse};
 use askama::Template;
 use serde::Deserialize;
@@ -109,5 +109,5 @@ pub async fn adjust(state: web::Data<AppState>, user: ConsoleUser, form: web::Fo
     })
     .await?;
     let back = agent_id.map_or_else(|| "/console/stock".to_owned(), |id| format!("/console/stock?agent_id={id}"));
-    Ok(HttpResponse::SeeOther().insert_header((header::LOCATION, back)).finish())
+    Ok(super::see_other(back))
 }

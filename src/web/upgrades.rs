@@ -3,7 +3,6 @@
 
 use std::collections::HashMap;
 
-use actix_web::http::header;
 use actix_web::{get, post, web, HttpResponse};
 use askama::Template;
 use serde::Deserialize;
@@ -118,7 +117,7 @@ pub async fn save_rule(state: web::Data<AppState>, user: ConsoleUser, tier_id: w
     let input = input_of(&form)?;
     let (who, tier_id) = (user.who, tier_id.into_inner());
     crate::db::transaction(&state.pool, move |conn| crate::recruiting::upgrades::set_rule(conn, &who, tier_id, &input)).await?;
-    Ok(HttpResponse::SeeOther().insert_header((header::LOCATION, "/console/upgrades")).finish())
+    Ok(super::see_other("/console/upgrades"))
 }
 
 #[post("/console/upgrades/rules/{tier_id}/delete")]
@@ -126,7 +125,7 @@ pub async fn delete_rule(state: web::Data<AppState>, user: ConsoleUser, tier_id:
     user.check_csrf(&form.csrf)?;
     let (who, tier_id) = (user.who, tier_id.into_inner());
     crate::db::transaction(&state.pool, move |conn| crate::recruiting::upgrades::delete_rule(conn, &who, tier_id)).await?;
-    Ok(HttpResponse::SeeOther().insert_header((header::LOCATION, "/console/upgrades")).finish())
+    Ok(super::see_other("/console/upgrades"))
 }
 
 #[post("/console/upgrades/{id}/approve")]
@@ -134,7 +133,7 @@ pub async fn approve(state: web::Data<AppState>, user: ConsoleUser, id: web::Pat
     user.check_csrf(&form.csrf)?;
     let (who, id) = (user.who, id.into_inner());
     crate::db::transaction(&state.pool, move |conn| crate::recruiting::upgrades::approve(conn, &who, id)).await?;
-    Ok(HttpResponse::SeeOther().insert_header((header::LOCATION, "/console/upgrades")).finish())
+    Ok(super::see_other("/console/upgrades"))
 }
 
 #[post("/console/upgrades/{id}/reject")]
@@ -143,7 +142,7 @@ pub async fn reject(state: web::Data<AppState>, user: ConsoleUser, id: web::Path
     let reason = crate::ledger::withdrawals::check_reason(Some(&form.reason))?;
     let (who, id) = (user.who, id.into_inner());
     crate::db::transaction(&state.pool, move |conn| crate::recruiting::upgrades::reject(conn, &who, id, reason)).await?;
-    Ok(HttpResponse::SeeOther().insert_header((header::LOCATION, "/console/upgrades")).finish())
+    Ok(super::see_other("/console/upgrades"))
 }
 
 impl Row {

@@ -27,6 +27,15 @@ async fn phone(driver: &Driver) -> WebDriver {
     WebDriver::new(&driver.url, caps).await.expect("a headless Chromium session")
 }
 
+/// Fills the portal's login form (already open) as 王芳 of `acme` and waits for her home.
+async fn log_in_wang(page: &WebDriver) {
+    page.find(By::Name("brand")).await.unwrap().send_keys("acme").await.unwrap();
+    page.find(By::Name("phone")).await.unwrap().send_keys("13800000001").await.unwrap();
+    page.find(By::Name("password")).await.unwrap().send_keys(PASSWORD).await.unwrap();
+    page.find(By::Css("button[type=submit]")).await.unwrap().click().await.unwrap();
+    wait_text(page, "header.top", "王芳").await;
+}
+
 /// No sideways scrolling: the page is never wider than the phone.
 async fn fits(page: &WebDriver, what: &str) {
     let widths = page.execute("return [document.documentElement.scrollWidth, document.documentElement.clientWidth]", vec![]).await.unwrap();
@@ -48,10 +57,7 @@ async fn an_agent_checks_earnings_orders_sells_and_withdraws_on_a_phone() {
     let page = phone(&driver).await;
     page.goto(&format!("{}/m/", app.address)).await.unwrap();
     assert!(page.current_url().await.unwrap().as_str().ends_with("/m/login"), "the portal asks for a login");
-    page.find(By::Name("brand")).await.unwrap().send_keys("acme").await.unwrap();
-    page.find(By::Name("phone")).await.unwrap().send_keys("13800000001").await.unwrap();
-    page.find(By::Name("password")).await.unwrap().send_keys(PASSWORD).await.unwrap();
-    page.find(By::Css("button[type=submit]")).await.unwrap().click().await.unwrap();
+    log_in_wang(&page).await;
 
     // home: this month's earnings, to the cent the ledger's (10 × (119.40 − 59.70) = 597.00)
     wait_text(&page, "header.top", "王芳").await;
@@ -169,11 +175,7 @@ async fn an_agent_confirms_one_statement_disputes_another_and_reads_hq_s_answer(
     let driver = chromedriver();
     let page = phone(&driver).await;
     page.goto(&format!("{}/m/login", app.address)).await.unwrap();
-    page.find(By::Name("brand")).await.unwrap().send_keys("acme").await.unwrap();
-    page.find(By::Name("phone")).await.unwrap().send_keys("13800000001").await.unwrap();
-    page.find(By::Name("password")).await.unwrap().send_keys(PASSWORD).await.unwrap();
-    page.find(By::Css("button[type=submit]")).await.unwrap().click().await.unwrap();
-    wait_text(&page, "header.top", "王芳").await;
+    log_in_wang(&page).await;
     page.goto(&format!("{}/m/statements", app.address)).await.unwrap();
     let list = wait_text(&page, "ul.months", &last).await.text().await.unwrap();
     assert!(list.contains(&older) && list.contains("待确认"), "{list}");
@@ -245,11 +247,7 @@ async fn an_agent_recruits_from_its_phone_and_a_consumer_checks_the_certificate(
     let driver = chromedriver();
     let agent = phone(&driver).await;
     agent.goto(&format!("{}/m/login", app.address)).await.unwrap();
-    agent.find(By::Name("brand")).await.unwrap().send_keys("acme").await.unwrap();
-    agent.find(By::Name("phone")).await.unwrap().send_keys("13800000001").await.unwrap();
-    agent.find(By::Name("password")).await.unwrap().send_keys(PASSWORD).await.unwrap();
-    agent.find(By::Css("button[type=submit]")).await.unwrap().click().await.unwrap();
-    wait_text(&agent, "header.top", "王芳").await;
+    log_in_wang(&agent).await;
     agent.find(By::Css("a.invite-link")).await.unwrap().click().await.unwrap();
     let link = wait_text(&agent, ".invite .link", "/join/").await.text().await.unwrap();
     assert!(agent.find(By::Css(".invite .qr svg")).await.is_ok(), "the QR code to post in WeChat");
@@ -306,11 +304,7 @@ async fn an_agent_sees_its_way_up_applies_and_hq_approves_in_the_console() {
     let driver = chromedriver();
     let agent = phone(&driver).await;
     agent.goto(&format!("{}/m/login", app.address)).await.unwrap();
-    agent.find(By::Name("brand")).await.unwrap().send_keys("acme").await.unwrap();
-    agent.find(By::Name("phone")).await.unwrap().send_keys("13800000001").await.unwrap();
-    agent.find(By::Name("password")).await.unwrap().send_keys(PASSWORD).await.unwrap();
-    agent.find(By::Css("button[type=submit]")).await.unwrap().click().await.unwrap();
-    wait_text(&agent, "header.top", "王芳").await;
+    log_in_wang(&agent).await;
     agent.find(By::Css("a.upgrade-link")).await.unwrap().click().await.unwrap();
     let card = wait_text(&agent, ".target", "市代").await;
     let met = card.find(By::Css(".checks li.met")).await.unwrap().text().await.unwrap();
