@@ -1,104 +1,12 @@
-//! The OpenAPI document: its base (title, the bearer scheme, the schemas) here; its paths
-//! collected from the one registration of the routes (`startup::api`).
-
-use actix_web::{get, web, HttpResponse};
-use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
-use utoipa::{Modify, OpenApi};
-
-use crate::{audit, auth, brands, recruiting, catalog, commission, exits, inventory, ledger, orders, pagination, plans, reports, settlement, tree};
-
-#[derive(OpenApi)]
-#[openapi(
-    info(title = "agent-ledger", description = "Books of a brand that sells through a pyramid of agents."),
-    components(schemas(
-        auth::http::LoginRequest, auth::http::PasswordRequest, auth::LoginResponse, auth::StaffRole,
-        auth::staff::Staff, auth::staff::NewStaff, auth::staff::StaffPatch, auth::staff::ResetPassword, audit::AuditRow, pagination::Page<audit::AuditRow>,
-        catalog::Tier, catalog::TierInput, catalog::Product, catalog::ProductInput, catalog::ProductUpdate, catalog::SaleRequest,
-        brands::Settings, brands::SettingsPatch, brands::SupplyMode, commission::Jurisdiction,
-        tree::Agent, tree::NewAgentRequest, tree::activation::WaiveRequest, tree::AgentEvent, tree::SettableStatus,
-        tree::http::MoveRequest, tree::http::TierRequest, tree::http::StatusRequest,
-        pagination::Page<tree::Agent>,
-        commission::Plan, commission::ValidationReport, commission::Finding, plans::Published, plans::VersionView,
-        plans::whatif::WhatIfRequest, plans::whatif::WhatIf, plans::whatif::MonthWhatIf, plans::whatif::Payouts, plans::whatif::TierAmount, plans::whatif::AgentChange,
-        inventory::Adjustment, inventory::AdjustmentResult, inventory::StockLine,
-        orders::OrderRequest, orders::PurchaseRequest, orders::PurchaseLine, orders::RetailRequest, orders::RetailLine, orders::Customer,
-        orders::OrderView, orders::LineView, orders::SplitView, orders::RefundRequest, orders::RefundView, orders::RefundLineView,
-        ledger::Wallet, ledger::Earnings, ledger::PostingView, ledger::Withdrawal, ledger::WithdrawalRequest, ledger::withdrawals::RejectRequest, ledger::withdrawals::QueuedWithdrawal, pagination::Page<ledger::withdrawals::QueuedWithdrawal>,
-        ledger::withdrawals::QuoteView, ledger::quote::Quote, ledger::quote::WithdrawalRules, ledger::payee::Payee, ledger::payee::PayeeInput,
-        ledger::payouts::PayRequest, ledger::payouts::FailRequest, ledger::payout_file::Batch,
-        ledger::adjustments::NewAdjustment, ledger::adjustments::Adjustment, ledger::adjustments::AdjustmentView, pagination::Page<ledger::adjustments::AdjustmentView>,
-        pagination::Page<orders::OrderView>,
-        exits::ExitResult, exits::BuybackLine,
-        reports::compliance::ComplianceReport, reports::compliance::ShareRow, reports::compliance::NoRetailRow, reports::compliance::LoadingRow,
-        reports::compliance::Payout, reports::compliance::Network, reports::compliance::IncomeBand, reports::compliance::IncomeDisclosure,
-        reports::dashboard::Dashboard, reports::dashboard::MonthRow, reports::dashboard::Pending,
-        recruiting::invites::Invite, recruiting::applications::ApplicationRequest, recruiting::applications::Created, recruiting::applications::Application,
-        recruiting::certificates::Certificate, recruiting::certificates::PublicCertificate,
-        recruiting::upgrades::RuleInput, recruiting::upgrades::RuleView, recruiting::upgrades::Rules, recruiting::upgrades::Combine, recruiting::upgrades::Proposal,
-        recruiting::upgrades::AgentProgress, recruiting::upgrades::Target, recruiting::upgrades::Figures, recruiting::upgrades::Check, recruiting::upgrades::UpgradeRequest,
-        recruiting::upgrades::CloseUpgrades,
-        reports::SalesSplit, reports::Volume, reports::Scope, reports::DownlineSummary,
-        settlement::reviews::Review, settlement::http::DisputeRequest, settlement::http::ResolveRequest, pagination::Page<settlement::reviews::Review>, settlement::PeriodView, settlement::CloseResult, settlement::Statement, pagination::Page<settlement::Statement>,
-    )),
-    modifiers(&BearerAuth),
-)]
-pub struct ApiDoc;
-
-struct BearerAuth;
-
-impl Modify for BearerAuth {
-    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
-        let components = openapi.components.get_or_insert_with(Default::default);
-        components.add_security_scheme("bearer", SecurityScheme::Http(Http::new(HttpAuthScheme::Bearer)));
-    }
-}
-
-/// The document as served: the base above plus every path registered in
-/// `startup::api`, rendered once per worker.
-pub struct Document {
-    json: String,
-    /// Each path's segments (`{…}` matches any one) and its methods, upper case.
-    routes: Vec<(Vec<String>, Vec<String>)>,
-}
-
-impl Document {
-    pub fn new(doc: utoipa::openapi::OpenApi) -> Self {
-        let mut doc = serde_json::to_value(doc).unwrap_or_default();
-        problems(&mut doc);
-        flattened(&mut doc);
-        parameters(&mut doc);
-        let routes = doc
-            .get("paths")
-            .and_then(serde_json::Value::as_object)
-            .map(|paths| {
-                paths
-                    .iter()
-                    .map(|(path, item)| {
-                        let segments = path.split('/').map(str::to_owned).collect();
-                        let methods = item.as_object().map(|m| m.keys().map(|k| k.to_uppercase()).collect()).unwrap_or_default();
-                        (segments, methods)
-                    })
-                    .collect()
-            })
-            .unwrap_or_default();
-        Document { json: serde_json::to_string(&doc).unwrap_or_default(), routes }
-    }
-
-    /// The methods the API serves at `path`, if it serves any there.
-    pub fn methods_at(&self, path: &str) -> Option<Vec<String>> {
-        let parts: Vec<&str> = path.split('/').collect();
-        let fits = |segments: &Vec<String>| segments.len() == parts.len() && segments.iter().zip(&parts).all(|(s, p)| s == p || (s.starts_with('{') && !p.is_empty()));
-        let mut methods: Vec<String> = self.routes.iter().filter(|(s, _)| fits(s)).flat_map(|(_, m)| m.clone()).collect();
-        methods.sort();
-        methods.dedup();
-        (!methods.is_empty()).then_some(methods)
-    }
-}
+//! What the document says beyond the handlers' annotations, stated once for the whole API:
+//! the error answers every operation can give, the rule each parameter and field of a name
+//! follows, and bodies merged into the one object they are. Applied to the document as
+//! collected from the routes (`Document::new`).
 
 /// The rules every parameter of a name follows, stated once for the whole API: a page
 /// size is 1–1000; a cursor is what a page's `next_cursor` gave (base64url); a month is `YYYY-MM` in 2000–2099 (what `period::parse_month` takes); a
 /// dashboard spans 1–36 months.
-fn parameters(doc: &mut serde_json::Value) {
+pub(super) fn parameters(doc: &mut serde_json::Value) {
     use serde_json::{json, Value};
     let Some(paths) = doc.get_mut("paths").and_then(Value::as_object_mut) else { return };
     for item in paths.values_mut().filter_map(Value::as_object_mut) {
@@ -134,7 +42,7 @@ fn parameters(doc: &mut serde_json::Value) {
 /// (`additionalProperties: false`, from `deny_unknown_fields`) no body could match both parts.
 /// Such an `allOf` is merged into the one object it describes: every part's properties and
 /// required fields, unknown fields refused when a part refuses them.
-fn flattened(doc: &mut serde_json::Value) {
+pub(super) fn flattened(doc: &mut serde_json::Value) {
     use serde_json::Value;
     let Some(schemas) = doc.pointer("/components/schemas").and_then(Value::as_object).cloned() else { return };
     fn walk(v: &mut Value, schemas: &serde_json::Map<String, Value>) {
@@ -201,7 +109,7 @@ const COMMON: [(&str, &str); 5] = [
 
 /// Every error answer is problem+json (RFC 9457) with a stable `code`: the document says so
 /// for every operation and every 4xx/5xx, and lists the statuses any route can give.
-fn problems(doc: &mut serde_json::Value) {
+pub(super) fn problems(doc: &mut serde_json::Value) {
     use serde_json::{json, Value};
     let problem = json!({"$ref": "#/components/schemas/Problem"});
     let content = json!({"application/problem+json": {"schema": problem}});
@@ -246,7 +154,126 @@ fn problems(doc: &mut serde_json::Value) {
     }
 }
 
-#[get("/api/openapi.json")]
-pub async fn serve(doc: web::Data<Document>) -> HttpResponse {
-    HttpResponse::Ok().content_type("application/json").body(doc.json.clone())
+/// Money fields (cents, no exponent), rate fields (4 decimals), and every text field of a
+/// request (no control characters, at most 2,000 characters; `input::guard` enforces it),
+/// by property name across every schema; reasons and the like are not blank; an order has
+/// 1 to 100 lines; a tier's rank is 1 or more.
+pub(super) fn fields(doc: &mut serde_json::Value) {
+    use serde_json::{json, Value};
+    const MONEY: [&str; 14] = [
+        "amount", "retail_price", "retail_floor", "unit_price", "unit_cost", "min_first_order", "own_purchases_min", "team_volume_min", "min", "max", "fee_min", "min_volume", "price", "prices",
+    ];
+    const RATES: [&str; 7] = ["rate", "rates", "fee_rate", "tax_rate", "buyback_ratio", "min_retail_share", "max_payout_ratio"];
+    const REQUIRED_TEXT: [&str; 4] = ["reason", "note", "reference", "code"];
+    let money = json!("^-?[0-9]{1,12}(\\.[0-9]{1,2})?$");
+    let rate = json!("^-?[0-9]{1,3}(\\.[0-9]{1,4})?$");
+    let text = json!("^[^\\x00-\\x08\\x0B\\x0C\\x0E-\\x1F\\x7F-\\x9F]*$");
+    fn strings(v: &mut Value, f: &mut dyn FnMut(&mut serde_json::Map<String, Value>)) {
+        // a string schema, or the string branch of a nullable one
+        if let Some(o) = v.as_object_mut() {
+            let is_string = match o.get("type") {
+                Some(Value::String(t)) => t == "string",
+                Some(Value::Array(ts)) => ts.iter().any(|t| t == "string"),
+                _ => false,
+            };
+            if is_string {
+                f(o);
+            }
+            for key in ["items", "additionalProperties"] {
+                if let Some(inner) = o.get_mut(key) {
+                    strings(inner, f);
+                }
+            }
+        }
+    }
+    // only what requests carry: answers keep their own shapes (a QR code's SVG is long)
+    fn refs(v: &Value, out: &mut Vec<String>) {
+        match v {
+            Value::Object(o) => {
+                if let Some(r) = o.get("$ref").and_then(Value::as_str).and_then(|r| r.strip_prefix("#/components/schemas/")) {
+                    out.push(r.to_owned());
+                }
+                o.values().for_each(|x| refs(x, out));
+            }
+            Value::Array(a) => a.iter().for_each(|x| refs(x, out)),
+            _ => {}
+        }
+    }
+    let mut requested = Vec::new();
+    if let Some(paths) = doc.get("paths").and_then(Value::as_object) {
+        for op in paths.values().filter_map(Value::as_object).flat_map(|item| item.values()) {
+            if let Some(body) = op.get("requestBody") {
+                refs(body, &mut requested);
+            }
+        }
+    }
+    let mut i = 0;
+    while i < requested.len() {
+        let mut more = Vec::new();
+        if let Some(schema) = doc.pointer(&format!("/components/schemas/{}", requested[i])) {
+            refs(schema, &mut more);
+        }
+        for m in more {
+            if !requested.contains(&m) {
+                requested.push(m);
+            }
+        }
+        i += 1;
+    }
+    let Some(schemas) = doc.pointer_mut("/components/schemas").and_then(Value::as_object_mut) else { return };
+    // every object with properties inside a request schema, merged bodies' branches too
+    fn objects(v: &mut Value, f: &mut dyn FnMut(&mut serde_json::Map<String, Value>)) {
+        match v {
+            Value::Object(o) => {
+                if let Some(props) = o.get_mut("properties").and_then(Value::as_object_mut) {
+                    f(props);
+                }
+                o.values_mut().for_each(|x| objects(x, f));
+            }
+            Value::Array(a) => a.iter_mut().for_each(|x| objects(x, f)),
+            _ => {}
+        }
+    }
+    for (schema_name, schema) in schemas.iter_mut() {
+        if !requested.contains(schema_name) {
+            continue;
+        }
+        objects(schema, &mut |props| {
+        for (name, prop) in props.iter_mut() {
+            let name = name.as_str();
+            strings(prop, &mut |o| {
+                if o.contains_key("format") || o.contains_key("enum") || o.contains_key("pattern") {
+                    return;
+                }
+                if MONEY.contains(&name) {
+                    o.insert("pattern".into(), money.clone());
+                } else if RATES.contains(&name) {
+                    o.insert("pattern".into(), rate.clone());
+                } else {
+                    o.insert("pattern".into(), text.clone());
+                    o.insert("maxLength".into(), json!(crate::input::MAX_TEXT));
+                    if REQUIRED_TEXT.contains(&name) {
+                        o.insert("minLength".into(), json!(1));
+                        o.insert("maxLength".into(), json!(500));
+                        o.insert("pattern".into(), json!("^[^\\x00-\\x08\\x0B\\x0C\\x0E-\\x1F\\x7F-\\x9F]*[^\\s\\x00-\\x1F\\x7F-\\x9F][^\\x00-\\x08\\x0B\\x0C\\x0E-\\x1F\\x7F-\\x9F]*$"));
+                    }
+                }
+            });
+            match name {
+                "lines" => {
+                    if let Some(o) = prop.as_object_mut().filter(|o| o.get("type") == Some(&json!("array"))) {
+                        o.insert("minItems".into(), json!(1));
+                        o.insert("maxItems".into(), json!(crate::orders::MAX_LINES));
+                    }
+                }
+                "rank" => {
+                    if let Some(o) = prop.as_object_mut() {
+                        o.insert("minimum".into(), json!(1));
+                    }
+                }
+                _ => {}
+            }
+        }
+        });
+    }
 }

@@ -1,0 +1,104 @@
+//! The OpenAPI document: its base (title, the bearer scheme, the schemas) here; its paths
+//! collected from the one registration of the routes (`startup::api`).
+
+use actix_web::{get, web, HttpResponse};
+use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+
+mod rules;
+
+use crate::{audit, auth, brands, recruiting, catalog, commission, exits, inventory, ledger, orders, pagination, plans, reports, settlement, tree};
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "agent-ledger", description = "Books of a brand that sells through a pyramid of agents."),
+    components(schemas(
+        auth::http::LoginRequest, auth::http::PasswordRequest, auth::LoginResponse, auth::StaffRole,
+        auth::staff::Staff, auth::staff::NewStaff, auth::staff::StaffPatch, auth::staff::ResetPassword, audit::AuditRow, pagination::Page<audit::AuditRow>,
+        catalog::Tier, catalog::TierInput, catalog::Product, catalog::ProductInput, catalog::ProductUpdate, catalog::SaleRequest,
+        brands::Settings, brands::SettingsPatch, brands::SupplyMode, commission::Jurisdiction,
+        tree::Agent, tree::NewAgentRequest, tree::activation::WaiveRequest, tree::AgentEvent, tree::SettableStatus,
+        tree::http::MoveRequest, tree::http::TierRequest, tree::http::StatusRequest,
+        pagination::Page<tree::Agent>,
+        commission::Plan, commission::ValidationReport, commission::Finding, plans::Published, plans::VersionView,
+        plans::whatif::WhatIfRequest, plans::whatif::WhatIf, plans::whatif::MonthWhatIf, plans::whatif::Payouts, plans::whatif::TierAmount, plans::whatif::AgentChange,
+        inventory::Adjustment, inventory::AdjustmentResult, inventory::StockLine,
+        orders::OrderRequest, orders::PurchaseRequest, orders::PurchaseLine, orders::RetailRequest, orders::RetailLine, orders::Customer,
+        orders::OrderView, orders::LineView, orders::SplitView, orders::RefundRequest, orders::RefundView, orders::RefundLineView,
+        ledger::Wallet, ledger::Earnings, ledger::PostingView, ledger::Withdrawal, ledger::WithdrawalRequest, ledger::withdrawals::RejectRequest, ledger::withdrawals::QueuedWithdrawal, pagination::Page<ledger::withdrawals::QueuedWithdrawal>,
+        ledger::withdrawals::QuoteView, ledger::quote::Quote, ledger::quote::WithdrawalRules, ledger::payee::Payee, ledger::payee::PayeeInput,
+        ledger::payouts::PayRequest, ledger::payouts::FailRequest, ledger::payout_file::Batch,
+        ledger::adjustments::NewAdjustment, ledger::adjustments::Adjustment, ledger::adjustments::AdjustmentView, pagination::Page<ledger::adjustments::AdjustmentView>,
+        pagination::Page<orders::OrderView>,
+        exits::ExitResult, exits::BuybackLine,
+        reports::compliance::ComplianceReport, reports::compliance::ShareRow, reports::compliance::NoRetailRow, reports::compliance::LoadingRow,
+        reports::compliance::Payout, reports::compliance::Network, reports::compliance::IncomeBand, reports::compliance::IncomeDisclosure,
+        reports::dashboard::Dashboard, reports::dashboard::MonthRow, reports::dashboard::Pending,
+        recruiting::invites::Invite, recruiting::applications::ApplicationRequest, recruiting::applications::Created, recruiting::applications::Application,
+        recruiting::certificates::Certificate, recruiting::certificates::PublicCertificate,
+        recruiting::upgrades::RuleInput, recruiting::upgrades::RuleView, recruiting::upgrades::Rules, recruiting::upgrades::Combine, recruiting::upgrades::Proposal,
+        recruiting::upgrades::AgentProgress, recruiting::upgrades::Target, recruiting::upgrades::Figures, recruiting::upgrades::Check, recruiting::upgrades::UpgradeRequest,
+        recruiting::upgrades::CloseUpgrades,
+        reports::SalesSplit, reports::Volume, reports::Scope, reports::DownlineSummary,
+        settlement::reviews::Review, settlement::http::DisputeRequest, settlement::http::ResolveRequest, pagination::Page<settlement::reviews::Review>, settlement::PeriodView, settlement::CloseResult, settlement::Statement, pagination::Page<settlement::Statement>,
+    )),
+    modifiers(&BearerAuth),
+)]
+pub struct ApiDoc;
+
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme("bearer", SecurityScheme::Http(Http::new(HttpAuthScheme::Bearer)));
+    }
+}
+
+/// The document as served: the base above plus every path registered in
+/// `startup::api`, rendered once per worker.
+pub struct Document {
+    json: String,
+    /// Each path's segments (`{…}` matches any one) and its methods, upper case.
+    routes: Vec<(Vec<String>, Vec<String>)>,
+}
+
+impl Document {
+    pub fn new(doc: utoipa::openapi::OpenApi) -> Self {
+        let mut doc = serde_json::to_value(doc).unwrap_or_default();
+        rules::problems(&mut doc);
+        rules::flattened(&mut doc);
+        rules::parameters(&mut doc);
+        rules::fields(&mut doc);
+        let routes = doc
+            .get("paths")
+            .and_then(serde_json::Value::as_object)
+            .map(|paths| {
+                paths
+                    .iter()
+                    .map(|(path, item)| {
+                        let segments = path.split('/').map(str::to_owned).collect();
+                        let methods = item.as_object().map(|m| m.keys().map(|k| k.to_uppercase()).collect()).unwrap_or_default();
+                        (segments, methods)
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        Document { json: serde_json::to_string(&doc).unwrap_or_default(), routes }
+    }
+
+    /// The methods the API serves at `path`, if it serves any there.
+    pub fn methods_at(&self, path: &str) -> Option<Vec<String>> {
+        let parts: Vec<&str> = path.split('/').collect();
+        let fits = |segments: &Vec<String>| segments.len() == parts.len() && segments.iter().zip(&parts).all(|(s, p)| s == p || (s.starts_with('{') && !p.is_empty()));
+        let mut methods: Vec<String> = self.routes.iter().filter(|(s, _)| fits(s)).flat_map(|(_, m)| m.clone()).collect();
+        methods.sort();
+        methods.dedup();
+        (!methods.is_empty()).then_some(methods)
+    }
+}
+
+#[get("/api/openapi.json")]
+pub async fn serve(doc: web::Data<Document>) -> HttpResponse {
+    HttpResponse::Ok().content_type("application/json").body(doc.json.clone())
+}
