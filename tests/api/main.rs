@@ -3,6 +3,7 @@
 mod asof;
 mod auth;
 mod catalog;
+mod citus;
 mod console;
 mod contract;
 mod faults;
