@@ -224,3 +224,31 @@ pub fn list(conn: &mut PgConnection, brand_id: i64, f: &ListFilter, after: i64, 
     q = if f.desc { q.order(orders::id.desc()) } else { q.order(orders::id) };
     Ok(q.limit(limit).select(OrderRow::as_select()).load(conn)?)
 }
+
+#[derive(QueryableByName)]
+pub struct TierPrice {
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    pub tier_id: i64,
+    #[diesel(sql_type = diesel::sql_types::Integer)]
+    pub rank: i32,
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Text>)]
+    pub sku: Option<String>,
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Numeric>)]
+    pub price: Option<Decimal>,
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Bool>)]
+    pub on_sale: Option<bool>,
+}
+
+/// Every tier of the brand with its price of each of `skus` (a tier without one still comes,
+/// with no SKU), in one query.
+pub fn tier_prices(conn: &mut PgConnection, brand_id: i64, skus: &[&str]) -> Result<Vec<TierPrice>, AppError> {
+    Ok(diesel::sql_query(
+        "SELECT t.id AS tier_id, t.rank, pp.sku, pp.price, p.on_sale
+           FROM tiers t LEFT JOIN product_prices pp ON pp.brand_id = t.brand_id AND pp.tier_id = t.id AND pp.sku = ANY($2)
+                LEFT JOIN products p ON p.brand_id = pp.brand_id AND p.sku = pp.sku
+          WHERE t.brand_id = $1",
+    )
+    .bind::<diesel::sql_types::BigInt, _>(brand_id)
+    .bind::<diesel::sql_types::Array<diesel::sql_types::Text>, _>(skus)
+    .load(conn)?)
+}
