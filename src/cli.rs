@@ -17,6 +17,11 @@ pub struct Cli {
     #[arg(long, env = "AGENT_LEDGER_DATA_DIR", default_value = ".agent-ledger", global = true)]
     pub data_dir: PathBuf,
 
+    /// A PostgreSQL streaming standby of the database: reports, dashboards and lists read
+    /// there; everything else (and any read right after a write) stays on the primary.
+    #[arg(long, env = "AGENT_LEDGER_REPLICA_URL", global = true, hide_env_values = true)]
+    pub replica_url: Option<String>,
+
     /// Database connections in the pool.
     #[arg(long, env = "AGENT_LEDGER_POOL_SIZE", default_value_t = 16, global = true)]
     pub pool_size: u32,

@@ -36,6 +36,8 @@ pub mod web;
 #[derive(Clone)]
 pub struct AppState {
     pub pool: db::Pool,
+    /// A streaming standby for reports and lists (`--replica-url`); none: the primary.
+    pub replica: Option<db::Pool>,
     /// When big teams' downline summaries are served from snapshots.
     pub summaries: reports::team::SnapshotPolicy,
     /// Login attempts per client address.
@@ -45,7 +47,13 @@ pub struct AppState {
 }
 
 impl AppState {
+    /// Where reports and lists read: the standby when there is one. Never for a read that
+    /// must see the caller's own write (an agent's wallet, a page after its form).
+    pub fn reads(&self) -> &db::Pool {
+        self.replica.as_ref().unwrap_or(&self.pool)
+    }
+
     pub fn new(pool: db::Pool) -> Self {
-        AppState { pool, summaries: reports::team::SnapshotPolicy::default(), login_limit: auth::limit::LoginLimiter::default(), public_limit: auth::limit::LoginLimiter::per_minute(20) }
+        AppState { pool, replica: None, summaries: reports::team::SnapshotPolicy::default(), login_limit: auth::limit::LoginLimiter::default(), public_limit: auth::limit::LoginLimiter::per_minute(20) }
     }
 }

@@ -110,7 +110,7 @@ fn run(cli: Cli) -> Result<ExitCode, Box<dyn std::error::Error>> {
         Command::Migrate => println!("database is up to date"),
         Command::Serve(args) => {
             database.watch();
-            serve(pool, args)?
+            serve(pool, replica(&cli)?, args)?
         }
         Command::Demo(demo_args) => {
             let args = &demo_args.serve;
@@ -132,7 +132,7 @@ fn run(cli: Cli) -> Result<ExitCode, Box<dyn std::error::Error>> {
             );
             println!("  API description: {base}/api/openapi.json — Ctrl-C stops the service and its database.\n");
             database.watch();
-            serve(pool, args)?;
+            serve(pool, replica(&cli)?, args)?;
         }
         Command::Verify => {
             let failures = verify::run(&mut *pool.get()?)?;
@@ -162,10 +162,20 @@ fn run(cli: Cli) -> Result<ExitCode, Box<dyn std::error::Error>> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn serve(pool: db::Pool, args: &ServeArgs) -> Result<(), Box<dyn std::error::Error>> {
+/// The standby's pool, when `--replica-url` names one (not migrated: it follows the primary).
+fn replica(cli: &Cli) -> Result<Option<db::Pool>, Box<dyn std::error::Error>> {
+    Ok(cli.replica_url.as_deref().map(|url| db::pool(url, cli.pool_size)).transpose()?)
+}
+
+fn serve(pool: db::Pool, replica: Option<db::Pool>, args: &ServeArgs) -> Result<(), Box<dyn std::error::Error>> {
     let listener = TcpListener::bind(&args.bind).map_err(|e| format!("cannot listen on {}: {e}", args.bind))?;
     let workers = args.workers.unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()));
     log::info!("listening on http://{}", listener.local_addr()?);
-    actix_web::rt::System::new().block_on(async move { startup::run(listener, AppState::new(pool), workers)?.await })?;
+    let mut state = AppState::new(pool);
+    if replica.is_some() {
+        log::info!("reports, dashboards and lists read from the replica");
+    }
+    state.replica = replica;
+    actix_web::rt::System::new().block_on(async move { startup::run(listener, state, workers)?.await })?;
     Ok(())
 }

@@ -46,7 +46,7 @@ pub async fn list(state: web::Data<AppState>, who: Principal, params: web::Query
     let f = p.filter()?;
     let page = PageQuery { limit: p.limit, cursor: p.cursor };
     let (limit, before) = (page.limit()?, page.id_cursor()?);
-    let rows = crate::db::read(&state.pool, move |conn| super::list(conn, who.brand_id, &f, before, limit + 1)).await?;
+    let rows = crate::db::read(state.reads(), move |conn| super::list(conn, who.brand_id, &f, before, limit + 1)).await?;
     Ok(HttpResponse::Ok().json(Page::from_rows(rows, limit, |r| r.id.to_string())))
 }
 
@@ -64,7 +64,7 @@ pub async fn export(state: web::Data<AppState>, who: Principal, params: web::Que
         return Err(AppError::bad_request("validation", "format must be csv"));
     }
     let f = p.filter()?;
-    let mut rows = crate::db::read(&state.pool, move |conn| super::list(conn, who.brand_id, &f, 0, EXPORT_MAX)).await?;
+    let mut rows = crate::db::read(state.reads(), move |conn| super::list(conn, who.brand_id, &f, 0, EXPORT_MAX)).await?;
     rows.reverse();
     let bytes = super::csv(&rows)?;
     Ok(HttpResponse::Ok().content_type("text/csv; charset=utf-8").insert_header(("Content-Disposition", "attachment; filename=\"audit.csv\"")).body(bytes))

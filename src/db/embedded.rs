@@ -143,6 +143,23 @@ impl EmbeddedPostgres {
             .is_ok_and(|s| s.success())
     }
 
+    /// Makes this (not yet initialised) cluster a streaming standby of `primary`:
+    /// `pg_basebackup -R` (a copy, `standby.signal` and `primary_conninfo`); then
+    /// `ensure_running` starts it, following the primary. For the read-replica test and for
+    /// trying `--replica-url` on one machine.
+    pub fn clone_from(&self, primary: &EmbeddedPostgres) -> Result<(), EmbeddedError> {
+        let io = |path: &Path| {
+            let path = path.to_path_buf();
+            move |source| EmbeddedError::Io { path, source }
+        };
+        fs::create_dir_all(&self.root).map_err(io(&self.root))?;
+        self.hand_over(&self.root)?;
+        let data = self.data_dir();
+        let port = primary.port.to_string();
+        let host = primary.socket_dir.to_string_lossy().into_owned();
+        self.run("pg_basebackup", &["-D", &data.to_string_lossy(), "-R", "-X", "stream", "-c", "fast", "-h", &host, "-p", &port, "-U", "postgres"])
+    }
+
     /// Stops the cluster at once, as a crash would (`pg_ctl stop -m immediate`: no checkpoint,
     /// the next start recovers from the write-ahead log). For the fault harness.
     pub fn crash(&self) -> Result<(), EmbeddedError> {

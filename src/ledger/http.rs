@@ -123,6 +123,6 @@ pub async fn list(state: web::Data<AppState>, who: Principal, params: web::Query
     let page = PageQuery { limit: p.limit, cursor: p.cursor };
     let (limit, before) = (page.limit()?, page.id_cursor()?);
     let f = super::withdrawals::ListFilter { status: p.status, agent_id: p.agent_id, month: p.month };
-    let rows = crate::db::read(&state.pool, move |conn| super::withdrawals::list(conn, &who, &f, before, limit + 1)).await?;
+    let rows = crate::db::read(state.reads(), move |conn| super::withdrawals::list(conn, &who, &f, before, limit + 1)).await?;
     Ok(HttpResponse::Ok().json(Page::from_rows(rows, limit, |w| w.withdrawal.id.to_string())))
 }

@@ -67,7 +67,7 @@ pub async fn list(state: web::Data<AppState>, who: Principal, params: web::Query
         Some(_) => return Err(AppError::bad_request("invalid_query", "order must be asc or desc")),
     };
     let q = ListQuery { agent_id: p.agent_id, month: p.month, kind: p.kind, sku: p.sku, desc };
-    let rows = transaction(&state.pool, move |conn| super::list(conn, &who, &q, after, limit + 1)).await?;
+    let rows = transaction(state.reads(), move |conn| super::list(conn, &who, &q, after, limit + 1)).await?;
     Ok(HttpResponse::Ok().json(Page::from_rows(rows, limit, |o| o.id.to_string())))
 }
 

@@ -24,7 +24,7 @@ pub struct SalesSplitQuery {
 #[get("/reports/sales-split")]
 pub async fn sales_split(state: web::Data<AppState>, who: Principal, q: web::Query<SalesSplitQuery>) -> Result<HttpResponse, AppError> {
     let q = q.into_inner();
-    let split = transaction(&state.pool, move |conn| super::sales_split(conn, &who, &q.month, q.agent_id, q.scope.unwrap_or(Scope::Own))).await?;
+    let split = transaction(state.reads(), move |conn| super::sales_split(conn, &who, &q.month, q.agent_id, q.scope.unwrap_or(Scope::Own))).await?;
     Ok(HttpResponse::Ok().json(split))
 }
 
@@ -61,7 +61,7 @@ pub struct ComplianceQuery {
 #[get("/reports/compliance")]
 pub async fn compliance(state: web::Data<AppState>, who: Principal, q: web::Query<ComplianceQuery>) -> Result<HttpResponse, AppError> {
     let q = q.into_inner();
-    let report = transaction(&state.pool, move |conn| super::compliance::report(conn, &who, &q.month).map(|r| (r, q))).await?;
+    let report = transaction(state.reads(), move |conn| super::compliance::report(conn, &who, &q.month).map(|r| (r, q))).await?;
     let (report, q) = report;
     match q.format.as_deref() {
         None | Some("json") => Ok(HttpResponse::Ok().json(report)),
@@ -87,6 +87,6 @@ pub struct DashboardQuery {
 #[get("/reports/dashboard")]
 pub async fn dashboard(state: web::Data<AppState>, who: Principal, q: web::Query<DashboardQuery>) -> Result<HttpResponse, AppError> {
     let months = q.months.unwrap_or(12);
-    let body = crate::db::read(&state.pool, move |conn| conn.build_transaction().read_only().repeatable_read().run(|conn| super::dashboard::dashboard(conn, &who, months))).await?;
+    let body = crate::db::read(state.reads(), move |conn| conn.build_transaction().read_only().repeatable_read().run(|conn| super::dashboard::dashboard(conn, &who, months))).await?;
     Ok(HttpResponse::Ok().json(body))
 }

@@ -56,7 +56,7 @@ pub async fn search(state: web::Data<AppState>, who: Principal, params: web::Que
     let page = PageQuery { limit: p.limit, cursor: p.cursor };
     let (limit, after) = (page.limit()?, page.id_cursor()?);
     let query = super::SearchQuery { q: p.q, tier_id: p.tier_id, status: p.status, parent_id: p.parent_id, top: p.top.unwrap_or(false) };
-    let rows = crate::db::read(&state.pool, move |conn| super::search(conn, &who, &query, after, limit + 1)).await?;
+    let rows = crate::db::read(state.reads(), move |conn| super::search(conn, &who, &query, after, limit + 1)).await?;
     Ok(HttpResponse::Ok().json(Page::from_rows(rows, limit, |a| a.id.to_string())))
 }
 
@@ -120,7 +120,7 @@ pub async fn downline(state: web::Data<AppState>, who: Principal, id: web::Path<
         })
         .transpose()?;
     let query = DownlineQuery { max_depth: params.max_depth, tier_id: params.tier_id };
-    let rows = transaction(&state.pool, move |conn| super::downline(conn, &who, id, &query, after, limit + 1)).await?;
+    let rows = transaction(state.reads(), move |conn| super::downline(conn, &who, id, &query, after, limit + 1)).await?;
     let page = Page::from_rows(rows, limit, |(_, path)| path.iter().map(i64::to_string).collect::<Vec<_>>().join("."));
     Ok(HttpResponse::Ok().json(Page { items: page.items.into_iter().map(|(a, _)| a).collect::<Vec<_>>(), next_cursor: page.next_cursor }))
 }

@@ -14,6 +14,7 @@ mod openapi;
 mod orders;
 mod portal;
 mod recruiting;
+mod replica;
 mod reports;
 mod schemathesis;
 mod settlement;
