@@ -91,6 +91,8 @@ impl From<DieselError> for AppError {
                     DatabaseErrorKind::ClosedConnection | DatabaseErrorKind::UnableToSendCommand => {
                         AppError::unavailable(format!("the database connection was lost: {}", info.message()))
                     }
+                    // two transactions waited on each other; PostgreSQL undid this one: retry it
+                    _ if info.message().contains("deadlock detected") => AppError::new(ErrorKind::Conflict, "retry", "a concurrent write got in the way; please retry"),
                     // PostgreSQL text cannot hold U+0000: the request carried it, so it is the client's
                     _ if info.message().contains("invalid byte sequence") && info.message().contains("0x00") => {
                         AppError::validation("text must not contain the NUL character (\\u0000)")

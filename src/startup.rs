@@ -53,6 +53,7 @@ pub fn api(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
         .service(inventory::http::adjust)
         .service(inventory::http::agent_inventory)
         .service(orders::http::create)
+        .service(orders::http::batch)
         .service(orders::http::list)
         .service(orders::http::get)
         .service(orders::http::refund)
@@ -129,7 +130,13 @@ fn input_errors(cfg: &mut web::ServiceConfig) {
         }
         AppError::bad_request("invalid_query", format!("query string: {err}")).into()
     }))
-    .app_data(web::PathConfig::default().error_handler(|err, _| AppError::bad_request("invalid_path", format!("path: {err}")).into()));
+    .app_data(web::PathConfig::default().error_handler(|err, req| {
+        // `GET /orders/batch` matched `GET /orders/{id}`: the path is served, not that way
+        if let Some(resp) = req.app_data::<web::Data<openapi::Document>>().and_then(|doc| not_allowed(req, doc)) {
+            return actix_web::error::InternalError::from_response(err, resp).into();
+        }
+        AppError::bad_request("invalid_path", format!("path: {err}")).into()
+    }));
 }
 
 /// The amount rule's own words, without the marker and serde's position suffix.
@@ -162,18 +169,25 @@ pub fn app(data: web::Data<AppState>) -> App<impl actix_web::dev::ServiceFactory
         .default_service(web::to(not_found))
 }
 
+/// 405 with `Allow` when the API serves this path literally, but not with this method.
+fn not_allowed(req: &HttpRequest, doc: &openapi::Document) -> Option<HttpResponse> {
+    use actix_web::ResponseError;
+    let allowed = doc.methods_at(req.path())?;
+    if allowed.iter().any(|m| m == req.method().as_str()) {
+        return None;
+    }
+    let e = AppError::new(crate::error::ErrorKind::MethodNotAllowed, "method_not_allowed", format!("{} is not served at {}; it answers {}", req.method(), req.path(), allowed.join(", ")));
+    let mut resp = e.error_response();
+    if let Ok(v) = actix_web::http::header::HeaderValue::from_str(&allowed.join(", ")) {
+        resp.headers_mut().insert(actix_web::http::header::ALLOW, v);
+    }
+    Some(resp)
+}
+
 /// No route: 405 with `Allow` where the API serves the path with other methods, else 404.
 async fn not_found(req: HttpRequest, doc: web::Data<openapi::Document>) -> HttpResponse {
     use actix_web::ResponseError;
-    if let Some(allowed) = doc.methods_at(req.path()) {
-        let e = AppError::new(crate::error::ErrorKind::MethodNotAllowed, "method_not_allowed", format!("{} is not served at {}; it answers {}", req.method(), req.path(), allowed.join(", ")));
-        let mut resp = e.error_response();
-        if let Ok(v) = actix_web::http::header::HeaderValue::from_str(&allowed.join(", ")) {
-            resp.headers_mut().insert(actix_web::http::header::ALLOW, v);
-        }
-        return resp;
-    }
-    AppError::not_found(format!("{} {}", req.method(), req.path())).error_response()
+    not_allowed(&req, &doc).unwrap_or_else(|| AppError::not_found(format!("{} {}", req.method(), req.path())).error_response())
 }
 
 /// 200 when the database answers; 503 at once (half a second at most) when it does not.

@@ -91,7 +91,11 @@ impl Document {
     pub fn methods_at(&self, path: &str) -> Option<Vec<String>> {
         let parts: Vec<&str> = path.split('/').collect();
         let fits = |segments: &Vec<String>| segments.len() == parts.len() && segments.iter().zip(&parts).all(|(s, p)| s == p || (s.starts_with('{') && !p.is_empty()));
-        let mut methods: Vec<String> = self.routes.iter().filter(|(s, _)| fits(s)).flat_map(|(_, m)| m.clone()).collect();
+        // the most literal templates win, as in routing: /orders/batch is not /orders/{id}
+        let holes = |segments: &Vec<String>| segments.iter().filter(|s| s.starts_with('{')).count();
+        let matching: Vec<&(Vec<String>, Vec<String>)> = self.routes.iter().filter(|(s, _)| fits(s)).collect();
+        let fewest = matching.iter().map(|(s, _)| holes(s)).min().unwrap_or(0);
+        let mut methods: Vec<String> = matching.into_iter().filter(|(s, _)| holes(s) == fewest).flat_map(|(_, m)| m.clone()).collect();
         methods.sort();
         methods.dedup();
         (!methods.is_empty()).then_some(methods)

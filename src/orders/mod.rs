@@ -1,6 +1,7 @@
 //! Purchase and retail orders and their refunds: one database transaction per business
 //! event — order, lines, stock moves, journal entry and postings, all or nothing.
 
+pub mod batch;
 pub mod explain;
 pub mod http;
 mod prices;

@@ -2,6 +2,7 @@
 
 mod asof;
 mod auth;
+mod batch;
 mod catalog;
 mod citus;
 mod console;
