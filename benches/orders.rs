@@ -32,6 +32,7 @@ async fn call(client: &reqwest::Client, url: String, token: Option<&str>, body: 
 #[tokio::main]
 async fn main() {
     let clients = env_or("CLIENTS", 16);
+    let batch = env_or("BATCH", 1);
     let seconds = env_or("SECONDS", 20) as u64;
     let (pg, mut admin) = common::cluster();
     common::fresh_database(&mut admin, "bench_orders");
@@ -83,28 +84,44 @@ async fn main() {
         tasks.push(tokio::spawn(async move {
             let mut latencies = Vec::new();
             let mut n = 0usize;
+            let mut placed = 0usize;
             while Instant::now() < deadline {
-                let order = json!({"kind": "purchase", "buyer_id": mine[n % 4], "lines": [{"sku": "MASK-01", "qty": 1 + n % 7}]});
                 let t = Instant::now();
-                let resp = http.post(format!("{base}/orders")).bearer_auth(&hq).header("Idempotency-Key", format!("c{c}-{n}")).json(&order).send().await.unwrap();
-                assert_eq!(resp.status(), 201, "{}", resp.text().await.unwrap_or_default());
-                resp.bytes().await.unwrap();
+                if batch > 1 {
+                    // BATCH=N: N orders per POST /orders/batch, each under its own key
+                    let orders: Vec<Value> = (0..batch)
+                        .map(|k| json!({"idempotency_key": format!("c{c}-{n}-{k}"), "kind": "purchase", "buyer_id": mine[(n + k) % 4], "lines": [{"sku": "MASK-01", "qty": 1 + (n + k) % 7}]}))
+                        .collect();
+                    let resp = http.post(format!("{base}/orders/batch")).bearer_auth(&hq).json(&json!({"orders": orders})).send().await.unwrap();
+                    assert_eq!(resp.status(), 200, "{}", resp.text().await.unwrap_or_default());
+                    let results: Vec<Value> = resp.json().await.unwrap();
+                    assert!(results.iter().all(|r| r["status"] == 201), "{results:?}");
+                    placed += batch;
+                } else {
+                    let order = json!({"kind": "purchase", "buyer_id": mine[n % 4], "lines": [{"sku": "MASK-01", "qty": 1 + n % 7}]});
+                    let resp = http.post(format!("{base}/orders")).bearer_auth(&hq).header("Idempotency-Key", format!("c{c}-{n}")).json(&order).send().await.unwrap();
+                    assert_eq!(resp.status(), 201, "{}", resp.text().await.unwrap_or_default());
+                    resp.bytes().await.unwrap();
+                    placed += 1;
+                }
                 latencies.push(t.elapsed());
                 n += 1;
             }
-            latencies
+            (latencies, placed)
         }));
     }
     let mut latencies = Vec::new();
+    let mut orders = 0usize;
     for t in tasks {
-        latencies.extend(t.await.unwrap());
+        let (l, placed) = t.await.unwrap();
+        latencies.extend(l);
+        orders += placed;
     }
     let elapsed = started.elapsed().as_secs_f64();
     let db_cpu = common::postgres_cpu_seconds() - cpu_before;
-    let orders = latencies.len();
     let rate = orders as f64 / elapsed;
     let (p50, p99) = common::percentiles(&mut latencies);
-    println!("{orders} orders in {elapsed:.1} s: {rate:.0} orders/s, p50 {p50:.1} ms, p99 {p99:.1} ms");
+    println!("{orders} orders in {elapsed:.1} s: {rate:.0} orders/s, p50 {p50:.1} ms, p99 {p99:.1} ms per request ({batch} order(s) each)");
 
     let mut conn = pool.get().unwrap();
     let mut failures = agent_ledger::verify::run(&mut conn).unwrap();

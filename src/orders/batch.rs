@@ -80,6 +80,8 @@ pub fn place_batch(conn: &mut PgConnection, who: &Principal, req: &BatchRequest)
             Err(e) => results.push(refused(index, item, e)),
         }
     }
+    let placed: Vec<i64> = results.iter().filter_map(|r| r.order.as_ref().and_then(|o| o["id"].as_i64())).collect();
+    super::store::lock_figure_shards(conn, who.brand_id, &placed)?;
     buyers.sort_unstable();
     buyers.dedup();
     Ok((results, buyers))

@@ -252,3 +252,25 @@ pub fn tier_prices(conn: &mut PgConnection, brand_id: i64, skus: &[&str]) -> Res
     .bind::<diesel::sql_types::Array<diesel::sql_types::Text>, _>(skus)
     .load(conn)?)
 }
+
+/// Locks, in (month, shard) order, the dashboard's figure rows that the given orders add to
+/// at commit (made at zero where missing). A batch of orders reaches many of the 64 shards;
+/// taken in one fixed order here, two batches cannot deadlock on them at commit (a single
+/// order touches one shard and needs none of this).
+pub fn lock_figure_shards(conn: &mut PgConnection, brand_id: i64, order_ids: &[i64]) -> Result<(), AppError> {
+    const SHARDS: &str = "SELECT DISTINCT brand_month(o.brand_id, o.placed_at) AS month, (o.id % 64)::smallint AS shard FROM orders o WHERE o.brand_id = $1 AND o.id = ANY($2)";
+    diesel::sql_query(format!(
+        "INSERT INTO month_figures (brand_id, month, shard, purchases, retail, payouts, new_agents, active)
+         SELECT $1, s.month, s.shard, 0, 0, 0, 0, 0 FROM ({SHARDS}) s ORDER BY s.month, s.shard ON CONFLICT DO NOTHING"
+    ))
+    .bind::<diesel::sql_types::BigInt, _>(brand_id)
+    .bind::<diesel::sql_types::Array<diesel::sql_types::BigInt>, _>(order_ids)
+    .execute(conn)?;
+    diesel::sql_query(format!(
+        "SELECT 1 FROM month_figures f WHERE f.brand_id = $1 AND (f.month, f.shard) IN ({SHARDS}) ORDER BY f.month, f.shard FOR UPDATE"
+    ))
+    .bind::<diesel::sql_types::BigInt, _>(brand_id)
+    .bind::<diesel::sql_types::Array<diesel::sql_types::BigInt>, _>(order_ids)
+    .execute(conn)?;
+    Ok(())
+}
