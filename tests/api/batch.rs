@@ -45,3 +45,28 @@ async fn a_batch_places_each_order_answers_each_and_a_rerun_writes_nothing() {
     assert_eq!(app.post("/api/v1/orders/batch", &token, json!({"orders": []})).await.0, StatusCode::FORBIDDEN, "HQ imports");
     app.assert_verified().await;
 }
+
+/// The same batch sent 32 times at once: each order exists once, and every answer names it.
+#[tokio::test]
+async fn thirty_two_concurrent_copies_of_a_batch_place_each_order_once() {
+    let app = spawn_app().await;
+    let b = app.brand("acme").await;
+    let a = app.agent(&b.hq, "王芳", "13800000001", b.tiers[0], None).await;
+    let orders: Vec<Value> = (0..20).map(|i| json!({"idempotency_key": format!("dup-{i}"), "kind": "purchase", "buyer_id": a, "lines": [{"sku": "MASK-01", "qty": 1}]})).collect();
+    let batch = json!({"orders": orders});
+    let mut handles = Vec::new();
+    for _ in 0..32 {
+        let (url, token, body) = (format!("{}/api/v1/orders/batch", app.address), b.hq.clone(), batch.clone());
+        handles.push(tokio::spawn(async move { reqwest::Client::new().post(url).bearer_auth(token).json(&body).send().await.unwrap().json::<Value>().await.unwrap() }));
+    }
+    let mut answers = std::collections::BTreeSet::new();
+    for h in handles {
+        let results = h.await.unwrap();
+        let ids: Vec<i64> = results.as_array().unwrap_or_else(|| panic!("{results}")).iter().map(|r| r["order"]["id"].as_i64().unwrap()).collect();
+        answers.insert(ids);
+    }
+    assert_eq!(answers.len(), 1, "every copy answered with the same 20 orders");
+    let (_, all) = app.get("/api/v1/orders?limit=1000", &b.hq).await;
+    assert_eq!(all["items"].as_array().map(Vec::len), Some(20));
+    app.assert_verified().await;
+}
