@@ -175,11 +175,13 @@ pub fn at_close(conn: &mut PgConnection, who: &Principal, month: &str) -> Result
             }
         }
     }
+    // the waiting proposals, read once (not once per qualifying agent)
+    let pending: std::collections::HashMap<i64, i64> = store::list(conn, brand_id, Some("pending"), None, i64::MAX)?.into_iter().map(|p| (p.agent_id, p.to_tier_id)).collect();
     let mut out = CloseUpgrades::default();
     for (agent_id, (from, i, f, months)) in best {
         let r = &rules[i];
-        if let Some(p) = store::pending_of(conn, brand_id, agent_id)? {
-            if rank_of(p.to_tier_id) <= r.rank {
+        if let Some(&to) = pending.get(&agent_id) {
+            if rank_of(to) <= r.rank {
                 continue;
             }
             store::void_pending(conn, brand_id, agent_id, &who.actor(), &format!("a better tier qualified at the close of {month}"))?;
