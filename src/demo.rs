@@ -25,10 +25,13 @@ pub const STAFF: [(&str, &str, crate::auth::StaffRole); 3] = [
 
 const TIERS: [&str; 5] = ["联创", "总代", "省代", "市代", "特约"];
 /// (sku, name, retail, prices best tier first) — MASK-01 is the spec's worked example.
-const PRODUCTS: [(&str, &str, i64, [i64; 5]); 2] = [
-    ("MASK-01", "玻尿酸补水面膜 (10 片)", 19900, [5970, 7960, 9950, 11940, 13930]),
-    ("SERUM-02", "烟酰胺精华 30ml", 29900, [8970, 11960, 14950, 17940, 20930]),
+/// (sku, name, retail, tier prices, 复购周期 days per unit)
+const PRODUCTS: [(&str, &str, i64, [i64; 5], i32); 2] = [
+    ("MASK-01", "玻尿酸补水面膜 (10 片)", 19900, [5970, 7960, 9950, 11940, 13930], 30),
+    ("SERUM-02", "烟酰胺精华 30ml", 29900, [8970, 11960, 14950, 17940, 20930], 45),
 ];
+
+const CUSTOMER_NAMES: [&str; 6] = ["王女士", "李先生", "张女士", "刘女士", "陈先生", "杨女士"];
 
 /// One login of each tier, to print.
 pub struct DemoLogins {
@@ -64,9 +67,9 @@ fn seed_brand(conn: &mut PgConnection, brand_id: i64, start: chrono::DateTime<ch
         let min_first_order = if i == 0 { Some(Decimal::new(5_000_000, 2)) } else { None };
         tier_ids.push(catalog::create_tier(conn, &hq, &TierInput { rank: i as i32 + 1, name: (*name).into(), min_first_order })?.id);
     }
-    for (sku, name, retail, prices) in PRODUCTS {
+    for (sku, name, retail, prices, cycle) in PRODUCTS {
         let prices: BTreeMap<String, Decimal> = tier_ids.iter().zip(prices).map(|(id, p)| (id.to_string(), Decimal::new(p, 2))).collect();
-        catalog::create_product(conn, &hq, &ProductInput { sku: sku.into(), name: name.into(), retail_price: Decimal::new(retail, 2), prices, retail_floor: Some(Decimal::new(retail * 8 / 10, 2)) })?;
+        catalog::create_product(conn, &hq, &ProductInput { sku: sku.into(), name: name.into(), retail_price: Decimal::new(retail, 2), prices, retail_floor: Some(Decimal::new(retail * 8 / 10, 2)), repurchase_days: Some(cycle) })?;
     }
 
     // One hash for every demo agent keeps seeding fast; each still logs in with the password.
@@ -187,12 +190,21 @@ fn seed_activity(conn: &mut PgConnection, brand_id: i64, start: chrono::DateTime
                 placed.push((order.id, at));
             }
         }
-        for _ in 0..3 {
+        for _ in 0..4 {
             let seller = joined[next(joined.len() as u64) as usize];
+            // each seller has a few regular customers (复购); one phone buys from many
+            // sellers and a few sales name nobody: both are compliance findings
+            let k = next(24);
+            let customer = match k {
+                0 => Some(Customer { name: "赵女士".into(), phone: Some("13900000000".into()) }),
+                1 | 2 => None,
+                _ => Some(Customer { name: CUSTOMER_NAMES[(k % 5) as usize].into(), phone: Some(format!("139{:04}{:04}", seller % 10_000, k % 5)) }),
+            };
+            let sku = if next(4) == 0 { "SERUM-02" } else { "MASK-01" };
             let req = OrderRequest::Retail(RetailRequest {
                 seller_id: Some(seller),
-                customer: Some(Customer { name: "顾客".into(), phone: None }),
-                lines: vec![RetailLine { sku: "MASK-01".into(), qty: 1 + next(2) as i64, unit_price: None }],
+                customer,
+                lines: vec![RetailLine { sku: sku.into(), qty: 1 + next(2) as i64, unit_price: None }],
                 placed_at: Some((at + Duration::hours(2)).fixed_offset()),
             });
             let _ = conn.transaction(|c| orders::place(c, &hq, &req)); // agents without stock cannot sell

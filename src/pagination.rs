@@ -25,6 +25,10 @@ impl<T> Page<T> {
         Page { items: rows, next_cursor }
     }
 
+    pub fn map<U>(self, f: impl FnMut(T) -> U) -> Page<U> {
+        Page { items: self.items.into_iter().map(f).collect(), next_cursor: self.next_cursor }
+    }
+
     pub fn all(items: Vec<T>) -> Self {
         Page { items, next_cursor: None }
     }

@@ -23,6 +23,10 @@ diesel::table! {
         application_approval -> Text,
         application_days -> Int4,
         upgrade_mode -> Text,
+        retail_ceiling_factor -> Numeric,
+        retail_max_units -> Int4,
+        retail_max_sellers -> Int4,
+        retail_late_days -> Int4,
     }
 }
 
@@ -58,6 +62,7 @@ diesel::table! {
         created_at -> Timestamptz,
         retail_floor -> Nullable<Numeric>,
         on_sale -> Bool,
+        repurchase_days -> Nullable<Int4>,
     }
 }
 

@@ -7,7 +7,7 @@ use actix_web::{get, middleware, web, App, HttpRequest, HttpResponse, HttpServer
 use diesel::RunQueryDsl;
 
 use crate::error::AppError;
-use crate::{audit, auth, brands, recruiting, catalog, exits, inventory, ledger, openapi, orders, plans, reports, settlement, tree, AppState};
+use crate::{audit, auth, brands, catalog, customers, exits, growth, inventory, ledger, openapi, orders, plans, recruiting, reports, settlement, tree, AppState};
 
 /// The JSON API under `/api/v1`: each endpoint registered once, here — the routes and the
 /// OpenAPI document are both made from this list (utoipa-actix-web), so neither can have
@@ -88,6 +88,8 @@ pub fn api(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
         .service(reports::http::downline_summary)
         .service(reports::http::compliance)
         .service(reports::http::dashboard)
+        .service(growth::http::growth)
+        .service(customers::http::customers)
         .service(exits::http::exit)
         .service(recruiting::http::invite)
         .service(recruiting::http::renew)

@@ -48,6 +48,41 @@ impl PriceFloorMode {
     }
 }
 
+/// Retail that can be believed (docs/compliance.md): the price ceiling, refused at entry,
+/// and the thresholds of the findings that keep retail out of the us_ftc share.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RetailChecks {
+    /// A retail unit price may be at most the product's retail price × this (1.00–100.00).
+    #[serde(deserialize_with = "crate::amount::money")]
+    #[schema(value_type = String)]
+    pub ceiling_factor: Decimal,
+    /// A customer taking more units than this in a month is a finding (1–100000).
+    pub max_units_per_customer: i32,
+    /// A customer buying from this many agents or more in a month is a finding (2–1000).
+    pub max_sellers_per_customer: i32,
+    /// More than half of a seller's month of retail in its last this many days is a finding (0: off; up to 10).
+    pub late_days: i32,
+}
+
+impl RetailChecks {
+    pub fn check(&self) -> Result<(), AppError> {
+        if self.ceiling_factor < Decimal::ONE || self.ceiling_factor > Decimal::ONE_HUNDRED {
+            return Err(AppError::validation("retail_checks.ceiling_factor must be between 1.00 and 100.00"));
+        }
+        if !(1..=100_000).contains(&self.max_units_per_customer) {
+            return Err(AppError::validation("retail_checks.max_units_per_customer must be between 1 and 100000"));
+        }
+        if !(2..=1000).contains(&self.max_sellers_per_customer) {
+            return Err(AppError::validation("retail_checks.max_sellers_per_customer must be between 2 and 1000"));
+        }
+        if !(0..=10).contains(&self.late_days) {
+            return Err(AppError::validation("retail_checks.late_days must be between 0 and 10"));
+        }
+        Ok(())
+    }
+}
+
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Settings {
     pub supply_mode: SupplyMode,
@@ -70,6 +105,8 @@ pub struct Settings {
     pub application_days: i32,
     /// What meeting an upgrade rule does: `off` (nothing), `approval` (a proposal for HQ) or `auto` (the tier changes).
     pub upgrade_mode: String,
+    /// The retail price ceiling and the findings on retail that looks invented.
+    pub retail_checks: RetailChecks,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, utoipa::ToSchema)]
@@ -92,11 +129,13 @@ pub struct SettingsPatch {
     pub application_approval: Option<String>,
     pub application_days: Option<i32>,
     pub upgrade_mode: Option<String>,
+    /// Replaces the retail checks (all four fields).
+    pub retail_checks: Option<RetailChecks>,
 }
 
-type SettingsRow = (String, String, bool, Decimal, i32, String, String, Decimal, (Decimal, Decimal, Decimal, Decimal, Decimal), (String, i32, String));
+type SettingsRow = (String, String, bool, Decimal, i32, String, String, Decimal, (Decimal, Decimal, Decimal, Decimal, Decimal), (String, i32, String), (Decimal, i32, i32, i32));
 
-fn to_settings((supply_mode, timezone, hq_stock_tracking, buyback_ratio, hold_days, jurisdiction, floor, min_retail_share, w, (application_approval, application_days, upgrade_mode)): SettingsRow) -> Settings {
+fn to_settings((supply_mode, timezone, hq_stock_tracking, buyback_ratio, hold_days, jurisdiction, floor, min_retail_share, w, (application_approval, application_days, upgrade_mode), r): SettingsRow) -> Settings {
     Settings {
         supply_mode: if supply_mode == "upline" { SupplyMode::Upline } else { SupplyMode::Hq },
         timezone,
@@ -110,6 +149,7 @@ fn to_settings((supply_mode, timezone, hq_stock_tracking, buyback_ratio, hold_da
         application_approval,
         application_days,
         upgrade_mode,
+        retail_checks: RetailChecks { ceiling_factor: r.0, max_units_per_customer: r.1, max_sellers_per_customer: r.2, late_days: r.3 },
     }
 }
 
@@ -127,6 +167,7 @@ pub fn settings(conn: &mut PgConnection, brand_id: i64) -> Result<Settings, AppE
             brands::min_retail_share,
             (brands::withdrawal_min, brands::withdrawal_max, brands::withdrawal_fee_rate, brands::withdrawal_fee_min, brands::withholding_tax_rate),
             (brands::application_approval, brands::application_days, brands::upgrade_mode),
+            (brands::retail_ceiling_factor, brands::retail_max_units, brands::retail_max_sellers, brands::retail_late_days),
         ))
         .first(conn)?;
     Ok(to_settings(row))
@@ -141,6 +182,9 @@ pub fn patch_settings(conn: &mut PgConnection, who: &crate::auth::Principal, pat
     let before = settings(conn, brand_id)?;
     if let Some(w) = &patch.withdrawal {
         crate::ledger::quote::check_rules(w).map_err(AppError::validation)?;
+    }
+    if let Some(r) = &patch.retail_checks {
+        r.check()?;
     }
     if patch.application_approval.as_deref().is_some_and(|m| !crate::recruiting::applications::MODES.contains(&m)) {
         return Err(AppError::validation("application_approval must be inviter, hq or inviter_then_hq"));
@@ -218,6 +262,16 @@ pub fn patch_settings(conn: &mut PgConnection, who: &crate::auth::Principal, pat
     }
     if let Some(m) = &patch.upgrade_mode {
         diesel::update(target).set(brands::upgrade_mode.eq(m)).execute(conn)?;
+    }
+    if let Some(r) = patch.retail_checks {
+        diesel::update(target)
+            .set((
+                brands::retail_ceiling_factor.eq(r.ceiling_factor),
+                brands::retail_max_units.eq(r.max_units_per_customer),
+                brands::retail_max_sellers.eq(r.max_sellers_per_customer),
+                brands::retail_late_days.eq(r.late_days),
+            ))
+            .execute(conn)?;
     }
     let after = settings(conn, brand_id)?;
     crate::audit::change(conn, who, "settings.update", "settings", Some(&before), Some(&after))?;

@@ -47,6 +47,8 @@ pub struct Product {
     pub retail_floor: Option<Decimal>,
     /// 上架: false when taken off sale (no new orders; refunds and stock stay).
     pub on_sale: bool,
+    /// 复购周期: days one unit lasts a consumer (1–365); None: no 复购提醒 for it.
+    pub repurchase_days: Option<i32>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
@@ -70,6 +72,9 @@ pub struct ProductInput {
     #[serde(default, deserialize_with = "crate::amount::money_opt")]
     #[schema(value_type = Option<String>)]
     pub retail_floor: Option<Decimal>,
+    /// 复购周期: days one unit lasts a consumer (1–365); omitted: no 复购提醒.
+    #[serde(default)]
+    pub repurchase_days: Option<i32>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
@@ -85,6 +90,9 @@ pub struct ProductUpdate {
     #[serde(default, deserialize_with = "crate::amount::money_opt")]
     #[schema(value_type = Option<String>)]
     pub retail_floor: Option<Decimal>,
+    /// 复购周期: days one unit lasts a consumer (1–365); omitted: no 复购提醒.
+    #[serde(default)]
+    pub repurchase_days: Option<i32>,
 }
 
 pub fn list_tiers(conn: &mut PgConnection, brand_id: i64) -> Result<Vec<Tier>, AppError> {
@@ -159,12 +167,12 @@ pub fn load_products(conn: &mut PgConnection, brand_id: i64, after: Option<&str>
         .filter(products::brand_id.eq(brand_id))
         .order(products::sku)
         .limit(limit)
-        .select((products::sku, products::name, products::retail_price, products::retail_floor, products::on_sale))
+        .select((products::sku, products::name, products::retail_price, products::retail_floor, products::on_sale, products::repurchase_days))
         .into_boxed();
     if let Some(after) = after {
         q = q.filter(products::sku.gt(after.to_owned()));
     }
-    let rows: Vec<(String, String, Decimal, Option<Decimal>, bool)> = q.load(conn)?;
+    let rows: Vec<(String, String, Decimal, Option<Decimal>, bool, Option<i32>)> = q.load(conn)?;
     let skus: Vec<&String> = rows.iter().map(|r| &r.0).collect();
     let price_rows: Vec<(String, i64, Decimal)> = product_prices::table
         .filter(product_prices::brand_id.eq(brand_id))
@@ -177,7 +185,7 @@ pub fn load_products(conn: &mut PgConnection, brand_id: i64, after: Option<&str>
     }
     Ok(rows
         .into_iter()
-        .map(|(sku, name, retail_price, retail_floor, on_sale)| Product { prices: by_sku.remove(&sku).unwrap_or_default(), sku, name, retail_price, retail_floor, on_sale })
+        .map(|(sku, name, retail_price, retail_floor, on_sale, repurchase_days)| Product { prices: by_sku.remove(&sku).unwrap_or_default(), sku, name, retail_price, retail_floor, on_sale, repurchase_days })
         .collect())
 }
 
@@ -196,6 +204,7 @@ pub fn create_product(conn: &mut PgConnection, who: &crate::auth::Principal, inp
         return Err(AppError::conflict("sku_taken", format!("product {} already exists", input.sku)));
     }
     let by_tier = check_product(conn, brand_id, &input.name, input.retail_price, &input.prices, input.retail_floor)?;
+    check_cycle(input.repurchase_days)?;
     diesel::insert_into(products::table)
         .values((
             products::brand_id.eq(brand_id),
@@ -203,6 +212,7 @@ pub fn create_product(conn: &mut PgConnection, who: &crate::auth::Principal, inp
             products::name.eq(input.name.trim()),
             products::retail_price.eq(input.retail_price),
             products::retail_floor.eq(input.retail_floor),
+            products::repurchase_days.eq(input.repurchase_days),
         ))
         .execute(conn)?;
     write_prices(conn, brand_id, &input.sku, &by_tier)?;
@@ -215,8 +225,14 @@ pub fn update_product(conn: &mut PgConnection, who: &crate::auth::Principal, sku
     who.require_hq()?;
     let brand_id = who.brand_id;
     let before = get_product(conn, brand_id, sku)?;
+    check_cycle(input.repurchase_days)?;
     let updated = diesel::update(products::table.find((brand_id, sku)))
-        .set((products::name.eq(input.name.trim()), products::retail_price.eq(input.retail_price), products::retail_floor.eq(input.retail_floor)))
+        .set((
+            products::name.eq(input.name.trim()),
+            products::retail_price.eq(input.retail_price),
+            products::retail_floor.eq(input.retail_floor),
+            products::repurchase_days.eq(input.repurchase_days),
+        ))
         .execute(conn)?;
     if updated == 0 {
         return Err(AppError::not_found(format!("product {sku}")));
@@ -262,6 +278,13 @@ fn check_product(
     let tiers = list_tiers(conn, brand_id)?;
     prices::validate_price_list(&tiers, retail, &by_tier, true)?;
     Ok(by_tier)
+}
+
+fn check_cycle(days: Option<i32>) -> Result<(), AppError> {
+    if days.is_some_and(|d| !(1..=365).contains(&d)) {
+        return Err(AppError::validation("repurchase_days must be between 1 and 365"));
+    }
+    Ok(())
 }
 
 fn write_prices(conn: &mut PgConnection, brand_id: i64, sku: &str, by_tier: &BTreeMap<i64, Decimal>) -> Result<(), AppError> {

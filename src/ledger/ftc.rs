@@ -5,7 +5,10 @@
 //!
 //! The share is the reports' one retail share (retail ÷ (retail + the team's purchases),
 //! the team being the agent and its subtree): the Vemma test asks how much of the team's
-//! money came from non-participants, which is this.
+//! money came from non-participants, which is this. Only retail that can be believed
+//! counts: the orders of the SQL function `retail_findings` (no customer contact, one
+//! customer buying from many agents or more than the brand's monthly quantity, a month of
+//! retail recorded at its very end — docs/compliance.md) are left out of it.
 
 use std::collections::HashMap;
 
@@ -63,9 +66,10 @@ pub fn held_for(conn: &mut PgConnection, brand_id: i64, agent_id: i64, now: Date
         let t: TeamMonth = diesel::sql_query(
             "WITH team AS (SELECT id FROM agents WHERE brand_id = $1 AND path >= $2 AND path < $3),
                   refunded AS (SELECT order_id, sum(amount) AS amount FROM refund_lines WHERE brand_id = $1 GROUP BY 1),
+                  excluded AS (SELECT DISTINCT order_id FROM retail_findings($1, $4, $5)),
                   net AS (SELECT o.kind, o.buyer_id, o.seller_id, o.amount - coalesce(r.amount, 0) AS amount
                             FROM orders o LEFT JOIN refunded r ON r.order_id = o.id
-                           WHERE o.brand_id = $1 AND o.placed_at >= $4 AND o.placed_at < $5)
+                           WHERE o.brand_id = $1 AND o.placed_at >= $4 AND o.placed_at < $5 AND o.id NOT IN (SELECT order_id FROM excluded))
              SELECT coalesce((SELECT sum(amount) FROM net WHERE kind = 'retail' AND seller_id IN (SELECT id FROM team)), 0) AS retail,
                     coalesce((SELECT sum(amount) FROM net WHERE kind = 'purchase' AND buyer_id IN (SELECT id FROM team)), 0) AS purchases,
                     coalesce((SELECT sum(amount) FROM postings WHERE brand_id = $1 AND agent_id = $6 AND account = 'wallet'
@@ -105,9 +109,10 @@ pub fn team_shares(conn: &mut PgConnection, brand_id: i64, start: DateTime<Utc>,
     }
     let rows: Vec<Row> = diesel::sql_query(
         "WITH refunded AS (SELECT order_id, sum(amount) AS amount FROM refund_lines WHERE brand_id = $1 GROUP BY 1),
+              excluded AS (SELECT DISTINCT order_id FROM retail_findings($1, $2, $3)),
               net AS (SELECT o.kind, o.buyer_id, o.seller_id, o.amount - coalesce(r.amount, 0) AS amount
                         FROM orders o LEFT JOIN refunded r ON r.order_id = o.id
-                       WHERE o.brand_id = $1 AND o.placed_at >= $2 AND o.placed_at < $3),
+                       WHERE o.brand_id = $1 AND o.placed_at >= $2 AND o.placed_at < $3 AND o.id NOT IN (SELECT order_id FROM excluded)),
               per AS (SELECT coalesce(buyer_id, seller_id) AS id,
                              sum(amount) FILTER (WHERE kind = 'retail') AS retail, sum(amount) FILTER (WHERE kind = 'purchase') AS purchases
                         FROM (SELECT kind, CASE WHEN kind = 'retail' THEN NULL ELSE buyer_id END AS buyer_id,

@@ -62,7 +62,16 @@ pub fn get(conn: &mut PgConnection, who: &Principal, order_id: i64) -> Result<Or
     if !may_see(conn, who, &order)? {
         return Err(AppError::not_found(format!("order {order_id}")));
     }
-    Ok(order)
+    Ok(masked(who, order))
+}
+
+/// The customer's phone as the caller may see it (masked outside the seller and the HQ
+/// roles allowed to call customers).
+fn masked(who: &Principal, mut order: OrderView) -> OrderView {
+    if let Some(c) = order.customer.as_mut() {
+        c.phone = c.phone.take().map(|p| crate::customers::shown_phone(who, order.seller_id, &p));
+    }
+    order
 }
 
 #[derive(Debug, Clone, Default)]
@@ -101,7 +110,7 @@ pub fn list(conn: &mut PgConnection, who: &Principal, q: &ListQuery, after: i64,
         None => (None, None),
     };
     let rows = store::list(conn, who.brand_id, &store::ListFilter { agent_id, kind: q.kind.clone(), from, to, sku: q.sku.clone(), desc: q.desc }, after, limit)?;
-    rows.into_iter().map(|o| render(conn, who.brand_id, o)).collect()
+    rows.into_iter().map(|o| render(conn, who.brand_id, o).map(|v| masked(who, v))).collect()
 }
 
 /// The arithmetic of one agent's cuts in the given orders, keyed by (order, line, kind,

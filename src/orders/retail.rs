@@ -19,6 +19,11 @@ pub(super) fn place_retail(conn: &mut PgConnection, who: &Principal, req: &Retai
             return Err(AppError::validation("customer name must be 1 to 100 characters"));
         }
     }
+    // one customer is one key: the phone's digits (docs/compliance.md, 客户)
+    let phone = match req.customer.as_ref().and_then(|c| c.phone.as_deref()).map(str::trim).filter(|p| !p.is_empty()) {
+        Some(raw) => Some(crate::customers::phone::normalize(raw).ok_or_else(|| AppError::validation("customer phone must be 6 to 15 digits (spaces, '-', '+', '(' and ')' allowed)"))?),
+        None => None,
+    };
     let skus: Vec<&str> = req.lines.iter().map(|l| l.sku.as_str()).collect();
     prices(conn, brand_id, &skus)?;
     let catalog: HashMap<String, (Decimal, Option<Decimal>)> = products::table
@@ -29,7 +34,8 @@ pub(super) fn place_retail(conn: &mut PgConnection, who: &Principal, req: &Retai
         .into_iter()
         .map(|(sku, retail, floor)| (sku, (retail, floor)))
         .collect();
-    let floor_mode = brands::settings(conn, brand_id)?.price_floor_mode;
+    let settings = brands::settings(conn, brand_id)?;
+    let (floor_mode, ceiling_factor) = (settings.price_floor_mode, settings.retail_checks.ceiling_factor);
     let mut stock = inventory::lock(conn, brand_id, req.lines.iter().map(|l| (Holder::Agent(seller_id), l.sku.clone())))?;
     let mut lines = Vec::new();
     let mut costs = Vec::new();
@@ -40,6 +46,11 @@ pub(super) fn place_retail(conn: &mut PgConnection, who: &Principal, req: &Retai
         let below_floor = floor.is_some_and(|f| unit_price < f);
         if below_floor && floor_mode == brands::PriceFloorMode::Reject {
             return Err(AppError::unprocessable("below_price_floor", format!("{} may not be sold below {} (控价); asked {unit_price}", l.sku, floor.unwrap_or_default())));
+        }
+        // the ceiling: retail recorded far above the listed price is invented, not sold
+        let ceiling = (retail * ceiling_factor).round_dp(2);
+        if unit_price > ceiling {
+            return Err(AppError::unprocessable("above_price_ceiling", format!("{} may not be recorded above {ceiling} (retail price {retail} × {ceiling_factor}); asked {unit_price}", l.sku)));
         }
         let cost = stock.take(Holder::Agent(seller_id), &l.sku, l.qty)?;
         costs.push(cost);
@@ -54,7 +65,7 @@ pub(super) fn place_retail(conn: &mut PgConnection, who: &Principal, req: &Retai
         buyer_id: None,
         seller_id: Some(seller_id),
         customer_name: customer.map(|c| c.name.trim()),
-        customer_phone: customer.and_then(|c| c.phone.as_deref()),
+        customer_phone: phone.as_deref(),
         amount,
         placed_at,
         plan_version: None,

@@ -16,6 +16,7 @@ use serde::Serialize;
 use super::{ratio, retail_share, SalesSplit};
 
 mod csv;
+pub mod retail;
 pub use self::csv::csv;
 use crate::auth::Principal;
 use crate::error::AppError;
@@ -130,6 +131,9 @@ pub struct ComplianceReport {
     pub deepest_level_paid: Option<i32>,
     pub network: Network,
     pub income_disclosure: IncomeDisclosure,
+    /// Retail that looks invented (absent from reports kept before it existed).
+    #[serde(default)]
+    pub retail_findings: retail::RetailFindings,
     pub disclaimer: String,
 }
 
@@ -380,6 +384,7 @@ pub fn compute(conn: &mut PgConnection, who: &Principal, month: &str) -> Result<
         deepest_level_paid: cuts.deepest,
         network,
         income_disclosure: IncomeDisclosure { agents: nets.len() as i64, median_net, bands },
+        retail_findings: retail::findings(conn, who.brand_id, start, end, settings.jurisdiction == crate::commission::Jurisdiction::UsFtc)?,
         disclaimer: "Facts computed from the ledger for HQ's own review; not legal advice.".into(),
     })
 }

@@ -163,6 +163,8 @@ pub fn close(conn: &mut PgConnection, who: &Principal, month: &str, progress: &d
     progress.step("compliance report");
     let report = crate::reports::compliance::compute(conn, who, month)?;
     store::keep_report(conn, brand_id, month, "compliance", &serde_json::to_value(&report).map_err(|e| AppError::internal(e.to_string()))?)?;
+    progress.step("growth figures");
+    crate::growth::keep_at_close(conn, brand_id, month)?;
     progress.step("upgrade rules");
     let upgrades = crate::recruiting::upgrades::at_close(conn, who, month)?;
     let result = CloseResult { month: month.to_owned(), status: "closed".into(), closed_at: now, statements, team_rebate_total: cents(rebate_total), team_rebate_entry_id: rebate_entry, upgrades };

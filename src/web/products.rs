@@ -45,6 +45,7 @@ impl RowView {
         values.insert("name".into(), p.name.clone());
         values.insert("retail_price".into(), p.retail_price.to_string());
         values.insert("retail_floor".into(), p.retail_floor.map(|f| f.to_string()).unwrap_or_default());
+        values.insert("repurchase_days".into(), p.repurchase_days.map(|d| d.to_string()).unwrap_or_default());
         RowView { csrf, tiers, p, values, error: None, saved: false }
     }
 
@@ -82,6 +83,15 @@ fn price_list(tiers: &[Tier], form: &HashMap<String, String>) -> Result<BTreeMap
     Ok(out)
 }
 
+/// 复购周期 in days; empty: none.
+fn cycle_of(form: &HashMap<String, String>) -> Result<Option<i32>, AppError> {
+    let raw = form.get("repurchase_days").map_or("", |s| s.trim());
+    if raw.is_empty() {
+        return Ok(None);
+    }
+    raw.parse::<i32>().map(Some).map_err(|_| AppError::validation(format!("复购周期 repurchase days: “{raw}” 不是天数 is not a number of days")))
+}
+
 fn floor_of(form: &HashMap<String, String>) -> Result<Option<Decimal>, AppError> {
     let raw = form.get("retail_floor").map_or("", |s| s.trim());
     if raw.is_empty() { Ok(None) } else { money("控价 floor", raw).map(Some) }
@@ -103,6 +113,7 @@ pub async fn save(state: web::Data<AppState>, user: ConsoleUser, sku: web::Path<
             retail_price: money("零售价 retail", form.get("retail_price").map_or("", String::as_str))?,
             prices: price_list(&tiers, &form)?,
             retail_floor: floor_of(&form)?,
+            repurchase_days: cycle_of(&form)?,
         })
     })();
     let result = match parsed {
@@ -147,6 +158,7 @@ pub async fn create(state: web::Data<AppState>, user: ConsoleUser, form: web::Fo
         retail_price: money("零售价 retail", form.get("retail_price").map_or("", String::as_str))?,
         prices: price_list(&tiers, &form)?,
         retail_floor: floor_of(&form)?,
+        repurchase_days: cycle_of(&form)?,
     };
     let key = IdempotencyKey(form.get("idem").filter(|k| !k.is_empty() && k.len() <= 200).cloned());
     let who = user.who;

@@ -1,0 +1,13 @@
+ALTER TABLE period_reports DISABLE TRIGGER period_reports_append_only;
+DELETE FROM period_reports WHERE kind = 'growth';
+ALTER TABLE period_reports ENABLE TRIGGER period_reports_append_only;
+ALTER TABLE period_reports DROP CONSTRAINT period_reports_kind_check;
+ALTER TABLE period_reports ADD CONSTRAINT period_reports_kind_check CHECK (kind IN ('compliance'));
+DROP FUNCTION retail_findings(BIGINT, TIMESTAMPTZ, TIMESTAMPTZ);
+ALTER TABLE brands DROP COLUMN retail_ceiling_factor, DROP COLUMN retail_max_units, DROP COLUMN retail_max_sellers, DROP COLUMN retail_late_days;
+ALTER TABLE products DROP COLUMN repurchase_days;
+DROP INDEX applications_created;
+DROP INDEX stock_moves_at;
+DROP INDEX agents_joined;
+DROP INDEX orders_customer;
+DROP INDEX orders_seller_customer;
