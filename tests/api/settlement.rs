@@ -205,7 +205,18 @@ async fn us_ftc_holds_downline_pay_until_the_team_sells_at_retail() {
     let w = wallet(a).await;
     assert_eq!((w["balance"].as_str(), w["held"].as_str(), w["available"].as_str()), (Some("597.00"), Some("597.00"), Some("0.00")), "held: the team sold nothing at retail");
     // B sells 7 at retail in the same month: 1393.00 / (1393.00 + 1194.00) = 0.538 > 0.5
+    // retail with no customer contact does not count toward the share (a finding)
     let sale = json!({"kind": "retail", "seller_id": seller, "lines": [{"sku": "MASK-01", "qty": 7}], "placed_at": (start + Duration::days(5)).to_rfc3339()});
+    let (status, invented) = app.post("/api/v1/orders", &b.hq, sale).await;
+    assert_eq!(status, StatusCode::CREATED, "{invented}");
+    assert_eq!(wallet(a).await["held"], "597.00", "retail naming nobody is not believed");
+    let (_, report) = app.get(&format!("/api/v1/reports/compliance?month={last}"), &b.hq).await;
+    let f = &report["retail_findings"];
+    assert_eq!((f["orders"].as_i64(), f["amount"].as_str(), f["excluded_from_us_ftc_share"].as_bool()), (Some(1), Some("1393.00"), Some(true)), "{f}");
+    assert_eq!((f["listed"][0]["order_id"].as_i64(), f["listed"][0]["reasons"].clone()), (invented["id"].as_i64(), json!(["no_contact"])));
+    let (status, _) = app.post(&format!("/api/v1/orders/{}/refunds", invented["id"]), &b.hq, json!({"lines": [{"sku": "MASK-01", "qty": 7}], "refunded_at": (start + Duration::days(5) + Duration::hours(1)).to_rfc3339()})).await;
+    assert_eq!(status, StatusCode::CREATED);
+    let sale = json!({"kind": "retail", "seller_id": seller, "customer": {"name": "王女士", "phone": "138 0013 8000"}, "lines": [{"sku": "MASK-01", "qty": 7}], "placed_at": (start + Duration::days(5)).to_rfc3339()});
     assert_eq!(app.post("/api/v1/orders", &b.hq, sale).await.0, StatusCode::CREATED);
     let w = wallet(a).await;
     assert_eq!((w["held"].as_str(), w["available"].as_str()), (Some("0.00"), Some("597.00")), "released when the share recovers");
