@@ -188,16 +188,19 @@ pub fn counts(conn: &mut PgConnection, brand_id: i64, w: &Window, members: &Memb
     )
     .get_result(conn)?;
 
-    // the month's retail units, and stock held as at the as-of instant (today's less the
-    // moves since)
+    // the month's retail units net of the refunds made by the as-of instant, and stock held
+    // as at that instant (today's less the moves since)
     let cover: Three = query!(
         with(&format!(
-            "SELECT coalesce((SELECT sum(units) FROM order_lines_net WHERE brand_id = $1 AND kind = 'retail' AND placed_at >= $7 AND placed_at < $8 AND {}), 0)::bigint AS a,
+            "SELECT coalesce((SELECT sum(l.qty) - coalesce(sum((SELECT sum(x.qty) FROM refund_lines x JOIN refunds r ON r.brand_id = x.brand_id AND r.id = x.refund_id
+                                                                  WHERE x.brand_id = l.brand_id AND x.order_id = l.order_id AND x.line_no = l.line_no AND r.created_at <= $9)), 0)
+                                FROM orders o JOIN order_lines l ON l.brand_id = o.brand_id AND l.order_id = o.id
+                               WHERE o.brand_id = $1 AND o.kind = 'retail' AND o.placed_at >= $7 AND o.placed_at < $8 AND {}), 0)::bigint AS a,
                     (coalesce((SELECT sum(qty) FROM stock WHERE brand_id = $1 AND {}), 0)
                      - coalesce((SELECT sum(qty) FROM stock_moves WHERE brand_id = $1 AND at > $9 AND to_agent IS NOT NULL AND {}), 0)
                      + coalesce((SELECT sum(qty) FROM stock_moves WHERE brand_id = $1 AND at > $9 AND from_agent IS NOT NULL AND {}), 0))::bigint AS b,
                     0::bigint AS c",
-            s.has("seller_id"),
+            s.has("o.seller_id"),
             s.has("agent_id"),
             s.has("to_agent"),
             s.has("from_agent")

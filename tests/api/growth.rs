@@ -137,6 +137,9 @@ async fn growth_figures_are_hand_checked_and_frozen_at_close() {
     // and new stock arrives — M2's figures do not move
     ok(app.call(Method::POST, &format!("/api/v1/agents/{}/move", w.c), Some(&b.hq), Some(json!({"parent_id": w.x}))).await).await;
     sell(&app, b, w.bb, Some(P3), 1, Utc::now()).await;
+    let (_, b_sales) = app.get(&format!("/api/v1/orders?agent_id={}&kind=retail&month={m2}", w.bb), &b.hq).await;
+    let p4_sale = b_sales["items"].as_array().unwrap().iter().find(|o| o["customer"]["phone"] == P4).unwrap()["id"].clone();
+    ok(app.post(&format!("/api/v1/orders/{p4_sale}/refunds"), &b.hq, json!({"lines": [{"sku": "MASK-01", "qty": 1}]})).await).await;
     buy(&app, b, w.bb, 7, Utc::now()).await;
     ok(app.post("/api/v1/agents", &b.hq, json!({"name": "F", "phone": "13900000006", "tier_id": b.tiers[4], "parent_id": w.bb, "password": crate::helpers::PASSWORD})).await).await;
     assert_eq!(figures(&growth(&app, &b.hq, &format!("month={m2}")).await), figures(&brand));
