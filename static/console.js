@@ -40,3 +40,27 @@
   });
   window.addEventListener('resize', function () { chart.resize(); });
 })();
+// The growth page's chart: repurchase and retention (%) as lines, new and returning
+// customers as bars (the recruitment rate can pass 100% and stays in the cards and table).
+(function () {
+  var el = document.getElementById('growth-chart');
+  var data = document.getElementById('growth-data');
+  if (!el || !data || !window.echarts) return;
+  var d = JSON.parse(data.textContent);
+  var num = function (v) { return v === null ? null : Number(v); };
+  var chart = window.echarts.init(el);
+  chart.setOption({
+    tooltip: { trigger: 'axis' },
+    legend: { data: ['复购率 Repurchase', '代理留存 Retention', '新客 New', '回头客 Returning'] },
+    grid: { left: 50, right: 50, top: 50, bottom: 30 },
+    xAxis: { type: 'category', data: d.months },
+    yAxis: [{ type: 'value', name: '%', min: 0, max: 100 }, { type: 'value', name: '人 customers' }],
+    series: [
+      { name: '新客 New', type: 'bar', yAxisIndex: 1, stack: 'c', data: d.new_customers, itemStyle: { color: '#fdba74' } },
+      { name: '回头客 Returning', type: 'bar', yAxisIndex: 1, stack: 'c', data: d.returning, itemStyle: { color: '#c2410c' } },
+      { name: '复购率 Repurchase', type: 'line', data: d.repurchase.map(num) },
+      { name: '代理留存 Retention', type: 'line', data: d.retention.map(num) }
+    ]
+  });
+  window.addEventListener('resize', function () { chart.resize(); });
+})();

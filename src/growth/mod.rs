@@ -149,6 +149,25 @@ pub fn figures(conn: &mut PgConnection, who: &Principal, month: &str, agent_id: 
     compute(conn, who.brand_id, &w, members, Some(id))
 }
 
+/// A team led from directly under HQ, with its figures.
+#[derive(Debug, Clone, Serialize)]
+pub struct TeamGrowth {
+    pub agent_id: i64,
+    pub name: String,
+    pub growth: Growth,
+}
+
+/// The figures of every team led from directly under HQ (the first `limit`), for HQ's
+/// one-page view per team.
+pub fn top_teams(conn: &mut PgConnection, who: &Principal, month: &str, limit: i64, now: DateTime<Utc>) -> Result<Vec<TeamGrowth>, AppError> {
+    who.require_hq()?;
+    let leaders = crate::tree::level(conn, who, None, 0, limit)?;
+    leaders
+        .into_iter()
+        .map(|a| Ok(TeamGrowth { growth: figures(conn, who, month, Some(a.id), Scope::Team, now)?, agent_id: a.id, name: a.name }))
+        .collect()
+}
+
 /// At close: the brand's figures, kept as served.
 /// (Called after the period row is written: the window is the closed one, as at its close.)
 pub fn keep_at_close(conn: &mut PgConnection, brand_id: i64, month: &str) -> Result<(), AppError> {

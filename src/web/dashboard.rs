@@ -19,6 +19,8 @@ struct DashboardPage {
     pending_amount: String,
     /// {months, purchases, retail, share} for the chart, as JSON.
     chart: String,
+    /// This month's 复购 and 留存 (the growth page has the rest).
+    growth: crate::growth::Growth,
 }
 
 impl DashboardPage {
@@ -33,8 +35,14 @@ impl DashboardPage {
 #[get("/console/")]
 pub async fn page(state: web::Data<AppState>, user: ConsoleUser) -> Result<HttpResponse, PageError> {
     let who = user.who;
-    let Dashboard { months, pending_withdrawals } =
-        crate::db::read(&state.pool, move |conn| conn.build_transaction().read_only().repeatable_read().run(|conn| crate::reports::dashboard::dashboard(conn, &who, 12))).await?;
+    let (Dashboard { months, pending_withdrawals }, growth) = crate::db::read(&state.pool, move |conn| {
+        conn.build_transaction().read_only().repeatable_read().run(|conn| {
+            let dashboard = crate::reports::dashboard::dashboard(conn, &who, 12)?;
+            let month = dashboard.months.last().map(|m| m.month.clone()).unwrap_or_default();
+            Ok((dashboard, crate::growth::figures(conn, &who, &month, None, crate::reports::Scope::Own, chrono::Utc::now())?))
+        })
+    })
+    .await?;
     let chart = serde_json::json!({
         "months": months.iter().map(|m| m.month.clone()).collect::<Vec<_>>(),
         "purchases": months.iter().map(|m| m.purchases.to_string()).collect::<Vec<_>>(),
@@ -49,6 +57,7 @@ pub async fn page(state: web::Data<AppState>, user: ConsoleUser) -> Result<HttpR
         pending_count: pending_withdrawals.count,
         pending_amount: yuan(&pending_withdrawals.amount),
         chart: chart.to_string().replace("</", "<\\/"),
+        growth,
     };
     super::html(&page)
 }

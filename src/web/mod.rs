@@ -12,7 +12,9 @@ mod upgrades;
 mod agent;
 mod agent_actions;
 mod agents;
+mod customers;
 mod dashboard;
+mod growth;
 mod disputes;
 pub(crate) mod format;
 mod login;
@@ -78,6 +80,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(plan::what_if)
         .service(plan::publish)
         .service(reports::page)
+        .service(growth::page)
+        .service(customers::page)
         .service(settings::page)
         .service(settings::save)
         .service(stock::page)

@@ -51,6 +51,17 @@ fn patch_of(form: &HashMap<String, String>) -> Result<SettingsPatch, AppError> {
         let w: serde_json::Map<String, serde_json::Value> = rules.iter().map(|k| (k.trim_start_matches("withdrawal_").to_owned(), text(k).unwrap_or_default())).collect();
         patch.insert("withdrawal".into(), serde_json::Value::Object(w));
     }
+    let checks = ["ceiling_factor", "max_units_per_customer", "max_sellers_per_customer", "late_days"];
+    if checks.iter().all(|k| form.contains_key(*k)) {
+        let whole = |k: &str| form.get(k).and_then(|v| v.trim().parse::<i64>().ok()).map(serde_json::Value::from).ok_or_else(|| AppError::validation(format!("{k} 必须是整数 must be a whole number")));
+        let r = serde_json::json!({
+            "ceiling_factor": text("ceiling_factor").unwrap_or_default(),
+            "max_units_per_customer": whole("max_units_per_customer")?,
+            "max_sellers_per_customer": whole("max_sellers_per_customer")?,
+            "late_days": whole("late_days")?,
+        });
+        patch.insert("retail_checks".into(), r);
+    }
     serde_json::from_value(serde_json::Value::Object(patch)).map_err(|e| AppError::validation(format!("设置有误 a setting is not valid: {e}")))
 }
 

@@ -26,6 +26,10 @@ struct HomePage {
     next_bracket: Option<(Decimal, String, Decimal)>,
     /// The bracket reached, as a rate in %.
     bracket_now: Option<String>,
+    /// This month's customers: new, returning, last month's who bought again.
+    growth: crate::growth::Growth,
+    /// Customers due to buy again this week (复购提醒).
+    due: usize,
 }
 
 #[get("/m/")]
@@ -40,6 +44,16 @@ pub async fn page(state: web::Data<AppState>, user: AgentUser) -> Result<HttpRes
         Ok((me, tier, month.clone(), retail, earned, crate::ledger::wallet(conn, &who, id)?, crate::plans::current(conn, who.brand_id)?))
     })
     .await?;
+    let (growth, due) = {
+        let month = month.clone();
+        crate::db::read(&state.pool, move |conn| {
+            let now = chrono::Utc::now();
+            let growth = crate::growth::figures(conn, &who, &month, Some(id), crate::reports::Scope::Own, now)?;
+            let due = crate::customers::list(conn, &who, id, true, &crate::pagination::PageQuery { limit: Some(1000), cursor: None }, now)?.items.len();
+            Ok((growth, due))
+        })
+        .await?
+    };
     let summary = crate::reports::team::downline_summary(&state, user.who, id, month.clone()).await?;
     let team = summary.team_purchases.amount;
     let pct = |r: Decimal| format!("{}%", (r * Decimal::ONE_HUNDRED).normalize());
@@ -60,6 +74,8 @@ pub async fn page(state: web::Data<AppState>, user: AgentUser) -> Result<HttpRes
         wallet,
         next_bracket,
         bracket_now,
+        growth,
+        due,
     };
     super::html(&page)
 }

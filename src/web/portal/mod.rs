@@ -3,6 +3,7 @@
 //! assets, cookie session, CSRF), laid out for 360–430 px. An agent sees only its subtree:
 //! every read goes through the same service functions as the API, with the agent's principal.
 
+mod customers;
 mod home;
 mod login;
 mod money;
@@ -31,6 +32,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(login::password_form)
         .service(login::change_password)
         .service(home::page)
+        .service(customers::page)
         .service(team::page)
         .service(team::search)
         .service(team::stock)

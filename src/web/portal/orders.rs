@@ -99,7 +99,14 @@ pub async fn retail(state: web::Data<AppState>, user: AgentUser, form: web::Form
     user.check_csrf(field(&form, "csrf"))?;
     let price = field(&form, "unit_price");
     let unit_price = if price.is_empty() { None } else { Some(price.parse::<Decimal>().map_err(|_| PortalError(AppError::validation("售价不是金额 the price is not an amount")))?) };
-    let customer = Some(field(&form, "customer")).filter(|c| !c.is_empty()).map(|name| Customer { name: name.to_owned(), phone: None });
+    let phone = Some(field(&form, "phone").trim()).filter(|p| !p.is_empty()).map(str::to_owned);
+    let name = field(&form, "customer").trim();
+    let customer = match (name.is_empty(), &phone) {
+        (true, None) => None,
+        // a phone without a name keeps the customer: it is named by its phone
+        (true, Some(p)) => Some(Customer { name: crate::customers::phone::mask(p), phone }),
+        (false, _) => Some(Customer { name: name.to_owned(), phone }),
+    };
     let req = OrderRequest::Retail(RetailRequest { seller_id: Some(user.id), customer, lines: vec![RetailLine { sku: field(&form, "sku").to_owned(), qty: qty(&form)?, unit_price }], placed_at: None });
     place(&state, &user, &form, req).await
 }

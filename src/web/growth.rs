@@ -1,0 +1,77 @@
+//! 增长 Growth: a month's 复购, 裂变 and 转化 for the brand and for every team led from
+//! directly under HQ, with six months of the brand's rates as a chart. Frozen months say so.
+
+use actix_web::{get, web, HttpResponse};
+use askama::Template;
+use serde::Deserialize;
+
+use super::format::percent;
+use super::session::{ConsoleUser, PageError};
+use crate::growth::{Growth, TeamGrowth};
+use crate::AppState;
+
+/// How many months the chart shows, and how many teams the table lists.
+const CHART_MONTHS: usize = 6;
+const TEAMS: i64 = 50;
+
+#[derive(Template)]
+#[template(path = "growth.html")]
+struct GrowthPage {
+    csrf: String,
+    month: String,
+    months: Vec<String>,
+    brand: Growth,
+    teams: Vec<TeamGrowth>,
+    /// {months, repurchase, retention, recruitment} as JSON for the chart.
+    chart: String,
+}
+
+impl GrowthPage {
+    fn pct(&self, d: &Option<rust_decimal::Decimal>) -> String {
+        percent(d)
+    }
+    fn num(&self, d: &Option<rust_decimal::Decimal>) -> String {
+        d.map(|d| d.round_dp(1).to_string()).unwrap_or_else(|| "—".into())
+    }
+}
+
+#[derive(Debug, Deserialize)]
+pub struct Query {
+    month: Option<String>,
+}
+
+#[get("/console/growth")]
+pub async fn page(state: web::Data<AppState>, user: ConsoleUser, q: web::Query<Query>) -> Result<HttpResponse, PageError> {
+    let who = user.who;
+    let asked = q.into_inner().month;
+    let now = chrono::Utc::now();
+    let (month, months, brand, teams, trend) = crate::db::read(state.reads(), move |conn| {
+        conn.build_transaction().read_only().repeatable_read().run(|conn| {
+            let tz = crate::brands::settings(conn, who.brand_id)?.timezone;
+            let mut months = vec![crate::period::month_of(now, &tz)?];
+            for _ in 1..12 {
+                let (start, _) = crate::period::month_bounds(months.last().map_or("", String::as_str), &tz)?;
+                months.push(crate::period::month_of(start - chrono::Duration::microseconds(1), &tz)?);
+            }
+            let month = asked.filter(|m| !m.is_empty()).unwrap_or_else(|| months[0].clone());
+            let brand = crate::growth::figures(conn, &who, &month, None, crate::reports::Scope::Own, now)?;
+            let teams = crate::growth::top_teams(conn, &who, &month, TEAMS, now)?;
+            let mut trend = Vec::new();
+            for m in months.iter().take(CHART_MONTHS).rev() {
+                trend.push(crate::growth::figures(conn, &who, m, None, crate::reports::Scope::Own, now)?);
+            }
+            Ok((month, months, brand, teams, trend))
+        })
+    })
+    .await?;
+    let rate = |r: &Option<rust_decimal::Decimal>| r.map(|r| (r * rust_decimal::Decimal::ONE_HUNDRED).round_dp(1).to_string());
+    let chart = serde_json::json!({
+        "months": trend.iter().map(|g| g.month.clone()).collect::<Vec<_>>(),
+        "repurchase": trend.iter().map(|g| rate(&g.repurchase_rate)).collect::<Vec<_>>(),
+        "retention": trend.iter().map(|g| rate(&g.agent_retention)).collect::<Vec<_>>(),
+        "recruitment": trend.iter().map(|g| rate(&g.recruitment_rate)).collect::<Vec<_>>(),
+        "new_customers": trend.iter().map(|g| g.new_customers).collect::<Vec<_>>(),
+        "returning": trend.iter().map(|g| g.returning_customers).collect::<Vec<_>>(),
+    });
+    super::html(&GrowthPage { csrf: user.csrf, month, months, brand, teams, chart: chart.to_string().replace("</", "<\\/") })
+}
