@@ -341,3 +341,83 @@ async fn an_agent_sees_its_way_up_applies_and_hq_approves_in_the_console() {
     agent.quit().await.unwrap();
     desk.quit().await.unwrap();
 }
+
+/// Taps what a thumb would: scrolled to the middle of the screen first, clear of the tab bar.
+async fn tap(page: &WebDriver, css: &str) {
+    let el = page.find(By::Css(css)).await.unwrap();
+    page.execute("arguments[0].scrollIntoView({block: 'center'})", vec![el.to_json().unwrap()]).await.unwrap();
+    el.click().await.unwrap();
+}
+
+#[tokio::test]
+async fn an_agent_records_a_customer_and_sees_who_to_call_hq_sees_growth_per_team() {
+    let app = spawn_app().await;
+    let b = app.brand("acme").await;
+    let (last, start) = crate::settlement::month_start(1);
+    let wang = app.agent_joined(&b.hq, "王芳", "13800000001", b.tiers[0], None, start).await;
+    // a 30-day mask: one box bought early last month is due by now
+    let prices: serde_json::Map<String, serde_json::Value> = b.tiers.iter().zip(["59.70", "79.60", "99.50", "119.40", "139.30"]).map(|(t, p)| (t.to_string(), json!(p))).collect();
+    let (status, _) = app.call(Method::PUT, "/api/v1/products/MASK-01", Some(&b.hq), Some(json!({"name": "面膜", "retail_price": "199.00", "prices": prices, "repurchase_days": 30}))).await;
+    assert_eq!(status, StatusCode::OK);
+    let day = |d: i64| (start + chrono::Duration::days(d)).to_rfc3339();
+    for body in [
+        json!({"kind": "purchase", "buyer_id": wang, "lines": [{"sku": "MASK-01", "qty": 10}], "placed_at": day(0)}),
+        json!({"kind": "retail", "seller_id": wang, "customer": {"name": "刘女士", "phone": "13600000001"}, "lines": [{"sku": "MASK-01", "qty": 1}], "placed_at": day(1)}),
+    ] {
+        let (status, order) = app.post("/api/v1/orders", &b.hq, body).await;
+        assert_eq!(status, StatusCode::CREATED, "{order}");
+    }
+    let driver = chromedriver();
+    let page = phone(&driver).await;
+    page.goto(&format!("{}/m/login", app.address)).await.unwrap();
+    log_in_wang(&page).await;
+    // record a sale to a new customer, with her phone as typed
+    page.goto(&format!("{}/m/order", app.address)).await.unwrap();
+    page.find(By::Css("form.retail input[name=customer]")).await.unwrap().send_keys("张女士").await.unwrap();
+    page.find(By::Css("form.retail input[name=phone]")).await.unwrap().send_keys("136 0000 0002").await.unwrap();
+    tap(&page, "form.retail button[type=submit]").await;
+    wait_text(&page, ".order-amount", "¥199.00").await;
+    // home: one new customer this month, one to call this week
+    page.goto(&format!("{}/m/", app.address)).await.unwrap();
+    assert_eq!(text_of(&page, ".new-customers").await, "1");
+    assert_eq!(text_of(&page, ".due-count").await, "1");
+    // 客户: both, the newest first, phones in full for their own agent
+    tap(&page, "a.customers-link").await;
+    let list = wait_text(&page, "ul.customers", "张女士").await.text().await.unwrap();
+    assert!(list.find("张女士").unwrap() < list.find("刘女士").unwrap(), "{list}");
+    assert!(list.contains("13600000002") && list.contains("13600000001"), "{list}");
+    fits(&page, "customers").await;
+    shot(&page, "portal-customers").await;
+    // 复购提醒: only 刘女士, whose box ran out
+    tap(&page, "a.due-tab").await;
+    let due = wait_text(&page, "ul.customers", "刘女士").await.text().await.unwrap();
+    assert!(!due.contains("张女士") && due.contains("逾期"), "{due}");
+    fits(&page, "due").await;
+    shot(&page, "portal-customers-due").await;
+
+    // HQ: last month on the growth page, 王芳's team: one customer, new
+    let hq = crate::console::browser(&driver, 1280, 900).await;
+    hq.goto(&format!("{}/console/login", app.address)).await.unwrap();
+    hq.find(By::Name("brand")).await.unwrap().send_keys("acme").await.unwrap();
+    hq.find(By::Name("login")).await.unwrap().send_keys("hq").await.unwrap();
+    hq.find(By::Name("password")).await.unwrap().send_keys(PASSWORD).await.unwrap();
+    hq.find(By::Css("button[type=submit]")).await.unwrap().click().await.unwrap();
+    wait_text(&hq, "h1", "概览").await;
+    hq.goto(&format!("{}/console/growth?month={last}", app.address)).await.unwrap();
+    let row = wait_text(&hq, &format!("table.teams tr[data-agent='{wang}']"), "王芳").await.text().await.unwrap();
+    assert!(row.starts_with("王芳 1 1 0"), "last month: 1 customer, new: {row}");
+    assert_eq!(text_of(&hq, ".customers").await, "1 / 0");
+    for _ in 0..100 {
+        if hq.find_all(By::Css("#growth-chart canvas")).await.unwrap().len() == 1 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(hq.find_all(By::Css("#growth-chart canvas")).await.unwrap().len(), 1, "the chart is drawn");
+    shot(&hq, "growth").await;
+    // an agent's customers in the console, phones in full for the owner (masked for finance: API test)
+    hq.goto(&format!("{}/console/agents/{wang}/customers", app.address)).await.unwrap();
+    assert!(wait_text(&hq, "table.customers", "刘女士").await.text().await.unwrap().contains("13600000001"), "the owner sees phones");
+    page.quit().await.unwrap();
+    hq.quit().await.unwrap();
+}
