@@ -117,7 +117,8 @@ async fn settings_are_hq_only_and_validated() {
         s,
         json!({"supply_mode": "hq", "timezone": "Asia/Shanghai", "hq_stock_tracking": false, "buyback_ratio": "0.9", "hold_days": 7, "jurisdiction": "none", "price_floor_mode": "reject", "min_retail_share": "0.5",
                "withdrawal": {"min": "1.00", "max": "50000.00", "fee_rate": "0", "fee_min": "0.00", "tax_rate": "0"},
-               "application_approval": "inviter", "application_days": 7, "upgrade_mode": "off"})
+               "application_approval": "inviter", "application_days": 7, "upgrade_mode": "off",
+               "retail_checks": {"ceiling_factor": "2.00", "max_units_per_customer": 30, "max_sellers_per_customer": 3, "late_days": 2}})
     );
     let (status, s) =
         app.call(Method::PATCH, "/api/v1/settings", Some(&brand.hq), Some(json!({"supply_mode": "upline", "hold_days": 10, "jurisdiction": "us_ftc"}))).await;

@@ -182,7 +182,7 @@ async fn every_menu_page_loads_without_console_errors_and_edits_happen_in_place(
         }
         out
     };
-    assert_eq!(menu.len(), 16, "{menu:?}");
+    assert_eq!(menu.len(), 17, "{menu:?}");
     for href in &menu {
         page.goto(&format!("{}{href}", app.address)).await.unwrap();
         let h1 = wait_text(&page, "h1", "").await.text().await.unwrap();

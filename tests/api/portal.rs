@@ -114,7 +114,7 @@ async fn an_agent_checks_earnings_orders_sells_and_withdraws_on_a_phone() {
     wait_text(&page, ".order-amount", "¥1,194.00").await; // 20 × 59.70
     page.goto(&format!("{}/m/order", app.address)).await.unwrap();
     page.find(By::Css("form.retail input[name=customer]")).await.unwrap().send_keys("张女士").await.unwrap();
-    page.find(By::Css("form.retail button[type=submit]")).await.unwrap().click().await.unwrap();
+    tap(&page, "form.retail button[type=submit]").await;
     wait_text(&page, ".order-amount", "¥199.00").await;
     let (_, stock) = app.get(&format!("/api/v1/agents/{wang}/inventory"), &token).await;
     assert!(stock.to_string().contains(r#""qty":19"#), "20 bought, 1 sold: {stock}");
@@ -248,7 +248,7 @@ async fn an_agent_recruits_from_its_phone_and_a_consumer_checks_the_certificate(
     let agent = phone(&driver).await;
     agent.goto(&format!("{}/m/login", app.address)).await.unwrap();
     log_in_wang(&agent).await;
-    agent.find(By::Css("a.invite-link")).await.unwrap().click().await.unwrap();
+    tap(&agent, "a.invite-link").await;
     let link = wait_text(&agent, ".invite .link", "/join/").await.text().await.unwrap();
     assert!(agent.find(By::Css(".invite .qr svg")).await.is_ok(), "the QR code to post in WeChat");
     fits(&agent, "invite").await;
@@ -305,7 +305,7 @@ async fn an_agent_sees_its_way_up_applies_and_hq_approves_in_the_console() {
     let agent = phone(&driver).await;
     agent.goto(&format!("{}/m/login", app.address)).await.unwrap();
     log_in_wang(&agent).await;
-    agent.find(By::Css("a.upgrade-link")).await.unwrap().click().await.unwrap();
+    tap(&agent, "a.upgrade-link").await;
     let card = wait_text(&agent, ".target", "市代").await;
     let met = card.find(By::Css(".checks li.met")).await.unwrap().text().await.unwrap();
     assert!(met.contains("1 / 1"), "one direct recruit of one: {met}");
