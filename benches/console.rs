@@ -43,7 +43,7 @@ async fn main() {
     let t = Instant::now();
     common::generate_tree(&mut conn);
     let hash = agent_ledger::auth::hash_password("bench-password").unwrap();
-    exec(&mut conn, &format!("INSERT INTO hq_users (brand_id, id, login, password_hash) VALUES (1, 1, 'hq', '{hash}')"));
+    exec(&mut conn, &format!("INSERT INTO hq_users (brand_id, id, login, password_hash, role) VALUES (1, 1, 'hq', '{hash}', 'owner')"));
     exec(&mut conn, "INSERT INTO products (brand_id, sku, name, retail_price) VALUES (1, 'BOX', 'Box', 100)");
     exec(&mut conn, "INSERT INTO product_prices (brand_id, sku, tier_id, price) VALUES (1, 'BOX', 1, 100)");
     agent_ledger::plans::insert_default(&mut conn, 1).unwrap();

@@ -49,7 +49,7 @@ async fn main() {
     let t = Instant::now();
     common::generate_tree(&mut conn);
     let hash = agent_ledger::auth::hash_password("bench-password").unwrap();
-    exec(&mut conn, &format!("INSERT INTO hq_users (brand_id, id, login, password_hash) VALUES (1, 1, 'hq', '{hash}')"));
+    exec(&mut conn, &format!("INSERT INTO hq_users (brand_id, id, login, password_hash, role) VALUES (1, 1, 'hq', '{hash}', 'owner')"));
     exec(&mut conn, "INSERT INTO products (brand_id, sku, name, retail_price, repurchase_days) VALUES (1, 'BOX', 'Box', 100, 30)");
     exec(&mut conn, "INSERT INTO product_prices (brand_id, sku, tier_id, price) VALUES (1, 'BOX', 1, 100)");
     agent_ledger::plans::insert_default(&mut conn, 1).unwrap();
@@ -80,9 +80,19 @@ async fn main() {
         ),
     );
     exec(&mut conn, &format!("INSERT INTO order_lines (brand_id, order_id, line_no, sku, qty, unit_price, amount) SELECT 1, id, 1, 'BOX', 10, 100, 1000 FROM orders WHERE brand_id = 1 AND id > {retail}"));
+    // one big seller: 5,000 regular customers, two orders each
+    exec(
+        &mut conn,
+        &format!(
+            "INSERT INTO orders (brand_id, id, kind, seller_id, customer_name, customer_phone, amount, placed_at, created_by)
+             SELECT 1, {retail} + {purchases} + g, 'retail', 7, '顾客', '15' || lpad((g % 5000)::text, 9, '0'), 100, now() - random() * interval '75 days', 'bench'
+               FROM generate_series(1, 10000) g"
+        ),
+    );
+    exec(&mut conn, &format!("INSERT INTO order_lines (brand_id, order_id, line_no, sku, qty, unit_price, amount) SELECT 1, id, 1, 'BOX', 1, 100, 100 FROM orders WHERE brand_id = 1 AND id > {retail} + {purchases}"));
     exec(&mut conn, "INSERT INTO stock (brand_id, agent_id, sku, qty, avg_cost) SELECT 1, id, 'BOX', 5, 100 FROM agents WHERE brand_id = 1 AND id % 3 = 0");
     exec(&mut conn, "SET session_replication_role = origin");
-    exec(&mut conn, &format!("SELECT setval('orders_id_seq', {})", retail + purchases));
+    exec(&mut conn, &format!("SELECT setval('orders_id_seq', {})", retail + purchases + 10_000));
     exec(&mut conn, "VACUUM ANALYZE");
     #[derive(QueryableByName)]
     struct Counts {
@@ -94,7 +104,7 @@ async fn main() {
         typical: i64,
     }
     let c: Counts = diesel::sql_query(
-        "WITH per AS (SELECT seller_id, count(DISTINCT customer_phone) AS n FROM orders WHERE brand_id = 1 AND kind = 'retail' GROUP BY 1)
+        "WITH per AS (SELECT seller_id, count(DISTINCT customer_phone) AS n FROM orders WHERE brand_id = 1 AND kind = 'retail' AND seller_id <> 7 GROUP BY 1)
          SELECT (SELECT count(DISTINCT customer_phone) FROM orders WHERE brand_id = 1 AND kind = 'retail') AS customers,
                 (SELECT seller_id FROM per ORDER BY n DESC, seller_id LIMIT 1) AS busiest,
                 (SELECT seller_id FROM per WHERE n = (SELECT percentile_disc(0.5) WITHIN GROUP (ORDER BY n) FROM per) ORDER BY seller_id LIMIT 1) AS typical",
@@ -128,8 +138,10 @@ async fn main() {
     let token = login["token"].as_str().unwrap().to_owned();
 
     let cases: Vec<(String, String, usize, f64)> = vec![
-        ("customers of the busiest agent, first page of 50".to_owned(), format!("/api/v1/agents/{}/customers", c.busiest), 100, 100.0),
-        ("复购提醒 of the busiest agent".to_owned(), format!("/api/v1/agents/{}/customers?due=true", c.busiest), 100, 100.0),
+        ("customers of the busiest random agent, first page of 50".to_owned(), format!("/api/v1/agents/{}/customers", c.busiest), 100, 100.0),
+        ("复购提醒 of the busiest random agent".to_owned(), format!("/api/v1/agents/{}/customers?due=true", c.busiest), 100, 100.0),
+        ("customers of an agent with 5,000 customers, first page of 50".into(), "/api/v1/agents/7/customers".into(), 50, 100.0),
+        ("复购提醒 of an agent with 5,000 customers".into(), "/api/v1/agents/7/customers?due=true".into(), 50, 100.0),
         ("customers of a typical agent (median)".into(), format!("/api/v1/agents/{}/customers", c.typical), 100, 100.0),
         ("复购提醒 of a typical agent".into(), format!("/api/v1/agents/{}/customers?due=true", c.typical), 100, 100.0),
         (format!("growth, brand, closed month {last} (kept at close)"), format!("/api/v1/reports/growth?month={last}"), 100, 100.0),

@@ -70,6 +70,20 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Import order history from a CSV file (有赞, 微店, a spreadsheet): one row per order
+    /// line, placed as `POST /orders` places each order, under the key it had in the old
+    /// system — a rerun changes nothing. Columns: key, kind, placed_at, agent_phone, supply,
+    /// customer_name, customer_phone, sku, qty, unit_price (docs/operations.md).
+    Import {
+        /// Brand code.
+        #[arg(long)]
+        brand: String,
+        /// The CSV file.
+        file: std::path::PathBuf,
+        /// Orders per transaction (1 to 1000).
+        #[arg(long, default_value_t = 1000)]
+        batch: usize,
+    },
     /// Manage brands.
     Brand {
         #[command(subcommand)]

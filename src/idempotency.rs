@@ -52,6 +52,19 @@ impl StoredResponse {
 
 /// Runs `write` at most once per (caller, key). Call inside the write's transaction.
 /// `scope` names the operation (e.g. "POST /agents") and `request` is the parsed body.
+/// Which of `keys` the caller has already used (one query): an import tells the orders it
+/// placed from those an earlier run did.
+pub fn existing(conn: &mut PgConnection, who: &Principal, keys: &[String]) -> Result<std::collections::HashSet<String>, AppError> {
+    Ok(ik::table
+        .filter(ik::brand_id.eq(who.brand_id))
+        .filter(ik::principal.eq(who.actor()))
+        .filter(ik::key.eq_any(keys))
+        .select(ik::key)
+        .load::<String>(conn)?
+        .into_iter()
+        .collect())
+}
+
 pub fn once<T: Serialize>(
     conn: &mut PgConnection,
     who: &Principal,

@@ -151,6 +151,13 @@ fn run(cli: Cli) -> Result<ExitCode, Box<dyn std::error::Error>> {
             let report = agent_ledger::settlement::cli::settle(&mut *pool.get()?, brand, month, export.as_deref())?;
             print!("{report}");
         }
+        Command::Import { brand, file, batch } => {
+            let (report, clean) = agent_ledger::orders::import::run(&mut *pool.get()?, brand, file, *batch)?;
+            print!("{report}");
+            if !clean {
+                return Ok(ExitCode::from(2));
+            }
+        }
         Command::WhatIf { brand, plan, months, json } => {
             print!("{}", agent_ledger::plans::cli::run(&mut *pool.get()?, brand, plan, months, *json)?);
         }

@@ -112,22 +112,24 @@ pub fn counts(conn: &mut PgConnection, brand_id: i64, w: &Window, members: &Memb
     let with = |rest: &str| if s.with.is_empty() { rest.to_owned() } else { format!("WITH {} {rest}", s.with.trim_end_matches(',')) };
     let with_more = |cte: &str, rest: &str| format!("WITH {} {cte} {rest}", s.with);
 
-    // customers of last month and this one; new: no retail from the scope before the month
+    // customers of last month and this one; new: no retail from the scope before the month.
+    // `prior` is a join, not a NOT EXISTS per customer: a team's membership test inside a
+    // correlated subquery is re-run for every customer (minutes on a 100,000-agent team).
     let customers: Four = query!(
         with_more(
             &format!(
                 "c AS (SELECT customer_phone AS phone, bool_or(placed_at >= $7) AS now, bool_or(placed_at < $7) AS before
                          FROM orders WHERE brand_id = $1 AND kind = 'retail' AND customer_phone IS NOT NULL
-                          AND placed_at >= $6 AND placed_at < $8 AND {} GROUP BY 1)",
-                s.has("seller_id")
-            ),
-            &format!(
-                "SELECT count(*) FILTER (WHERE now) AS a, count(*) FILTER (WHERE before) AS b, count(*) FILTER (WHERE now AND before) AS c,
-                        count(*) FILTER (WHERE now AND NOT EXISTS (SELECT 1 FROM orders p WHERE p.brand_id = $1 AND p.kind = 'retail'
-                                          AND p.customer_phone = c.phone AND p.placed_at < $7 AND {})) AS d
-                   FROM c",
+                          AND placed_at >= $6 AND placed_at < $8 AND {} GROUP BY 1),
+                 prior AS (SELECT DISTINCT p.customer_phone AS phone
+                             FROM c JOIN orders p ON p.brand_id = $1 AND p.kind = 'retail' AND p.customer_phone = c.phone AND p.placed_at < $7
+                            WHERE c.now AND {})",
+                s.has("seller_id"),
                 s.has("p.seller_id")
-            )
+            ),
+            "SELECT count(*) FILTER (WHERE c.now) AS a, count(*) FILTER (WHERE c.before) AS b, count(*) FILTER (WHERE c.now AND c.before) AS c,
+                    count(*) FILTER (WHERE c.now AND prior.phone IS NULL) AS d
+               FROM c LEFT JOIN prior ON prior.phone = c.phone",
         ),
         p,
         w

@@ -4,6 +4,7 @@
 pub mod batch;
 pub mod explain;
 pub mod http;
+pub mod import;
 mod prices;
 mod purchase;
 mod read;

@@ -51,8 +51,8 @@ pub struct ComplianceQuery {
     /// json (default) or csv.
     #[param(pattern = "^(json|csv)$")]
     pub format: Option<String>,
-    /// With csv: agents_below, teams_below, bought_no_retail, inventory_loading or income_disclosure.
-    #[param(pattern = "^(agents_below|teams_below|bought_no_retail|inventory_loading|income_disclosure)$")]
+    /// With csv: agents_below, teams_below, bought_no_retail, inventory_loading, income_disclosure or retail_findings.
+    #[param(pattern = "^(agents_below|teams_below|bought_no_retail|inventory_loading|income_disclosure|retail_findings)$")]
     pub table: Option<String>,
 }
 

@@ -20,11 +20,24 @@ impl Progress for Bar {
     }
 }
 
+/// The command line acts as brand `code`'s first owner.
+pub fn owner_of(conn: &mut PgConnection, code: &str) -> Result<Principal, AppError> {
+    let brand_id: i64 = brands::table.filter(brands::code.eq(code)).select(brands::id).first(conn).optional()?.ok_or_else(|| AppError::not_found(format!("brand {code}")))?;
+    let user_id: i64 = hq_users::table
+        .filter(hq_users::brand_id.eq(brand_id))
+        .filter(hq_users::role.eq("owner"))
+        .order(hq_users::id)
+        .select(hq_users::id)
+        .first(conn)
+        .optional()?
+        .ok_or_else(|| AppError::not_found(format!("an owner of brand {code}")))?;
+    Ok(Principal::hq(brand_id, user_id, crate::auth::StaffRole::Owner))
+}
+
 /// Closes `month` of brand `code` unless it is closed, then writes the export if asked.
 pub fn settle(conn: &mut PgConnection, code: &str, month: &str, export_to: Option<&Path>) -> Result<String, AppError> {
-    let brand_id: i64 = brands::table.filter(brands::code.eq(code)).select(brands::id).first(conn).optional()?.ok_or_else(|| AppError::not_found(format!("brand {code}")))?;
-    let user_id: i64 = hq_users::table.filter(hq_users::brand_id.eq(brand_id)).order(hq_users::id).select(hq_users::id).first(conn)?;
-    let hq = Principal::hq(brand_id, user_id, crate::auth::StaffRole::Owner);
+    let hq = owner_of(conn, code)?;
+    let brand_id = hq.brand_id;
     let closed = super::store::require_closed(conn, brand_id, month).is_ok();
     let mut report = String::new();
     if closed {

@@ -388,6 +388,12 @@ pub fn events(conn: &mut PgConnection, who: &Principal, id: i64) -> Result<Vec<A
 
 /// Names of the given agents the caller may see (others are left out), for lists that show
 /// who bought, sold or earned.
+/// Agent ids by login phone (HQ): what an import names agents by.
+pub fn ids_by_phone(conn: &mut PgConnection, who: &Principal, phones: &[&str]) -> Result<std::collections::HashMap<String, i64>, AppError> {
+    who.require_hq()?;
+    Ok(store::ids_by_phone(conn, who.brand_id, phones)?.into_iter().collect())
+}
+
 pub fn names(conn: &mut PgConnection, who: &Principal, ids: &[i64]) -> Result<std::collections::HashMap<i64, String>, AppError> {
     let mut ids = ids.to_vec();
     ids.sort_unstable();

@@ -233,6 +233,11 @@ pub fn search(conn: &mut PgConnection, brand_id: i64, f: &Search, after: i64, li
 }
 
 /// The given agents (an upline chain), in no particular order.
+/// Agent ids by login phone, for the phones that exist.
+pub fn ids_by_phone(conn: &mut PgConnection, brand_id: i64, phones: &[&str]) -> Result<Vec<(String, i64)>, AppError> {
+    Ok(agents::table.filter(agents::brand_id.eq(brand_id)).filter(agents::phone.eq_any(phones)).select((agents::phone, agents::id)).load(conn)?)
+}
+
 pub fn by_ids(conn: &mut PgConnection, brand_id: i64, ids: &[i64]) -> Result<Vec<AgentRow>, AppError> {
     Ok(agents::table.filter(agents::brand_id.eq(brand_id)).filter(agents::id.eq_any(ids)).select(AgentRow::as_select()).load(conn)?)
 }

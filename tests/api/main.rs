@@ -11,6 +11,7 @@ mod faults;
 mod growth;
 mod console_journey;
 mod helpers;
+mod import;
 mod money_out;
 mod openapi;
 mod orders;

@@ -39,7 +39,18 @@ pub fn csv(report: &ComplianceReport, table: &str) -> Result<Vec<u8>, AppError> 
                     put(vec![b.band.clone(), s(&b.agents), s(&b.share_of_agents), s(&b.total_net)])?;
                 }
             }
-            other => return Err(AppError::bad_request("invalid_query", format!("table {other:?}: one of agents_below, teams_below, bought_no_retail, inventory_loading, income_disclosure"))),
+            "retail_findings" => {
+                put(vec!["order_id".into(), "seller_id".into(), "seller_name".into(), "customer_phone".into(), "placed_at".into(), "amount".into(), "reasons".into()])?;
+                for f in &report.retail_findings.listed {
+                    put(vec![s(&f.order_id), s(&f.seller_id), f.seller_name.clone(), f.customer_phone.clone().unwrap_or_default(), f.placed_at.to_rfc3339(), s(&f.amount), f.reasons.join(" ")])?;
+                }
+            }
+            other => {
+                return Err(AppError::bad_request(
+                    "invalid_query",
+                    format!("table {other:?}: one of agents_below, teams_below, bought_no_retail, inventory_loading, income_disclosure, retail_findings"),
+                ))
+            }
         }
         w.flush().map_err(|e| AppError::internal(format!("csv: {e}")))?;
     }
