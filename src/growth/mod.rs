@@ -168,6 +168,30 @@ pub fn top_teams(conn: &mut PgConnection, who: &Principal, month: &str, limit: i
         .collect()
 }
 
+/// The brand's figures over `months` for a chart: closed months as kept at close (one row
+/// read each); an open month only when it is `selected` (already computed) — an open
+/// month's figures are computed live, seconds at a million agents.
+pub fn brand_trend(conn: &mut PgConnection, who: &Principal, months: &[String], selected: &Growth, now: DateTime<Utc>) -> Result<Vec<Growth>, AppError> {
+    who.require_hq()?;
+    let mut out = Vec::new();
+    for m in months {
+        if *m == selected.month {
+            out.push(selected.clone());
+        } else if window(conn, who.brand_id, m, now)?.closed {
+            out.push(figures(conn, who, m, None, Scope::Own, now)?);
+        }
+    }
+    Ok(out)
+}
+
+/// The month a page shows by default: the last closed one (frozen, kept), else the current.
+pub fn default_month(conn: &mut PgConnection, brand_id: i64, now: DateTime<Utc>) -> Result<String, AppError> {
+    match crate::settlement::store::last_closed(conn, brand_id)? {
+        Some(p) => Ok(p.month),
+        None => crate::period::month_of(now, &crate::brands::settings(conn, brand_id)?.timezone),
+    }
+}
+
 /// At close: the brand's figures, kept as served.
 /// (Called after the period row is written: the window is the closed one, as at its close.)
 pub fn keep_at_close(conn: &mut PgConnection, brand_id: i64, month: &str) -> Result<(), AppError> {

@@ -19,7 +19,7 @@ struct DashboardPage {
     pending_amount: String,
     /// {months, purchases, retail, share} for the chart, as JSON.
     chart: String,
-    /// This month's 复购 and 留存 (the growth page has the rest).
+    /// The last closed month's 复购 and 留存 (the growth page has the rest).
     growth: crate::growth::Growth,
 }
 
@@ -38,8 +38,10 @@ pub async fn page(state: web::Data<AppState>, user: ConsoleUser) -> Result<HttpR
     let (Dashboard { months, pending_withdrawals }, growth) = crate::db::read(&state.pool, move |conn| {
         conn.build_transaction().read_only().repeatable_read().run(|conn| {
             let dashboard = crate::reports::dashboard::dashboard(conn, &who, 12)?;
-            let month = dashboard.months.last().map(|m| m.month.clone()).unwrap_or_default();
-            Ok((dashboard, crate::growth::figures(conn, &who, &month, None, crate::reports::Scope::Own, chrono::Utc::now())?))
+            // the last closed month's, as kept (an open month's are computed live: the growth page)
+            let now = chrono::Utc::now();
+            let month = crate::growth::default_month(conn, who.brand_id, now)?;
+            Ok((dashboard, crate::growth::figures(conn, &who, &month, None, crate::reports::Scope::Own, now)?))
         })
     })
     .await?;

@@ -21,8 +21,7 @@ struct GrowthPage {
     month: String,
     months: Vec<String>,
     brand: Growth,
-    teams: Vec<TeamGrowth>,
-    /// {months, repurchase, retention, recruitment} as JSON for the chart.
+    /// {months, repurchase, retention, customers} as JSON for the chart.
     chart: String,
 }
 
@@ -45,7 +44,7 @@ pub async fn page(state: web::Data<AppState>, user: ConsoleUser, q: web::Query<Q
     let who = user.who;
     let asked = q.into_inner().month;
     let now = chrono::Utc::now();
-    let (month, months, brand, teams, trend) = crate::db::read(state.reads(), move |conn| {
+    let (month, months, brand, trend) = crate::db::read(state.reads(), move |conn| {
         conn.build_transaction().read_only().repeatable_read().run(|conn| {
             let tz = crate::brands::settings(conn, who.brand_id)?.timezone;
             let mut months = vec![crate::period::month_of(now, &tz)?];
@@ -53,14 +52,14 @@ pub async fn page(state: web::Data<AppState>, user: ConsoleUser, q: web::Query<Q
                 let (start, _) = crate::period::month_bounds(months.last().map_or("", String::as_str), &tz)?;
                 months.push(crate::period::month_of(start - chrono::Duration::microseconds(1), &tz)?);
             }
-            let month = asked.filter(|m| !m.is_empty()).unwrap_or_else(|| months[0].clone());
+            let month = match asked.filter(|m| !m.is_empty()) {
+                Some(m) => m,
+                None => crate::growth::default_month(conn, who.brand_id, now)?,
+            };
             let brand = crate::growth::figures(conn, &who, &month, None, crate::reports::Scope::Own, now)?;
-            let teams = crate::growth::top_teams(conn, &who, &month, TEAMS, now)?;
-            let mut trend = Vec::new();
-            for m in months.iter().take(CHART_MONTHS).rev() {
-                trend.push(crate::growth::figures(conn, &who, m, None, crate::reports::Scope::Own, now)?);
-            }
-            Ok((month, months, brand, teams, trend))
+            let chart_months: Vec<String> = months.iter().take(CHART_MONTHS).rev().cloned().collect();
+            let trend = crate::growth::brand_trend(conn, &who, &chart_months, &brand, now)?;
+            Ok((month, months, brand, trend))
         })
     })
     .await?;
@@ -69,9 +68,43 @@ pub async fn page(state: web::Data<AppState>, user: ConsoleUser, q: web::Query<Q
         "months": trend.iter().map(|g| g.month.clone()).collect::<Vec<_>>(),
         "repurchase": trend.iter().map(|g| rate(&g.repurchase_rate)).collect::<Vec<_>>(),
         "retention": trend.iter().map(|g| rate(&g.agent_retention)).collect::<Vec<_>>(),
-        "recruitment": trend.iter().map(|g| rate(&g.recruitment_rate)).collect::<Vec<_>>(),
         "new_customers": trend.iter().map(|g| g.new_customers).collect::<Vec<_>>(),
         "returning": trend.iter().map(|g| g.returning_customers).collect::<Vec<_>>(),
     });
-    super::html(&GrowthPage { csrf: user.csrf, month, months, brand, teams, chart: chart.to_string().replace("</", "<\\/") })
+    super::html(&GrowthPage { csrf: user.csrf, month, months, brand, chart: chart.to_string().replace("</", "<\\/") })
+}
+
+#[derive(Template)]
+#[template(path = "growth_teams.html")]
+struct TeamsTable {
+    teams: Vec<TeamGrowth>,
+}
+
+impl TeamsTable {
+    fn pct(&self, d: &Option<rust_decimal::Decimal>) -> String {
+        percent(d)
+    }
+    fn num(&self, d: &Option<rust_decimal::Decimal>) -> String {
+        d.map(|d| d.round_dp(1).to_string()).unwrap_or_else(|| "—".into())
+    }
+}
+
+/// The per-team table, loaded after the page (htmx): each team is computed from the books
+/// (about 2 s for a 100,000-agent team), so the page does not wait for it.
+#[get("/console/growth/teams")]
+pub async fn teams(state: web::Data<AppState>, user: ConsoleUser, q: web::Query<Query>) -> Result<HttpResponse, PageError> {
+    let who = user.who;
+    let asked = q.into_inner().month;
+    let now = chrono::Utc::now();
+    let teams = crate::db::read(state.reads(), move |conn| {
+        conn.build_transaction().read_only().repeatable_read().run(|conn| {
+            let month = match asked.filter(|m| !m.is_empty()) {
+                Some(m) => m,
+                None => crate::growth::default_month(conn, who.brand_id, now)?,
+            };
+            crate::growth::top_teams(conn, &who, &month, TEAMS, now)
+        })
+    })
+    .await?;
+    super::html(&TeamsTable { teams })
 }

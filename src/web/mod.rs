@@ -81,6 +81,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(plan::publish)
         .service(reports::page)
         .service(growth::page)
+        .service(growth::teams)
         .service(customers::page)
         .service(settings::page)
         .service(settings::save)
