@@ -123,7 +123,7 @@ async fn main() {
     let (ls, le) = agent_ledger::period::month_bounds(&last, tz).unwrap();
     exec(&mut conn, &format!("INSERT INTO periods (brand_id, month, starts_at, ends_at, closed_by) VALUES (1, '{last}', '{}', '{}', 'bench')", ls.to_rfc3339(), le.to_rfc3339()));
     let t = Instant::now();
-    agent_ledger::growth::keep_at_close(&mut conn, 1, &last).unwrap();
+    agent_ledger::growth::keep(&mut conn, 1, &last).unwrap();
     let keep_ms = t.elapsed().as_secs_f64() * 1000.0;
     println!("the brand's figures of {last} computed and kept at close: {keep_ms:.0} ms");
     drop(conn);

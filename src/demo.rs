@@ -240,6 +240,7 @@ fn seed_activity(conn: &mut PgConnection, brand_id: i64, start: chrono::DateTime
     ended.pop();
     for month in ended {
         crate::settlement::close(conn, &hq, &month, &())?;
+        crate::growth::keep(conn, brand_id, &month)?;
     }
     // HQ has approved the oldest proposal; the others wait in the queue.
     if let Some(p) = crate::recruiting::upgrades::list(conn, &hq, Some("pending"), None, 1000)?.last() {

@@ -14,7 +14,8 @@
 //! Frozen once the month is closed: every input is either written once and dated inside
 //! the month (orders, joinings, applications) or read as at the close instant (decisions,
 //! first purchases, stock), and a team is the team kept with the month's statements. The
-//! brand's figures are also kept at close, as served (they are the expensive ones).
+//! brand's figures are also kept, as served, right after the close (they are the expensive
+//! ones).
 
 pub mod http;
 pub mod store;
@@ -192,13 +193,18 @@ pub fn default_month(conn: &mut PgConnection, brand_id: i64, now: DateTime<Utc>)
     }
 }
 
-/// At close: the brand's figures, kept as served.
-/// (Called after the period row is written: the window is the closed one, as at its close.)
-pub fn keep_at_close(conn: &mut PgConnection, brand_id: i64, month: &str) -> Result<(), AppError> {
+/// After a month's close: the brand's figures, kept as served. Not inside the close (they
+/// take seconds at a million agents and every input is read as at the close instant, so
+/// computing them a moment later gives the same figures); until they are kept, a read
+/// computes the same figures from the books. Idempotent: a second call keeps nothing new.
+pub fn keep(conn: &mut PgConnection, brand_id: i64, month: &str) -> Result<(), AppError> {
     let w = window(conn, brand_id, month, Utc::now())?;
+    if !w.closed || crate::settlement::store::kept_report(conn, brand_id, month, "growth")?.is_some() {
+        return Ok(());
+    }
     let g = compute(conn, brand_id, &w, Members::Brand, None)?;
     let body = serde_json::to_value(&g).map_err(|e| AppError::internal(e.to_string()))?;
-    crate::settlement::store::keep_report(conn, brand_id, month, "growth", &body)
+    crate::settlement::store::keep_report_once(conn, brand_id, month, "growth", &body)
 }
 
 /// Computes the figures from the books (the store's set-based queries).

@@ -26,10 +26,12 @@ pub async fn list(state: web::Data<AppState>, who: Principal) -> Result<HttpResp
 #[post("/periods/{month}/close")]
 pub async fn close(state: web::Data<AppState>, who: Principal, key: IdempotencyKey, month: web::Path<String>) -> Result<HttpResponse, AppError> {
     let month = month.into_inner();
+    let (brand_id, m) = (who.brand_id, month.clone());
     let resp = transaction(&state.pool, move |conn| {
         idempotency::once(conn, &who, &key, &format!("POST /periods/{month}/close"), &(), StatusCode::CREATED, |conn| super::close(conn, &who, &month, &()))
     })
     .await?;
+    super::after_close(&state.pool, brand_id, m);
     Ok(resp.into_http())
 }
 

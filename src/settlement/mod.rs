@@ -163,13 +163,22 @@ pub fn close(conn: &mut PgConnection, who: &Principal, month: &str, progress: &d
     progress.step("compliance report");
     let report = crate::reports::compliance::compute(conn, who, month)?;
     store::keep_report(conn, brand_id, month, "compliance", &serde_json::to_value(&report).map_err(|e| AppError::internal(e.to_string()))?)?;
-    progress.step("growth figures");
-    crate::growth::keep_at_close(conn, brand_id, month)?;
     progress.step("upgrade rules");
     let upgrades = crate::recruiting::upgrades::at_close(conn, who, month)?;
     let result = CloseResult { month: month.to_owned(), status: "closed".into(), closed_at: now, statements, team_rebate_total: cents(rebate_total), team_rebate_entry_id: rebate_entry, upgrades };
     crate::audit::change(conn, who, "period.close", format!("period:{month}"), None::<&()>, Some(&result))?;
     Ok(result)
+}
+
+/// After a close has committed: keeps the month's brand growth figures (seconds at a
+/// million agents, so not inside the close; see `growth::keep`), in the background.
+pub fn after_close(pool: &crate::db::Pool, brand_id: i64, month: String) {
+    let pool = pool.clone();
+    actix_web::rt::spawn(async move {
+        if let Err(e) = crate::db::transaction(&pool, move |conn| crate::growth::keep(conn, brand_id, &month)).await {
+            log::warn!("keeping the growth figures after a close: {}", e.detail);
+        }
+    });
 }
 
 fn cents(mut d: Decimal) -> Decimal {

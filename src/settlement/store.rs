@@ -132,6 +132,16 @@ pub fn keep_report(conn: &mut PgConnection, brand_id: i64, month: &str, kind: &s
     Ok(())
 }
 
+/// Keeps a report unless one of its kind is kept already (concurrent keepers: one wins).
+pub fn keep_report_once(conn: &mut PgConnection, brand_id: i64, month: &str, kind: &str, body: &serde_json::Value) -> Result<(), AppError> {
+    use crate::schema::period_reports;
+    diesel::insert_into(period_reports::table)
+        .values((period_reports::brand_id.eq(brand_id), period_reports::month.eq(month), period_reports::kind.eq(kind), period_reports::body.eq(body)))
+        .on_conflict_do_nothing()
+        .execute(conn)?;
+    Ok(())
+}
+
 pub fn kept_report(conn: &mut PgConnection, brand_id: i64, month: &str, kind: &str) -> Result<Option<serde_json::Value>, AppError> {
     use crate::schema::period_reports;
     Ok(period_reports::table.find((brand_id, month, kind)).select(period_reports::body).first(conn).optional()?)

@@ -78,6 +78,7 @@ pub async fn close(state: web::Data<AppState>, user: ConsoleUser, month: web::Pa
         })
     })
     .await?;
+    crate::settlement::after_close(&state.pool, user.who.brand_id, month.clone());
     Ok(HttpResponse::SeeOther().insert_header((header::LOCATION, format!("/console/settlement/{month}"))).finish())
 }
 

@@ -128,6 +128,21 @@ async fn growth_figures_are_hand_checked_and_frozen_at_close() {
     for m in [&w.m1, &m2] {
         ok(app.post(&format!("/api/v1/periods/{m}/close"), &b.hq, json!({})).await).await;
     }
+    // the brand's figures are kept right after the close, in the background
+    let pool = app.pool.clone();
+    let m = m2.clone();
+    let kept = tokio::task::spawn_blocking(move || {
+        for _ in 0..100 {
+            if agent_ledger::settlement::store::kept_report(&mut pool.get().unwrap(), 1, &m, "growth").unwrap().is_some() {
+                return true;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        false
+    })
+    .await
+    .unwrap();
+    assert!(kept, "the growth figures of {m2} are kept after its close");
     let kept_brand = growth(&app, &b.hq, &format!("month={m2}")).await;
     let kept_team = growth(&app, &b.hq, &format!("month={m2}&agent_id={}&scope=team", w.bb)).await;
     assert_eq!((figures(&kept_brand), kept_brand["frozen"].as_bool()), (figures(&brand), Some(true)));
