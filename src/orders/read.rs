@@ -9,8 +9,14 @@ pub fn view(conn: &mut PgConnection, brand_id: i64, order_id: i64) -> Result<Ord
 }
 
 fn render(conn: &mut PgConnection, brand_id: i64, o: OrderRow) -> Result<OrderView, AppError> {
-    let refunded: BTreeMap<i32, i64> = store::refunded_qty(conn, brand_id, o.id)?.into_iter().collect();
-    let lines = store::lines(conn, brand_id, o.id)?
+    let (refunded, lines, splits) = (store::refunded_qty(conn, brand_id, o.id)?, store::lines(conn, brand_id, o.id)?, store::splits(conn, brand_id, o.id)?);
+    Ok(assemble(o, refunded, lines, splits))
+}
+
+/// An order's view from its rows (no query).
+fn assemble(o: OrderRow, refunded: Vec<(i32, i64)>, lines: Vec<store::LineRow>, splits: Vec<store::SplitRow>) -> OrderView {
+    let refunded: BTreeMap<i32, i64> = refunded.into_iter().collect();
+    let lines = lines
         .into_iter()
         .map(|l| LineView {
             refunded_qty: refunded.get(&l.line_no).copied().unwrap_or(0),
@@ -22,13 +28,13 @@ fn render(conn: &mut PgConnection, brand_id: i64, o: OrderRow) -> Result<OrderVi
             below_floor: l.below_floor,
         })
         .collect();
-    let mut splits: Vec<SplitView> = store::splits(conn, brand_id, o.id)?
+    let mut splits: Vec<SplitView> = splits
         .into_iter()
         .map(|r| SplitView { line_no: r.line_no.unwrap_or(0), kind: r.kind.unwrap_or_default(), agent_id: r.agent_id, amount: r.amount, generation: r.generation, refund_id: r.refund_id })
         .collect();
     // originals first (by line, in engine order), then reversals by refund
     splits.sort_by_key(|s| (s.refund_id.is_some(), s.refund_id, s.line_no));
-    Ok(OrderView {
+    OrderView {
         id: o.id,
         kind: o.kind,
         buyer_id: o.buyer_id,
@@ -39,7 +45,7 @@ fn render(conn: &mut PgConnection, brand_id: i64, o: OrderRow) -> Result<OrderVi
         plan_version: o.plan_version,
         lines,
         splits,
-    })
+    }
 }
 
 /// An agent sees an order when its buyer or seller is in the agent's subtree, or when the
@@ -110,7 +116,17 @@ pub fn list(conn: &mut PgConnection, who: &Principal, q: &ListQuery, after: i64,
         None => (None, None),
     };
     let rows = store::list(conn, who.brand_id, &store::ListFilter { agent_id, kind: q.kind.clone(), from, to, sku: q.sku.clone(), desc: q.desc }, after, limit)?;
-    rows.into_iter().map(|o| render(conn, who.brand_id, o).map(|v| masked(who, v))).collect()
+    // the page's lines, refunds and splits in three queries, not three per order
+    let ids: Vec<i64> = rows.iter().map(|o| o.id).collect();
+    let mut d = store::details_of(conn, who.brand_id, &ids)?;
+    Ok(rows
+        .into_iter()
+        .map(|o| {
+            let id = o.id;
+            let view = assemble(o, d.refunded.remove(&id).unwrap_or_default(), d.lines.remove(&id).unwrap_or_default(), d.splits.remove(&id).unwrap_or_default());
+            masked(who, view)
+        })
+        .collect())
 }
 
 /// The arithmetic of one agent's cuts in the given orders, keyed by (order, line, kind,

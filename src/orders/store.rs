@@ -152,6 +152,56 @@ pub fn splits(conn: &mut PgConnection, brand_id: i64, order_id: i64) -> Result<V
         .load(conn)?)
 }
 
+/// `lines`, `refunded_qty` and `splits` of many orders at once (a page of a list): three
+/// queries for the page, not three per order. Keyed by order id, each in the order the
+/// single-order functions give.
+pub fn details_of(conn: &mut PgConnection, brand_id: i64, order_ids: &[i64]) -> Result<OrderDetails, AppError> {
+    let mut out = OrderDetails::default();
+    if order_ids.is_empty() {
+        return Ok(out);
+    }
+    let lines: Vec<(i64, LineRow)> = order_lines::table
+        .filter(order_lines::brand_id.eq(brand_id))
+        .filter(order_lines::order_id.eq_any(order_ids))
+        .order((order_lines::order_id, order_lines::line_no))
+        .select((order_lines::order_id, LineRow::as_select()))
+        .load(conn)?;
+    for (id, l) in lines {
+        out.lines.entry(id).or_default().push(l);
+    }
+    let refunded: Vec<(i64, i32, Option<i64>)> = refund_lines::table
+        .filter(refund_lines::brand_id.eq(brand_id))
+        .filter(refund_lines::order_id.eq_any(order_ids))
+        .group_by((refund_lines::order_id, refund_lines::line_no))
+        .select((refund_lines::order_id, refund_lines::line_no, diesel::dsl::sum(refund_lines::qty)))
+        .load(conn)?;
+    for (id, line, qty) in refunded {
+        out.refunded.entry(id).or_default().push((line, qty.unwrap_or(0)));
+    }
+    let splits: Vec<(Option<i64>, SplitRow)> = postings::table
+        .inner_join(journal_entries::table.on(journal_entries::brand_id.eq(postings::brand_id).and(journal_entries::id.eq(postings::entry_id))))
+        .filter(postings::brand_id.eq(brand_id))
+        .filter(postings::order_id.eq_any(order_ids))
+        .filter(postings::split_kind.is_not_null())
+        .order(postings::id)
+        .select((
+            postings::order_id,
+            (postings::line_no, postings::split_kind, postings::agent_id, postings::amount, postings::generation, postings::available_at, journal_entries::refund_id),
+        ))
+        .load(conn)?;
+    for (id, split) in splits {
+        out.splits.entry(id.unwrap_or_default()).or_default().push(split);
+    }
+    Ok(out)
+}
+
+#[derive(Debug, Default)]
+pub struct OrderDetails {
+    pub lines: std::collections::HashMap<i64, Vec<LineRow>>,
+    pub refunded: std::collections::HashMap<i64, Vec<(i32, i64)>>,
+    pub splits: std::collections::HashMap<i64, Vec<SplitRow>>,
+}
+
 /// Claims the buyer's first purchase: true for exactly one purchase per buyer however many
 /// run at once (a concurrent claimer waits for this transaction and then finds the row;
 /// if this one rolls back, the next claimer gets it).

@@ -447,3 +447,51 @@ async fn a_backfilled_refund_is_dated_inside_an_open_month_and_the_list_filters_
     assert_eq!((status, body["code"].as_str()), (StatusCode::BAD_REQUEST, Some("invalid_query")));
     app.assert_verified().await;
 }
+
+#[tokio::test]
+async fn the_orders_list_reads_a_page_in_the_same_few_queries_whatever_its_size() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+
+    use diesel::connection::{Connection, InstrumentationEvent};
+
+    let app = spawn_app().await;
+    let b = app.brand("acme").await;
+    let a = app.agent(&b.hq, "A", "13800000001", b.tiers[0], None).await;
+    let c = app.agent(&b.hq, "C", "13800000002", b.tiers[3], Some(a)).await;
+    for i in 0..12 {
+        let (status, order) = buy(&app, &b.hq, c, 2).await;
+        assert_eq!(status, StatusCode::CREATED);
+        if i % 4 == 0 {
+            let (status, _) = app.post(&format!("/api/v1/orders/{}/refunds", order["id"]), &b.hq, json!({"lines": [{"sku": "MASK-01", "qty": 1}]})).await;
+            assert_eq!(status, StatusCode::CREATED);
+        }
+    }
+    let url = app.url.clone();
+    let (counts, listed, single) = tokio::task::spawn_blocking(move || {
+        let mut conn = diesel::PgConnection::establish(&url).unwrap();
+        let queries = Arc::new(AtomicUsize::new(0));
+        let counter = queries.clone();
+        conn.set_instrumentation(move |e: InstrumentationEvent<'_>| {
+            if matches!(e, InstrumentationEvent::StartQuery { .. }) {
+                counter.fetch_add(1, Ordering::SeqCst);
+            }
+        });
+        let hq = agent_ledger::auth::Principal::hq(1, 1, agent_ledger::auth::StaffRole::Owner);
+        let mut counts = Vec::new();
+        let mut listed = Vec::new();
+        for limit in [2, 12] {
+            queries.store(0, Ordering::SeqCst);
+            listed = agent_ledger::orders::list(&mut conn, &hq, &agent_ledger::orders::ListQuery::default(), 0, limit).unwrap();
+            counts.push(queries.load(Ordering::SeqCst));
+        }
+        let single: Vec<_> = listed.iter().map(|o| agent_ledger::orders::view(&mut conn, 1, o.id).unwrap()).collect();
+        (counts, listed, single)
+    })
+    .await
+    .unwrap();
+    assert_eq!(counts[0], counts[1], "a page of 2 and a page of 12 take the same number of queries: {counts:?}");
+    assert!(counts[1] <= 8, "{counts:?}");
+    assert_eq!(listed.len(), 12);
+    assert_eq!(serde_json::to_value(&listed).unwrap(), serde_json::to_value(&single).unwrap(), "the list shows each order as GET /orders/{{id}} does");
+}
