@@ -30,6 +30,10 @@ pub(super) fn parameters(doc: &mut serde_json::Value) {
                         schema.insert("minimum".into(), json!(1));
                         schema.insert("maximum".into(), json!(36));
                     }
+                    // a depth below an agent and a payout batch number count from 1
+                    "max_depth" | "batch" => {
+                        schema.insert("minimum".into(), json!(1));
+                    }
                     _ => {}
                 }
             }
