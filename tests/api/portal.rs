@@ -381,6 +381,9 @@ async fn an_agent_records_a_customer_and_sees_who_to_call_hq_sees_growth_per_tea
     page.goto(&format!("{}/m/", app.address)).await.unwrap();
     assert_eq!(text_of(&page, ".new-customers").await, "1");
     assert_eq!(text_of(&page, ".due-count").await, "1");
+    // and its team's (loaded after the page): the same customer, 王芳 bought last month, not this one
+    wait_text(&page, ".team-customers", "1 / 0").await;
+    assert_eq!(text_of(&page, ".team-retention").await, "0.00%");
     // 客户: both, the newest first, phones in full for their own agent
     tap(&page, "a.customers-link").await;
     let list = wait_text(&page, "ul.customers", "张女士").await.text().await.unwrap();

@@ -79,3 +79,23 @@ pub async fn page(state: web::Data<AppState>, user: AgentUser) -> Result<HttpRes
     };
     super::html(&page)
 }
+
+#[derive(Template)]
+#[template(path = "m/team_growth.html")]
+struct TeamGrowth {
+    g: crate::growth::Growth,
+}
+
+/// The agent's team (itself and its subtree) this month: new and returning customers,
+/// repurchase, retention and recruitment — loaded after the home page (htmx), since a big
+/// team's figures are computed from its orders.
+#[get("/m/team-growth")]
+pub async fn team_growth(state: web::Data<AppState>, user: AgentUser) -> Result<HttpResponse, PortalError> {
+    let (who, id) = (user.who, user.id);
+    let g = crate::db::read(state.reads(), move |conn| {
+        let month = crate::period::month_of(chrono::Utc::now(), &crate::brands::settings(conn, who.brand_id)?.timezone)?;
+        crate::growth::figures(conn, &who, &month, Some(id), crate::reports::Scope::Team, chrono::Utc::now())
+    })
+    .await?;
+    super::html(&TeamGrowth { g })
+}

@@ -32,6 +32,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(login::password_form)
         .service(login::change_password)
         .service(home::page)
+        .service(home::team_growth)
         .service(customers::page)
         .service(team::page)
         .service(team::search)
