@@ -3,6 +3,7 @@
 
 pub mod activation;
 pub mod http;
+mod lookup;
 pub mod store;
 
 use chrono::{DateTime, SubsecRound, Utc};
@@ -12,6 +13,7 @@ use serde::{Deserialize, Serialize};
 use crate::auth::{check_password_strength, hash_password, Principal};
 use crate::catalog;
 use crate::error::AppError;
+pub use lookup::{ids_by_phone, names};
 pub use store::{AgentEvent, AgentRow, SubtreeFilter};
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
@@ -386,21 +388,3 @@ pub fn events(conn: &mut PgConnection, who: &Principal, id: i64) -> Result<Vec<A
     store::events(conn, who.brand_id, id)
 }
 
-/// Names of the given agents the caller may see (others are left out), for lists that show
-/// who bought, sold or earned.
-/// Agent ids by login phone (HQ): what an import names agents by.
-pub fn ids_by_phone(conn: &mut PgConnection, who: &Principal, phones: &[&str]) -> Result<std::collections::HashMap<String, i64>, AppError> {
-    who.require_hq()?;
-    Ok(store::ids_by_phone(conn, who.brand_id, phones)?.into_iter().collect())
-}
-
-pub fn names(conn: &mut PgConnection, who: &Principal, ids: &[i64]) -> Result<std::collections::HashMap<i64, String>, AppError> {
-    let mut ids = ids.to_vec();
-    ids.sort_unstable();
-    ids.dedup();
-    Ok(store::by_ids(conn, who.brand_id, &ids)?
-        .into_iter()
-        .filter(|row| who.agent_id().is_none_or(|me| row.path.contains(&me)))
-        .map(|row| (row.id, row.name))
-        .collect())
-}
