@@ -42,6 +42,8 @@ impl FromRequest for IdempotencyKey {
 pub struct StoredResponse {
     pub status: u16,
     pub body: String,
+    /// Answered from the key (an earlier request wrote it), not written now.
+    pub replayed: bool,
 }
 
 impl StoredResponse {
@@ -52,19 +54,6 @@ impl StoredResponse {
 
 /// Runs `write` at most once per (caller, key). Call inside the write's transaction.
 /// `scope` names the operation (e.g. "POST /agents") and `request` is the parsed body.
-/// Which of `keys` the caller has already used (one query): an import tells the orders it
-/// placed from those an earlier run did.
-pub fn existing(conn: &mut PgConnection, who: &Principal, keys: &[String]) -> Result<std::collections::HashSet<String>, AppError> {
-    Ok(ik::table
-        .filter(ik::brand_id.eq(who.brand_id))
-        .filter(ik::principal.eq(who.actor()))
-        .filter(ik::key.eq_any(keys))
-        .select(ik::key)
-        .load::<String>(conn)?
-        .into_iter()
-        .collect())
-}
-
 pub fn once<T: Serialize>(
     conn: &mut PgConnection,
     who: &Principal,
@@ -77,7 +66,7 @@ pub fn once<T: Serialize>(
     let serialise = |value: &T| serde_json::to_string(value).map_err(|e| AppError::internal(format!("response serialisation: {e}")));
     let Some(key) = key.0.as_deref() else {
         let value = write(conn)?;
-        return Ok(StoredResponse { status: status.as_u16(), body: serialise(&value)? });
+        return Ok(StoredResponse { status: status.as_u16(), body: serialise(&value)?, replayed: false });
     };
     let principal = who.actor();
     let request_hash = {
@@ -97,7 +86,7 @@ pub fn once<T: Serialize>(
         if hash != request_hash {
             return Err(AppError::conflict("idempotency_conflict", "this Idempotency-Key was already used with a different request"));
         }
-        return Ok(StoredResponse { status: status as u16, body });
+        return Ok(StoredResponse { status: status as u16, body, replayed: true });
     }
     let body = serialise(&write(conn)?)?;
     diesel::insert_into(ik::table)
@@ -110,5 +99,5 @@ pub fn once<T: Serialize>(
             ik::response_body.eq(&body),
         ))
         .execute(conn)?;
-    Ok(StoredResponse { status: status.as_u16(), body })
+    Ok(StoredResponse { status: status.as_u16(), body, replayed: false })
 }

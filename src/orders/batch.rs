@@ -44,6 +44,8 @@ pub struct BatchResult {
     /// The problem (problem+json fields), when refused.
     #[schema(value_type = Option<Object>)]
     pub problem: Option<serde_json::Value>,
+    /// true: answered from its key (placed by an earlier request), nothing written now.
+    pub replayed: bool,
 }
 
 /// HQ only (a brand's import). The buyers of placed purchases, for the activation check
@@ -73,7 +75,7 @@ pub fn place_batch(conn: &mut PgConnection, who: &Principal, req: &BatchRequest)
                 if let Some(buyer) = super::purchase_buyer(who, &item.order) {
                     buyers.push(buyer);
                 }
-                results.push(BatchResult { index, idempotency_key: item.idempotency_key.clone(), status: stored.status, order: Some(order), problem: None });
+                results.push(BatchResult { index, idempotency_key: item.idempotency_key.clone(), status: stored.status, order: Some(order), problem: None, replayed: stored.replayed });
             }
             // the database itself failing is the batch's failure, not one order's
             Err(e) if e.kind == crate::error::ErrorKind::Internal || e.kind == crate::error::ErrorKind::Unavailable => return Err(e),
@@ -95,5 +97,5 @@ fn refused(index: usize, item: &BatchItem, e: AppError) -> BatchResult {
             obj.entry(k.clone()).or_insert(v.clone());
         }
     }
-    BatchResult { index, idempotency_key: item.idempotency_key.clone(), status: e.status_code().as_u16(), order: None, problem: Some(problem) }
+    BatchResult { index, idempotency_key: item.idempotency_key.clone(), status: e.status_code().as_u16(), order: None, problem: Some(problem), replayed: false }
 }

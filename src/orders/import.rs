@@ -153,11 +153,10 @@ pub fn import(conn: &mut PgConnection, code: &str, orders: Vec<FileOrder>, rows:
     for chunk in orders.chunks(batch.clamp(1, MAX_BATCH)) {
         let phones: Vec<&str> = chunk.iter().map(|o| o.agent_phone.as_str()).collect();
         let ids = crate::tree::ids_by_phone(conn, &hq, &phones)?;
-        let keys: Vec<String> = chunk.iter().map(|o| key_of(&o.key)).collect();
-        let known = crate::idempotency::existing(conn, &hq, &keys)?;
         let mut items = Vec::new();
         let mut lines = Vec::new();
-        for (o, key) in chunk.iter().zip(keys) {
+        for o in chunk {
+            let key = key_of(&o.key);
             let refuse = |code: &str, detail: String| Refusal { line: o.line, key: o.key.clone(), status: 422, code: code.into(), detail };
             if !seen.insert(o.key.clone()) {
                 summary.refused.push(refuse("validation", format!("key {:?} appears again (its rows must be consecutive)", o.key)));
@@ -178,7 +177,7 @@ pub fn import(conn: &mut PgConnection, code: &str, orders: Vec<FileOrder>, rows:
                 OrderRequest::Purchase(p) => OrderRequest::Purchase(PurchaseRequest { buyer_id: Some(agent), ..p }),
                 OrderRequest::Retail(r) => OrderRequest::Retail(RetailRequest { seller_id: Some(agent), ..r }),
             };
-            lines.push((o.line, o.key.clone(), known.contains(&key)));
+            lines.push((o.line, o.key.clone()));
             items.push(BatchItem { idempotency_key: key, order });
         }
         if !items.is_empty() {
@@ -186,9 +185,10 @@ pub fn import(conn: &mut PgConnection, code: &str, orders: Vec<FileOrder>, rows:
             for buyer in buyers {
                 conn.transaction(|conn| crate::tree::activation::after_purchase(conn, hq.brand_id, buyer))?;
             }
-            for (r, (line, key, was_known)) in results.into_iter().zip(lines) {
+            for (r, (line, key)) in results.into_iter().zip(lines) {
                 match r.problem {
-                    None if was_known => summary.already += 1,
+                    // replayed: an earlier (or a concurrent) run placed it
+                    None if r.replayed => summary.already += 1,
                     None => summary.placed += 1,
                     Some(p) => summary.refused.push(Refusal {
                         line,

@@ -67,3 +67,36 @@ X-1,gift,{at},13900000001,,,,MASK-01,1,
     assert_eq!(count().await.unwrap(), before, "a rerun writes nothing");
     app.assert_verified().await;
 }
+
+#[tokio::test]
+async fn four_concurrent_imports_of_one_file_place_each_order_once() {
+    let app = spawn_app().await;
+    let b = app.brand("imp").await;
+    let joined = chrono::Utc::now() - chrono::Duration::hours(2);
+    let a = app.agent_joined(&b.hq, "A", "13900000001", b.tiers[0], None, joined).await;
+    let at = (chrono::Utc::now() - chrono::Duration::seconds(90)).with_timezone(&chrono_tz::Asia::Shanghai).to_rfc3339();
+    let mut file = "key,kind,placed_at,agent_phone,supply,customer_name,customer_phone,sku,qty,unit_price\n".to_owned();
+    for i in 0..40 {
+        file.push_str(&format!("P-{i},purchase,{at},13900000001,,,,MASK-01,1,\n"));
+    }
+    let runs: Vec<_> = (0..4)
+        .map(|_| {
+            let (pool, file) = (app.pool.clone(), file.clone());
+            tokio::task::spawn_blocking(move || {
+                let (rows, orders) = import::read(file.as_bytes()).unwrap();
+                import::import(&mut pool.get().unwrap(), "imp", orders, rows, 7, &|_| {}).unwrap()
+            })
+        })
+        .collect();
+    let mut placed = 0;
+    for r in runs {
+        let s = r.await.unwrap();
+        assert!(s.refused.is_empty(), "{:?}", s.refused);
+        assert_eq!(s.placed + s.already, 40);
+        placed += s.placed;
+    }
+    assert_eq!(placed, 40, "each order placed by exactly one of the four runs");
+    let (_, orders) = app.get(&format!("/api/v1/orders?agent_id={a}&limit=1000"), &b.hq).await;
+    assert_eq!(orders["items"].as_array().unwrap().len(), 40);
+    app.assert_verified().await;
+}
