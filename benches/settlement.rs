@@ -37,7 +37,7 @@ fn main() {
 
     let t = Instant::now();
     common::generate_tree(&mut conn);
-    exec(&mut conn, "INSERT INTO hq_users (brand_id, id, login, password_hash) VALUES (1, 1, 'hq', 'x')");
+    exec(&mut conn, "INSERT INTO hq_users (brand_id, id, login, password_hash, role) VALUES (1, 1, 'hq', 'x', 'owner')");
     exec(&mut conn, "INSERT INTO products (brand_id, sku, name, retail_price) VALUES (1, 'BOX', 'Box', 100)");
     exec(&mut conn, "INSERT INTO product_prices (brand_id, sku, tier_id, price) VALUES (1, 'BOX', 1, 100)");
     agent_ledger::plans::insert_default(&mut conn, 1).unwrap();
