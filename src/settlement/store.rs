@@ -258,6 +258,16 @@ pub fn post_rebates(conn: &mut PgConnection, brand_id: i64, month: &str, at: Dat
 /// wallet balance at the month's start.
 pub fn write_statements(conn: &mut PgConnection, brand_id: i64, month: &str, start: DateTime<Utc>, end: DateTime<Utc>, previous: Option<&str>, volumes: &[(i64, Decimal)]) -> Result<i64, AppError> {
     let (vol_agents, vol_amounts): (Vec<i64>, Vec<Decimal>) = volumes.iter().copied().unzip();
+    // The team volumes go through a temporary table the planner has statistics for: joined
+    // as two bound arrays of a million elements, the statement below ran for minutes (a plan
+    // that did not see the arrays' length).
+    diesel::sql_query("DROP TABLE IF EXISTS pg_temp.close_volumes").execute(conn)?;
+    diesel::sql_query("CREATE TEMP TABLE close_volumes (agent_id BIGINT NOT NULL, team_volume NUMERIC NOT NULL) ON COMMIT DROP").execute(conn)?;
+    diesel::sql_query("INSERT INTO close_volumes SELECT * FROM unnest($1::bigint[], $2::numeric[])")
+        .bind::<Array<BigInt>, _>(&vol_agents)
+        .bind::<Array<Numeric>, _>(&vol_amounts)
+        .execute(conn)?;
+    diesel::sql_query("ANALYZE close_volumes").execute(conn)?;
     let n = diesel::sql_query(
         "WITH prev AS (
              SELECT agent_id, closing_balance FROM statements WHERE brand_id = $1 AND month = $5),
@@ -282,7 +292,7 @@ pub fn write_statements(conn: &mut PgConnection, brand_id: i64, month: &str, sta
          bought AS (SELECT buyer_id AS agent_id, sum(amount) AS amount, sum(units) AS units FROM sales WHERE kind = 'purchase' GROUP BY 1),
          sold_internal AS (SELECT seller_id AS agent_id, sum(amount) AS amount, sum(units) AS units FROM sales WHERE kind = 'purchase' AND seller_id IS NOT NULL GROUP BY 1),
          sold_retail AS (SELECT seller_id AS agent_id, sum(amount) AS amount, sum(units) AS units FROM sales WHERE kind = 'retail' GROUP BY 1),
-         volumes AS (SELECT * FROM unnest($6::bigint[], $7::numeric[]) AS v(agent_id, team_volume)),
+         volumes AS (SELECT agent_id, team_volume FROM close_volumes),
          -- payable: what the agent could withdraw at close — the closing balance less credits
          -- still inside the hold at month end, less withdrawals asked for and not yet decided,
          -- less those approved (or returned) after month end (not yet in the closing balance)
@@ -325,8 +335,6 @@ pub fn write_statements(conn: &mut PgConnection, brand_id: i64, month: &str, sta
     .bind::<Timestamptz, _>(start)
     .bind::<Timestamptz, _>(end)
     .bind::<Nullable<Text>, _>(previous)
-    .bind::<Array<BigInt>, _>(vol_agents)
-    .bind::<Array<Numeric>, _>(vol_amounts)
     .execute(conn)?;
     Ok(n as i64)
 }
