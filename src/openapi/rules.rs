@@ -168,7 +168,7 @@ pub(super) fn fields(doc: &mut serde_json::Value) {
         "amount", "retail_price", "retail_floor", "unit_price", "unit_cost", "min_first_order", "own_purchases_min", "team_volume_min", "min", "max", "fee_min", "min_volume", "price", "prices",
     ];
     const RATES: [&str; 7] = ["rate", "rates", "fee_rate", "tax_rate", "buyback_ratio", "min_retail_share", "max_payout_ratio"];
-    const REQUIRED_TEXT: [&str; 4] = ["reason", "note", "reference", "code"];
+    const REQUIRED_TEXT: [&str; 8] = ["reason", "note", "reference", "code", "name", "login", "sku", "category"];
     let money = json!("^-?[0-9]{1,12}(\\.[0-9]{1,2})?$");
     let rate = json!("^-?[0-9]{1,3}(\\.[0-9]{1,4})?$");
     let text = json!("^[^\\x00-\\x08\\x0B\\x0C\\x0E-\\x1F\\x7F-\\x9F]*$");
@@ -261,6 +261,11 @@ pub(super) fn fields(doc: &mut serde_json::Value) {
                         o.insert("maxLength".into(), json!(500));
                         o.insert("pattern".into(), json!("^[^\\x00-\\x08\\x0B\\x0C\\x0E-\\x1F\\x7F-\\x9F]*[^\\s\\x00-\\x1F\\x7F-\\x9F][^\\x00-\\x08\\x0B\\x0C\\x0E-\\x1F\\x7F-\\x9F]*$"));
                     }
+                    // a password set here: 8 to 128 characters (auth::check_password_strength)
+                    if name == "new" || (name == "password" && schema_name != "LoginRequest") {
+                        o.insert("minLength".into(), json!(8));
+                        o.insert("maxLength".into(), json!(128));
+                    }
                 }
             });
             match name {
@@ -270,9 +275,16 @@ pub(super) fn fields(doc: &mut serde_json::Value) {
                         o.insert("maxItems".into(), json!(crate::orders::MAX_LINES));
                     }
                 }
-                "rank" => {
+                // ranks, quantities and every id count from 1
+                n if n == "rank" || n == "qty" || n.ends_with("_id") => {
+                    if let Some(o) = prop.as_object_mut().filter(|o| o.get("type").is_some_and(|t| t.to_string().contains("integer"))) {
+                        o.insert("minimum".into(), json!(1));
+                    }
+                }
+                "repurchase_days" => {
                     if let Some(o) = prop.as_object_mut() {
                         o.insert("minimum".into(), json!(1));
+                        o.insert("maximum".into(), json!(365));
                     }
                 }
                 _ => {}
