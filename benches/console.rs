@@ -37,16 +37,8 @@ async fn sample(http: &reqwest::Client, url: &str, n: usize) -> (f64, f64, usize
 async fn main() {
     let orders: i64 = std::env::var("ORDERS").ok().and_then(|v| v.parse().ok()).unwrap_or(1_000_000);
     let (pg, mut admin) = common::cluster();
-    common::fresh_database(&mut admin, "bench_console");
-    let mut conn = PgConnection::establish(&pg.url("bench_console")).unwrap();
-    db::migrate(&mut conn).unwrap();
     let t = Instant::now();
-    common::generate_tree(&mut conn);
-    let hash = agent_ledger::auth::hash_password("bench-password").unwrap();
-    exec(&mut conn, &format!("INSERT INTO hq_users (brand_id, id, login, password_hash, role) VALUES (1, 1, 'hq', '{hash}', 'owner')"));
-    exec(&mut conn, "INSERT INTO products (brand_id, sku, name, retail_price) VALUES (1, 'BOX', 'Box', 100)");
-    exec(&mut conn, "INSERT INTO product_prices (brand_id, sku, tier_id, price) VALUES (1, 'BOX', 1, 100)");
-    agent_ledger::plans::insert_default(&mut conn, 1).unwrap();
+    let (mut conn, hash) = common::http_bench_brand(&pg, &mut admin, "bench_console", None);
     // Orders over the last 45 days (this month and the last, Shanghai), as in the settlement
     // bench: order, line, journal entry, 3 postings, the buyer's month total.
     exec(&mut conn, "SET session_replication_role = replica");

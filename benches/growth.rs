@@ -43,16 +43,8 @@ async fn main() {
     let env = |k: &str, d: i64| std::env::var(k).ok().and_then(|v| v.parse().ok()).unwrap_or(d);
     let (retail, purchases) = (env("RETAIL", 4_000_000), env("PURCHASES", 1_000_000));
     let (pg, mut admin) = common::cluster();
-    common::fresh_database(&mut admin, "bench_growth");
-    let mut conn = PgConnection::establish(&pg.url("bench_growth")).unwrap();
-    db::migrate(&mut conn).unwrap();
     let t = Instant::now();
-    common::generate_tree(&mut conn);
-    let hash = agent_ledger::auth::hash_password("bench-password").unwrap();
-    exec(&mut conn, &format!("INSERT INTO hq_users (brand_id, id, login, password_hash, role) VALUES (1, 1, 'hq', '{hash}', 'owner')"));
-    exec(&mut conn, "INSERT INTO products (brand_id, sku, name, retail_price, repurchase_days) VALUES (1, 'BOX', 'Box', 100, 30)");
-    exec(&mut conn, "INSERT INTO product_prices (brand_id, sku, tier_id, price) VALUES (1, 'BOX', 1, 100)");
-    agent_ledger::plans::insert_default(&mut conn, 1).unwrap();
+    let (mut conn, _) = common::http_bench_brand(&pg, &mut admin, "bench_growth", Some(30));
     exec(&mut conn, "SET session_replication_role = replica");
     // the month before last starts ≤ 62 days back: orders over the last 75 days cover three
     // months; customers stick to their agent (the seller is a hash of the customer's phone)

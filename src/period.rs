@@ -51,9 +51,25 @@ pub fn month_of(at: DateTime<Utc>, tz: &str) -> Result<String, AppError> {
     Ok(at.with_timezone(&zone(tz)?).format("%Y-%m").to_string())
 }
 
+/// `month` and the `n - 1` months before it, newest first (stopping at 2000-01).
+pub fn months_back(month: &str, n: usize) -> Result<Vec<String>, AppError> {
+    let first = parse_month(month)?;
+    Ok((0..n as u32)
+        .map_while(|i| first.checked_sub_months(chrono::Months::new(i)))
+        .map(|d| d.format("%Y-%m").to_string())
+        .take_while(|m| parse_month(m).is_ok())
+        .collect())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn months_back_stop_at_2000() {
+        assert_eq!(months_back("2026-02", 3).unwrap(), ["2026-02", "2026-01", "2025-12"]);
+        assert_eq!(months_back("2000-02", 3).unwrap(), ["2000-02", "2000-01"]);
+    }
 
     #[test]
     fn shanghai_month_boundary() {

@@ -1,12 +1,18 @@
-// The dashboard's chart, from the JSON island the page carries (no build step).
+// The console's charts, each from the JSON island its page carries (no build step).
 (function () {
-  var el = document.getElementById('trend');
-  var data = document.getElementById('trend-data');
+function chartFrom(id, dataId, options) {
+  var el = document.getElementById(id);
+  var data = document.getElementById(dataId);
   if (!el || !data || !window.echarts) return;
-  var d = JSON.parse(data.textContent);
-  var num = function (v) { return v === null ? null : Number(v); };
   var chart = window.echarts.init(el);
-  chart.setOption({
+  chart.setOption(options(JSON.parse(data.textContent)));
+  window.addEventListener('resize', function () { chart.resize(); });
+}
+var num = function (v) { return v === null ? null : Number(v); };
+
+// The dashboard: purchases and retail by month, and the retail share.
+chartFrom('trend', 'trend-data', function (d) {
+  return {
     tooltip: { trigger: 'axis' },
     legend: { data: ['进货 Purchases', '零售 Retail', '零售占比 Retail share'] },
     grid: { left: 60, right: 50, top: 40, bottom: 30 },
@@ -17,17 +23,12 @@
       { name: '零售 Retail', type: 'bar', data: d.retail.map(num), itemStyle: { color: '#c2410c' } },
       { name: '零售占比 Retail share', type: 'line', yAxisIndex: 1, data: d.share.map(function (s) { return s === null ? null : Math.round(Number(s) * 10000) / 100; }) }
     ]
-  });
-  window.addEventListener('resize', function () { chart.resize(); });
-})();
-// The income disclosure chart on the reports page.
-(function () {
-  var el = document.getElementById('income');
-  var data = document.getElementById('income-data');
-  if (!el || !data || !window.echarts) return;
-  var d = JSON.parse(data.textContent);
-  var chart = window.echarts.init(el);
-  chart.setOption({
+  };
+});
+
+// The reports page: the income disclosure.
+chartFrom('income', 'income-data', function (d) {
+  return {
     tooltip: { trigger: 'axis' },
     legend: { data: ['代理人数 Agents', '净收入合计 Total net'] },
     grid: { left: 60, right: 70, top: 40, bottom: 40 },
@@ -37,19 +38,13 @@
       { name: '代理人数 Agents', type: 'bar', data: d.agents, itemStyle: { color: '#c2410c' } },
       { name: '净收入合计 Total net', type: 'line', yAxisIndex: 1, data: d.net.map(Number) }
     ]
-  });
-  window.addEventListener('resize', function () { chart.resize(); });
-})();
-// The growth page's chart: repurchase and retention (%) as lines, new and returning
-// customers as bars (the recruitment rate can pass 100% and stays in the cards and table).
-(function () {
-  var el = document.getElementById('growth-chart');
-  var data = document.getElementById('growth-data');
-  if (!el || !data || !window.echarts) return;
-  var d = JSON.parse(data.textContent);
-  var num = function (v) { return v === null ? null : Number(v); };
-  var chart = window.echarts.init(el);
-  chart.setOption({
+  };
+});
+
+// The growth page: repurchase and retention (%) as lines, new and returning customers as
+// bars (the recruitment rate can pass 100% and stays in the cards and table).
+chartFrom('growth-chart', 'growth-data', function (d) {
+  return {
     tooltip: { trigger: 'axis' },
     legend: { data: ['复购率 Repurchase', '代理留存 Retention', '新客 New', '回头客 Returning'] },
     grid: { left: 50, right: 50, top: 50, bottom: 30 },
@@ -61,6 +56,6 @@
       { name: '复购率 Repurchase', type: 'line', data: d.repurchase.map(num) },
       { name: '代理留存 Retention', type: 'line', data: d.retention.map(num) }
     ]
-  });
-  window.addEventListener('resize', function () { chart.resize(); });
+  };
+});
 })();

@@ -93,6 +93,23 @@ pub fn percentiles(samples: &mut [Duration]) -> (f64, f64) {
     (ms(samples[n / 2]), ms(samples[(n * 99 / 100).min(n - 1)]))
 }
 
+/// The tree of [`generate_tree`] in a fresh migrated database `name`, an HQ owner `hq` with
+/// password `bench-password`, product BOX at 100.00 (`repurchase_days` as given) and the
+/// default plan: what the HTTP benches start from. Returns the connection and the hash.
+pub fn http_bench_brand(pg: &EmbeddedPostgres, admin: &mut PgConnection, name: &str, repurchase_days: Option<i32>) -> (PgConnection, String) {
+    fresh_database(admin, name);
+    let mut conn = PgConnection::establish(&pg.url(name)).unwrap();
+    agent_ledger::db::migrate(&mut conn).unwrap();
+    generate_tree(&mut conn);
+    let hash = agent_ledger::auth::hash_password("bench-password").unwrap();
+    exec(&mut conn, &format!("INSERT INTO hq_users (brand_id, id, login, password_hash, role) VALUES (1, 1, 'hq', '{hash}', 'owner')"));
+    let days = repurchase_days.map_or("NULL".to_owned(), |d| d.to_string());
+    exec(&mut conn, &format!("INSERT INTO products (brand_id, sku, name, retail_price, repurchase_days) VALUES (1, 'BOX', 'Box', 100, {days})"));
+    exec(&mut conn, "INSERT INTO product_prices (brand_id, sku, tier_id, price) VALUES (1, 'BOX', 1, 100)");
+    agent_ledger::plans::insert_default(&mut conn, 1).unwrap();
+    (conn, hash)
+}
+
 /// A brand (id 1) with one tier and a tree of 1,011,110 agents: 10 top agents, fan-out 10 for
 /// four levels, then 9. Ids are assigned in random order, as after years of recruiting.
 pub fn generate_tree(conn: &mut PgConnection) {

@@ -22,7 +22,7 @@ pub mod store;
 
 use std::collections::BTreeMap;
 
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
@@ -116,9 +116,9 @@ pub fn window(conn: &mut PgConnection, brand_id: i64, month: &str, now: DateTime
     let (start, end) = crate::period::month_bounds(month, &tz)?;
     // the books hold nothing before 2000-01 (dates are refused outside 2000–2099): its
     // "last month" is empty
-    let prev_start = match crate::period::month_of(start - Duration::microseconds(1), &tz).and_then(|prev| crate::period::month_bounds(&prev, &tz)) {
-        Ok((prev_start, _)) => prev_start,
-        Err(_) => start,
+    let prev_start = match crate::period::months_back(month, 2)?.get(1) {
+        Some(prev) => crate::period::month_bounds(prev, &tz)?.0,
+        None => start,
     };
     let closed = crate::settlement::store::closed_period(conn, brand_id, month)?;
     Ok(Window { month: month.to_owned(), prev_start, start, end, as_of: closed.as_ref().map_or(now, |p| p.closed_at), closed: closed.is_some() })

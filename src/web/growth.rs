@@ -47,11 +47,7 @@ pub async fn page(state: web::Data<AppState>, user: ConsoleUser, q: web::Query<Q
     let (month, months, brand, trend) = crate::db::read(state.reads(), move |conn| {
         conn.build_transaction().read_only().repeatable_read().run(|conn| {
             let tz = crate::brands::settings(conn, who.brand_id)?.timezone;
-            let mut months = vec![crate::period::month_of(now, &tz)?];
-            for _ in 1..12 {
-                let (start, _) = crate::period::month_bounds(months.last().map_or("", String::as_str), &tz)?;
-                months.push(crate::period::month_of(start - chrono::Duration::microseconds(1), &tz)?);
-            }
+            let months = crate::period::months_back(&crate::period::month_of(now, &tz)?, 12)?;
             let month = match asked.filter(|m| !m.is_empty()) {
                 Some(m) => m,
                 None => crate::growth::default_month(conn, who.brand_id, now)?,
