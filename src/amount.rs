@@ -1,17 +1,18 @@
 //! Money and rates on the wire, one rule each, applied where requests are read
 //! (`#[serde(deserialize_with = …)]`):
 //!
-//! - **money**: a string (or a JSON integer) of at most 12 integer digits and at most 2
+//! - **money**: a string of at most 12 integer digits and at most 2
 //!   decimals, an optional leading `-` where the field allows it; no exponent, no spaces, no
 //!   `+`. Read as cents: `"189.5"` is `189.50`, so a request and its retry with `"189.50"` are
 //!   the same request (the idempotency hash is over the parsed request). Answers always carry
 //!   2 decimals.
-//! - **rate**: a string (or JSON integer) with at most 4 decimals (`"0.006"` = 0.6%); no
+//! - **rate**: a string with at most 4 decimals (`"0.006"` = 0.6%); no
 //!   exponent. Read normalised (`"0.50"` is `0.5`). Its range belongs to the field's owner:
 //!   plan validation reports a plan's (`rate_out_of_range`), settings check theirs (0 to 1).
 //!
 //! Anything else is 422 `validation` (the JSON error handler maps these messages), naming the
-//! rule. JSON floats are refused: `189.5` as a number may already not be 189.5.
+//! rule. JSON numbers are refused, as the document says (`type: string`): `189.5` as a number
+//! may already not be 189.5, and one type per field keeps the contract and the server equal.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -63,10 +64,10 @@ impl Visitor<'_> for Text {
         Ok(v.to_owned())
     }
     fn visit_i64<E: de::Error>(self, v: i64) -> Result<String, E> {
-        Ok(v.to_string())
+        Err(E::custom(format!("{MARK}amounts and rates are strings such as \"189.00\" or \"0.03\", not JSON numbers (got {v})")))
     }
     fn visit_u64<E: de::Error>(self, v: u64) -> Result<String, E> {
-        Ok(v.to_string())
+        Err(E::custom(format!("{MARK}amounts and rates are strings such as \"189.00\" or \"0.03\", not JSON numbers (got {v})")))
     }
     fn visit_f64<E: de::Error>(self, v: f64) -> Result<String, E> {
         Err(E::custom(format!("{MARK}amounts are strings such as \"189.50\", not JSON floats (got {v})")))
@@ -145,5 +146,6 @@ mod tests {
         assert_eq!(serde_json::to_string(&a).unwrap(), serde_json::to_string(&b).unwrap());
         assert!(serde_json::from_str::<R>(r#"{"unit_price": 199.5}"#).unwrap_err().to_string().contains(MARK));
         assert!(serde_json::from_str::<R>(r#"{"unit_price": "1e3"}"#).unwrap_err().to_string().contains(MARK));
+        assert!(serde_json::from_str::<R>(r#"{"unit_price": 199}"#).unwrap_err().to_string().contains(MARK), "a number, even whole, is not money");
     }
 }

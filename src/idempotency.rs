@@ -29,7 +29,8 @@ impl FromRequest for IdempotencyKey {
         let key = match req.headers().get(HEADER) {
             None => Ok(None),
             Some(v) => match v.to_str() {
-                Ok(s) if !s.is_empty() && s.len() <= 200 => Ok(Some(s.to_owned())),
+                // what the document's pattern says: 1 to 200 of '!' to '~'
+                Ok(s) if !s.is_empty() && s.len() <= 200 && s.bytes().all(|b| b.is_ascii_graphic()) => Ok(Some(s.to_owned())),
                 _ => Err(AppError::bad_request("bad_idempotency_key", "Idempotency-Key must be 1 to 200 visible ASCII characters")),
             },
         };

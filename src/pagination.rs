@@ -66,10 +66,16 @@ fn encode(key: &str) -> String {
     URL_SAFE_NO_PAD.encode(key)
 }
 
+/// A cursor of the documented shape (base64url) that this server did not issue: it parses,
+/// it is not valid — 422, like any value the schema cannot rule out.
 pub fn bad_cursor() -> AppError {
-    AppError::bad_request("bad_cursor", "cursor is not one this server issued")
+    AppError::unprocessable("bad_cursor", "cursor is not one this server issued")
 }
 
 fn decode(cursor: &str) -> Result<String, AppError> {
+    // outside the document's pattern (`^[A-Za-z0-9_-]*$`): the request does not parse
+    if !cursor.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-') {
+        return Err(AppError::bad_request("bad_cursor", "a cursor is base64url (A-Z, a-z, 0-9, '_', '-'), as a page's next_cursor gave it"));
+    }
     URL_SAFE_NO_PAD.decode(cursor).ok().and_then(|b| String::from_utf8(b).ok()).ok_or_else(bad_cursor)
 }

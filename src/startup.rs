@@ -160,6 +160,7 @@ pub fn app(data: web::Data<AppState>) -> App<impl actix_web::dev::ServiceFactory
         .service(utoipa_actix_web::scope("/api/v1").configure(api))
         .split_for_parts();
     app.wrap(middleware::from_fn(crate::input::guard))
+        .wrap(middleware::from_fn(openapi::whole::middleware))
         .wrap(middleware::from_fn(auth::http::gate))
         .wrap(middleware::Compress::default())
         .wrap(middleware::Logger::new("%r %s %Dms"))

@@ -43,7 +43,7 @@ pub struct ExportParams {
 fn filter(actor: &Option<String>, action: &Option<String>, from: Option<DateTime<Utc>>, to: Option<DateTime<Utc>>) -> Result<ListFilter, AppError> {
     if let (Some(f), Some(t)) = (from, to) {
         if f >= t {
-            return Err(AppError::bad_request("validation", "`from` must be before `to`"));
+            return Err(AppError::validation("`from` must be before `to`"));
         }
     }
     Ok(ListFilter { actor: actor.clone(), action: action.clone(), from, to })

@@ -25,6 +25,7 @@ pub struct Staff {
 #[serde(deny_unknown_fields)]
 pub struct NewStaff {
     pub login: String,
+    /// Shown in the console and the audit log; the login when omitted.
     #[serde(default)]
     pub name: String,
     pub role: StaffRole,
@@ -76,8 +77,8 @@ fn check_login(login: &str) -> Result<(), AppError> {
 }
 
 fn check_name(name: &str) -> Result<(), AppError> {
-    if name.chars().count() > 100 || name.chars().any(char::is_control) {
-        return Err(AppError::validation("name must be at most 100 characters of text"));
+    if name.trim().is_empty() || name.chars().count() > 100 || name.chars().any(char::is_control) {
+        return Err(AppError::validation("name must be 1 to 100 characters of text"));
     }
     Ok(())
 }
@@ -85,7 +86,9 @@ fn check_name(name: &str) -> Result<(), AppError> {
 pub fn create(conn: &mut PgConnection, who: &Principal, new: &NewStaff) -> Result<Staff, AppError> {
     who.require_hq()?;
     check_login(&new.login)?;
-    check_name(&new.name)?;
+    // no name given: the login stands for it until one is set
+    let name = if new.name.trim().is_empty() { new.login.as_str() } else { new.name.trim() };
+    check_name(name)?;
     check_password_strength(&new.password)?;
     let taken: bool = diesel::select(diesel::dsl::exists(hq_users::table.filter(hq_users::brand_id.eq(who.brand_id)).filter(hq_users::login.eq(&new.login)))).get_result(conn)?;
     if taken {
@@ -95,7 +98,7 @@ pub fn create(conn: &mut PgConnection, who: &Principal, new: &NewStaff) -> Resul
         .values((
             hq_users::brand_id.eq(who.brand_id),
             hq_users::login.eq(&new.login),
-            hq_users::name.eq(new.name.trim()),
+            hq_users::name.eq(name),
             hq_users::role.eq(new.role.as_str()),
             hq_users::password_hash.eq(hash_password(&new.password)?),
         ))

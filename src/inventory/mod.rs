@@ -189,7 +189,9 @@ fn cents(d: Decimal) -> Decimal {
     d
 }
 
+/// A stock count correction (named apart from the money `Adjustment` in the document).
 #[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+#[schema(as = StockAdjustment)]
 #[serde(deny_unknown_fields)]
 pub struct Adjustment {
     /// None: HQ's own stock (when the brand tracks it).
@@ -214,12 +216,15 @@ pub struct AdjustmentResult {
     pub journal_entry_id: i64,
 }
 
+/// The most units one stock adjustment adds or removes.
+pub const MAX_ADJUST: i64 = 100_000_000;
+
 /// Opening stock or a stock-count correction by HQ. Moves goods, posts no money, and is
 /// recorded as a journal entry (without postings) for the audit trail.
 pub fn adjust(conn: &mut PgConnection, who: &Principal, adj: &Adjustment) -> Result<AdjustmentResult, AppError> {
     who.require_hq()?;
-    if adj.qty == 0 || adj.qty.abs() > 100_000_000 {
-        return Err(AppError::validation("qty must be a non-zero number of units (at most 100000000)"));
+    if adj.qty == 0 || adj.qty.abs() > MAX_ADJUST {
+        return Err(AppError::validation(format!("qty must be a non-zero number of units (at most {MAX_ADJUST} either way)")));
     }
     if adj.reason.trim().is_empty() {
         return Err(AppError::validation("reason must say why the stock changes"));

@@ -24,6 +24,7 @@ use crate::schema::withdrawals;
 #[serde(deny_unknown_fields)]
 pub struct PayRequest {
     /// The bank's reference of the transfer (流水号); required.
+    #[schema(required = true, value_type = String)]
     pub reference: Option<String>,
     /// When the bank paid it; defaults to now. Not in the future.
     pub paid_at: Option<DateTime<Utc>>,
@@ -33,6 +34,7 @@ pub struct PayRequest {
 #[serde(deny_unknown_fields)]
 pub struct FailRequest {
     /// Why the transfer failed (the bank's words); required.
+    #[schema(required = true, value_type = String)]
     pub reason: Option<String>,
 }
 

@@ -84,7 +84,7 @@ pub async fn export(state: web::Data<AppState>, who: Principal, q: web::Query<Pa
     let sel = match (q.status.as_deref(), q.batch) {
         (None | Some("approved"), None) => Selection::Approved,
         (None, Some(n)) => Selection::Batch(n),
-        (Some("approved"), Some(_)) => return Err(AppError::bad_request("invalid_query", "give either status=approved or batch=N, not both")),
+        (Some("approved"), Some(_)) => return Err(AppError::validation("give either status=approved or batch=N, not both")),
         (Some(s), _) => return Err(AppError::bad_request("invalid_query", format!("status {s:?}: the payout file is of approved withdrawals (status=approved)"))),
     };
     let (bytes, opened) = transaction(&state.pool, move |conn| super::payout_file::export(conn, &who, sel, format)).await?;

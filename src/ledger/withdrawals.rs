@@ -164,6 +164,7 @@ pub struct QuoteView {
 #[serde(deny_unknown_fields)]
 pub struct RejectRequest {
     /// Shown to the agent; required.
+    #[schema(required = true, value_type = String)]
     pub reason: Option<String>,
 }
 

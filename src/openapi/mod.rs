@@ -5,7 +5,9 @@ use actix_web::{get, web, HttpResponse};
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
+mod bodies;
 mod rules;
+pub mod whole;
 
 use crate::{audit, auth, brands, recruiting, catalog, commission, exits, inventory, ledger, orders, pagination, plans, reports, settlement, tree};
 
@@ -61,6 +63,10 @@ pub struct Document {
     json: String,
     /// Each path's segments (`{…}` matches any one) and its methods, upper case.
     routes: Vec<(Vec<String>, Vec<String>)>,
+    /// Each operation's integer parameters: (segments, method upper case, which).
+    integers: Vec<(Vec<String>, String, whole::Integers)>,
+    /// Each operation's JSON body validator: (segments, method upper case, validator).
+    bodies: Vec<bodies::Body>,
 }
 
 impl Document {
@@ -68,8 +74,19 @@ impl Document {
         let mut doc = serde_json::to_value(doc).unwrap_or_default();
         rules::problems(&mut doc);
         rules::flattened(&mut doc);
+        // once more: a part merged above may be a variant of a body flattened beside fields
+        rules::flattened(&mut doc);
         rules::parameters(&mut doc);
         rules::fields(&mut doc);
+        rules::unsigned(&mut doc);
+        let bodies = bodies::compile(&doc);
+        let mut integers = Vec::new();
+        for (path, item) in doc.get("paths").and_then(serde_json::Value::as_object).into_iter().flatten() {
+            let segments: Vec<String> = path.split('/').map(str::to_owned).collect();
+            for (method, op) in item.as_object().into_iter().flatten() {
+                integers.push((segments.clone(), method.to_uppercase(), whole::Integers::of(op, &segments)));
+            }
+        }
         let routes = doc
             .get("paths")
             .and_then(serde_json::Value::as_object)
@@ -84,22 +101,49 @@ impl Document {
                     .collect()
             })
             .unwrap_or_default();
-        Document { json: serde_json::to_string(&doc).unwrap_or_default(), routes }
+        Document { json: serde_json::to_string(&doc).unwrap_or_default(), routes, integers, bodies }
+    }
+
+    /// `body` against the schema the document gives the body of `method path` (none: Ok);
+    /// an operation that needs a session is judged only for a caller `identified`.
+    pub fn check_body(&self, method: &str, path: &str, identified: bool, body: &serde_json::Value) -> Result<(), crate::error::AppError> {
+        let parts: Vec<&str> = path.split('/').collect();
+        match self.bodies.iter().filter(|b| b.method == method && fits(&b.segments, &parts)).min_by_key(|b| holes(&b.segments)) {
+            Some(b) if identified || !b.secured => bodies::check(&b.validator, body),
+            _ => Ok(()),
+        }
+    }
+
+    /// The integer parameters of the operation `method path` names, routed as the server
+    /// routes (the most literal template wins).
+    pub fn integers_at(&self, method: &str, path: &str) -> Option<&whole::Integers> {
+        let parts: Vec<&str> = path.split('/').collect();
+        self.integers
+            .iter()
+            .filter(|(s, m, _)| m == method && fits(s, &parts))
+            .min_by_key(|(s, _, _)| holes(s))
+            .map(|(_, _, i)| i)
     }
 
     /// The methods the API serves at `path`, if it serves any there.
     pub fn methods_at(&self, path: &str) -> Option<Vec<String>> {
         let parts: Vec<&str> = path.split('/').collect();
-        let fits = |segments: &Vec<String>| segments.len() == parts.len() && segments.iter().zip(&parts).all(|(s, p)| s == p || (s.starts_with('{') && !p.is_empty()));
         // the most literal templates win, as in routing: /orders/batch is not /orders/{id}
-        let holes = |segments: &Vec<String>| segments.iter().filter(|s| s.starts_with('{')).count();
-        let matching: Vec<&(Vec<String>, Vec<String>)> = self.routes.iter().filter(|(s, _)| fits(s)).collect();
+        let matching: Vec<&(Vec<String>, Vec<String>)> = self.routes.iter().filter(|(s, _)| fits(s, &parts)).collect();
         let fewest = matching.iter().map(|(s, _)| holes(s)).min().unwrap_or(0);
         let mut methods: Vec<String> = matching.into_iter().filter(|(s, _)| holes(s) == fewest).flat_map(|(_, m)| m.clone()).collect();
         methods.sort();
         methods.dedup();
         (!methods.is_empty()).then_some(methods)
     }
+}
+
+fn fits(segments: &[String], parts: &[&str]) -> bool {
+    segments.len() == parts.len() && segments.iter().zip(parts).all(|(s, p)| s == p || (s.starts_with('{') && !p.is_empty()))
+}
+
+fn holes(segments: &[String]) -> usize {
+    segments.iter().filter(|s| s.starts_with('{')).count()
 }
 
 #[get("/api/openapi.json")]

@@ -23,6 +23,10 @@ pub(super) fn parameters(doc: &mut serde_json::Value) {
                     "month" => {
                         schema.insert("pattern".into(), json!(crate::period::MONTH_PATTERN));
                     }
+                    "Idempotency-Key" => {
+                        schema.insert("type".into(), json!("string"));
+                        schema.insert("pattern".into(), json!("^[!-~]{1,200}$"));
+                    }
                     "cursor" => {
                         schema.insert("pattern".into(), json!("^[A-Za-z0-9_-]*$"));
                     }
@@ -74,6 +78,23 @@ pub(super) fn flattened(doc: &mut serde_json::Value) {
                 None => Some(p),
             })
             .collect::<Option<_>>()?;
+        // a tagged enum flattened beside fields (a batch item: its key and an order of either
+        // kind): one merged object per variant
+        if let Some(i) = resolved.iter().position(|p| p.get("oneOf").is_some()) {
+            let variants = resolved[i].get("oneOf").and_then(Value::as_array)?;
+            let others: Vec<Value> = resolved.iter().enumerate().filter(|(j, _)| *j != i).map(|(_, p)| (*p).clone()).collect();
+            let merged: Vec<Value> = variants
+                .iter()
+                .map(|variant| {
+                    let mut all = others.clone();
+                    all.push(variant.clone());
+                    merge(&all, schemas).map(Value::Object)
+                })
+                .collect::<Option<_>>()?;
+            let mut out = serde_json::Map::new();
+            out.insert("oneOf".into(), Value::Array(merged));
+            return Some(out);
+        }
         if !resolved.iter().all(|p| p.get("properties").is_some()) || !resolved.iter().any(|p| p.get("additionalProperties") == Some(&Value::Bool(false))) {
             return None;
         }
@@ -158,20 +179,32 @@ pub(super) fn problems(doc: &mut serde_json::Value) {
     }
 }
 
+/// Fields that are money, and fields that are rates, by name across every request schema.
+pub const MONEY: [&str; 14] = [
+    "amount", "retail_price", "retail_floor", "unit_price", "unit_cost", "min_first_order", "own_purchases_min", "team_volume_min", "min", "max", "fee_min", "min_volume", "price", "prices",
+];
+pub const RATES: [&str; 7] = ["rate", "rates", "fee_rate", "tax_rate", "buyback_ratio", "min_retail_share", "max_payout_ratio"];
+
+/// Money on the wire (`amount::parse_money`).
+pub const MONEY_PATTERN: &str = "^-?[0-9]{1,12}(\\.[0-9]{1,2})?$";
+/// A rate on the wire (`amount::parse_rate`).
+pub const RATE_PATTERN: &str = "^-?[0-9]{1,3}(\\.[0-9]{1,4})?$";
+/// Request text: no control characters but line breaks and tabs (`input::guard`).
+pub const TEXT_PATTERN: &str = "^[^\\x00-\\x08\\x0B\\x0C\\x0E-\\x1F\\x7F-\\x9F]*$";
+/// Request text that must say something: the same, and not blank.
+pub const REQUIRED_TEXT_PATTERN: &str = "^[^\\x00-\\x08\\x0B\\x0C\\x0E-\\x1F\\x7F-\\x9F]*[^\\s\\x00-\\x1F\\x7F-\\x9F][^\\x00-\\x08\\x0B\\x0C\\x0E-\\x1F\\x7F-\\x9F]*$";
+
 /// Money fields (cents, no exponent), rate fields (4 decimals), and every text field of a
 /// request (no control characters, at most 2,000 characters; `input::guard` enforces it),
 /// by property name across every schema; reasons and the like are not blank; an order has
 /// 1 to 100 lines; a tier's rank is 1 or more.
 pub(super) fn fields(doc: &mut serde_json::Value) {
     use serde_json::{json, Value};
-    const MONEY: [&str; 14] = [
-        "amount", "retail_price", "retail_floor", "unit_price", "unit_cost", "min_first_order", "own_purchases_min", "team_volume_min", "min", "max", "fee_min", "min_volume", "price", "prices",
-    ];
-    const RATES: [&str; 7] = ["rate", "rates", "fee_rate", "tax_rate", "buyback_ratio", "min_retail_share", "max_payout_ratio"];
+
     const REQUIRED_TEXT: [&str; 8] = ["reason", "note", "reference", "code", "name", "login", "sku", "category"];
-    let money = json!("^-?[0-9]{1,12}(\\.[0-9]{1,2})?$");
-    let rate = json!("^-?[0-9]{1,3}(\\.[0-9]{1,4})?$");
-    let text = json!("^[^\\x00-\\x08\\x0B\\x0C\\x0E-\\x1F\\x7F-\\x9F]*$");
+    let money = json!(MONEY_PATTERN);
+    let rate = json!(RATE_PATTERN);
+    let text = json!(TEXT_PATTERN);
     fn strings(v: &mut Value, f: &mut dyn FnMut(&mut serde_json::Map<String, Value>)) {
         // a string schema, or the string branch of a nullable one
         if let Some(o) = v.as_object_mut() {
@@ -259,7 +292,7 @@ pub(super) fn fields(doc: &mut serde_json::Value) {
                     if REQUIRED_TEXT.contains(&name) {
                         o.insert("minLength".into(), json!(1));
                         o.insert("maxLength".into(), json!(500));
-                        o.insert("pattern".into(), json!("^[^\\x00-\\x08\\x0B\\x0C\\x0E-\\x1F\\x7F-\\x9F]*[^\\s\\x00-\\x1F\\x7F-\\x9F][^\\x00-\\x08\\x0B\\x0C\\x0E-\\x1F\\x7F-\\x9F]*$"));
+                        o.insert("pattern".into(), json!(REQUIRED_TEXT_PATTERN));
                     }
                     // a password set here: 8 to 128 characters (auth::check_password_strength)
                     if name == "new" || (name == "password" && schema_name != "LoginRequest") {
@@ -275,10 +308,35 @@ pub(super) fn fields(doc: &mut serde_json::Value) {
                         o.insert("maxItems".into(), json!(crate::orders::MAX_LINES));
                     }
                 }
-                // ranks, quantities and every id count from 1
-                n if n == "rank" || n == "qty" || n.ends_with("_id") => {
+                // a stock count adds or removes units; an order's line and its refund count from 1
+                "qty" => {
+                    if let Some(o) = prop.as_object_mut() {
+                        let (min, max) = if schema_name == "StockAdjustment" { (-crate::inventory::MAX_ADJUST, crate::inventory::MAX_ADJUST) } else { (1, crate::orders::MAX_QTY) };
+                        o.insert("minimum".into(), json!(min));
+                        o.insert("maximum".into(), json!(max));
+                    }
+                }
+                // ranks and every id count from 1
+                n if n == "rank" || n.ends_with("_id") => {
                     if let Some(o) = prop.as_object_mut().filter(|o| o.get("type").is_some_and(|t| t.to_string().contains("integer"))) {
                         o.insert("minimum".into(), json!(1));
+                    }
+                }
+                // months named in a body: what `period::parse_month` takes
+                "month" | "months" => {
+                    if let Some(o) = prop.as_object_mut() {
+                        let target = if o.get("type") == Some(&json!("array")) { o.get_mut("items").and_then(Value::as_object_mut) } else { Some(o) };
+                        if let Some(t) = target.filter(|t| t.get("type").is_some_and(|x| x.to_string().contains("string"))) {
+                            t.insert("pattern".into(), json!(crate::period::MONTH_PATTERN));
+                            t.remove("maxLength");
+                        }
+                    }
+                }
+                // a batch item's key: what the Idempotency-Key header takes
+                "idempotency_key" => {
+                    if let Some(o) = prop.as_object_mut() {
+                        o.insert("pattern".into(), json!("^[!-~]{1,200}$"));
+                        o.remove("maxLength");
                     }
                 }
                 "repurchase_days" => {
@@ -291,5 +349,23 @@ pub(super) fn fields(doc: &mut serde_json::Value) {
             }
         }
         });
+    }
+}
+
+/// utoipa writes an unsigned 32-bit field (`u32`: a plan's months, depths and levels) as
+/// `format: int32, minimum: 0`, which says at most 2,147,483,647 where the server takes up to
+/// 4,294,967,295: the document says what the server reads.
+pub(super) fn unsigned(doc: &mut serde_json::Value) {
+    use serde_json::{json, Value};
+    match doc {
+        Value::Object(o) => {
+            if o.get("format") == Some(&json!("int32")) && o.get("minimum") == Some(&json!(0)) {
+                o.remove("format");
+                o.insert("maximum".into(), json!(u32::MAX));
+            }
+            o.values_mut().for_each(unsigned);
+        }
+        Value::Array(a) => a.iter_mut().for_each(unsigned),
+        _ => {}
     }
 }

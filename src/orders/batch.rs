@@ -63,8 +63,8 @@ pub fn place_batch(conn: &mut PgConnection, who: &Principal, req: &BatchRequest)
     let mut buyers = Vec::new();
     for (index, item) in req.orders.iter().enumerate() {
         let key = IdempotencyKey(Some(item.idempotency_key.clone()));
-        if item.idempotency_key.is_empty() || item.idempotency_key.len() > 200 {
-            results.push(refused(index, item, AppError::validation("idempotency_key must be 1 to 200 characters")));
+        if item.idempotency_key.is_empty() || item.idempotency_key.len() > 200 || !item.idempotency_key.bytes().all(|b| b.is_ascii_graphic()) {
+            results.push(refused(index, item, AppError::validation("idempotency_key must be 1 to 200 visible ASCII characters, as the Idempotency-Key header")));
             continue;
         }
         // a savepoint: a refused order leaves nothing behind and the batch goes on

@@ -104,8 +104,8 @@ pub fn read(input: impl Read) -> Result<(u64, Vec<FileOrder>), AppError> {
 }
 
 fn start(row: &Row) -> Result<OrderRequest, String> {
-    if row.key.is_empty() || row.key.chars().count() > 190 {
-        return Err("key must be 1 to 190 characters".into());
+    if row.key.is_empty() || row.key.len() > 190 || !row.key.bytes().all(|b| b.is_ascii_graphic()) {
+        return Err("key must be 1 to 190 visible ASCII characters (no spaces): it becomes the order's Idempotency-Key".into());
     }
     let placed_at: DateTime<FixedOffset> = DateTime::parse_from_rfc3339(&row.placed_at).map_err(|_| format!("placed_at {:?} is not RFC 3339 (2025-03-08T10:00:00+08:00)", row.placed_at))?;
     match row.kind.as_str() {

@@ -17,7 +17,7 @@ use super::{ratio, retail_share, SalesSplit};
 
 mod csv;
 pub mod retail;
-pub use self::csv::csv;
+pub use self::csv::{csv, TABLES};
 use crate::auth::Principal;
 use crate::error::AppError;
 

@@ -61,6 +61,10 @@ pub struct ComplianceQuery {
 #[get("/reports/compliance")]
 pub async fn compliance(state: web::Data<AppState>, who: Principal, q: web::Query<ComplianceQuery>) -> Result<HttpResponse, AppError> {
     let q = q.into_inner();
+    // a table is named right or refused, with csv or without
+    if let Some(table) = q.table.as_deref().filter(|t| !super::compliance::TABLES.contains(t)) {
+        return Err(AppError::bad_request("invalid_query", format!("table {table:?}: one of {}", super::compliance::TABLES.join(", "))));
+    }
     let report = transaction(state.reads(), move |conn| super::compliance::report(conn, &who, &q.month).map(|r| (r, q))).await?;
     let (report, q) = report;
     match q.format.as_deref() {

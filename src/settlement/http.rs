@@ -77,6 +77,7 @@ pub async fn agent_statement(state: web::Data<AppState>, who: Principal, path: w
 #[serde(deny_unknown_fields)]
 pub struct DisputeRequest {
     /// What is wrong, in the agent's words; required.
+    #[schema(required = true, value_type = String)]
     pub reason: Option<String>,
 }
 
@@ -126,6 +127,7 @@ pub async fn disputes(state: web::Data<AppState>, who: Principal, params: web::Q
 #[serde(deny_unknown_fields)]
 pub struct ResolveRequest {
     /// HQ's answer, shown to the agent; required.
+    #[schema(required = true, value_type = String)]
     pub note: Option<String>,
     /// The approved adjustment (POST /adjustments) that corrected it, if money was owed.
     pub adjustment_id: Option<i64>,

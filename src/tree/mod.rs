@@ -250,13 +250,13 @@ pub fn downline(
     limit: i64,
 ) -> Result<Vec<(Agent, Vec<i64>)>, AppError> {
     if q.max_depth.is_some_and(|d| d < 1) {
-        return Err(AppError::bad_request("validation", "max_depth must be 1 or more"));
+        return Err(AppError::validation("max_depth must be 1 or more"));
     }
     let root = visible(conn, who, id)?;
     let base = root.path.len() as i32;
     if let Some(after) = &after {
         if after.len() <= root.path.len() || !after.starts_with(&root.path) {
-            return Err(AppError::bad_request("bad_cursor", "cursor does not belong to this downline"));
+            return Err(AppError::unprocessable("bad_cursor", "cursor does not belong to this downline"));
         }
     }
     let filter = SubtreeFilter { max_abs_depth: q.max_depth.map(|d| base.saturating_add(d)), tier_id: q.tier_id };

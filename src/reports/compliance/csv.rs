@@ -6,6 +6,9 @@ use super::ComplianceReport;
 use crate::error::AppError;
 
 /// One table of the report as CSV (UTF-8 with BOM).
+/// The tables `format=csv` can give.
+pub const TABLES: [&str; 6] = ["agents_below", "teams_below", "bought_no_retail", "inventory_loading", "income_disclosure", "retail_findings"];
+
 pub fn csv(report: &ComplianceReport, table: &str) -> Result<Vec<u8>, AppError> {
     let mut out = "\u{feff}".as_bytes().to_vec();
     {
