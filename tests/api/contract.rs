@@ -116,3 +116,63 @@ async fn a_plan_published_twice_under_one_key_is_one_version() {
     assert_eq!(versions.as_array().map(Vec::len), Some(2), "the default and one published: {versions}");
     assert!(first["warnings"].is_array(), "warnings are part of the answer and of its schema");
 }
+
+/// What Schemathesis's two strict checks found, each a reproduction: the server refuses what
+/// the document rules out (400 for the shape, 422 for a bound), takes what it allows, and a
+/// schema-valid request is never 400.
+#[tokio::test]
+async fn the_server_takes_what_the_document_allows_and_refuses_what_it_rules_out() {
+    let app = spawn_app().await;
+    let b = app.brand("acme").await;
+    let top = app.agent(&b.hq, "王芳", "13800000001", b.tiers[0], None).await;
+    let plan = |limits: Value| json!({"effective_from": "2020-01-01T00:00:00Z", "limits": limits});
+    // an array is not an object, even where serde would read it as one
+    let (status, e) = app.post("/api/v1/plan/validate", &b.hq, plan(json!([null, null]))).await;
+    assert_eq!((status, e["code"].as_str()), (StatusCode::BAD_REQUEST, Some("invalid_body")), "{e}");
+    assert!(e["detail"].as_str().unwrap().contains("`limits`"), "the field is named: {e}");
+    let (status, _) = app.post("/api/v1/plan/validate", &b.hq, plan(json!({"max_paid_levels": 2}))).await;
+    assert_eq!(status, StatusCode::OK);
+    // a rate is a string, even a whole one
+    let (status, e) = app.post("/api/v1/plan/validate", &b.hq, json!({"effective_from": "2020-01-01T00:00:00Z", "referral_bonus": {"enabled": true, "rate": 0}})).await;
+    assert_eq!((status, e["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("validation")), "{e}");
+    // a staff member's name is not blank, on the way in or when changed
+    let (_, staff) = app.get("/api/v1/staff", &b.hq).await;
+    let owner = staff.as_array().and_then(|s| s.first()).map(|s| s["id"].as_i64().unwrap()).expect("the owner");
+    let (status, e) = app.call(Method::PATCH, &format!("/api/v1/staff/{owner}"), Some(&b.hq), Some(json!({"name": ""}))).await;
+    assert_eq!((status, e["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("validation")), "{e}");
+    // integers as JSON Schema counts them: 147.0 is 147 in a body, a path and a query
+    let (status, a) = app.get(&format!("/api/v1/agents/{top}.0"), &b.hq).await;
+    assert_eq!((status, a["id"].as_i64()), (StatusCode::OK, Some(top)), "{a}");
+    let (status, page) = app.get(&format!("/api/v1/orders?agent_id={top}.0&limit=5.0"), &b.hq).await;
+    assert_eq!(status, StatusCode::OK, "{page}");
+    let (status, o) = app.post("/api/v1/orders", &b.hq, json!({"kind": "purchase", "buyer_id": top as f64, "lines": [{"sku": "MASK-01", "qty": 2.0}]})).await;
+    assert_eq!((status, o["lines"][0]["qty"].as_i64()), (StatusCode::CREATED, Some(2)), "{o}");
+    let (status, e) = app.post("/api/v1/orders", &b.hq, json!({"kind": "purchase", "buyer_id": top, "lines": [{"sku": "MASK-01", "qty": 2.5}]})).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "2.5 units is not an integer: {e}");
+    // a SKU is text: "1.0" stays "1.0"
+    let (status, e) = app.get("/api/v1/products/1.0", &b.hq).await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "{e}");
+    // a cursor: not base64url is 400 (the document's pattern); base64url not issued here is 422
+    assert_eq!(app.get("/api/v1/agents?cursor=!!", &b.hq).await.0, StatusCode::BAD_REQUEST);
+    let (status, e) = app.get("/api/v1/agents?cursor=bm9wZQ", &b.hq).await;
+    assert_eq!((status, e["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("bad_cursor")), "{e}");
+    // filters that contradict each other are a rule, not a malformed query
+    let (status, e) = app.get("/api/v1/payouts/export?status=approved&batch=1", &b.hq).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{e}");
+    let (status, e) = app.get("/api/v1/audit?from=2026-01-02T00:00:00Z&to=2026-01-01T00:00:00Z", &b.hq).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{e}");
+    // the Idempotency-Key header has the documented pattern
+    let (status, e) = app.call_with(Method::POST, "/api/v1/orders", Some(&b.hq), Some(json!({"kind": "purchase", "buyer_id": top, "lines": [{"sku": "MASK-01", "qty": 1}]})), Some("has space")).await;
+    assert_eq!((status, e["code"].as_str()), (StatusCode::BAD_REQUEST, Some("bad_idempotency_key")), "{e}");
+    // a required reason: missing, null or blank is reason_required
+    for body in [json!({}), json!({"reason": null}), json!({"reason": "  "})] {
+        let (status, e) = app.post("/api/v1/withdrawals/1/reject", &b.hq, body.clone()).await;
+        assert_eq!((status, e["code"].as_str()), (StatusCode::BAD_REQUEST, Some("reason_required")), "{body}: {e}");
+    }
+    // no session: 401 before anything is said about the body
+    let (status, _) = app.call(Method::POST, "/api/v1/agents", None, Some(json!({}))).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    // a compliance table is one of the six, with csv or without
+    let (status, _) = app.get(&format!("/api/v1/reports/compliance?month={}&table=nope", crate::settlement::month_start(0).0), &b.hq).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+}
