@@ -66,8 +66,9 @@ pub(crate) async fn text_of(page: &WebDriver, css: &str) -> String {
 }
 
 /// Waits until `css` matches an element whose text contains `text`.
+/// Patient (15 s): CI runs the suite's browsers beside a debug build on two cores.
 pub(crate) async fn wait_text(page: &WebDriver, css: &str, text: &str) -> WebElement {
-    for _ in 0..100 {
+    for _ in 0..300 {
         for el in page.find_all(By::Css(css)).await.unwrap() {
             if el.text().await.unwrap_or_default().contains(text) {
                 return el;

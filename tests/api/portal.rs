@@ -343,9 +343,24 @@ async fn an_agent_sees_its_way_up_applies_and_hq_approves_in_the_console() {
 }
 
 /// Taps what a thumb would: scrolled to the middle of the screen first, clear of the tab bar.
+/// Cards that load after the page (htmx) move what is below them: the tap waits until the
+/// element stays put, as a thumb does.
 async fn tap(page: &WebDriver, css: &str) {
     let el = page.find(By::Css(css)).await.unwrap();
-    page.execute("arguments[0].scrollIntoView({block: 'center'})", vec![el.to_json().unwrap()]).await.unwrap();
+    let mut last = String::new();
+    for _ in 0..40 {
+        let at = page
+            .execute("arguments[0].scrollIntoView({block: 'center'}); const r = arguments[0].getBoundingClientRect(); return document.querySelector('.htmx-request') ? 'busy' : r.top + ',' + r.left;", vec![el.to_json().unwrap()])
+            .await
+            .unwrap()
+            .json()
+            .to_string();
+        if at == last && at != "\"busy\"" {
+            break;
+        }
+        last = at;
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
     el.click().await.unwrap();
 }
 
