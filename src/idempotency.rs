@@ -70,15 +70,9 @@ pub fn once<T: Serialize>(
         return Ok(StoredResponse { status: status.as_u16(), body: serialise(&value)?, replayed: false });
     };
     let principal = who.actor();
-    let request_hash = {
-        let mut h = Sha256::new();
-        h.update(scope.as_bytes());
-        h.update([0]);
-        h.update(serde_json::to_vec(request).map_err(|e| AppError::internal(e.to_string()))?);
-        h.finalize().to_vec()
-    };
+    let request_hash = request_hash(scope, request)?;
     diesel::sql_query("SELECT pg_advisory_xact_lock(hashtextextended($1, $2))")
-        .bind::<Text, _>(format!("idem:{principal}:{key}"))
+        .bind::<Text, _>(lock_name(&principal, key))
         .bind::<BigInt, _>(who.brand_id)
         .execute(conn)?;
     let existing: Option<(Vec<u8>, i32, String)> =
@@ -101,4 +95,67 @@ pub fn once<T: Serialize>(
         ))
         .execute(conn)?;
     Ok(StoredResponse { status: status.as_u16(), body, replayed: false })
+}
+
+/// The hash a key's request is kept with: the scope and the parsed request (so `"199.5"` and
+/// `"199.50"` are one request).
+pub fn request_hash(scope: &str, request: &impl Serialize) -> Result<Vec<u8>, AppError> {
+    let mut h = Sha256::new();
+    h.update(scope.as_bytes());
+    h.update([0]);
+    h.update(serde_json::to_vec(request).map_err(|e| AppError::internal(e.to_string()))?);
+    Ok(h.finalize().to_vec())
+}
+
+fn lock_name(principal: &str, key: &str) -> String {
+    format!("idem:{principal}:{key}")
+}
+
+/// Many keys at once (a batch): every key's lock — the same lock `once` takes, so a batch and
+/// a single retry of one of its orders exclude each other — in one statement and in one
+/// order (by lock id), then what is already kept under them, in one read.
+pub fn claim_many(conn: &mut PgConnection, who: &Principal, keys: &[&str]) -> Result<std::collections::HashMap<String, (Vec<u8>, i32, String)>, AppError> {
+    let principal = who.actor();
+    let names: Vec<String> = keys.iter().map(|k| lock_name(&principal, k)).collect();
+    diesel::sql_query("SELECT pg_advisory_xact_lock(h) FROM (SELECT DISTINCT hashtextextended(n, $2) AS h FROM unnest($1::text[]) n ORDER BY 1) locks")
+        .bind::<diesel::sql_types::Array<Text>, _>(&names)
+        .bind::<BigInt, _>(who.brand_id)
+        .execute(conn)?;
+    let kept: Vec<(String, Vec<u8>, i32, String)> = ik::table
+        .filter(ik::brand_id.eq(who.brand_id))
+        .filter(ik::principal.eq(&principal))
+        .filter(ik::key.eq_any(keys))
+        .select((ik::key, ik::request_hash, ik::status_code, ik::response_body))
+        .load(conn)?;
+    Ok(kept.into_iter().map(|(k, h, s, b)| (k, (h, s, b))).collect())
+}
+
+/// One answer to keep under its key, for `keep_many`.
+pub struct Kept {
+    pub key: String,
+    pub request_hash: Vec<u8>,
+    pub status: u16,
+    pub body: String,
+}
+
+/// Keeps many answers in one statement per 5,000 (keys claimed by `claim_many`).
+pub fn keep_many(conn: &mut PgConnection, who: &Principal, kept: &[Kept]) -> Result<(), AppError> {
+    let principal = who.actor();
+    for chunk in kept.chunks(5000) {
+        let rows: Vec<_> = chunk
+            .iter()
+            .map(|k| {
+                (
+                    ik::brand_id.eq(who.brand_id),
+                    ik::principal.eq(&principal),
+                    ik::key.eq(&k.key),
+                    ik::request_hash.eq(&k.request_hash),
+                    ik::status_code.eq(i32::from(k.status)),
+                    ik::response_body.eq(&k.body),
+                )
+            })
+            .collect();
+        diesel::insert_into(ik::table).values(rows).execute(conn)?;
+    }
+    Ok(())
 }

@@ -12,7 +12,11 @@ use serde::{Deserialize, Serialize};
 use super::OrderRequest;
 use crate::auth::Principal;
 use crate::error::AppError;
-use crate::idempotency::{self, IdempotencyKey};
+use crate::idempotency::{self, Kept};
+
+/// The scope single orders are kept under: a batch's order and `POST /orders` with the same
+/// key are one request.
+const SCOPE: &str = "POST /orders";
 
 pub const MAX_BATCH: usize = 1000;
 
@@ -59,28 +63,58 @@ pub fn place_batch(conn: &mut PgConnection, who: &Principal, req: &BatchRequest)
     if let Some(dup) = req.orders.iter().find(|o| !seen.insert(o.idempotency_key.as_str())) {
         return Err(AppError::validation(format!("idempotency_key {:?} appears twice in the batch", dup.idempotency_key)));
     }
+    // every key's lock and what is kept under the keys: two statements for the batch
+    let valid = |k: &str| !k.is_empty() && k.len() <= 200 && k.bytes().all(|b| b.is_ascii_graphic());
+    let keys: Vec<&str> = req.orders.iter().map(|o| o.idempotency_key.as_str()).filter(|k| valid(k)).collect();
+    let kept = idempotency::claim_many(conn, who, &keys)?;
     let mut results = Vec::with_capacity(req.orders.len());
     let mut buyers = Vec::new();
+    let mut to_keep = Vec::new();
+    let (mut placed_ids, mut placed_amount) = (Vec::new(), rust_decimal::Decimal::ZERO);
     for (index, item) in req.orders.iter().enumerate() {
-        let key = IdempotencyKey(Some(item.idempotency_key.clone()));
-        if item.idempotency_key.is_empty() || item.idempotency_key.len() > 200 || !item.idempotency_key.bytes().all(|b| b.is_ascii_graphic()) {
+        if !valid(&item.idempotency_key) {
             results.push(refused(index, item, AppError::validation("idempotency_key must be 1 to 200 visible ASCII characters, as the Idempotency-Key header")));
             continue;
         }
+        let hash = idempotency::request_hash(SCOPE, &item.order)?;
+        if let Some((kept_hash, status, body)) = kept.get(&item.idempotency_key) {
+            if *kept_hash != hash {
+                results.push(refused(index, item, AppError::conflict("idempotency_conflict", "this Idempotency-Key was already used with a different request")));
+                continue;
+            }
+            let order: serde_json::Value = serde_json::from_str(body).map_err(|e| AppError::internal(format!("stored answer: {e}")))?;
+            results.push(BatchResult { index, idempotency_key: item.idempotency_key.clone(), status: *status as u16, order: Some(order), problem: None, replayed: true });
+            continue;
+        }
         // a savepoint: a refused order leaves nothing behind and the batch goes on
-        let placed = conn.transaction(|conn| idempotency::once(conn, who, &key, "POST /orders", &item.order, StatusCode::CREATED, |conn| super::place(conn, who, &item.order)));
-        match placed {
-            Ok(stored) => {
-                let order: serde_json::Value = serde_json::from_str(&stored.body).map_err(|e| AppError::internal(format!("stored answer: {e}")))?;
+        match conn.transaction(|conn| super::place_unaudited(conn, who, &item.order)) {
+            Ok(order) => {
+                let body = serde_json::to_string(&order).map_err(|e| AppError::internal(format!("response serialisation: {e}")))?;
                 if let Some(buyer) = super::purchase_buyer(who, &item.order) {
                     buyers.push(buyer);
                 }
-                results.push(BatchResult { index, idempotency_key: item.idempotency_key.clone(), status: stored.status, order: Some(order), problem: None, replayed: stored.replayed });
+                placed_ids.push(order.id);
+                placed_amount += order.amount;
+                results.push(BatchResult {
+                    index,
+                    idempotency_key: item.idempotency_key.clone(),
+                    status: StatusCode::CREATED.as_u16(),
+                    order: Some(serde_json::to_value(&order).map_err(|e| AppError::internal(format!("response serialisation: {e}")))?),
+                    problem: None,
+                    replayed: false,
+                });
+                to_keep.push(Kept { key: item.idempotency_key.clone(), request_hash: hash, status: StatusCode::CREATED.as_u16(), body });
             }
             // the database itself failing is the batch's failure, not one order's
             Err(e) if e.kind == crate::error::ErrorKind::Internal || e.kind == crate::error::ErrorKind::Unavailable => return Err(e),
             Err(e) => results.push(refused(index, item, e)),
         }
+    }
+    // the answers under their keys, and the batch in the audit log: once each for the batch
+    idempotency::keep_many(conn, who, &to_keep)?;
+    if !placed_ids.is_empty() {
+        let after = serde_json::json!({ "orders": placed_ids.len(), "amount": crate::audit::money(placed_amount), "ids": placed_ids });
+        crate::audit::record(conn, who, "order.batch", format!("orders:{}", placed_ids.len()), None, Some(after))?;
     }
     let placed: Vec<i64> = results.iter().filter_map(|r| r.order.as_ref().and_then(|o| o["id"].as_i64())).collect();
     super::store::lock_figure_shards(conn, who.brand_id, &placed)?;

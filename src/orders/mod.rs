@@ -200,14 +200,19 @@ pub fn purchase_buyer(who: &Principal, req: &OrderRequest) -> Option<i64> {
 }
 
 pub fn place(conn: &mut PgConnection, who: &Principal, req: &OrderRequest) -> Result<OrderView, AppError> {
-    let order = match req {
-        // PostgreSQL keeps microseconds: round now, so the response equals a later GET
-        OrderRequest::Purchase(p) => place_purchase(conn, who, p, Utc::now().trunc_subsecs(6)),
-        OrderRequest::Retail(r) => place_retail(conn, who, r, Utc::now().trunc_subsecs(6)),
-    }?;
+    let order = place_unaudited(conn, who, req)?;
     // HQ placing an order (a backfill, an order taken by phone) is in the audit log
     crate::audit::record(conn, who, "order.create", format!("order:{}", order.id), None, Some(serde_json::json!({ "kind": order.kind, "amount": order.amount, "placed_at": order.placed_at })))?;
     Ok(order)
+}
+
+/// An order placed, not yet in the audit log: `place` logs each, a batch logs itself once.
+fn place_unaudited(conn: &mut PgConnection, who: &Principal, req: &OrderRequest) -> Result<OrderView, AppError> {
+    match req {
+        // PostgreSQL keeps microseconds: round now, so the response equals a later GET
+        OrderRequest::Purchase(p) => place_purchase(conn, who, p, Utc::now().trunc_subsecs(6)),
+        OrderRequest::Retail(r) => place_retail(conn, who, r, Utc::now().trunc_subsecs(6)),
+    }
 }
 
 /// The view of an order just written, built from what was written (no re-read); equal to

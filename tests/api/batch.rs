@@ -36,6 +36,23 @@ async fn a_batch_places_each_order_answers_each_and_a_rerun_writes_nothing() {
     assert_eq!(again_ids, placed);
     let (_, all) = app.get("/api/v1/orders?limit=1000", &b.hq).await;
     assert_eq!(all["items"].as_array().map(Vec::len), Some(48), "no order twice");
+    // one key, one request, by either door: POST /orders with a batch's key answers its order
+    let first = json!({"kind": "purchase", "buyer_id": a, "lines": [{"sku": "MASK-01", "qty": 1}]});
+    let (status, single) = app.call_with(reqwest::Method::POST, "/api/v1/orders", Some(&b.hq), Some(first.clone()), Some("imp-0")).await;
+    assert_eq!((status, single["id"].as_i64()), (StatusCode::CREATED, Some(placed[0])), "{single}");
+    let mut other = first.clone();
+    other["lines"][0]["qty"] = json!(3);
+    let (status, e) = app.call_with(reqwest::Method::POST, "/api/v1/orders", Some(&b.hq), Some(other.clone()), Some("imp-0")).await;
+    assert_eq!((status, e["code"].as_str()), (StatusCode::CONFLICT, Some("idempotency_conflict")));
+    let mut item = other;
+    item["idempotency_key"] = json!("imp-0");
+    let (_, r) = app.post("/api/v1/orders/batch", &b.hq, json!({"orders": [item]})).await;
+    assert_eq!((r[0]["status"].as_u64(), r[0]["problem"]["code"].as_str()), (Some(409), Some("idempotency_conflict")), "{r}");
+    // the batch is one line of the audit log, naming its orders
+    let (_, log) = app.get("/api/v1/audit?action=order.batch", &b.hq).await;
+    let rows = log["items"].as_array().unwrap();
+    assert_eq!(rows.len(), 1, "one batch placed orders, the rerun none: {log}");
+    assert_eq!(rows[0]["after"]["orders"], 48, "{log}");
     // refusals of the whole batch
     let too_many: Vec<Value> = (0..1001).map(|i| json!({"idempotency_key": format!("x{i}"), "kind": "purchase", "buyer_id": a, "lines": [{"sku": "MASK-01", "qty": 1}]})).collect();
     assert_eq!(app.post("/api/v1/orders/batch", &b.hq, json!({"orders": too_many})).await.0, StatusCode::UNPROCESSABLE_ENTITY);
