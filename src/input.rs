@@ -44,8 +44,9 @@ pub fn whole_numbers(v: &mut serde_json::Value) -> bool {
     use serde_json::Value;
     match v {
         Value::Number(n) if n.is_f64() => match n.as_f64() {
-            // inside i64, where every whole f64 is exact
-            Some(f) if f.fract() == 0.0 && f.abs() < 9.0e15 => {
+            // a safe integer (the document's bound for every 64-bit integer): the text and the
+            // float are the same number there (serde_json's `float_roundtrip` parses exactly)
+            Some(f) if f.fract() == 0.0 && f.abs() <= 9_007_199_254_740_991.0 => {
                 *v = Value::from(f as i64);
                 true
             }

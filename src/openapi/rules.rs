@@ -23,6 +23,11 @@ pub(super) fn parameters(doc: &mut serde_json::Value) {
                     "month" => {
                         schema.insert("pattern".into(), json!(crate::period::MONTH_PATTERN));
                     }
+                    // a search text: what `tree::search` takes
+                    "q" => {
+                        schema.insert("maxLength".into(), json!(100));
+                        schema.insert("pattern".into(), json!(TEXT_PATTERN));
+                    }
                     "Idempotency-Key" => {
                         schema.insert("type".into(), json!("string"));
                         schema.insert("pattern".into(), json!("^[!-~]{1,200}$"));
@@ -352,6 +357,9 @@ pub(super) fn fields(doc: &mut serde_json::Value) {
     }
 }
 
+/// 2^53 − 1: the largest integer every JSON reader holds exactly.
+pub const SAFE_INTEGER: i64 = 9_007_199_254_740_991;
+
 /// utoipa writes an unsigned 32-bit field (`u32`: a plan's months, depths and levels) as
 /// `format: int32, minimum: 0`, which says at most 2,147,483,647 where the server takes up to
 /// 4,294,967,295: the document says what the server reads.
@@ -362,6 +370,12 @@ pub(super) fn unsigned(doc: &mut serde_json::Value) {
             if o.get("format") == Some(&json!("int32")) && o.get("minimum") == Some(&json!(0)) {
                 o.remove("format");
                 o.insert("maximum".into(), json!(u32::MAX));
+            }
+            // ids and other 64-bit integers are safe integers (JavaScript's Number holds them,
+            // and a whole float like `7.0` stands for exactly one of them)
+            if o.get("format") == Some(&json!("int64")) {
+                o.entry("maximum").or_insert(json!(SAFE_INTEGER));
+                o.entry("minimum").or_insert(json!(-SAFE_INTEGER));
             }
             o.values_mut().for_each(unsigned);
         }

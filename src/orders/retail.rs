@@ -8,8 +8,8 @@ pub(super) fn place_retail(conn: &mut PgConnection, who: &Principal, req: &Retai
     let seller_id = party(who, req.seller_id, "seller")?;
     let placed_at = placed_at(who, req.placed_at, now)?;
     check_lines(req.lines.iter().map(|l| (l.sku.as_str(), l.qty)))?;
-    let tz = brands::settings(conn, brand_id)?.timezone;
-    crate::settlement::ensure_open(conn, brand_id, placed_at, now, &tz)?;
+    let settings = brands::settings(conn, brand_id)?;
+    crate::settlement::ensure_open(conn, brand_id, placed_at, now, &settings.timezone)?;
     let seller = load_agent(conn, brand_id, seller_id)?;
     if seller.status == "exited" {
         return Err(AppError::conflict("agent_exited", format!("agent {seller_id} has exited")));
@@ -34,7 +34,6 @@ pub(super) fn place_retail(conn: &mut PgConnection, who: &Principal, req: &Retai
         .into_iter()
         .map(|(sku, retail, floor)| (sku, (retail, floor)))
         .collect();
-    let settings = brands::settings(conn, brand_id)?;
     let (floor_mode, ceiling_factor) = (settings.price_floor_mode, settings.retail_checks.ceiling_factor);
     let mut stock = inventory::lock(conn, brand_id, req.lines.iter().map(|l| (Holder::Agent(seller_id), l.sku.clone())))?;
     let mut lines = Vec::new();

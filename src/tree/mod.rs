@@ -180,10 +180,11 @@ pub struct SearchQuery {
 /// Agents matching a name fragment or a phone prefix and filters, by id: HQ over the brand,
 /// an agent over itself and its subtree only.
 pub fn search(conn: &mut PgConnection, who: &Principal, q: &SearchQuery, after: i64, limit: i64) -> Result<Vec<Agent>, AppError> {
-    let text = q.q.as_deref().map(str::trim).filter(|t| !t.is_empty());
-    if text.is_some_and(|t| t.chars().count() > 100 || t.contains('\0')) {
-        return Err(AppError::bad_request("invalid_query", "q is at most 100 characters, without NUL"));
+    // the document's rule for `q`: at most 100 characters, no control characters
+    if q.q.as_deref().is_some_and(|t| t.chars().count() > 100 || t.chars().any(|c| c.is_control() && !matches!(c, '\n' | '\t' | '\r'))) {
+        return Err(AppError::bad_request("invalid_query", "q is at most 100 characters, without control characters (such as NUL)"));
     }
+    let text = q.q.as_deref().map(str::trim).filter(|t| !t.is_empty());
     if let Some(s) = q.status.as_deref() {
         if !["active", "suspended", "exited", "pending_activation"].contains(&s) {
             return Err(AppError::bad_request("invalid_query", "status must be active, suspended, exited or pending_activation"));

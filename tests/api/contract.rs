@@ -149,6 +149,11 @@ async fn the_server_takes_what_the_document_allows_and_refuses_what_it_rules_out
     assert_eq!((status, o["lines"][0]["qty"].as_i64()), (StatusCode::CREATED, Some(2)), "{o}");
     let (status, e) = app.post("/api/v1/orders", &b.hq, json!({"kind": "purchase", "buyer_id": top, "lines": [{"sku": "MASK-01", "qty": 2.5}]})).await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "2.5 units is not an integer: {e}");
+    // a whole float of a safe integer is read exactly (3704988558768906.0 is not ...905.9)
+    let (status, e) = app.post(&format!("/api/v1/agents/{top}/move"), &b.hq, json!({"parent_id": 3704988558768906.0_f64, "reason": "测试 test"})).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "no such parent, not a malformed body: {e}");
+    // a search text has no control characters
+    assert_eq!(app.get("/api/v1/agents?q=a%00b", &b.hq).await.0, StatusCode::BAD_REQUEST);
     // a SKU is text: "1.0" stays "1.0"
     let (status, e) = app.get("/api/v1/products/1.0", &b.hq).await;
     assert_eq!(status, StatusCode::NOT_FOUND, "{e}");
