@@ -181,7 +181,7 @@ pub fn import(conn: &mut PgConnection, code: &str, orders: Vec<FileOrder>, rows:
             items.push(BatchItem { idempotency_key: key, order });
         }
         if !items.is_empty() {
-            let (results, buyers) = conn.transaction(|conn| place_batch(conn, &hq, &BatchRequest { orders: items }))?;
+            let (results, buyers) = place_batch(conn, &hq, &BatchRequest { orders: items })?;
             for buyer in buyers {
                 conn.transaction(|conn| crate::tree::activation::after_purchase(conn, hq.brand_id, buyer))?;
             }
