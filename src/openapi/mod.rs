@@ -79,6 +79,7 @@ impl Document {
         rules::parameters(&mut doc);
         rules::fields(&mut doc);
         rules::unsigned(&mut doc);
+        rules::safe_integers(&mut doc);
         let bodies = bodies::compile(&doc);
         let mut integers = Vec::new();
         for (path, item) in doc.get("paths").and_then(serde_json::Value::as_object).into_iter().flatten() {

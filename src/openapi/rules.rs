@@ -360,6 +360,30 @@ pub(super) fn fields(doc: &mut serde_json::Value) {
 /// 2^53 − 1: the largest integer every JSON reader holds exactly.
 pub const SAFE_INTEGER: i64 = 9_007_199_254_740_991;
 
+/// In bodies, 64-bit integers are safe integers: JavaScript's Number holds them, and a whole
+/// float like `7.0` stands for exactly one of them (`input::whole_numbers`). Paths and
+/// queries keep the full int64 range the server parses there: their `55.0` is rewritten as
+/// text (`whole.rs`), exact at any size.
+pub(super) fn safe_integers(doc: &mut serde_json::Value) {
+    use serde_json::{json, Value};
+    fn walk(v: &mut Value) {
+        match v {
+            Value::Object(o) => {
+                if o.get("format") == Some(&json!("int64")) {
+                    o.entry("maximum").or_insert(json!(SAFE_INTEGER));
+                    o.entry("minimum").or_insert(json!(-SAFE_INTEGER));
+                }
+                o.values_mut().for_each(walk);
+            }
+            Value::Array(a) => a.iter_mut().for_each(walk),
+            _ => {}
+        }
+    }
+    if let Some(schemas) = doc.pointer_mut("/components/schemas") {
+        walk(schemas);
+    }
+}
+
 /// utoipa writes an unsigned 32-bit field (`u32`: a plan's months, depths and levels) as
 /// `format: int32, minimum: 0`, which says at most 2,147,483,647 where the server takes up to
 /// 4,294,967,295: the document says what the server reads.
@@ -371,12 +395,7 @@ pub(super) fn unsigned(doc: &mut serde_json::Value) {
                 o.remove("format");
                 o.insert("maximum".into(), json!(u32::MAX));
             }
-            // ids and other 64-bit integers are safe integers (JavaScript's Number holds them,
-            // and a whole float like `7.0` stands for exactly one of them)
-            if o.get("format") == Some(&json!("int64")) {
-                o.entry("maximum").or_insert(json!(SAFE_INTEGER));
-                o.entry("minimum").or_insert(json!(-SAFE_INTEGER));
-            }
+
             o.values_mut().for_each(unsigned);
         }
         Value::Array(a) => a.iter_mut().for_each(unsigned),
