@@ -30,12 +30,17 @@ impl FromRequest for IdempotencyKey {
             None => Ok(None),
             Some(v) => match v.to_str() {
                 // what the document's pattern says: 1 to 200 of '!' to '~'
-                Ok(s) if !s.is_empty() && s.len() <= 200 && s.bytes().all(|b| b.is_ascii_graphic()) => Ok(Some(s.to_owned())),
+                Ok(s) if valid_key(s) => Ok(Some(s.to_owned())),
                 _ => Err(AppError::bad_request("bad_idempotency_key", "Idempotency-Key must be 1 to 200 visible ASCII characters")),
             },
         };
         ready(key.map(IdempotencyKey))
     }
+}
+
+/// What a key may be, header or batch item: 1 to 200 of '!' to '~' (the document's pattern).
+pub fn valid_key(k: &str) -> bool {
+    !k.is_empty() && k.len() <= 200 && k.bytes().all(|b| b.is_ascii_graphic())
 }
 
 /// A response that can be replayed byte for byte.

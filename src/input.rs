@@ -16,11 +16,17 @@ pub const MAX_TEXT: usize = 2000;
 /// The largest body the API reads.
 pub const MAX_BODY: usize = 1 << 20;
 
+/// A character no request text may hold: a control character other than a line break or a
+/// tab (the document's text pattern says the same).
+pub fn forbidden(c: char) -> bool {
+    c.is_control() && !matches!(c, '\n' | '\t' | '\r')
+}
+
 /// The first text in `v` that breaks the rule: (where, why).
 pub fn offending(v: &serde_json::Value, at: &str) -> Option<(String, String)> {
     use serde_json::Value;
     let text = |s: &str, at: &str| -> Option<(String, String)> {
-        if s.chars().any(|c| c.is_control() && c != '\n' && c != '\t' && c != '\r') {
+        if s.chars().any(forbidden) {
             return Some((at.to_owned(), "must not contain control characters (such as NUL, \\u0000)".into()));
         }
         if s.chars().count() > MAX_TEXT {

@@ -52,7 +52,7 @@ pub fn compile(doc: &Value) -> Vec<Body> {
 /// `oneOf`/`anyOf`, a branch whose errors are all bounds is the one meant.
 fn shape(e: &ValidationError) -> bool {
     match &e.kind {
-        Kind::OneOfNotValid { context } | Kind::AnyOf { context } => !context.iter().any(|branch| !branch.is_empty() && branch.iter().all(|e| !shape(e))),
+        Kind::OneOfNotValid { context } | Kind::AnyOf { context } => meant(context).is_none(),
         Kind::Pattern { .. }
         | Kind::MinLength { .. }
         | Kind::MaxLength { .. }
@@ -67,14 +67,15 @@ fn shape(e: &ValidationError) -> bool {
     }
 }
 
+/// Of a `oneOf`/`anyOf`'s branches, the one the body meant: its shape fits, only bounds fail.
+fn meant<'a>(context: &'a [Vec<ValidationError<'static>>]) -> Option<&'a Vec<ValidationError<'static>>> {
+    context.iter().find(|branch| !branch.is_empty() && branch.iter().all(|e| !shape(e)))
+}
+
 /// The error to tell: inside a `oneOf`/`anyOf`, the meant branch's first.
 fn innermost<'a>(e: &'a ValidationError<'a>) -> &'a ValidationError<'a> {
     match &e.kind {
-        Kind::OneOfNotValid { context } | Kind::AnyOf { context } => context
-            .iter()
-            .find(|branch| !branch.is_empty() && branch.iter().all(|e| !shape(e)))
-            .and_then(|branch| branch.first())
-            .map_or(e, |inner| innermost(inner)),
+        Kind::OneOfNotValid { context } | Kind::AnyOf { context } => meant(context).and_then(|branch| branch.first()).map_or(e, |inner| innermost(inner)),
         _ => e,
     }
 }
@@ -116,7 +117,7 @@ pub fn check(validator: &Validator, body: &Value) -> Result<(), AppError> {
             f if super::rules::MONEY.contains(&f) => "must be money: a decimal string with at most 2 decimals and no exponent, such as \"189.00\"".to_owned(),
             f if super::rules::RATES.contains(&f) => "must be a rate: a decimal string with at most 4 decimals and no exponent, such as \"0.03\" for 3%".to_owned(),
             "month" | "months" => "must be a month YYYY-MM between 2000-01 and 2099-12".to_owned(),
-            _ if text.is_some_and(|t| t.chars().any(|c| c.is_control() && !matches!(c, '\n' | '\t' | '\r'))) => "must not contain control characters (such as NUL, \\u0000)".to_owned(),
+            _ if text.is_some_and(|t| t.chars().any(crate::input::forbidden)) => "must not contain control characters (such as NUL, \\u0000)".to_owned(),
             _ if is_blank => "must not be blank".to_owned(),
             _ => format!("must match {pattern}"),
         },

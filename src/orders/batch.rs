@@ -84,7 +84,7 @@ pub fn place_batch(conn: &mut PgConnection, who: &Principal, req: &BatchRequest)
 /// One transaction of up to `CHUNK` orders, each in its own savepoint.
 fn place_chunk(conn: &mut PgConnection, who: &Principal, items: &[BatchItem], offset: usize) -> Result<(Vec<BatchResult>, Vec<i64>), AppError> {
     // every key's lock and what is kept under the keys: two statements for the chunk
-    let valid = |k: &str| !k.is_empty() && k.len() <= 200 && k.bytes().all(|b| b.is_ascii_graphic());
+    let valid = idempotency::valid_key;
     let keys: Vec<&str> = items.iter().map(|o| o.idempotency_key.as_str()).filter(|k| valid(k)).collect();
     let kept = idempotency::claim_many(conn, who, &keys)?;
     let mut results = Vec::with_capacity(items.len());

@@ -181,7 +181,7 @@ pub struct SearchQuery {
 /// an agent over itself and its subtree only.
 pub fn search(conn: &mut PgConnection, who: &Principal, q: &SearchQuery, after: i64, limit: i64) -> Result<Vec<Agent>, AppError> {
     // the document's rule for `q`: at most 100 characters, no control characters
-    if q.q.as_deref().is_some_and(|t| t.chars().count() > 100 || t.chars().any(|c| c.is_control() && !matches!(c, '\n' | '\t' | '\r'))) {
+    if q.q.as_deref().is_some_and(|t| t.chars().count() > 100 || t.chars().any(crate::input::forbidden)) {
         return Err(AppError::bad_request("invalid_query", "q is at most 100 characters, without control characters (such as NUL)"));
     }
     let text = q.q.as_deref().map(str::trim).filter(|t| !t.is_empty());
