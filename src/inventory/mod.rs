@@ -17,7 +17,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::auth::Principal;
 use crate::error::AppError;
-use crate::schema::{hq_stock, stock, stock_moves};
+use crate::schema::stock;
 
 /// Who holds stock.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -32,47 +32,72 @@ pub struct Level {
     pub avg_cost: Decimal,
 }
 
-/// The locked stock rows of one transaction.
+/// The locked stock rows of one transaction, and which of them it changed.
 #[derive(Debug, Default)]
 pub struct Locked {
     rows: BTreeMap<(Holder, String), Level>,
+    changed: std::collections::BTreeSet<(Holder, String)>,
 }
 
 #[derive(QueryableByName)]
 struct LockedRow {
+    #[diesel(sql_type = diesel::sql_types::Nullable<BigInt>)]
+    agent_id: Option<i64>,
+    #[diesel(sql_type = Text)]
+    sku: String,
     #[diesel(sql_type = BigInt)]
     qty: i64,
     #[diesel(sql_type = diesel::sql_types::Numeric)]
     avg_cost: Decimal,
 }
 
-/// Locks (creating at zero where missing) the given rows in the global order.
+/// Locks (creating at zero where missing) the given rows in the global order: HQ's rows by
+/// SKU, then agents' rows by (agent, SKU), bytewise — one statement for each kind of holder,
+/// however many rows (a batch of orders locks all of its rows at once).
 pub fn lock(conn: &mut PgConnection, brand_id: i64, keys: impl IntoIterator<Item = (Holder, String)>) -> Result<Locked, AppError> {
     let mut keys: Vec<(Holder, String)> = keys.into_iter().collect();
     keys.sort(); // Holder::Hq < Holder::Agent(_), then by sku: the global lock order
     keys.dedup();
-    let mut locked = Locked::default();
-    for (holder, sku) in keys {
-        let row: LockedRow = match holder {
-            Holder::Hq => diesel::sql_query(
-                "INSERT INTO hq_stock (brand_id, sku, qty) VALUES ($1, $2, 0)
+    let hq: Vec<&str> = keys.iter().filter(|(h, _)| *h == Holder::Hq).map(|(_, s)| s.as_str()).collect();
+    let (agents, skus): (Vec<i64>, Vec<&str>) = keys
+        .iter()
+        .filter_map(|(h, s)| match h {
+            Holder::Agent(id) => Some((*id, s.as_str())),
+            Holder::Hq => None,
+        })
+        .unzip();
+    let mut rows: Vec<LockedRow> = Vec::with_capacity(keys.len());
+    if !hq.is_empty() {
+        rows.extend(
+            diesel::sql_query(
+                "INSERT INTO hq_stock (brand_id, sku, qty)
+                 SELECT $1, k.sku, 0 FROM unnest($2::text[]) AS k(sku) ORDER BY k.sku COLLATE \"C\"
                  ON CONFLICT (brand_id, sku) DO UPDATE SET qty = hq_stock.qty
-                 RETURNING qty, 0::numeric AS avg_cost",
+                 RETURNING NULL::bigint AS agent_id, sku, qty, 0::numeric AS avg_cost",
             )
             .bind::<BigInt, _>(brand_id)
-            .bind::<Text, _>(&sku)
-            .get_result(conn)?,
-            Holder::Agent(agent_id) => diesel::sql_query(
-                "INSERT INTO stock (brand_id, agent_id, sku, qty) VALUES ($1, $2, $3, 0)
+            .bind::<diesel::sql_types::Array<Text>, _>(&hq)
+            .load::<LockedRow>(conn)?,
+        );
+    }
+    if !agents.is_empty() {
+        rows.extend(
+            diesel::sql_query(
+                "INSERT INTO stock (brand_id, agent_id, sku, qty)
+                 SELECT $1, k.agent_id, k.sku, 0 FROM unnest($2::bigint[], $3::text[]) AS k(agent_id, sku) ORDER BY k.agent_id, k.sku COLLATE \"C\"
                  ON CONFLICT (brand_id, agent_id, sku) DO UPDATE SET qty = stock.qty
-                 RETURNING qty, avg_cost",
+                 RETURNING agent_id, sku, qty, avg_cost",
             )
             .bind::<BigInt, _>(brand_id)
-            .bind::<BigInt, _>(agent_id)
-            .bind::<Text, _>(&sku)
-            .get_result(conn)?,
-        };
-        locked.rows.insert((holder, sku), Level { qty: row.qty, avg_cost: row.avg_cost });
+            .bind::<diesel::sql_types::Array<BigInt>, _>(&agents)
+            .bind::<diesel::sql_types::Array<Text>, _>(&skus)
+            .load::<LockedRow>(conn)?,
+        );
+    }
+    let mut locked = Locked::default();
+    for r in rows {
+        let holder = r.agent_id.map_or(Holder::Hq, Holder::Agent);
+        locked.rows.insert((holder, r.sku), Level { qty: r.qty, avg_cost: r.avg_cost });
     }
     Ok(locked)
 }
@@ -89,39 +114,77 @@ impl Locked {
         self.rows.get(&(holder, sku.to_owned())).copied().unwrap_or(Level { qty: 0, avg_cost: Decimal::ZERO })
     }
 
-    /// Takes `qty` out; 409 `insufficient_stock` if the holder has less.
-    pub fn take(&mut self, holder: Holder, sku: &str, qty: i64) -> Result<Decimal, AppError> {
-        let level = self.rows.get_mut(&(holder, sku.to_owned())).ok_or_else(|| AppError::internal(format!("stock of {} / {sku} was not locked", who(holder))))?;
+    /// 409 `insufficient_stock` if the holder has less than `qty` (nothing taken).
+    pub fn check_take(&self, holder: Holder, sku: &str, qty: i64) -> Result<(), AppError> {
+        let level = self.rows.get(&(holder, sku.to_owned())).ok_or_else(|| AppError::internal(format!("stock of {} / {sku} was not locked", who(holder))))?;
         if level.qty < qty {
             return Err(AppError::conflict("insufficient_stock", format!("{} holds {} of {sku}, {qty} are needed", who(holder), level.qty)));
         }
+        Ok(())
+    }
+
+    /// Takes `qty` out; 409 `insufficient_stock` if the holder has less.
+    pub fn take(&mut self, holder: Holder, sku: &str, qty: i64) -> Result<Decimal, AppError> {
+        self.check_take(holder, sku, qty)?;
+        let key = (holder, sku.to_owned());
+        let level = self.rows.get_mut(&key).ok_or_else(|| AppError::internal("stock row vanished"))?;
         level.qty -= qty;
-        Ok(level.avg_cost)
+        let cost = level.avg_cost;
+        self.changed.insert(key);
+        Ok(cost)
     }
 
     /// Puts `qty` in at `unit_cost`, updating the moving average cost.
     pub fn put(&mut self, holder: Holder, sku: &str, qty: i64, unit_cost: Decimal) -> Result<(), AppError> {
-        let level = self.rows.get_mut(&(holder, sku.to_owned())).ok_or_else(|| AppError::internal(format!("stock of {} / {sku} was not locked", who(holder))))?;
+        let key = (holder, sku.to_owned());
+        let level = self.rows.get_mut(&key).ok_or_else(|| AppError::internal(format!("stock of {} / {sku} was not locked", who(holder))))?;
         let total = level.qty + qty;
         if total > 0 {
             let value = level.avg_cost * Decimal::from(level.qty) + unit_cost * Decimal::from(qty);
             level.avg_cost = (value / Decimal::from(total)).round_dp_with_strategy(4, RoundingStrategy::MidpointAwayFromZero);
         }
         level.qty = total;
+        self.changed.insert(key);
         Ok(())
     }
 
-    /// Writes every locked row back.
+    /// Writes the changed rows back: one statement for HQ's, one for agents'.
     pub fn save(&self, conn: &mut PgConnection, brand_id: i64) -> Result<(), AppError> {
-        for ((holder, sku), level) in &self.rows {
-            match holder {
+        let (mut hq_skus, mut hq_qty) = (Vec::new(), Vec::new());
+        let (mut agents, mut skus, mut qty, mut cost) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+        for key in &self.changed {
+            let level = self.rows[key];
+            match key.0 {
                 Holder::Hq => {
-                    diesel::update(hq_stock::table.find((brand_id, sku))).set(hq_stock::qty.eq(level.qty)).execute(conn)?;
+                    hq_skus.push(key.1.as_str());
+                    hq_qty.push(level.qty);
                 }
-                Holder::Agent(agent_id) => {
-                    diesel::update(stock::table.find((brand_id, agent_id, sku))).set((stock::qty.eq(level.qty), stock::avg_cost.eq(level.avg_cost))).execute(conn)?;
+                Holder::Agent(id) => {
+                    agents.push(id);
+                    skus.push(key.1.as_str());
+                    qty.push(level.qty);
+                    cost.push(level.avg_cost);
                 }
             }
+        }
+        if !hq_skus.is_empty() {
+            diesel::sql_query("UPDATE hq_stock h SET qty = v.qty FROM unnest($2::text[], $3::bigint[]) AS v(sku, qty) WHERE h.brand_id = $1 AND h.sku = v.sku")
+                .bind::<BigInt, _>(brand_id)
+                .bind::<diesel::sql_types::Array<Text>, _>(&hq_skus)
+                .bind::<diesel::sql_types::Array<BigInt>, _>(&hq_qty)
+                .execute(conn)?;
+        }
+        if !agents.is_empty() {
+            diesel::sql_query(
+                "UPDATE stock s SET qty = v.qty, avg_cost = v.avg_cost FROM unnest($2::bigint[], $3::text[], $4::bigint[], $5::numeric[]) AS v(agent_id, sku, qty, avg_cost)
+                  WHERE s.brand_id = $1 AND s.agent_id = v.agent_id AND s.sku = v.sku",
+            )
+            .bind::<BigInt, _>(brand_id)
+            .bind::<diesel::sql_types::Array<BigInt>, _>(&agents)
+            .bind::<diesel::sql_types::Array<Text>, _>(&skus)
+            .bind::<diesel::sql_types::Array<BigInt>, _>(&qty)
+            .bind::<diesel::sql_types::Array<diesel::sql_types::Numeric>, _>(&cost)
+            .execute(conn)?;
         }
         Ok(())
     }
@@ -140,25 +203,30 @@ pub struct Move<'a> {
     pub reason: Option<&'a str>,
 }
 
+/// Records movements in one statement, in the given order.
 pub fn record_moves(conn: &mut PgConnection, brand_id: i64, moves: &[Move]) -> Result<(), AppError> {
-    let rows: Vec<_> = moves
-        .iter()
-        .map(|m| {
-            (
-                stock_moves::brand_id.eq(brand_id),
-                stock_moves::kind.eq(m.kind),
-                stock_moves::sku.eq(m.sku),
-                stock_moves::from_agent.eq(m.from),
-                stock_moves::to_agent.eq(m.to),
-                stock_moves::qty.eq(m.qty),
-                stock_moves::unit_cost.eq(m.unit_cost),
-                stock_moves::order_id.eq(m.order_id),
-                stock_moves::refund_id.eq(m.refund_id),
-                stock_moves::reason.eq(m.reason),
-            )
-        })
-        .collect();
-    diesel::insert_into(stock_moves::table).values(rows).execute(conn)?;
+    use diesel::sql_types::{Array, Nullable, Numeric};
+    if moves.is_empty() {
+        return Ok(());
+    }
+    let col = |f: &dyn Fn(&Move) -> Option<i64>| moves.iter().map(f).collect::<Vec<_>>();
+    diesel::sql_query(
+        "INSERT INTO stock_moves (brand_id, kind, sku, from_agent, to_agent, qty, unit_cost, order_id, refund_id, reason)
+         SELECT $1, m.kind, m.sku, m.from_agent, m.to_agent, m.qty, m.unit_cost, m.order_id, m.refund_id, m.reason
+           FROM unnest($2::text[], $3::text[], $4::bigint[], $5::bigint[], $6::bigint[], $7::numeric[], $8::bigint[], $9::bigint[], $10::text[])
+                AS m(kind, sku, from_agent, to_agent, qty, unit_cost, order_id, refund_id, reason)",
+    )
+    .bind::<BigInt, _>(brand_id)
+    .bind::<Array<Text>, _>(moves.iter().map(|m| m.kind).collect::<Vec<_>>())
+    .bind::<Array<Text>, _>(moves.iter().map(|m| m.sku).collect::<Vec<_>>())
+    .bind::<Array<Nullable<BigInt>>, _>(col(&|m| m.from))
+    .bind::<Array<Nullable<BigInt>>, _>(col(&|m| m.to))
+    .bind::<Array<BigInt>, _>(moves.iter().map(|m| m.qty).collect::<Vec<_>>())
+    .bind::<Array<Numeric>, _>(moves.iter().map(|m| m.unit_cost).collect::<Vec<_>>())
+    .bind::<Array<Nullable<BigInt>>, _>(col(&|m| m.order_id))
+    .bind::<Array<Nullable<BigInt>>, _>(col(&|m| m.refund_id))
+    .bind::<Array<Nullable<Text>>, _>(moves.iter().map(|m| m.reason).collect::<Vec<_>>())
+    .execute(conn)?;
     Ok(())
 }
 

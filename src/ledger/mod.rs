@@ -97,48 +97,107 @@ fn wallet_cuts(lines: &[Posting]) -> Option<Decimal> {
 /// Appends one journal entry with its postings; returns the entry id. Refuses an
 /// unbalanced entry here, and the database checks again at commit.
 pub fn post(conn: &mut PgConnection, brand_id: i64, entry: &Entry, lines: &[Posting]) -> Result<i64, AppError> {
-    let total: Decimal = lines.iter().map(|p| p.amount).sum();
-    if !total.is_zero() {
-        return Err(AppError::internal(format!("refusing an unbalanced {} entry: postings sum to {total}", entry.kind)));
+    let ids = post_many(conn, brand_id, &[(entry, lines)])?;
+    ids.first().copied().ok_or_else(|| AppError::internal("no entry id"))
+}
+
+/// Appends entries with their postings — two INSERTs however many (a batch of orders) — and
+/// returns their ids in the given order. Every entry must balance.
+pub fn post_many(conn: &mut PgConnection, brand_id: i64, entries: &[(&Entry, &[Posting])]) -> Result<Vec<i64>, AppError> {
+    use diesel::sql_types::{Array, BigInt, Int4, Nullable, Numeric, Text, Timestamptz};
+    for (entry, lines) in entries {
+        let total: Decimal = lines.iter().map(|p| p.amount).sum();
+        if !total.is_zero() {
+            return Err(AppError::internal(format!("refusing an unbalanced {} entry: postings sum to {total}", entry.kind)));
+        }
     }
-    let entry_id: i64 = diesel::insert_into(journal_entries::table)
-        .values((
-            journal_entries::brand_id.eq(brand_id),
-            journal_entries::kind.eq(entry.kind),
-            journal_entries::order_id.eq(entry.order_id),
-            journal_entries::refund_id.eq(entry.refund_id),
-            journal_entries::withdrawal_id.eq(entry.withdrawal_id),
-            journal_entries::occurred_at.eq(entry.occurred_at),
-            journal_entries::memo.eq(entry.memo),
-            journal_entries::created_by.eq(entry.created_by),
-            journal_entries::wallet_cuts.eq(entry.wallet_cuts.or_else(|| wallet_cuts(lines))),
-        ))
-        .returning(journal_entries::id)
-        .get_result(conn)?;
-    let rows: Vec<_> = lines
+    if entries.is_empty() {
+        return Ok(Vec::new());
+    }
+    #[derive(QueryableByName)]
+    struct Id {
+        #[diesel(sql_type = BigInt)]
+        id: i64,
+    }
+    // ids first, so the postings can name their entry without relying on RETURNING's order
+    let mut ids: Vec<i64> = diesel::sql_query("SELECT nextval(pg_get_serial_sequence('journal_entries', 'id')) AS id FROM generate_series(1, $1)")
+        .bind::<BigInt, _>(entries.len() as i64)
+        .load::<Id>(conn)?
+        .into_iter()
+        .map(|r| r.id)
+        .collect();
+    ids.sort_unstable();
+    let rows: Vec<_> = entries
         .iter()
-        .filter(|p| !p.amount.is_zero())
-        .map(|p| {
-            let (account, agent_id) = p.account.parts();
+        .zip(&ids)
+        .map(|((entry, lines), id)| {
             (
-                postings::brand_id.eq(brand_id),
-                postings::entry_id.eq(entry_id),
-                postings::account.eq(account),
-                postings::agent_id.eq(agent_id),
-                postings::amount.eq(p.amount),
-                postings::split_kind.eq(p.split_kind),
-                postings::order_id.eq(p.order_id),
-                postings::line_no.eq(p.line_no),
-                postings::generation.eq(p.generation),
-                postings::occurred_at.eq(entry.occurred_at),
-                postings::available_at.eq(p.available_at),
+                journal_entries::brand_id.eq(brand_id),
+                journal_entries::id.eq(*id),
+                journal_entries::kind.eq(entry.kind),
+                journal_entries::order_id.eq(entry.order_id),
+                journal_entries::refund_id.eq(entry.refund_id),
+                journal_entries::withdrawal_id.eq(entry.withdrawal_id),
+                journal_entries::occurred_at.eq(entry.occurred_at),
+                journal_entries::memo.eq(entry.memo),
+                journal_entries::created_by.eq(entry.created_by),
+                journal_entries::wallet_cuts.eq(entry.wallet_cuts.or_else(|| wallet_cuts(lines))),
             )
         })
         .collect();
-    if !rows.is_empty() {
-        diesel::insert_into(postings::table).values(rows).execute(conn)?;
+    diesel::insert_into(journal_entries::table).values(rows).execute(conn)?;
+    let mut cols = PostingColumns::default();
+    for ((entry, lines), id) in entries.iter().zip(&ids) {
+        for p in lines.iter().filter(|p| !p.amount.is_zero()) {
+            let (account, agent_id) = p.account.parts();
+            cols.entry_id.push(*id);
+            cols.account.push(account);
+            cols.agent_id.push(agent_id);
+            cols.amount.push(p.amount);
+            cols.split_kind.push(p.split_kind);
+            cols.order_id.push(p.order_id);
+            cols.line_no.push(p.line_no);
+            cols.generation.push(p.generation);
+            cols.occurred_at.push(entry.occurred_at);
+            cols.available_at.push(p.available_at);
+        }
     }
-    Ok(entry_id)
+    if !cols.entry_id.is_empty() {
+        // one statement: the balance trigger checks every entry it touched once
+        diesel::sql_query(
+            "INSERT INTO postings (brand_id, entry_id, account, agent_id, amount, split_kind, order_id, line_no, generation, occurred_at, available_at)
+             SELECT $1, p.* FROM unnest($2::bigint[], $3::text[], $4::bigint[], $5::numeric[], $6::text[], $7::bigint[], $8::int4[], $9::int4[], $10::timestamptz[], $11::timestamptz[])
+                    AS p(entry_id, account, agent_id, amount, split_kind, order_id, line_no, generation, occurred_at, available_at)",
+        )
+        .bind::<BigInt, _>(brand_id)
+        .bind::<Array<BigInt>, _>(&cols.entry_id)
+        .bind::<Array<Text>, _>(&cols.account)
+        .bind::<Array<Nullable<BigInt>>, _>(&cols.agent_id)
+        .bind::<Array<Numeric>, _>(&cols.amount)
+        .bind::<Array<Nullable<Text>>, _>(&cols.split_kind)
+        .bind::<Array<Nullable<BigInt>>, _>(&cols.order_id)
+        .bind::<Array<Nullable<Int4>>, _>(&cols.line_no)
+        .bind::<Array<Nullable<Int4>>, _>(&cols.generation)
+        .bind::<Array<Timestamptz>, _>(&cols.occurred_at)
+        .bind::<Array<Timestamptz>, _>(&cols.available_at)
+        .execute(conn)?;
+    }
+    Ok(ids)
+}
+
+/// The postings of a `post_many`, column by column (bound as arrays).
+#[derive(Default)]
+struct PostingColumns {
+    entry_id: Vec<i64>,
+    account: Vec<&'static str>,
+    agent_id: Vec<Option<i64>>,
+    amount: Vec<Decimal>,
+    split_kind: Vec<Option<&'static str>>,
+    order_id: Vec<Option<i64>>,
+    line_no: Vec<Option<i32>>,
+    generation: Vec<Option<i32>>,
+    occurred_at: Vec<DateTime<Utc>>,
+    available_at: Vec<DateTime<Utc>>,
 }
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]

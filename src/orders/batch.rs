@@ -81,64 +81,60 @@ pub fn place_batch(conn: &mut PgConnection, who: &Principal, req: &BatchRequest)
     Ok((results, buyers))
 }
 
-/// One transaction of up to `CHUNK` orders, each in its own savepoint.
+/// One transaction of up to `CHUNK` orders, placed as one group (`place::place_many`).
 fn place_chunk(conn: &mut PgConnection, who: &Principal, items: &[BatchItem], offset: usize) -> Result<(Vec<BatchResult>, Vec<i64>), AppError> {
     // every key's lock and what is kept under the keys: two statements for the chunk
     let valid = idempotency::valid_key;
     let keys: Vec<&str> = items.iter().map(|o| o.idempotency_key.as_str()).filter(|k| valid(k)).collect();
     let kept = idempotency::claim_many(conn, who, &keys)?;
-    let mut results = Vec::with_capacity(items.len());
-    let mut buyers = Vec::new();
-    let mut to_keep = Vec::new();
-    let (mut placed_ids, mut placed_amount) = (Vec::new(), rust_decimal::Decimal::ZERO);
+    let mut results: Vec<Option<BatchResult>> = Vec::with_capacity(items.len());
+    let mut fresh: Vec<(usize, Vec<u8>)> = Vec::new();
     for (i, item) in items.iter().enumerate() {
         let index = offset + i;
         if !valid(&item.idempotency_key) {
-            results.push(refused(index, item, AppError::validation("idempotency_key must be 1 to 200 visible ASCII characters, as the Idempotency-Key header")));
+            results.push(Some(refused(index, item, AppError::validation("idempotency_key must be 1 to 200 visible ASCII characters, as the Idempotency-Key header"))));
             continue;
         }
         let hash = idempotency::request_hash(SCOPE, &item.order)?;
-        if let Some((kept_hash, status, body)) = kept.get(&item.idempotency_key) {
-            if *kept_hash != hash {
-                results.push(refused(index, item, AppError::conflict("idempotency_conflict", "this Idempotency-Key was already used with a different request")));
-                continue;
+        results.push(match kept.get(&item.idempotency_key) {
+            Some((kept_hash, _, _)) if *kept_hash != hash => Some(refused(index, item, AppError::conflict("idempotency_conflict", "this Idempotency-Key was already used with a different request"))),
+            Some((_, status, body)) => {
+                let order: serde_json::Value = serde_json::from_str(body).map_err(|e| AppError::internal(format!("stored answer: {e}")))?;
+                Some(BatchResult { index, idempotency_key: item.idempotency_key.clone(), status: *status as u16, order: Some(order), problem: None, replayed: true })
             }
-            let order: serde_json::Value = serde_json::from_str(body).map_err(|e| AppError::internal(format!("stored answer: {e}")))?;
-            results.push(BatchResult { index, idempotency_key: item.idempotency_key.clone(), status: *status as u16, order: Some(order), problem: None, replayed: true });
-            continue;
-        }
-        // a savepoint: a refused order leaves nothing behind and the batch goes on
-        match conn.transaction(|conn| super::place_unaudited(conn, who, &item.order)) {
+            None => {
+                fresh.push((i, hash));
+                None
+            }
+        });
+    }
+    let reqs: Vec<&OrderRequest> = fresh.iter().map(|(i, _)| &items[*i].order).collect();
+    let placed = super::place::place_many(conn, who, &reqs)?;
+    let (mut buyers, mut to_keep) = (Vec::new(), Vec::new());
+    let (mut placed_ids, mut placed_amount) = (Vec::new(), rust_decimal::Decimal::ZERO);
+    for ((i, hash), outcome) in fresh.into_iter().zip(placed) {
+        let item = &items[i];
+        results[i] = Some(match outcome {
             Ok(order) => {
                 let body = serde_json::to_string(&order).map_err(|e| AppError::internal(format!("response serialisation: {e}")))?;
-                if let Some(buyer) = super::purchase_buyer(who, &item.order) {
-                    buyers.push(buyer);
-                }
+                buyers.extend(super::purchase_buyer(who, &item.order));
                 placed_ids.push(order.id);
                 placed_amount += order.amount;
-                results.push(BatchResult {
-                    index,
-                    idempotency_key: item.idempotency_key.clone(),
-                    status: StatusCode::CREATED.as_u16(),
-                    order: Some(serde_json::to_value(&order).map_err(|e| AppError::internal(format!("response serialisation: {e}")))?),
-                    problem: None,
-                    replayed: false,
-                });
+                let value = serde_json::to_value(&order).map_err(|e| AppError::internal(format!("response serialisation: {e}")))?;
                 to_keep.push(Kept { key: item.idempotency_key.clone(), request_hash: hash, status: StatusCode::CREATED.as_u16(), body });
+                BatchResult { index: offset + i, idempotency_key: item.idempotency_key.clone(), status: StatusCode::CREATED.as_u16(), order: Some(value), problem: None, replayed: false }
             }
-            // the database itself failing is the batch's failure, not one order's
-            Err(e) if e.kind == crate::error::ErrorKind::Internal || e.kind == crate::error::ErrorKind::Unavailable => return Err(e),
-            Err(e) => results.push(refused(index, item, e)),
-        }
+            Err(e) => refused(offset + i, item, e),
+        });
     }
-    // the answers under their keys, and the batch in the audit log: once each for the batch
+    // the answers under their keys, and the batch in the audit log: once each for the chunk
     idempotency::keep_many(conn, who, &to_keep)?;
     if !placed_ids.is_empty() {
         let after = serde_json::json!({ "orders": placed_ids.len(), "amount": crate::audit::money(placed_amount), "ids": placed_ids });
         crate::audit::record(conn, who, "order.batch", format!("orders:{}", placed_ids.len()), None, Some(after))?;
     }
-    let placed: Vec<i64> = results.iter().filter_map(|r| r.order.as_ref().and_then(|o| o["id"].as_i64())).collect();
-    super::store::lock_figure_shards(conn, who.brand_id, &placed)?;
+    super::store::lock_figure_shards(conn, who.brand_id, &placed_ids)?;
+    let results = results.into_iter().collect::<Option<Vec<_>>>().ok_or_else(|| AppError::internal("an order of the batch without a result"))?;
     Ok((results, buyers))
 }
 

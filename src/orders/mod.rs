@@ -5,6 +5,7 @@ pub mod batch;
 pub mod explain;
 pub mod http;
 pub mod import;
+mod place;
 mod prices;
 mod purchase;
 mod read;
@@ -14,9 +15,6 @@ pub mod store;
 
 pub use read::{formulas_for, get, list, view, ListQuery};
 pub use refund::{refund, RefundLineView, RefundRequest, RefundView};
-use prices::prices;
-use purchase::place_purchase;
-use retail::place_retail;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
@@ -31,7 +29,6 @@ use crate::commission::{self, Party, Split, SplitKind};
 use crate::error::AppError;
 use crate::inventory::{self, Holder, Move};
 use crate::ledger::{self, Account, Entry, Posting};
-use crate::schema::products;
 use crate::tree::{self, AgentRow};
 use store::{LineRow, NewOrder, OrderRow};
 
@@ -187,10 +184,6 @@ fn party(who: &Principal, named: Option<i64>, role: &str) -> Result<i64, AppErro
     }
 }
 
-fn load_agent(conn: &mut PgConnection, brand_id: i64, id: i64) -> Result<AgentRow, AppError> {
-    tree::store::find(conn, brand_id, id)?.ok_or_else(|| AppError::validation(format!("agent {id} does not exist")))
-}
-
 /// The buyer of a purchase request (the caller when it is an agent), for what follows it.
 pub fn purchase_buyer(who: &Principal, req: &OrderRequest) -> Option<i64> {
     match req {
@@ -208,11 +201,7 @@ pub fn place(conn: &mut PgConnection, who: &Principal, req: &OrderRequest) -> Re
 
 /// An order placed, not yet in the audit log: `place` logs each, a batch logs itself once.
 fn place_unaudited(conn: &mut PgConnection, who: &Principal, req: &OrderRequest) -> Result<OrderView, AppError> {
-    match req {
-        // PostgreSQL keeps microseconds: round now, so the response equals a later GET
-        OrderRequest::Purchase(p) => place_purchase(conn, who, p, Utc::now().trunc_subsecs(6)),
-        OrderRequest::Retail(r) => place_retail(conn, who, r, Utc::now().trunc_subsecs(6)),
-    }
+    place::place_many(conn, who, &[req])?.pop().ok_or_else(|| AppError::internal("no result for the order"))?
 }
 
 /// The view of an order just written, built from what was written (no re-read); equal to
@@ -223,7 +212,7 @@ fn fresh_view(id: i64, o: &NewOrder, lines: &[LineRow], splits: &[Split]) -> Ord
         kind: o.kind.to_owned(),
         buyer_id: o.buyer_id,
         seller_id: o.seller_id,
-        customer: o.customer_name.map(|name| Customer { name: name.to_owned(), phone: o.customer_phone.map(str::to_owned) }),
+        customer: o.customer_name.as_ref().map(|name| Customer { name: name.clone(), phone: o.customer_phone.clone() }),
         amount: o.amount,
         placed_at: o.placed_at,
         plan_version: o.plan_version,

@@ -1,16 +1,22 @@
 //! A retail sale (零售): an agent sells from its own stock to a consumer, at or above the
-//! product's floor when the brand enforces one; no cut is paid on it.
+//! product's floor when the brand enforces one; no cut is paid on it. Drafted against the
+//! group's reads, then planned in memory against the locked stock (`place`).
 
+use chrono::{DateTime, Utc};
+
+use super::place::{hold_until, Group, Planned};
 use super::*;
+use crate::inventory::Locked;
 
-pub(super) fn place_retail(conn: &mut PgConnection, who: &Principal, req: &RetailRequest, now: DateTime<Utc>) -> Result<OrderView, AppError> {
-    let brand_id = who.brand_id;
-    let seller_id = party(who, req.seller_id, "seller")?;
-    let placed_at = placed_at(who, req.placed_at, now)?;
-    check_lines(req.lines.iter().map(|l| (l.sku.as_str(), l.qty)))?;
-    let settings = brands::settings(conn, brand_id)?;
-    crate::settlement::ensure_open(conn, brand_id, placed_at, now, &settings.timezone)?;
-    let seller = load_agent(conn, brand_id, seller_id)?;
+pub(super) struct RetailDraft<'r> {
+    req: &'r RetailRequest,
+    seller_id: i64,
+    placed_at: DateTime<Utc>,
+    phone: Option<String>,
+}
+
+pub(super) fn draft<'r>(g: &Group, req: &'r RetailRequest, seller_id: i64, placed_at: DateTime<Utc>) -> Result<RetailDraft<'r>, AppError> {
+    let seller = g.known.agent(seller_id).ok_or_else(|| AppError::validation(format!("agent {seller_id} does not exist")))?;
     if seller.status == "exited" {
         return Err(AppError::conflict("agent_exited", format!("agent {seller_id} has exited")));
     }
@@ -25,21 +31,24 @@ pub(super) fn place_retail(conn: &mut PgConnection, who: &Principal, req: &Retai
         None => None,
     };
     let skus: Vec<&str> = req.lines.iter().map(|l| l.sku.as_str()).collect();
-    prices(conn, brand_id, &skus)?;
-    let catalog: HashMap<String, (Decimal, Option<Decimal>)> = products::table
-        .filter(products::brand_id.eq(brand_id))
-        .filter(products::sku.eq_any(&skus))
-        .select((products::sku, products::retail_price, products::retail_floor))
-        .load::<(String, Decimal, Option<Decimal>)>(conn)?
-        .into_iter()
-        .map(|(sku, retail, floor)| (sku, (retail, floor)))
-        .collect();
-    let (floor_mode, ceiling_factor) = (settings.price_floor_mode, settings.retail_checks.ceiling_factor);
-    let mut stock = inventory::lock(conn, brand_id, req.lines.iter().map(|l| (Holder::Agent(seller_id), l.sku.clone())))?;
-    let mut lines = Vec::new();
-    let mut costs = Vec::new();
-    for (i, l) in req.lines.iter().enumerate() {
-        let (retail, floor) = catalog.get(&l.sku).copied().unwrap_or_default();
+    g.book.require(&skus)?;
+    Ok(RetailDraft { req, seller_id, placed_at, phone })
+}
+
+impl RetailDraft<'_> {
+    pub fn stock_keys(&self) -> Vec<(Holder, String)> {
+        self.req.lines.iter().map(|l| (Holder::Agent(self.seller_id), l.sku.clone())).collect()
+    }
+}
+
+/// Prices every line against the floor and the ceiling, checks the seller's stock and takes
+/// it — in memory.
+pub(super) fn plan(g: &Group, stock: &mut Locked, d: &RetailDraft) -> Result<Planned, AppError> {
+    let (floor_mode, ceiling_factor) = (g.settings.price_floor_mode, g.settings.retail_checks.ceiling_factor);
+    let seller = Holder::Agent(d.seller_id);
+    let mut lines = Vec::with_capacity(d.req.lines.len());
+    for (i, l) in d.req.lines.iter().enumerate() {
+        let (retail, floor) = g.catalog.get(&l.sku).copied().unwrap_or_default();
         let unit_price = l.unit_price.unwrap_or(retail);
         crate::catalog::prices::check_amount(&format!("unit_price of {}", l.sku), unit_price)?;
         let below_floor = floor.is_some_and(|f| unit_price < f);
@@ -51,31 +60,26 @@ pub(super) fn place_retail(conn: &mut PgConnection, who: &Principal, req: &Retai
         if unit_price > ceiling {
             return Err(AppError::unprocessable("above_price_ceiling", format!("{} may not be recorded above {ceiling} (retail price {retail} × {ceiling_factor}); asked {unit_price}", l.sku)));
         }
-        let cost = stock.take(Holder::Agent(seller_id), &l.sku, l.qty)?;
-        costs.push(cost);
-        lines.push(LineRow { line_no: i as i32 + 1, sku: l.sku.clone(), qty: l.qty as i32, unit_price, amount: unit_price * Decimal::from(l.qty), seller_unit_cost: Some(cost), below_floor });
+        stock.check_take(seller, &l.sku, l.qty)?;
+        lines.push(LineRow { line_no: i as i32 + 1, sku: l.sku.clone(), qty: l.qty as i32, unit_price, amount: unit_price * Decimal::from(l.qty), seller_unit_cost: None, below_floor });
     }
-    stock.save(conn, brand_id)?;
-    let amount = lines.iter().map(|l| l.amount).sum();
-    let customer = req.customer.as_ref();
-    let actor = who.actor();
-    let new = NewOrder {
+    let mut moves = Vec::with_capacity(lines.len());
+    for line in &mut lines {
+        let cost = stock.take(seller, &line.sku, i64::from(line.qty))?;
+        line.seller_unit_cost = Some(cost);
+        moves.push(("retail", line.sku.clone(), Some(d.seller_id), None, i64::from(line.qty), cost));
+    }
+    let customer = d.req.customer.as_ref();
+    let order = NewOrder {
         kind: "retail",
         buyer_id: None,
-        seller_id: Some(seller_id),
-        customer_name: customer.map(|c| c.name.trim()),
-        customer_phone: phone.as_deref(),
-        amount,
-        placed_at,
+        seller_id: Some(d.seller_id),
+        customer_name: customer.map(|c| c.name.trim().to_owned()),
+        customer_phone: d.phone.clone(),
+        amount: lines.iter().map(|l| l.amount).sum(),
+        placed_at: d.placed_at,
         plan_version: None,
-        created_by: &actor,
+        created_by: g.actor.clone(),
     };
-    let order_id = store::insert_order(conn, brand_id, &new, None, &lines)?;
-    let moves: Vec<Move> = lines
-        .iter()
-        .zip(&costs)
-        .map(|(l, cost)| Move { kind: "retail", sku: &l.sku, from: Some(seller_id), to: None, qty: i64::from(l.qty), unit_cost: *cost, order_id: Some(order_id), refund_id: None, reason: None })
-        .collect();
-    inventory::record_moves(conn, brand_id, &moves)?;
-    Ok(fresh_view(order_id, &new, &lines, &[]))
+    Ok(Planned { order, context: None, lines, moves, splits: Vec::new(), if_first: None, month: None, hold_until: hold_until(g, d.placed_at) })
 }

@@ -5,7 +5,10 @@ use diesel::prelude::*;
 use rust_decimal::Decimal;
 
 use crate::error::AppError;
-use crate::schema::{first_purchases, journal_entries, order_lines, orders, postings, refund_lines, refunds};
+use crate::schema::{journal_entries, order_lines, orders, postings, refund_lines, refunds};
+
+mod write;
+pub use write::{catalog, claim_first_purchases, insert_orders};
 
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = orders)]
@@ -46,16 +49,16 @@ pub struct SplitRow {
     pub refund_id: Option<i64>,
 }
 
-pub struct NewOrder<'a> {
-    pub kind: &'a str,
+pub struct NewOrder {
+    pub kind: &'static str,
     pub buyer_id: Option<i64>,
     pub seller_id: Option<i64>,
-    pub customer_name: Option<&'a str>,
-    pub customer_phone: Option<&'a str>,
+    pub customer_name: Option<String>,
+    pub customer_phone: Option<String>,
     pub amount: Decimal,
     pub placed_at: DateTime<Utc>,
     pub plan_version: Option<i32>,
-    pub created_by: &'a str,
+    pub created_by: String,
 }
 
 /// What a purchase was split with, as of its placed_at (kept on the order).
@@ -69,49 +72,6 @@ pub struct SplitContext {
     /// Whether the sponsor was active at placed_at.
     pub sponsor_active: Option<bool>,
     pub first_purchase: bool,
-}
-
-pub fn insert_order(conn: &mut PgConnection, brand_id: i64, o: &NewOrder, context: Option<&SplitContext>, lines: &[LineRow]) -> Result<i64, AppError> {
-    let id: i64 = diesel::insert_into(orders::table)
-        .values((
-            orders::brand_id.eq(brand_id),
-            orders::kind.eq(o.kind),
-            orders::buyer_id.eq(o.buyer_id),
-            orders::seller_id.eq(o.seller_id),
-            orders::customer_name.eq(o.customer_name),
-            orders::customer_phone.eq(o.customer_phone),
-            orders::amount.eq(o.amount),
-            orders::placed_at.eq(o.placed_at),
-            orders::plan_version.eq(o.plan_version),
-            orders::created_by.eq(o.created_by),
-            orders::buyer_tier_id.eq(context.map(|c| c.buyer_tier_id)),
-            orders::upline.eq(context.map(|c| &c.upline)),
-            orders::upline_tiers.eq(context.map(|c| &c.upline_tiers)),
-            orders::upline_active.eq(context.map(|c| &c.upline_active)),
-            orders::sponsor_id.eq(context.and_then(|c| c.sponsor_id)),
-            orders::sponsor_active.eq(context.and_then(|c| c.sponsor_active)),
-            orders::first_purchase.eq(context.is_some_and(|c| c.first_purchase)),
-        ))
-        .returning(orders::id)
-        .get_result(conn)?;
-    let rows: Vec<_> = lines
-        .iter()
-        .map(|l| {
-            (
-                order_lines::brand_id.eq(brand_id),
-                order_lines::order_id.eq(id),
-                order_lines::line_no.eq(l.line_no),
-                order_lines::sku.eq(&l.sku),
-                order_lines::qty.eq(l.qty),
-                order_lines::unit_price.eq(l.unit_price),
-                order_lines::amount.eq(l.amount),
-                order_lines::seller_unit_cost.eq(l.seller_unit_cost),
-                order_lines::below_floor.eq(l.below_floor),
-            )
-        })
-        .collect();
-    diesel::insert_into(order_lines::table).values(rows).execute(conn)?;
-    Ok(id)
 }
 
 pub fn find(conn: &mut PgConnection, brand_id: i64, id: i64) -> Result<Option<OrderRow>, AppError> {
@@ -200,17 +160,6 @@ pub struct OrderDetails {
     pub lines: std::collections::HashMap<i64, Vec<LineRow>>,
     pub refunded: std::collections::HashMap<i64, Vec<(i32, i64)>>,
     pub splits: std::collections::HashMap<i64, Vec<SplitRow>>,
-}
-
-/// Claims the buyer's first purchase: true for exactly one purchase per buyer however many
-/// run at once (a concurrent claimer waits for this transaction and then finds the row;
-/// if this one rolls back, the next claimer gets it).
-pub fn claim_first_purchase(conn: &mut PgConnection, brand_id: i64, buyer_id: i64) -> Result<bool, AppError> {
-    let claimed = diesel::insert_into(first_purchases::table)
-        .values((first_purchases::brand_id.eq(brand_id), first_purchases::buyer_id.eq(buyer_id)))
-        .on_conflict_do_nothing()
-        .execute(conn)?;
-    Ok(claimed == 1)
 }
 
 /// Records a refund dated `at` (HQ backfills; otherwise now).

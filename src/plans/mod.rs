@@ -41,6 +41,17 @@ pub fn in_force_at(conn: &mut PgConnection, brand_id: i64, at: DateTime<Utc>) ->
     decode(version, body)
 }
 
+/// Every version with its `effective_from`, in the order `in_force_at` prefers them (latest
+/// effective first, the newest version on a tie): read once for a batch of orders.
+pub fn timeline(conn: &mut PgConnection, brand_id: i64) -> Result<Vec<(DateTime<Utc>, Plan)>, AppError> {
+    let rows: Vec<(i32, serde_json::Value, DateTime<Utc>)> = plan_versions::table
+        .filter(plan_versions::brand_id.eq(brand_id))
+        .order((plan_versions::effective_from.desc(), plan_versions::version.desc()))
+        .select((plan_versions::version, plan_versions::body, plan_versions::effective_from))
+        .load(conn)?;
+    rows.into_iter().map(|(version, body, from)| Ok((from, decode(version, body)?))).collect()
+}
+
 /// A published version with who published it and when.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct VersionView {

@@ -16,19 +16,42 @@ use crate::error::AppError;
 
 /// Adds `units` and `amount` (negative for a refund) to the agent's month.
 pub fn add(conn: &mut PgConnection, brand_id: i64, month: &str, agent_id: i64, units: i64, amount: Decimal) -> Result<(), AppError> {
+    add_many(conn, brand_id, &[(month.to_owned(), agent_id, units, amount)])
+}
+
+/// Adds to many agents' months in one statement (a batch of orders), in (month, agent) order
+/// so that two batches lock these rows in the same order; entries for the same month and
+/// agent are summed first.
+pub fn add_many(conn: &mut PgConnection, brand_id: i64, adds: &[(String, i64, i64, Decimal)]) -> Result<(), AppError> {
+    let mut sums: std::collections::BTreeMap<(&str, i64), (i64, Decimal)> = std::collections::BTreeMap::new();
+    for (month, agent, units, amount) in adds {
+        let s = sums.entry((month.as_str(), *agent)).or_default();
+        s.0 += units;
+        s.1 += amount;
+    }
+    if sums.is_empty() {
+        return Ok(());
+    }
     crate::tree::store::lock_tree(conn, brand_id, false)?;
+    let months: Vec<&str> = sums.keys().map(|k| k.0).collect();
+    let agents: Vec<i64> = sums.keys().map(|k| k.1).collect();
+    let units: Vec<i64> = sums.values().map(|v| v.0).collect();
+    let amounts: Vec<Decimal> = sums.values().map(|v| v.1).collect();
     diesel::sql_query(
         "INSERT INTO agent_month_purchases (brand_id, month, agent_id, path, units, amount)
-         SELECT $1, $2, $3, a.path, $4, $5 FROM agents a WHERE a.brand_id = $1 AND a.id = $3
+         SELECT $1, v.month, v.agent_id, a.path, v.units, v.amount
+           FROM unnest($2::text[], $3::bigint[], $4::bigint[], $5::numeric[]) WITH ORDINALITY AS v(month, agent_id, units, amount, n)
+           JOIN agents a ON a.brand_id = $1 AND a.id = v.agent_id
+          ORDER BY v.n
          ON CONFLICT (brand_id, month, agent_id)
          DO UPDATE SET units = agent_month_purchases.units + EXCLUDED.units, amount = agent_month_purchases.amount + EXCLUDED.amount,
                        path = EXCLUDED.path",
     )
     .bind::<BigInt, _>(brand_id)
-    .bind::<Text, _>(month)
-    .bind::<BigInt, _>(agent_id)
-    .bind::<BigInt, _>(units)
-    .bind::<Numeric, _>(amount)
+    .bind::<Array<Text>, _>(&months)
+    .bind::<Array<BigInt>, _>(&agents)
+    .bind::<Array<BigInt>, _>(&units)
+    .bind::<Array<Numeric>, _>(&amounts)
     .execute(conn)?;
     Ok(())
 }

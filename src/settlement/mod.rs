@@ -68,13 +68,21 @@ pub fn ensure_open(conn: &mut PgConnection, brand_id: i64, at: DateTime<Utc>, no
     if period::month_of(at, tz)? == period::month_of(now, tz)? {
         return Ok(());
     }
+    refuse_closed(at, last_closed_locked(conn, brand_id)?.as_ref())
+}
+
+/// The last closed month, under the periods lock (shared): none can close until commit.
+pub fn last_closed_locked(conn: &mut PgConnection, brand_id: i64) -> Result<Option<store::ClosedPeriod>, AppError> {
     lock_periods(conn, brand_id, false)?;
-    if let Some(last) = store::last_closed(conn, brand_id)? {
-        if at < last.ends_at {
-            return Err(AppError::conflict("period_closed", format!("{} is in or before {}, which is closed; nothing dated there may change", at, last.month)));
-        }
+    store::last_closed(conn, brand_id)
+}
+
+/// 409 `period_closed` when `at` lies in or before the last closed month.
+pub fn refuse_closed(at: DateTime<Utc>, last: Option<&store::ClosedPeriod>) -> Result<(), AppError> {
+    match last {
+        Some(last) if at < last.ends_at => Err(AppError::conflict("period_closed", format!("{} is in or before {}, which is closed; nothing dated there may change", at, last.month))),
+        _ => Ok(()),
     }
-    Ok(())
 }
 
 pub fn list(conn: &mut PgConnection, who: &Principal) -> Result<Vec<PeriodView>, AppError> {

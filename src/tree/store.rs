@@ -14,7 +14,7 @@ use crate::error::AppError;
 use crate::schema::{agent_events, agents};
 
 mod as_of;
-pub use as_of::{family_as_of, Family};
+pub use as_of::{families, family_as_of, family_of, Family, Known};
 
 #[derive(Debug, Clone, Queryable, QueryableByName, Selectable)]
 #[diesel(table_name = agents)]

@@ -112,6 +112,73 @@ pub fn family_as_of(conn: &mut PgConnection, brand_id: i64, id: i64, at: DateTim
     Ok(Some(Family { buyer, upline: family.collect(), sponsor }))
 }
 
+/// Agents read for a batch of orders: every buyer's and seller's row with its upline and
+/// sponsor, each with the time of its last parent, tier or status change.
+#[derive(Default)]
+pub struct Known {
+    rows: std::collections::HashMap<i64, (AgentRow, Option<DateTime<Utc>>)>,
+}
+
+#[derive(QueryableByName)]
+struct KnownRow {
+    #[diesel(embed)]
+    agent: AgentRow,
+    #[diesel(sql_type = Nullable<diesel::sql_types::Timestamptz>)]
+    last_changed: Option<DateTime<Utc>>,
+}
+
+/// The families of `ids` in one query (what `family_as_of` reads first, for many buyers).
+pub fn families(conn: &mut PgConnection, brand_id: i64, ids: &[i64]) -> Result<Known, AppError> {
+    if ids.is_empty() {
+        return Ok(Known::default());
+    }
+    let rows: Vec<KnownRow> = diesel::sql_query(format!(
+        "SELECT {COLUMNS},
+                (SELECT max(e.at) FROM agent_events e WHERE e.brand_id = $1 AND e.agent_id = agents.id AND e.kind <> 'joined') AS last_changed
+           FROM agents
+          WHERE brand_id = $1
+            AND id = ANY(ARRAY(SELECT DISTINCT unnest(a.path || coalesce(a.sponsor_id, a.id)) FROM agents a WHERE a.brand_id = $1 AND a.id = ANY($2)))"
+    ))
+    .bind::<BigInt, _>(brand_id)
+    .bind::<diesel::sql_types::Array<BigInt>, _>(ids)
+    .load(conn)?;
+    Ok(Known { rows: rows.into_iter().map(|r| (r.agent.id, (r.agent, r.last_changed))).collect() })
+}
+
+impl Known {
+    /// The agent as it is now.
+    pub fn agent(&self, id: i64) -> Option<&AgentRow> {
+        self.rows.get(&id).map(|(a, _)| a)
+    }
+
+    /// `family_as_of(id, at)` without a query when nothing in the family changed after `at`
+    /// (every live order); None when something did, or the agent is not known.
+    fn unchanged_since(&self, id: i64, at: DateTime<Utc>) -> Option<Family> {
+        let buyer = self.agent(id)?;
+        let members = buyer.path.iter().chain(buyer.sponsor_id.as_ref());
+        for m in members {
+            let (_, changed) = self.rows.get(m)?;
+            if changed.is_some_and(|c| c > at) {
+                return None;
+            }
+        }
+        let upline = buyer.path[..buyer.path.len() - 1].iter().rev().map(|a| self.agent(*a).cloned()).collect::<Option<Vec<_>>>()?;
+        Some(Family { buyer: buyer.clone(), upline, sponsor: buyer.sponsor_id.and_then(|s| self.agent(s).cloned()) })
+    }
+}
+
+/// `family_as_of` for a buyer read with `families`: from memory when its family is unchanged
+/// since `at`, else rebuilt from the dated events.
+pub fn family_of(conn: &mut PgConnection, brand_id: i64, known: &Known, id: i64, at: DateTime<Utc>) -> Result<Option<Family>, AppError> {
+    if known.agent(id).is_none() {
+        return Ok(None);
+    }
+    match known.unchanged_since(id, at) {
+        Some(family) => Ok(Some(family)),
+        None => family_as_of(conn, brand_id, id, at),
+    }
+}
+
 #[derive(QueryableByName)]
 struct StatusRow {
     #[diesel(sql_type = Text)]
