@@ -3,7 +3,8 @@
 //! beside pgbench TPC-B with the same client count on the same PostgreSQL.
 //!
 //! Run: `cargo bench --bench orders` (about a minute; writes target/bench-orders.md).
-//! CLIENTS and SECONDS override the defaults (16 clients, 20 s).
+//! CLIENTS and SECONDS override the defaults (16 clients, 20 s); BATCH=N posts N orders per
+//! `POST /orders/batch`; BUYERS=N spreads the orders over N buyers per client (default 4).
 
 mod common;
 
@@ -33,6 +34,8 @@ async fn call(client: &reqwest::Client, url: String, token: Option<&str>, body: 
 async fn main() {
     let clients = env_or("CLIENTS", 16);
     let batch = env_or("BATCH", 1);
+    // BUYERS=N: N distinct buyers per client (an import touches many agents; default 4)
+    let per_client = env_or("BUYERS", 4);
     let seconds = env_or("SECONDS", 20) as u64;
     let (pg, mut admin) = common::cluster();
     common::fresh_database(&mut admin, "bench_orders");
@@ -69,8 +72,8 @@ async fn main() {
         parent = Some(call(&http, format!("{base}/agents"), Some(&hq), body).await["id"].as_i64().unwrap());
     }
     let mut buyers = Vec::new();
-    for i in 0..clients * 4 {
-        let body = json!({"name": format!("buyer{i}"), "phone": format!("1371000{i:04}"), "tier_id": tiers[4], "parent_id": parent, "password": "bench-password"});
+    for i in 0..clients * per_client {
+        let body = json!({"name": format!("buyer{i}"), "phone": format!("139{i:08}"), "tier_id": tiers[4], "parent_id": parent, "password": "bench-password"});
         buyers.push(call(&http, format!("{base}/agents"), Some(&hq), body).await["id"].as_i64().unwrap());
     }
 
@@ -80,7 +83,7 @@ async fn main() {
     let deadline = started + Duration::from_secs(seconds);
     let mut tasks = Vec::new();
     for c in 0..clients {
-        let (http, base, hq, mine) = (http.clone(), base.clone(), hq.clone(), buyers[c * 4..c * 4 + 4].to_vec());
+        let (http, base, hq, mine) = (http.clone(), base.clone(), hq.clone(), buyers[c * per_client..(c + 1) * per_client].to_vec());
         tasks.push(tokio::spawn(async move {
             let mut latencies = Vec::new();
             let mut n = 0usize;
@@ -90,7 +93,7 @@ async fn main() {
                 if batch > 1 {
                     // BATCH=N: N orders per POST /orders/batch, each under its own key
                     let orders: Vec<Value> = (0..batch)
-                        .map(|k| json!({"idempotency_key": format!("c{c}-{n}-{k}"), "kind": "purchase", "buyer_id": mine[(n + k) % 4], "lines": [{"sku": "MASK-01", "qty": 1 + (n + k) % 7}]}))
+                        .map(|k| json!({"idempotency_key": format!("c{c}-{n}-{k}"), "kind": "purchase", "buyer_id": mine[(n * batch + k) % mine.len()], "lines": [{"sku": "MASK-01", "qty": 1 + (n + k) % 7}]}))
                         .collect();
                     let resp = http.post(format!("{base}/orders/batch")).bearer_auth(&hq).json(&json!({"orders": orders})).send().await.unwrap();
                     assert_eq!(resp.status(), 200, "{}", resp.text().await.unwrap_or_default());
@@ -98,7 +101,7 @@ async fn main() {
                     assert!(results.iter().all(|r| r["status"] == 201), "{results:?}");
                     placed += batch;
                 } else {
-                    let order = json!({"kind": "purchase", "buyer_id": mine[n % 4], "lines": [{"sku": "MASK-01", "qty": 1 + n % 7}]});
+                    let order = json!({"kind": "purchase", "buyer_id": mine[n % mine.len()], "lines": [{"sku": "MASK-01", "qty": 1 + n % 7}]});
                     let resp = http.post(format!("{base}/orders")).bearer_auth(&hq).header("Idempotency-Key", format!("c{c}-{n}")).json(&order).send().await.unwrap();
                     assert_eq!(resp.status(), 201, "{}", resp.text().await.unwrap_or_default());
                     resp.bytes().await.unwrap();

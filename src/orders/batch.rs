@@ -1,9 +1,9 @@
-//! `POST /orders/batch`: up to 1,000 orders in one request, 50 per transaction, for brands
-//! moving their history in (有赞, 微店, a spreadsheet). Each order is placed exactly as
-//! `POST /orders` places it — same rules, same splits — in its own savepoint, under its own
-//! Idempotency-Key: one result per order, the order or its problem, and one order refused
-//! (short of stock, an unknown agent) does not refuse the others. Sending the same batch
-//! again answers every order from its key and writes nothing.
+//! `POST /orders/batch`: up to 1,000 orders in one request, for brands moving their history
+//! in (有赞, 微店, a spreadsheet). The orders are placed as one group (`place::place_many`):
+//! the same rules and splits as `POST /orders` (which places a group of one), each under its
+//! own Idempotency-Key, one result per order — the order or its problem — and one order
+//! refused (short of stock, an unknown agent) does not refuse the others. Sending the same
+//! batch again answers every order from its key and writes nothing.
 
 use actix_web::http::StatusCode;
 use diesel::prelude::*;
@@ -19,12 +19,11 @@ use crate::idempotency::{self, Kept};
 const SCOPE: &str = "POST /orders";
 
 pub const MAX_BATCH: usize = 1000;
-/// Orders per transaction. Each order has its savepoint, and past 64 subtransactions in one
-/// transaction PostgreSQL's per-backend cache overflows: every visibility check then reads
-/// `pg_subtrans`: a 1,000-order transaction cost the database 3.90 ms of CPU per order,
-/// chunks of 50 cost 2.76 ms (docs/performance.md). A failure part-way leaves the chunks before it placed; the batch sent again
-/// answers those from their keys and places the rest.
-pub const CHUNK: usize = 50;
+/// Orders per transaction: the whole batch. (Placed one by one in savepoints, a batch once
+/// had to commit every 50 orders — PostgreSQL caches 64 subtransactions per backend; planned
+/// in memory and written once it has no savepoints, and one commit per 1,000 orders placed
+/// 2,224 orders/s where 50 per commit placed 679: docs/performance.md.)
+pub const CHUNK: usize = 1000;
 
 #[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct BatchItem {
@@ -58,8 +57,8 @@ pub struct BatchResult {
     pub replayed: bool,
 }
 
-/// HQ only (a brand's import). The buyers of placed purchases, for the activation check
-/// that follows each purchase.
+/// HQ only (a brand's import). With the results, the buyers of placed purchases that still
+/// wait for activation, for the check that follows a purchase (`activation::after_purchase`).
 pub fn place_batch(conn: &mut PgConnection, who: &Principal, req: &BatchRequest) -> Result<(Vec<BatchResult>, Vec<i64>), AppError> {
     who.require_hq()?;
     if req.orders.is_empty() || req.orders.len() > MAX_BATCH {
@@ -78,7 +77,8 @@ pub fn place_batch(conn: &mut PgConnection, who: &Principal, req: &BatchRequest)
     }
     buyers.sort_unstable();
     buyers.dedup();
-    Ok((results, buyers))
+    let waiting = crate::tree::activation::waiting(conn, who.brand_id, &buyers)?;
+    Ok((results, waiting))
 }
 
 /// One transaction of up to `CHUNK` orders, placed as one group (`place::place_many`).

@@ -49,6 +49,19 @@ fn activate(conn: &mut PgConnection, brand_id: i64, agent_id: i64, actor: &str, 
     crate::recruiting::certificates::sync(conn, brand_id, agent_id)
 }
 
+/// Which of `ids` still wait for activation (one query for a batch's buyers: the others
+/// need no `after_purchase`).
+pub fn waiting(conn: &mut PgConnection, brand_id: i64, ids: &[i64]) -> Result<Vec<i64>, AppError> {
+    use crate::schema::agents;
+    Ok(agents::table
+        .filter(agents::brand_id.eq(brand_id))
+        .filter(agents::id.eq_any(ids))
+        .filter(agents::status.eq("pending_activation"))
+        .select(agents::id)
+        .order(agents::id)
+        .load(conn)?)
+}
+
 /// After a purchase: activates the buyer if it was waiting and has now bought enough.
 /// Returns whether it did. Cheap when the buyer is active (one row read).
 pub fn after_purchase(conn: &mut PgConnection, brand_id: i64, buyer_id: i64) -> Result<bool, AppError> {
