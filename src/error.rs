@@ -24,7 +24,7 @@ pub enum ErrorKind {
     Internal,
 }
 
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 #[error("{code}: {detail}")]
 pub struct AppError {
     pub kind: ErrorKind,

@@ -116,18 +116,23 @@ fn lock_name(principal: &str, key: &str) -> String {
     format!("idem:{principal}:{key}")
 }
 
-/// Many keys at once (a batch): every key's lock — the same lock `once` takes, so a batch and
-/// a single retry of one of its orders exclude each other — in one statement and in one
-/// order (by lock id), then what is already kept under them, in one read.
-pub fn claim_many(conn: &mut PgConnection, who: &Principal, keys: &[&str]) -> Result<std::collections::HashMap<String, (Vec<u8>, i32, String)>, AppError> {
-    let principal = who.actor();
-    let names: Vec<String> = keys.iter().map(|k| lock_name(&principal, k)).collect();
+/// Many keys at once (a batch, a group of orders), each of its caller: every key's lock —
+/// the same lock `once` takes, so a batch and a single retry of one of its orders exclude
+/// each other — in one statement and in one order (by lock id), then what is already kept
+/// under them, in one read; keyed by (principal, key).
+pub fn claim_many(conn: &mut PgConnection, brand_id: i64, keys: &[(&str, &str)]) -> Result<std::collections::HashMap<(String, String), (Vec<u8>, i32, String)>, AppError> {
+    if keys.is_empty() {
+        return Ok(Default::default());
+    }
+    let names: Vec<String> = keys.iter().map(|(p, k)| lock_name(p, k)).collect();
     diesel::sql_query("SELECT pg_advisory_xact_lock(h) FROM (SELECT DISTINCT hashtextextended(n, $2) AS h FROM unnest($1::text[]) n ORDER BY 1) locks")
         .bind::<diesel::sql_types::Array<Text>, _>(&names)
-        .bind::<BigInt, _>(who.brand_id)
+        .bind::<BigInt, _>(brand_id)
         .execute(conn)?;
     #[derive(QueryableByName)]
     struct KeptRow {
+        #[diesel(sql_type = Text)]
+        principal: String,
         #[diesel(sql_type = Text)]
         key: String,
         #[diesel(sql_type = diesel::sql_types::Bytea)]
@@ -139,19 +144,22 @@ pub fn claim_many(conn: &mut PgConnection, who: &Principal, keys: &[&str]) -> Re
     }
     // a join with the keys, not `key = ANY(…)`: a 1,000-element array compared against every
     // row of a scan cost 82 ms per batch once the table outgrew its statistics
+    let (principals, keys): (Vec<&str>, Vec<&str>) = keys.iter().copied().unzip();
     let kept: Vec<KeptRow> = diesel::sql_query(
-        "SELECT k.key, k.request_hash, k.status_code, k.response_body
-           FROM unnest($3::text[]) AS q(key) JOIN idempotency_keys k ON k.brand_id = $1 AND k.principal = $2 AND k.key = q.key",
+        "SELECT k.principal, k.key, k.request_hash, k.status_code, k.response_body
+           FROM unnest($2::text[], $3::text[]) AS q(principal, key)
+           JOIN idempotency_keys k ON k.brand_id = $1 AND k.principal = q.principal AND k.key = q.key",
     )
-    .bind::<BigInt, _>(who.brand_id)
-    .bind::<Text, _>(&principal)
-    .bind::<diesel::sql_types::Array<Text>, _>(keys)
+    .bind::<BigInt, _>(brand_id)
+    .bind::<diesel::sql_types::Array<Text>, _>(&principals)
+    .bind::<diesel::sql_types::Array<Text>, _>(&keys)
     .load(conn)?;
-    Ok(kept.into_iter().map(|r| (r.key, (r.request_hash, r.status_code, r.response_body))).collect())
+    Ok(kept.into_iter().map(|r| ((r.principal, r.key), (r.request_hash, r.status_code, r.response_body))).collect())
 }
 
-/// One answer to keep under its key, for `keep_many`.
+/// One answer to keep under its caller's key, for `keep_many`.
 pub struct Kept {
+    pub principal: String,
     pub key: String,
     pub request_hash: Vec<u8>,
     pub status: u16,
@@ -159,15 +167,14 @@ pub struct Kept {
 }
 
 /// Keeps many answers in one statement per 5,000 (keys claimed by `claim_many`).
-pub fn keep_many(conn: &mut PgConnection, who: &Principal, kept: &[Kept]) -> Result<(), AppError> {
-    let principal = who.actor();
+pub fn keep_many(conn: &mut PgConnection, brand_id: i64, kept: &[Kept]) -> Result<(), AppError> {
     for chunk in kept.chunks(5000) {
         let rows: Vec<_> = chunk
             .iter()
             .map(|k| {
                 (
-                    ik::brand_id.eq(who.brand_id),
-                    ik::principal.eq(&principal),
+                    ik::brand_id.eq(brand_id),
+                    ik::principal.eq(&k.principal),
                     ik::key.eq(&k.key),
                     ik::request_hash.eq(&k.request_hash),
                     ik::status_code.eq(i32::from(k.status)),

@@ -46,6 +46,8 @@ pub struct AppState {
     pub login_limit: auth::limit::LoginLimiter,
     /// Public requests (applications, certificate checks) per client address.
     pub public_limit: auth::limit::LoginLimiter,
+    /// `POST /orders`: concurrent orders placed in shared transactions (group commit).
+    pub orders: std::sync::Arc<orders::group::GroupCommit>,
 }
 
 impl AppState {
@@ -56,6 +58,6 @@ impl AppState {
     }
 
     pub fn new(pool: db::Pool) -> Self {
-        AppState { pool, replica: None, summaries: reports::team::SnapshotPolicy::default(), login_limit: auth::limit::LoginLimiter::default(), public_limit: auth::limit::LoginLimiter::per_minute(20) }
+        AppState { orders: std::sync::Arc::new(orders::group::GroupCommit::new(pool.clone())), pool, replica: None, summaries: reports::team::SnapshotPolicy::default(), login_limit: auth::limit::LoginLimiter::default(), public_limit: auth::limit::LoginLimiter::per_minute(20) }
     }
 }

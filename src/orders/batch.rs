@@ -85,8 +85,9 @@ pub fn place_batch(conn: &mut PgConnection, who: &Principal, req: &BatchRequest)
 fn place_chunk(conn: &mut PgConnection, who: &Principal, items: &[BatchItem], offset: usize) -> Result<(Vec<BatchResult>, Vec<i64>), AppError> {
     // every key's lock and what is kept under the keys: two statements for the chunk
     let valid = idempotency::valid_key;
-    let keys: Vec<&str> = items.iter().map(|o| o.idempotency_key.as_str()).filter(|k| valid(k)).collect();
-    let kept = idempotency::claim_many(conn, who, &keys)?;
+    let principal = who.actor();
+    let keys: Vec<(&str, &str)> = items.iter().map(|o| (principal.as_str(), o.idempotency_key.as_str())).filter(|(_, k)| valid(k)).collect();
+    let kept = idempotency::claim_many(conn, who.brand_id, &keys)?;
     let mut results: Vec<Option<BatchResult>> = Vec::with_capacity(items.len());
     let mut fresh: Vec<(usize, Vec<u8>)> = Vec::new();
     for (i, item) in items.iter().enumerate() {
@@ -96,7 +97,7 @@ fn place_chunk(conn: &mut PgConnection, who: &Principal, items: &[BatchItem], of
             continue;
         }
         let hash = idempotency::request_hash(SCOPE, &item.order)?;
-        results.push(match kept.get(&item.idempotency_key) {
+        results.push(match kept.get(&(principal.clone(), item.idempotency_key.clone())) {
             Some((kept_hash, _, _)) if *kept_hash != hash => Some(refused(index, item, AppError::conflict("idempotency_conflict", "this Idempotency-Key was already used with a different request"))),
             Some((_, status, body)) => {
                 let order: serde_json::Value = serde_json::from_str(body).map_err(|e| AppError::internal(format!("stored answer: {e}")))?;
@@ -108,8 +109,8 @@ fn place_chunk(conn: &mut PgConnection, who: &Principal, items: &[BatchItem], of
             }
         });
     }
-    let reqs: Vec<&OrderRequest> = fresh.iter().map(|(i, _)| &items[*i].order).collect();
-    let placed = super::place::place_many(conn, who, &reqs)?;
+    let reqs: Vec<(&Principal, &OrderRequest)> = fresh.iter().map(|(i, _)| (who, &items[*i].order)).collect();
+    let placed = super::place::place_many(conn, &reqs)?;
     let (mut buyers, mut to_keep) = (Vec::new(), Vec::new());
     let (mut placed_ids, mut placed_amount) = (Vec::new(), rust_decimal::Decimal::ZERO);
     for ((i, hash), outcome) in fresh.into_iter().zip(placed) {
@@ -121,14 +122,14 @@ fn place_chunk(conn: &mut PgConnection, who: &Principal, items: &[BatchItem], of
                 placed_ids.push(order.id);
                 placed_amount += order.amount;
                 let value = serde_json::to_value(&order).map_err(|e| AppError::internal(format!("response serialisation: {e}")))?;
-                to_keep.push(Kept { key: item.idempotency_key.clone(), request_hash: hash, status: StatusCode::CREATED.as_u16(), body });
+                to_keep.push(Kept { principal: principal.clone(), key: item.idempotency_key.clone(), request_hash: hash, status: StatusCode::CREATED.as_u16(), body });
                 BatchResult { index: offset + i, idempotency_key: item.idempotency_key.clone(), status: StatusCode::CREATED.as_u16(), order: Some(value), problem: None, replayed: false }
             }
             Err(e) => refused(offset + i, item, e),
         });
     }
     // the answers under their keys, and the batch in the audit log: once each for the chunk
-    idempotency::keep_many(conn, who, &to_keep)?;
+    idempotency::keep_many(conn, who.brand_id, &to_keep)?;
     if !placed_ids.is_empty() {
         let after = serde_json::json!({ "orders": placed_ids.len(), "amount": crate::audit::money(placed_amount), "ids": placed_ids });
         crate::audit::record(conn, who, "order.batch", format!("orders:{}", placed_ids.len()), None, Some(after))?;

@@ -19,7 +19,8 @@ use crate::AppState;
 pub async fn create(state: web::Data<AppState>, who: Principal, key: IdempotencyKey, body: web::Json<OrderRequest>) -> Result<HttpResponse, AppError> {
     let req = body.into_inner();
     let buyer = super::purchase_buyer(&who, &req);
-    let resp = transaction(&state.pool, move |conn| idempotency::once(conn, &who, &key, "POST /orders", &req, StatusCode::CREATED, |conn| super::place(conn, &who, &req))).await?;
+    // placed with whatever other orders arrive beside it, in one transaction (group commit)
+    let resp = state.orders.place(super::group::Job { who, key: key.0, req }).await?;
     if let Some(buyer) = buyer {
         // 首批进货: a waiting buyer whose purchases now reach its threshold becomes active
         transaction(&state.pool, move |conn| crate::tree::activation::after_purchase(conn, who.brand_id, buyer)).await?;

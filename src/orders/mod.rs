@@ -3,6 +3,7 @@
 
 pub mod batch;
 pub mod explain;
+pub mod group;
 pub mod http;
 pub mod import;
 mod place;
@@ -201,7 +202,7 @@ pub fn place(conn: &mut PgConnection, who: &Principal, req: &OrderRequest) -> Re
 
 /// An order placed, not yet in the audit log: `place` logs each, a batch logs itself once.
 fn place_unaudited(conn: &mut PgConnection, who: &Principal, req: &OrderRequest) -> Result<OrderView, AppError> {
-    place::place_many(conn, who, &[req])?.pop().ok_or_else(|| AppError::internal("no result for the order"))?
+    place::place_many(conn, &[(who, req)])?.pop().ok_or_else(|| AppError::internal("no result for the order"))?
 }
 
 /// The view of an order just written, built from what was written (no re-read); equal to

@@ -21,8 +21,8 @@ use crate::commission::Plan;
 use crate::settlement::store::ClosedPeriod;
 
 /// What every order of the group reads, read once.
-pub(super) struct Group<'a> {
-    pub who: &'a Principal,
+pub(super) struct Group {
+    pub brand_id: i64,
     pub settings: brands::Settings,
     /// Live purchases are dated once the tree lock is held.
     pub live_at: DateTime<Utc>,
@@ -30,7 +30,6 @@ pub(super) struct Group<'a> {
     pub book: PriceBook,
     pub catalog: HashMap<String, (Decimal, Option<Decimal>)>,
     pub plans: Vec<(DateTime<Utc>, Plan)>,
-    pub actor: String,
 }
 
 /// An order as planned: its rows, ready to write.
@@ -53,14 +52,18 @@ enum Draft<'r> {
     Retail(RetailDraft<'r>),
 }
 
-/// Places `reqs` in one transaction (the caller's); one result per order, in order. An
-/// error of the whole (the database failing) is the outer `Err`.
-pub(super) fn place_many(conn: &mut PgConnection, who: &Principal, reqs: &[&OrderRequest]) -> Result<Vec<Result<OrderView, AppError>>, AppError> {
+/// Places `reqs` — each with its caller, all of one brand — in one transaction (the
+/// caller's); one result per order, in order. An error of the whole (the database failing)
+/// is the outer `Err`.
+pub(super) fn place_many(conn: &mut PgConnection, reqs: &[(&Principal, &OrderRequest)]) -> Result<Vec<Result<OrderView, AppError>>, AppError> {
     // PostgreSQL keeps microseconds: round now, so the response equals a later GET
     let now = Utc::now().trunc_subsecs(6);
-    let brand_id = who.brand_id;
+    let Some(brand_id) = reqs.first().map(|(who, _)| who.brand_id) else { return Ok(Vec::new()) };
+    if reqs.iter().any(|(who, _)| who.brand_id != brand_id) {
+        return Err(AppError::internal("a group of orders spans brands"));
+    }
     // what each order says of itself: who, when, which lines
-    let intents: Vec<Result<(i64, DateTime<Utc>), AppError>> = reqs.iter().map(|r| intent(who, r, now)).collect();
+    let intents: Vec<Result<(i64, DateTime<Utc>), AppError>> = reqs.iter().map(|(who, r)| intent(who, r, now)).collect();
     let settings = brands::settings(conn, brand_id)?;
     let tz = settings.timezone.clone();
     let this_month = crate::period::month_of(now, &tz)?;
@@ -77,7 +80,7 @@ pub(super) fn place_many(conn: &mut PgConnection, who: &Principal, reqs: &[&Orde
             other => other,
         });
     }
-    let purchases = reqs.iter().zip(&opened).any(|(r, o)| o.is_ok() && matches!(r, OrderRequest::Purchase(_)));
+    let purchases = reqs.iter().zip(&opened).any(|((_, r), o)| o.is_ok() && matches!(r, OrderRequest::Purchase(_)));
     // Under the tree lock (shared) every change of tree, tier, status or plan dated at or
     // before placed_at is committed, and none can commit before these orders do: what is
     // read below is the brand as of placed_at. A live purchase is dated once it holds it.
@@ -85,29 +88,28 @@ pub(super) fn place_many(conn: &mut PgConnection, who: &Principal, reqs: &[&Orde
         tree::store::lock_tree(conn, brand_id, false)?;
     }
     let live_at = Utc::now().trunc_subsecs(6);
-    let ok: Vec<(&OrderRequest, i64)> = reqs.iter().zip(&opened).filter_map(|(r, o)| o.as_ref().ok().map(|(p, _)| (*r, *p))).collect();
+    let ok: Vec<(&OrderRequest, i64)> = reqs.iter().zip(&opened).filter_map(|((_, r), o)| o.as_ref().ok().map(|(p, _)| (*r, *p))).collect();
     let parties: Vec<i64> = ok.iter().map(|(_, p)| *p).collect();
     let mut skus: Vec<&str> = ok.iter().flat_map(|(r, _)| skus_of(r)).collect();
     skus.sort_unstable();
     skus.dedup();
     let retail_skus: Vec<&str> = ok.iter().filter(|(r, _)| matches!(r, OrderRequest::Retail(_))).flat_map(|(r, _)| skus_of(r)).collect();
     let g = Group {
-        who,
+        brand_id,
         live_at,
         known: tree::store::families(conn, brand_id, &parties)?,
         book: if skus.is_empty() { PriceBook::default() } else { price_book(conn, brand_id, &skus)? },
         catalog: if retail_skus.is_empty() { HashMap::new() } else { store::catalog(conn, brand_id, &retail_skus)? },
         plans: if purchases { crate::plans::timeline(conn, brand_id)? } else { Vec::new() },
-        actor: who.actor(),
         settings,
     };
 
     // each order against the group's reads (a back-dated family is rebuilt from its events)
     let mut drafts = Vec::with_capacity(reqs.len());
-    for (r, o) in reqs.iter().zip(opened) {
+    for ((who, r), o) in reqs.iter().zip(opened) {
         drafts.push(o.and_then(|(party, at)| match r {
-            OrderRequest::Purchase(p) => purchase::draft(conn, &g, p, party, if p.placed_at.is_some() { at } else { g.live_at }).map(Draft::Purchase),
-            OrderRequest::Retail(s) => retail::draft(&g, s, party, at).map(Draft::Retail),
+            OrderRequest::Purchase(p) => purchase::draft(conn, &g, who, p, party, if p.placed_at.is_some() { at } else { g.live_at }).map(Draft::Purchase),
+            OrderRequest::Retail(s) => retail::draft(&g, who, s, party, at).map(Draft::Retail),
         }));
     }
     // every stock row of the group, locked at once in the global order
@@ -180,7 +182,7 @@ fn first_purchases(conn: &mut PgConnection, brand_id: i64, planned: &mut [Result
 
 /// Writes the accepted orders — one statement per table — and builds their views.
 fn write(conn: &mut PgConnection, g: &Group, stock: &inventory::Locked, planned: Vec<Result<Planned, AppError>>) -> Result<Vec<Result<OrderView, AppError>>, AppError> {
-    let brand_id = g.who.brand_id;
+    let brand_id = g.brand_id;
     stock.save(conn, brand_id)?;
     let accepted: Vec<&Planned> = planned.iter().flatten().collect();
     let totals: Vec<(String, i64, i64, Decimal)> = accepted
@@ -203,7 +205,7 @@ fn write(conn: &mut PgConnection, g: &Group, stock: &inventory::Locked, planned:
         let at = p.order.placed_at;
         let mut postings = vec![Posting { account: Account::Clearing, amount: -p.order.amount, split_kind: None, order_id: Some(*id), line_no: None, generation: None, available_at: at }];
         postings.extend(split_postings(&p.splits, *id, |_| p.hold_until, at));
-        entries.push((Entry { kind: "purchase", order_id: Some(*id), occurred_at: at, created_by: &g.actor, ..Default::default() }, postings));
+        entries.push((Entry { kind: "purchase", order_id: Some(*id), occurred_at: at, created_by: &p.order.created_by, ..Default::default() }, postings));
     }
     let entries: Vec<(&Entry, &[Posting])> = entries.iter().map(|(e, p)| (e, p.as_slice())).collect();
     ledger::post_many(conn, brand_id, &entries)?;

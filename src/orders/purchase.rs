@@ -14,6 +14,9 @@ use crate::inventory::Locked;
 /// A purchase whose buyer, seller, chain and plan are known.
 pub(super) struct PurchaseDraft<'r> {
     req: &'r PurchaseRequest,
+    /// Whether HQ placed it (an agent is not told what its upline holds), and who.
+    hq: bool,
+    actor: String,
     placed_at: DateTime<Utc>,
     buyer: AgentRow,
     /// The upline as of placed_at from the parent up to (not including) the seller.
@@ -25,9 +28,9 @@ pub(super) struct PurchaseDraft<'r> {
     plan_at: usize,
 }
 
-pub(super) fn draft<'r>(conn: &mut PgConnection, g: &Group, req: &'r PurchaseRequest, buyer_id: i64, placed_at: DateTime<Utc>) -> Result<PurchaseDraft<'r>, AppError> {
+pub(super) fn draft<'r>(conn: &mut PgConnection, g: &Group, who: &Principal, req: &'r PurchaseRequest, buyer_id: i64, placed_at: DateTime<Utc>) -> Result<PurchaseDraft<'r>, AppError> {
     let tree::store::Family { buyer, upline, sponsor } =
-        tree::store::family_of(conn, g.who.brand_id, &g.known, buyer_id, placed_at)?.ok_or_else(|| AppError::validation(format!("agent {buyer_id} does not exist")))?;
+        tree::store::family_of(conn, g.brand_id, &g.known, buyer_id, placed_at)?.ok_or_else(|| AppError::validation(format!("agent {buyer_id} does not exist")))?;
     if placed_at < buyer.joined_at {
         return Err(AppError::unprocessable("before_joining", format!("agent {buyer_id} joined at {}; an order cannot be placed before that", buyer.joined_at)));
     }
@@ -56,7 +59,7 @@ pub(super) fn draft<'r>(conn: &mut PgConnection, g: &Group, req: &'r PurchaseReq
         Party::Hq if g.settings.hq_stock_tracking => Some(Holder::Hq),
         Party::Hq => None,
     };
-    Ok(PurchaseDraft { req, placed_at, buyer, chain, sponsor, buyer_rank, seller, seller_holder, plan_at })
+    Ok(PurchaseDraft { req, hq: who.is_hq(), actor: who.actor(), placed_at, buyer, chain, sponsor, buyer_rank, seller, seller_holder, plan_at })
 }
 
 impl PurchaseDraft<'_> {
@@ -96,7 +99,7 @@ pub(super) fn plan(g: &Group, stock: &mut Locked, d: &PurchaseDraft) -> Result<P
         for l in &d.req.lines {
             stock.check_take(h, &l.sku, l.qty).map_err(|e| {
                 // an agent is not told how much its upline holds: that is outside its subtree
-                if g.who.is_hq() || e.code != "insufficient_stock" {
+                if d.hq || e.code != "insufficient_stock" {
                     e
                 } else {
                     AppError::conflict("insufficient_stock", format!("your supplier does not hold enough {} for this order: ask your upline to restock, or buy from HQ", l.sku))
@@ -126,7 +129,7 @@ pub(super) fn plan(g: &Group, stock: &mut Locked, d: &PurchaseDraft) -> Result<P
         amount,
         placed_at: d.placed_at,
         plan_version: Some(plan.version),
-        created_by: g.actor.clone(),
+        created_by: d.actor.clone(),
     };
     let context = store::SplitContext {
         buyer_tier_id: d.buyer.tier_id,

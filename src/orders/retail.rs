@@ -10,12 +10,13 @@ use crate::inventory::Locked;
 
 pub(super) struct RetailDraft<'r> {
     req: &'r RetailRequest,
+    actor: String,
     seller_id: i64,
     placed_at: DateTime<Utc>,
     phone: Option<String>,
 }
 
-pub(super) fn draft<'r>(g: &Group, req: &'r RetailRequest, seller_id: i64, placed_at: DateTime<Utc>) -> Result<RetailDraft<'r>, AppError> {
+pub(super) fn draft<'r>(g: &Group, who: &Principal, req: &'r RetailRequest, seller_id: i64, placed_at: DateTime<Utc>) -> Result<RetailDraft<'r>, AppError> {
     let seller = g.known.agent(seller_id).ok_or_else(|| AppError::validation(format!("agent {seller_id} does not exist")))?;
     if seller.status == "exited" {
         return Err(AppError::conflict("agent_exited", format!("agent {seller_id} has exited")));
@@ -32,7 +33,7 @@ pub(super) fn draft<'r>(g: &Group, req: &'r RetailRequest, seller_id: i64, place
     };
     let skus: Vec<&str> = req.lines.iter().map(|l| l.sku.as_str()).collect();
     g.book.require(&skus)?;
-    Ok(RetailDraft { req, seller_id, placed_at, phone })
+    Ok(RetailDraft { req, actor: who.actor(), seller_id, placed_at, phone })
 }
 
 impl RetailDraft<'_> {
@@ -79,7 +80,7 @@ pub(super) fn plan(g: &Group, stock: &mut Locked, d: &RetailDraft) -> Result<Pla
         amount: lines.iter().map(|l| l.amount).sum(),
         placed_at: d.placed_at,
         plan_version: None,
-        created_by: g.actor.clone(),
+        created_by: d.actor.clone(),
     };
     Ok(Planned { order, context: None, lines, moves, splits: Vec::new(), if_first: None, month: None, hold_until: hold_until(g, d.placed_at) })
 }
