@@ -24,7 +24,7 @@ use crate::idempotency::{self, Kept, StoredResponse};
 /// Orders per transaction at most.
 pub const MAX_GROUP: usize = 64;
 /// Groups in flight at once.
-pub const WORKERS: usize = 4;
+pub const WORKERS: usize = 2;
 /// The scope single orders are kept under (the batch's orders too).
 pub const SCOPE: &str = "POST /orders";
 
