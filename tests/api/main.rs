@@ -8,6 +8,7 @@ mod citus;
 mod console;
 mod contract;
 mod faults;
+mod group;
 mod growth;
 mod console_journey;
 mod helpers;
