@@ -76,7 +76,7 @@ pub fn once<T: Serialize>(
     };
     let principal = who.actor();
     let request_hash = request_hash(scope, request)?;
-    diesel::sql_query("SELECT pg_advisory_xact_lock(hashtextextended($1, $2))")
+    crate::db::prepared("SELECT pg_advisory_xact_lock(hashtextextended($1, $2))")
         .bind::<Text, _>(lock_name(&principal, key))
         .bind::<BigInt, _>(who.brand_id)
         .execute(conn)?;
@@ -125,7 +125,7 @@ pub fn claim_many(conn: &mut PgConnection, brand_id: i64, keys: &[(&str, &str)])
         return Ok(Default::default());
     }
     let names: Vec<String> = keys.iter().map(|(p, k)| lock_name(p, k)).collect();
-    diesel::sql_query("SELECT pg_advisory_xact_lock(h) FROM (SELECT DISTINCT hashtextextended(n, $2) AS h FROM unnest($1::text[]) n ORDER BY 1) locks")
+    crate::db::prepared("SELECT pg_advisory_xact_lock(h) FROM (SELECT DISTINCT hashtextextended(n, $2) AS h FROM unnest($1::text[]) n ORDER BY 1) locks")
         .bind::<diesel::sql_types::Array<Text>, _>(&names)
         .bind::<BigInt, _>(brand_id)
         .execute(conn)?;
@@ -145,7 +145,7 @@ pub fn claim_many(conn: &mut PgConnection, brand_id: i64, keys: &[(&str, &str)])
     // a join with the keys, not `key = ANY(…)`: a 1,000-element array compared against every
     // row of a scan cost 82 ms per batch once the table outgrew its statistics
     let (principals, keys): (Vec<&str>, Vec<&str>) = keys.iter().copied().unzip();
-    let kept: Vec<KeptRow> = diesel::sql_query(
+    let kept: Vec<KeptRow> = crate::db::prepared(
         "SELECT k.principal, k.key, k.request_hash, k.status_code, k.response_body
            FROM unnest($2::text[], $3::text[]) AS q(principal, key)
            JOIN idempotency_keys k ON k.brand_id = $1 AND k.principal = q.principal AND k.key = q.key",

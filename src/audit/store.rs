@@ -22,7 +22,7 @@ pub fn append(
     before: Option<serde_json::Value>,
     after: Option<serde_json::Value>,
 ) -> Result<(), AppError> {
-    diesel::sql_query("SELECT audit_append($1, $2, $9, (SELECT login FROM hq_users WHERE brand_id = $1 AND id = $2), $3, $4, $5, $6, $7, $8)")
+    crate::db::prepared("SELECT audit_append($1, $2, $9, (SELECT login FROM hq_users WHERE brand_id = $1 AND id = $2), $3, $4, $5, $6, $7, $8)")
         .bind::<BigInt, _>(brand_id)
         .bind::<BigInt, _>(user_id)
         .bind::<Text, _>(role)

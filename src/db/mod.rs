@@ -2,6 +2,8 @@
 //! transaction inside one `web::block` closure (diesel is synchronous).
 
 pub mod embedded;
+mod prepared;
+pub use prepared::{prepared, Bound, Prepared};
 
 use diesel::pg::PgConnection;
 use diesel::r2d2::{ConnectionManager, Pool as R2d2Pool};

@@ -69,7 +69,7 @@ pub fn lock(conn: &mut PgConnection, brand_id: i64, keys: impl IntoIterator<Item
     let mut rows: Vec<LockedRow> = Vec::with_capacity(keys.len());
     if !hq.is_empty() {
         rows.extend(
-            diesel::sql_query(
+            crate::db::prepared(
                 "INSERT INTO hq_stock (brand_id, sku, qty)
                  SELECT $1, k.sku, 0 FROM unnest($2::text[]) AS k(sku) ORDER BY k.sku COLLATE \"C\"
                  ON CONFLICT (brand_id, sku) DO UPDATE SET qty = hq_stock.qty
@@ -82,7 +82,7 @@ pub fn lock(conn: &mut PgConnection, brand_id: i64, keys: impl IntoIterator<Item
     }
     if !agents.is_empty() {
         rows.extend(
-            diesel::sql_query(
+            crate::db::prepared(
                 "INSERT INTO stock (brand_id, agent_id, sku, qty)
                  SELECT $1, k.agent_id, k.sku, 0 FROM unnest($2::bigint[], $3::text[]) AS k(agent_id, sku) ORDER BY k.agent_id, k.sku COLLATE \"C\"
                  ON CONFLICT (brand_id, agent_id, sku) DO UPDATE SET qty = stock.qty
@@ -168,14 +168,14 @@ impl Locked {
             }
         }
         if !hq_skus.is_empty() {
-            diesel::sql_query("UPDATE hq_stock h SET qty = v.qty FROM unnest($2::text[], $3::bigint[]) AS v(sku, qty) WHERE h.brand_id = $1 AND h.sku = v.sku")
+            crate::db::prepared("UPDATE hq_stock h SET qty = v.qty FROM unnest($2::text[], $3::bigint[]) AS v(sku, qty) WHERE h.brand_id = $1 AND h.sku = v.sku")
                 .bind::<BigInt, _>(brand_id)
                 .bind::<diesel::sql_types::Array<Text>, _>(&hq_skus)
                 .bind::<diesel::sql_types::Array<BigInt>, _>(&hq_qty)
                 .execute(conn)?;
         }
         if !agents.is_empty() {
-            diesel::sql_query(
+            crate::db::prepared(
                 "UPDATE stock s SET qty = v.qty, avg_cost = v.avg_cost FROM unnest($2::bigint[], $3::text[], $4::bigint[], $5::numeric[]) AS v(agent_id, sku, qty, avg_cost)
                   WHERE s.brand_id = $1 AND s.agent_id = v.agent_id AND s.sku = v.sku",
             )
@@ -210,7 +210,7 @@ pub fn record_moves(conn: &mut PgConnection, brand_id: i64, moves: &[Move]) -> R
         return Ok(());
     }
     let col = |f: &dyn Fn(&Move) -> Option<i64>| moves.iter().map(f).collect::<Vec<_>>();
-    diesel::sql_query(
+    crate::db::prepared(
         "INSERT INTO stock_moves (brand_id, kind, sku, from_agent, to_agent, qty, unit_cost, order_id, refund_id, reason)
          SELECT $1, m.kind, m.sku, m.from_agent, m.to_agent, m.qty, m.unit_cost, m.order_id, m.refund_id, m.reason
            FROM unnest($2::text[], $3::text[], $4::bigint[], $5::bigint[], $6::bigint[], $7::numeric[], $8::bigint[], $9::bigint[], $10::text[])

@@ -120,7 +120,7 @@ pub fn post_many(conn: &mut PgConnection, brand_id: i64, entries: &[(&Entry, &[P
         id: i64,
     }
     // ids first, so the postings can name their entry without relying on RETURNING's order
-    let mut ids: Vec<i64> = diesel::sql_query("SELECT nextval(pg_get_serial_sequence('journal_entries', 'id')) AS id FROM generate_series(1, $1)")
+    let mut ids: Vec<i64> = crate::db::prepared("SELECT nextval(pg_get_serial_sequence('journal_entries', 'id')) AS id FROM generate_series(1, $1)")
         .bind::<BigInt, _>(entries.len() as i64)
         .load::<Id>(conn)?
         .into_iter()
@@ -164,7 +164,7 @@ pub fn post_many(conn: &mut PgConnection, brand_id: i64, entries: &[(&Entry, &[P
     }
     if !cols.entry_id.is_empty() {
         // one statement: the balance trigger checks every entry it touched once
-        diesel::sql_query(
+        crate::db::prepared(
             "INSERT INTO postings (brand_id, entry_id, account, agent_id, amount, split_kind, order_id, line_no, generation, occurred_at, available_at)
              SELECT $1, p.* FROM unnest($2::bigint[], $3::text[], $4::bigint[], $5::numeric[], $6::text[], $7::bigint[], $8::int4[], $9::int4[], $10::timestamptz[], $11::timestamptz[])
                     AS p(entry_id, account, agent_id, amount, split_kind, order_id, line_no, generation, occurred_at, available_at)",
@@ -237,7 +237,7 @@ pub fn wallet_of(conn: &mut PgConnection, brand_id: i64, agent_id: i64, now: Dat
     // Checkpoint: the last closed month's closing balance; nothing can be dated inside a
     // closed month after it closes, so the balance is that plus the postings since.
     // Pending credits are younger than hold_days (at most 365, a CHECK), which bounds that scan.
-    let Sums { balance, pending } = diesel::sql_query(
+    let Sums { balance, pending } = crate::db::prepared(
         "WITH last AS (SELECT month, ends_at FROM periods WHERE brand_id = $1 ORDER BY month DESC LIMIT 1)
          SELECT coalesce((SELECT s.closing_balance FROM statements s, last WHERE s.brand_id = $1 AND s.month = last.month AND s.agent_id = $2), 0)
               + coalesce((SELECT sum(amount) FROM postings WHERE brand_id = $1 AND agent_id = $2 AND account = 'wallet'

@@ -28,15 +28,16 @@ pub async fn create(state: web::Data<AppState>, who: Principal, key: Idempotency
     Ok(resp.into_http())
 }
 
-/// Up to 1,000 orders in one request (HQ: imports and backfills): each placed as `POST
-/// /orders` would, in its own savepoint, 50 to a transaction, under its own `idempotency_key`; one result each,
-/// in order — the order or its problem. The same batch again writes nothing.
+/// Up to 1,000 orders in one request (HQ: imports and backfills), in one transaction: each
+/// placed by the rules of `POST /orders`, in the request's order, under its own
+/// `idempotency_key`; one result each, in order — the order or its problem. The same batch
+/// again writes nothing.
 #[utoipa::path(post, tag = "orders", request_body = super::batch::BatchRequest,
     responses((status = 200, body = Vec<super::batch::BatchResult>), (status = 403), (status = 422, description = "validation: 1 to 1,000 orders, keys unique")), security(("bearer" = [])))]
 #[post("/orders/batch")]
 pub async fn batch(state: web::Data<AppState>, who: Principal, body: web::Json<super::batch::BatchRequest>) -> Result<HttpResponse, AppError> {
     let req = body.into_inner();
-    // place_batch commits chunk by chunk (`batch::CHUNK`)
+    // place_batch commits per `batch::CHUNK` orders (a whole batch)
     let (results, buyers) = crate::db::read(&state.pool, move |conn| super::batch::place_batch(conn, &who, &req)).await?;
     for buyer in buyers {
         // 首批进货, as after each single order

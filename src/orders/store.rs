@@ -241,7 +241,7 @@ pub struct TierPrice {
 /// Every tier of the brand with its price of each of `skus` (a tier without one still comes,
 /// with no SKU), in one query.
 pub fn tier_prices(conn: &mut PgConnection, brand_id: i64, skus: &[&str]) -> Result<Vec<TierPrice>, AppError> {
-    Ok(diesel::sql_query(
+    Ok(crate::db::prepared(
         "SELECT t.id AS tier_id, t.rank, pp.sku, pp.price, p.on_sale
            FROM tiers t LEFT JOIN product_prices pp ON pp.brand_id = t.brand_id AND pp.tier_id = t.id AND pp.sku = ANY($2)
                 LEFT JOIN products p ON p.brand_id = pp.brand_id AND p.sku = pp.sku
@@ -258,14 +258,14 @@ pub fn tier_prices(conn: &mut PgConnection, brand_id: i64, skus: &[&str]) -> Res
 /// order touches one shard and needs none of this).
 pub fn lock_figure_shards(conn: &mut PgConnection, brand_id: i64, order_ids: &[i64]) -> Result<(), AppError> {
     const SHARDS: &str = "SELECT DISTINCT brand_month(o.brand_id, o.placed_at) AS month, (o.id % 64)::smallint AS shard FROM orders o WHERE o.brand_id = $1 AND o.id = ANY($2)";
-    diesel::sql_query(format!(
+    crate::db::prepared(format!(
         "INSERT INTO month_figures (brand_id, month, shard, purchases, retail, payouts, new_agents, active)
          SELECT $1, s.month, s.shard, 0, 0, 0, 0, 0 FROM ({SHARDS}) s ORDER BY s.month, s.shard ON CONFLICT DO NOTHING"
     ))
     .bind::<diesel::sql_types::BigInt, _>(brand_id)
     .bind::<diesel::sql_types::Array<diesel::sql_types::BigInt>, _>(order_ids)
     .execute(conn)?;
-    diesel::sql_query(format!(
+    crate::db::prepared(format!(
         "SELECT 1 FROM month_figures f WHERE f.brand_id = $1 AND (f.month, f.shard) IN ({SHARDS}) ORDER BY f.month, f.shard FOR UPDATE"
     ))
     .bind::<diesel::sql_types::BigInt, _>(brand_id)

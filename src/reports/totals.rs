@@ -37,7 +37,7 @@ pub fn add_many(conn: &mut PgConnection, brand_id: i64, adds: &[(String, i64, i6
     let agents: Vec<i64> = sums.keys().map(|k| k.1).collect();
     let units: Vec<i64> = sums.values().map(|v| v.0).collect();
     let amounts: Vec<Decimal> = sums.values().map(|v| v.1).collect();
-    diesel::sql_query(
+    crate::db::prepared(
         "INSERT INTO agent_month_purchases (brand_id, month, agent_id, path, units, amount)
          SELECT $1, v.month, v.agent_id, a.path, v.units, v.amount
            FROM unnest($2::text[], $3::bigint[], $4::bigint[], $5::numeric[]) WITH ORDINALITY AS v(month, agent_id, units, amount, n)
@@ -66,7 +66,7 @@ pub struct Totals {
 
 /// The month's purchases of the agents whose path lies in [lower, upper).
 pub fn range(conn: &mut PgConnection, brand_id: i64, month: &str, lower: &[i64], upper: &[i64]) -> Result<Totals, AppError> {
-    Ok(diesel::sql_query(
+    Ok(crate::db::prepared(
         "SELECT coalesce(sum(units), 0)::bigint AS units, coalesce(sum(amount), 0) AS amount
            FROM agent_month_purchases WHERE brand_id = $1 AND month = $2 AND path >= $3 AND path < $4",
     )
@@ -94,7 +94,7 @@ pub struct TeamTotal {
 /// 业绩排行: the teams led from levels 1 and 2 with the most purchases in the month, in one
 /// scan of the month's rows.
 pub fn top_teams(conn: &mut PgConnection, brand_id: i64, month: &str, limit: i64) -> Result<Vec<TeamTotal>, AppError> {
-    Ok(diesel::sql_query(
+    Ok(crate::db::prepared(
         "SELECT key[cardinality(key)] AS agent_id, cardinality(key)::int AS level, sum(units)::bigint AS units, sum(amount) AS amount
            FROM (SELECT path[1:1] AS key, units, amount FROM agent_month_purchases WHERE brand_id = $1 AND month = $2
                  UNION ALL
@@ -116,7 +116,7 @@ pub fn own_month(conn: &mut PgConnection, brand_id: i64, month: &str, ids: &[i64
         #[diesel(sql_type = Numeric)]
         amount: Decimal,
     }
-    let rows: Vec<Row> = diesel::sql_query("SELECT agent_id, amount FROM agent_month_purchases WHERE brand_id = $1 AND month = $2 AND agent_id = ANY($3)")
+    let rows: Vec<Row> = crate::db::prepared("SELECT agent_id, amount FROM agent_month_purchases WHERE brand_id = $1 AND month = $2 AND agent_id = ANY($3)")
         .bind::<BigInt, _>(brand_id)
         .bind::<Text, _>(month)
         .bind::<Array<BigInt>, _>(ids)

@@ -288,7 +288,7 @@ pub fn set_status(conn: &mut PgConnection, brand_id: i64, id: i64, status: &str)
 /// and a plan in which every change dated at or before its placed_at is committed.
 pub fn lock_tree(conn: &mut PgConnection, brand_id: i64, exclusive: bool) -> Result<(), AppError> {
     let sql = if exclusive { "SELECT pg_advisory_xact_lock(7001, $1::int)" } else { "SELECT pg_advisory_xact_lock_shared(7001, $1::int)" };
-    diesel::sql_query(sql).bind::<BigInt, _>(brand_id).execute(conn)?;
+    crate::db::prepared(sql).bind::<BigInt, _>(brand_id).execute(conn)?;
     Ok(())
 }
 

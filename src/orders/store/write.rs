@@ -22,7 +22,7 @@ pub fn insert_orders(conn: &mut PgConnection, brand_id: i64, new: &[(&NewOrder, 
     if new.is_empty() {
         return Ok(Vec::new());
     }
-    let mut ids: Vec<i64> = diesel::sql_query("SELECT nextval(pg_get_serial_sequence('orders', 'id')) AS id FROM generate_series(1, $1)")
+    let mut ids: Vec<i64> = crate::db::prepared("SELECT nextval(pg_get_serial_sequence('orders', 'id')) AS id FROM generate_series(1, $1)")
         .bind::<BigInt, _>(new.len() as i64)
         .load::<Id>(conn)?
         .into_iter()
@@ -71,7 +71,7 @@ pub fn insert_orders(conn: &mut PgConnection, brand_id: i64, new: &[(&NewOrder, 
             l.below_floor.push(line.below_floor);
         }
     }
-    diesel::sql_query(
+    crate::db::prepared(
         "INSERT INTO order_lines (brand_id, order_id, line_no, sku, qty, unit_price, amount, seller_unit_cost, below_floor)
          SELECT $1, l.* FROM unnest($2::bigint[], $3::int4[], $4::text[], $5::int4[], $6::numeric[], $7::numeric[], $8::numeric[], $9::bool[])
                 AS l(order_id, line_no, sku, qty, unit_price, amount, seller_unit_cost, below_floor)",
@@ -115,7 +115,7 @@ pub fn claim_first_purchases(conn: &mut PgConnection, brand_id: i64, buyers: &[i
     if buyers.is_empty() {
         return Ok(HashSet::new());
     }
-    let claimed: Vec<Buyer> = diesel::sql_query(
+    let claimed: Vec<Buyer> = crate::db::prepared(
         "INSERT INTO first_purchases (brand_id, buyer_id)
          SELECT DISTINCT $1::bigint, b FROM unnest($2::bigint[]) AS b ORDER BY 2
          ON CONFLICT DO NOTHING RETURNING buyer_id",

@@ -45,7 +45,7 @@ struct AsOfRow {
 /// current rows are the rows as of `at`. Otherwise the chain is rebuilt from the dated
 /// events (`agent_as_of`), parent by parent. None when the agent does not exist.
 pub fn family_as_of(conn: &mut PgConnection, brand_id: i64, id: i64, at: DateTime<Utc>) -> Result<Option<Family>, AppError> {
-    let rows: Vec<FamilyRow> = diesel::sql_query(format!(
+    let rows: Vec<FamilyRow> = crate::db::prepared(format!(
         "SELECT {COLUMNS},
                 EXISTS (SELECT 1 FROM agent_events e WHERE e.brand_id = $1 AND e.agent_id = agents.id AND e.at > $3 AND e.kind <> 'joined') AS changed_since
            FROM agents
@@ -65,7 +65,7 @@ pub fn family_as_of(conn: &mut PgConnection, brand_id: i64, id: i64, at: DateTim
         return Ok(Some(Family { buyer, upline, sponsor }));
     }
     // The chain as of `at`, buyer first.
-    let chain: Vec<AsOfRow> = diesel::sql_query(
+    let chain: Vec<AsOfRow> = crate::db::prepared(
         "WITH RECURSIVE chain (id, gen, parent_id, tier_id, status) AS (
              SELECT $2::bigint, 0, x.parent_id, x.tier_id, x.status FROM agent_as_of($1, $2, $3) x
            UNION ALL
@@ -93,7 +93,7 @@ pub fn family_as_of(conn: &mut PgConnection, brand_id: i64, id: i64, at: DateTim
     }
     let sponsor = match buyer.sponsor_id {
         Some(s) => {
-            let status: Option<String> = diesel::sql_query("SELECT status FROM agent_as_of($1, $2, $3)")
+            let status: Option<String> = crate::db::prepared("SELECT status FROM agent_as_of($1, $2, $3)")
                 .bind::<BigInt, _>(brand_id)
                 .bind::<BigInt, _>(s)
                 .bind::<diesel::sql_types::Timestamptz, _>(at)
@@ -132,7 +132,7 @@ pub fn families(conn: &mut PgConnection, brand_id: i64, ids: &[i64]) -> Result<K
     if ids.is_empty() {
         return Ok(Known::default());
     }
-    let rows: Vec<KnownRow> = diesel::sql_query(format!(
+    let rows: Vec<KnownRow> = crate::db::prepared(format!(
         "SELECT {COLUMNS},
                 (SELECT max(e.at) FROM agent_events e WHERE e.brand_id = $1 AND e.agent_id = agents.id AND e.kind <> 'joined') AS last_changed
            FROM agents
