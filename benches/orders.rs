@@ -5,7 +5,8 @@
 //! Run: `cargo bench --bench orders` (about a minute; writes target/bench-orders.md).
 //! CLIENTS and SECONDS override the defaults (16 clients, 20 s); BATCH=N posts N orders per
 //! `POST /orders/batch`; BUYERS=N spreads the orders over N buyers per client (default 4);
-//! AS=agents has each client log in as an agent buying for itself (default: HQ places all).
+//! AS=agents has each client log in as an agent buying for itself (default: HQ places all);
+//! IMPORT=N first imports a CSV of N orders with `agent-ledger import`'s own function, twice.
 
 mod common;
 
@@ -89,6 +90,35 @@ async fn main() {
         assert_eq!(resp.status(), 200);
     }
     common::exec(&mut pool.get().unwrap(), "ANALYZE");
+    // IMPORT=N: `agent-ledger import` of a file of N purchases (the command's own function,
+    // CSV parsing included), then the same file again; with CLIENTS=1 the pgbench beside it is -c 1
+    let import_n = env_or("IMPORT", 0);
+    let mut import_line = String::new();
+    if import_n > 0 {
+        let at = chrono::Utc::now().to_rfc3339();
+        let mut csv = String::from("key,kind,placed_at,agent_phone,supply,customer_name,customer_phone,sku,qty,unit_price\n");
+        for k in 0..import_n {
+            csv.push_str(&format!("IMP-{k},purchase,{at},139{:08},hq,,,MASK-01,{},\n", k % buyers.len(), 1 + k % 7));
+        }
+        let path = std::path::PathBuf::from(concat!(env!("CARGO_TARGET_TMPDIR"), "/bench-import.csv"));
+        std::fs::write(&path, csv).unwrap();
+        let pool = pool.clone();
+        let (first, again) = tokio::task::spawn_blocking(move || {
+            let mut conn = pool.get().unwrap();
+            let t = Instant::now();
+            let (summary, clean) = agent_ledger::orders::import::run(&mut conn, "bench", &path, 1000).unwrap();
+            assert!(clean, "{summary}");
+            let first = t.elapsed().as_secs_f64();
+            let t = Instant::now();
+            let (summary, _) = agent_ledger::orders::import::run(&mut conn, "bench", &path, 1000).unwrap();
+            assert!(summary.contains("placed 0"), "a rerun places nothing: {summary}");
+            (first, t.elapsed().as_secs_f64())
+        })
+        .await
+        .unwrap();
+        import_line = format!("agent-ledger import of {import_n} orders: {first:.2} s, {:.0} orders/s; the same file again: {again:.2} s, placed 0", import_n as f64 / first);
+        println!("{import_line}");
+    }
     // AS=agents: each client is an agent buying for itself on its phone (no audit row; the
     // default is HQ placing every order, each audited)
     let as_agents = std::env::var("AS").is_ok_and(|v| v == "agents");
@@ -174,7 +204,7 @@ async fn main() {
          | pgbench TPC-B, -c {clients} -j 2, scale {clients}, same server | {tps:.0} tps | {latency:.1} (avg) | |\n\n\
          ratio orders/s ÷ pgbench tps = {:.2}; verify clean after {orders} orders (and 2,000 of warm-up, analysed before the run)\n\n\
          PostgreSQL CPU per order: {cpu_per_order:.2} ms; per TPC-B transaction: {cpu_per_txn:.2} ms \
-         (an order costs the database {:.1} TPC-B transactions; CPU of every postgres process)\n",
+         (an order costs the database {:.1} TPC-B transactions; CPU of every postgres process)\n\n{import_line}\n",
         rate / tps,
         cpu_per_order / cpu_per_txn
     );
