@@ -38,7 +38,7 @@ pub struct Job {
 
 type Reply = oneshot::Sender<Result<StoredResponse, AppError>>;
 
-/// The queue and its workers, started on first use (inside the server's runtime).
+/// The queue and its workers, started on first use on a thread of their own.
 pub struct GroupCommit {
     pool: Pool,
     queue: OnceLock<mpsc::Sender<(Job, Reply)>>,
@@ -52,9 +52,24 @@ impl GroupCommit {
     fn queue(&self) -> &mpsc::Sender<(Job, Reply)> {
         self.queue.get_or_init(|| {
             let (tx, rx) = mpsc::channel(4 * MAX_GROUP * WORKERS);
-            let rx = Arc::new(Mutex::new(rx));
-            for _ in 0..WORKERS {
-                tokio::spawn(worker(self.pool.clone(), rx.clone()));
+            let pool = self.pool.clone();
+            // a thread and runtime of their own, not one of the HTTP workers' (which actix may
+            // restart): the workers end when the last sender (the app state) is dropped
+            let started = std::thread::Builder::new().name("order-groups".into()).spawn(move || {
+                let Ok(runtime) = tokio::runtime::Builder::new_current_thread().build() else {
+                    log::error!("no runtime for the order groups: orders are refused");
+                    return;
+                };
+                runtime.block_on(async move {
+                    let rx = Arc::new(Mutex::new(rx));
+                    let workers: Vec<_> = (0..WORKERS).map(|_| tokio::spawn(worker(pool.clone(), rx.clone()))).collect();
+                    for w in workers {
+                        let _ = w.await;
+                    }
+                });
+            });
+            if let Err(e) = started {
+                log::error!("the order groups' thread did not start: {e}");
             }
             tx
         })
@@ -84,35 +99,43 @@ async fn worker(pool: Pool, queue: Arc<Mutex<mpsc::Receiver<(Job, Reply)>>>) {
                 }
             }
         }
-        // a group is of one brand
-        let mut by_brand: HashMap<i64, Vec<(Job, Reply)>> = HashMap::new();
-        for (job, reply) in taken {
-            by_brand.entry(job.who.brand_id).or_default().push((job, reply));
+        // in a task of its own: a panic (a bug) fails this group's orders, not the worker
+        if tokio::spawn(run(pool.clone(), taken)).await.is_err() {
+            log::error!("a group of orders panicked; its orders were answered with an error");
         }
-        for (_, group) in by_brand {
-            let (jobs, replies): (Vec<Job>, Vec<Reply>) = group.into_iter().unzip();
-            let n = jobs.len();
-            let together = {
-                let jobs = jobs.clone();
-                db::transaction(&pool, move |conn| place_group(conn, &jobs)).await
-            };
-            match together {
-                Ok(answers) => {
-                    for (reply, answer) in replies.into_iter().zip(answers) {
-                        let _ = reply.send(answer);
-                    }
+    }
+}
+
+/// Places what a worker took: one group per brand, each order answered.
+async fn run(pool: Pool, taken: Vec<(Job, Reply)>) {
+    // a group is of one brand
+    let mut by_brand: HashMap<i64, Vec<(Job, Reply)>> = HashMap::new();
+    for (job, reply) in taken {
+        by_brand.entry(job.who.brand_id).or_default().push((job, reply));
+    }
+    for (_, group) in by_brand {
+        let (jobs, replies): (Vec<Job>, Vec<Reply>) = group.into_iter().unzip();
+        let n = jobs.len();
+        let together = {
+            let jobs = jobs.clone();
+            db::transaction(&pool, move |conn| place_group(conn, &jobs)).await
+        };
+        match together {
+            Ok(answers) => {
+                for (reply, answer) in replies.into_iter().zip(answers) {
+                    let _ = reply.send(answer);
                 }
-                // the whole failed: each alone, so that no order pays for another's failure
-                Err(_) if n > 1 => {
-                    for (job, reply) in jobs.into_iter().zip(replies) {
-                        let alone = db::transaction(&pool, move |conn| place_group(conn, std::slice::from_ref(&job))).await;
-                        let _ = reply.send(alone.and_then(|mut a| a.pop().ok_or_else(|| AppError::internal("no answer"))?));
-                    }
+            }
+            // the whole failed: each alone, so that no order pays for another's failure
+            Err(_) if n > 1 => {
+                for (job, reply) in jobs.into_iter().zip(replies) {
+                    let alone = db::transaction(&pool, move |conn| place_group(conn, std::slice::from_ref(&job))).await;
+                    let _ = reply.send(alone.and_then(|mut a| a.pop().ok_or_else(|| AppError::internal("no answer"))?));
                 }
-                Err(e) => {
-                    if let Some(reply) = replies.into_iter().next() {
-                        let _ = reply.send(Err(e));
-                    }
+            }
+            Err(e) => {
+                if let Some(reply) = replies.into_iter().next() {
+                    let _ = reply.send(Err(e));
                 }
             }
         }
