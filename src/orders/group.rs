@@ -36,7 +36,11 @@ pub struct Job {
     pub req: OrderRequest,
 }
 
-type Reply = oneshot::Sender<Result<StoredResponse, AppError>>;
+/// An order's answer, and whether its buyer still waits for activation (首批进货: the
+/// caller then runs `activation::after_purchase`; most buyers are active and skip it).
+pub type Answer = Result<(StoredResponse, bool), AppError>;
+
+type Reply = oneshot::Sender<Answer>;
 
 /// The queue and its workers, started on first use on a thread of their own.
 pub struct GroupCommit {
@@ -76,7 +80,7 @@ impl GroupCommit {
     }
 
     /// Places one order with the orders waiting beside it; its own answer.
-    pub async fn place(&self, job: Job) -> Result<StoredResponse, AppError> {
+    pub async fn place(&self, job: Job) -> Answer {
         let (reply, answer) = oneshot::channel();
         self.queue().send((job, reply)).await.map_err(|_| AppError::unavailable("orders are not being taken right now"))?;
         answer.await.map_err(|_| AppError::internal("the order's group ended without an answer"))?
@@ -118,7 +122,7 @@ async fn run(pool: Pool, taken: Vec<(Job, Reply)>) {
         let n = jobs.len();
         let together = {
             let jobs = jobs.clone();
-            db::transaction(&pool, move |conn| place_group(conn, &jobs)).await
+            db::transaction(&pool, move |conn| place_answered(conn, &jobs)).await
         };
         match together {
             Ok(answers) => {
@@ -129,7 +133,7 @@ async fn run(pool: Pool, taken: Vec<(Job, Reply)>) {
             // the whole failed: each alone, so that no order pays for another's failure
             Err(_) if n > 1 => {
                 for (job, reply) in jobs.into_iter().zip(replies) {
-                    let alone = db::transaction(&pool, move |conn| place_group(conn, std::slice::from_ref(&job))).await;
+                    let alone = db::transaction(&pool, move |conn| place_answered(conn, std::slice::from_ref(&job))).await;
                     let _ = reply.send(alone.and_then(|mut a| a.pop().ok_or_else(|| AppError::internal("no answer"))?));
                 }
             }
@@ -140,6 +144,19 @@ async fn run(pool: Pool, taken: Vec<(Job, Reply)>) {
             }
         }
     }
+}
+
+/// `place_group`, with each answer told whether its buyer still waits for activation: one
+/// query for the group instead of a transaction per order after it.
+fn place_answered(conn: &mut PgConnection, jobs: &[Job]) -> Result<Vec<Answer>, AppError> {
+    let answers = place_group(conn, jobs)?;
+    let buyers: Vec<i64> = jobs.iter().zip(&answers).filter(|(_, a)| a.is_ok()).filter_map(|(j, _)| super::purchase_buyer(&j.who, &j.req)).collect();
+    let waiting = crate::tree::activation::waiting(conn, jobs.first().map_or(0, |j| j.who.brand_id), &buyers)?;
+    Ok(jobs
+        .iter()
+        .zip(answers)
+        .map(|(j, a)| a.map(|r| (r, super::purchase_buyer(&j.who, &j.req).is_some_and(|b| waiting.contains(&b)))))
+        .collect())
 }
 
 /// Places a group of orders of one brand in the caller's transaction, each under its own

@@ -20,8 +20,8 @@ pub async fn create(state: web::Data<AppState>, who: Principal, key: Idempotency
     let req = body.into_inner();
     let buyer = super::purchase_buyer(&who, &req);
     // placed with whatever other orders arrive beside it, in one transaction (group commit)
-    let resp = state.orders.place(super::group::Job { who, key: key.0, req }).await?;
-    if let Some(buyer) = buyer {
+    let (resp, waiting) = state.orders.place(super::group::Job { who, key: key.0, req }).await?;
+    if let (true, Some(buyer)) = (waiting, buyer) {
         // 首批进货: a waiting buyer whose purchases now reach its threshold becomes active
         transaction(&state.pool, move |conn| crate::tree::activation::after_purchase(conn, who.brand_id, buyer)).await?;
     }
