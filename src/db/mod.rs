@@ -3,7 +3,7 @@
 
 pub mod embedded;
 mod prepared;
-pub use prepared::{prepared, Bound, Prepared};
+pub use prepared::{next_ids, prepared, Bound, Prepared};
 
 use diesel::pg::PgConnection;
 use diesel::r2d2::{ConnectionManager, Pool as R2d2Pool};

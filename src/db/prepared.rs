@@ -88,3 +88,21 @@ impl Query for Prepared {
 }
 
 impl<Conn> RunQueryDsl<Conn> for Prepared {}
+
+/// `n` fresh ids of `table`'s serial `id`, ascending: rows written in one statement can then
+/// be named (an entry's postings, an order's lines) without relying on RETURNING's order.
+pub fn next_ids(conn: &mut diesel::PgConnection, table: &'static str, n: usize) -> QueryResult<Vec<i64>> {
+    #[derive(diesel::QueryableByName)]
+    struct Id {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        id: i64,
+    }
+    let sql = match table {
+        "orders" => "SELECT nextval(pg_get_serial_sequence('orders', 'id')) AS id FROM generate_series(1, $1)",
+        "journal_entries" => "SELECT nextval(pg_get_serial_sequence('journal_entries', 'id')) AS id FROM generate_series(1, $1)",
+        _ => return Err(diesel::result::Error::QueryBuilderError(format!("no id sequence for {table}").into())),
+    };
+    let mut ids: Vec<i64> = prepared(sql).bind::<diesel::sql_types::BigInt, _>(n as i64).load::<Id>(conn)?.into_iter().map(|r| r.id).collect();
+    ids.sort_unstable();
+    Ok(ids)
+}

@@ -114,19 +114,8 @@ pub fn post_many(conn: &mut PgConnection, brand_id: i64, entries: &[(&Entry, &[P
     if entries.is_empty() {
         return Ok(Vec::new());
     }
-    #[derive(QueryableByName)]
-    struct Id {
-        #[diesel(sql_type = BigInt)]
-        id: i64,
-    }
     // ids first, so the postings can name their entry without relying on RETURNING's order
-    let mut ids: Vec<i64> = crate::db::prepared("SELECT nextval(pg_get_serial_sequence('journal_entries', 'id')) AS id FROM generate_series(1, $1)")
-        .bind::<BigInt, _>(entries.len() as i64)
-        .load::<Id>(conn)?
-        .into_iter()
-        .map(|r| r.id)
-        .collect();
-    ids.sort_unstable();
+    let ids = crate::db::next_ids(conn, "journal_entries", entries.len())?;
     let rows: Vec<_> = entries
         .iter()
         .zip(&ids)

@@ -10,25 +10,13 @@ use super::{LineRow, NewOrder, SplitContext};
 use crate::error::AppError;
 use crate::schema::{orders, products};
 
-#[derive(QueryableByName)]
-struct Id {
-    #[diesel(sql_type = BigInt)]
-    id: i64,
-}
-
 /// Inserts orders with their lines — one INSERT for the orders, one for all their lines —
 /// and returns their ids, ascending in the given order.
 pub fn insert_orders(conn: &mut PgConnection, brand_id: i64, new: &[(&NewOrder, Option<&SplitContext>, &[LineRow])]) -> Result<Vec<i64>, AppError> {
     if new.is_empty() {
         return Ok(Vec::new());
     }
-    let mut ids: Vec<i64> = crate::db::prepared("SELECT nextval(pg_get_serial_sequence('orders', 'id')) AS id FROM generate_series(1, $1)")
-        .bind::<BigInt, _>(new.len() as i64)
-        .load::<Id>(conn)?
-        .into_iter()
-        .map(|r| r.id)
-        .collect();
-    ids.sort_unstable();
+    let ids = crate::db::next_ids(conn, "orders", new.len())?;
     let rows: Vec<_> = new
         .iter()
         .zip(&ids)
