@@ -25,7 +25,11 @@ fn plan() -> Plan {
 fn splits(c: &mut Criterion) {
     // depth 10: buyer 特约 (5); above it 5,4,4,3,3,2,2,2,1,1 — differentials, peers and a referral
     let ranks = [5u32, 4, 4, 3, 3, 2, 2, 2, 1, 1];
-    let chain: Vec<Upline> = ranks.iter().enumerate().map(|(i, &rank)| Upline { agent_id: i as i64 + 1, rank, active: i != 3, unit_price: Decimal::new(PRICES[rank as usize - 1], 2) }).collect();
+    let chain: Vec<Upline> = ranks
+        .iter()
+        .enumerate()
+        .map(|(i, &rank)| Upline { agent_id: i as i64 + 1, rank, active: i != 3, unit_price: Decimal::new(PRICES[rank as usize - 1], 2) })
+        .collect();
     let plan = plan();
     let line = LineInput {
         line_no: 1,

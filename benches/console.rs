@@ -61,10 +61,10 @@ async fn main() {
     exec(&mut conn, "INSERT INTO journal_entries (brand_id, id, kind, order_id, occurred_at, created_by) SELECT 1, id, 'purchase', id, at, 'bench' FROM gen");
     exec(
         &mut conn,
-        "INSERT INTO postings (brand_id, entry_id, account, agent_id, amount, split_kind, order_id, line_no, occurred_at, available_at)
-         SELECT 1, id, 'clearing', NULL::bigint, -qty * 100, NULL::text, id, NULL::int, at, at FROM gen
-         UNION ALL SELECT 1, id, 'revenue', NULL::bigint, qty * CASE WHEN parent IS NULL THEN 100 ELSE 90 END, 'proceeds', id, 1, at, at FROM gen
-         UNION ALL SELECT 1, id, 'wallet', parent, qty * 10, 'differential', id, 1, at, at FROM gen WHERE parent IS NOT NULL",
+        "INSERT INTO postings (brand_id, entry_id, account, agent_id, amount, split_kind, order_id, line_no, occurred_at, available_at, entry_kind)
+         SELECT 1, id, 'clearing', NULL::bigint, -qty * 100, NULL::text, id, NULL::int, at, at, 'purchase' FROM gen
+         UNION ALL SELECT 1, id, 'revenue', NULL::bigint, qty * CASE WHEN parent IS NULL THEN 100 ELSE 90 END, 'proceeds', id, 1, at, at, 'purchase' FROM gen
+         UNION ALL SELECT 1, id, 'wallet', parent, qty * 10, 'differential', id, 1, at, at, 'purchase' FROM gen WHERE parent IS NOT NULL",
     );
     exec(
         &mut conn,
@@ -80,7 +80,8 @@ async fn main() {
     exec(&mut conn, &format!("SELECT setval('journal_entries_id_seq', {orders})"));
     exec(&mut conn, "VACUUM ANALYZE");
     println!("loaded 1,011,110 agents and {orders} orders in {:.0} s", t.elapsed().as_secs_f64());
-    let top: i64 = diesel::sql_query("SELECT min(id) AS id FROM agents WHERE brand_id = 1 AND parent_id IS NULL").get_result::<common::Id>(&mut conn).unwrap().id;
+    let top: i64 =
+        diesel::sql_query("SELECT min(id) AS id FROM agents WHERE brand_id = 1 AND parent_id IS NULL").get_result::<common::Id>(&mut conn).unwrap().id;
     let leaf: i64 = diesel::sql_query("SELECT max(buyer) AS id FROM gen").get_result::<common::Id>(&mut conn).unwrap().id;
     // the top agent logs in to the portal with a real password
     exec(&mut conn, &format!("UPDATE agents SET password_hash = '{hash}' WHERE brand_id = 1 AND id = {top}"));
@@ -118,7 +119,8 @@ async fn main() {
     ];
     let mut rows = Vec::new();
     let agent = reqwest::Client::builder().cookie_store(true).redirect(reqwest::redirect::Policy::none()).timeout(Duration::from_secs(600)).build().unwrap();
-    let resp = agent.post(format!("{base}/m/login")).form(&[("brand", "bench"), ("phone", top_phone.as_str()), ("password", "bench-password")]).send().await.unwrap();
+    let resp =
+        agent.post(format!("{base}/m/login")).form(&[("brand", "bench"), ("phone", top_phone.as_str()), ("password", "bench-password")]).send().await.unwrap();
     assert_eq!(resp.status(), 303, "portal login");
     for (name, path, n, budget) in [
         ("portal home: the top agent of a 101,110-agent team", "/m/".to_owned(), 100, 50.0),

@@ -104,7 +104,8 @@ async fn main() {
     .get_result(&mut conn)
     .unwrap();
     println!("loaded 1,011,110 agents, {retail} retail orders to {} customers and {purchases} purchases in {:.0} s", c.customers, t.elapsed().as_secs_f64());
-    let top: i64 = diesel::sql_query("SELECT min(id) AS id FROM agents WHERE brand_id = 1 AND parent_id IS NULL").get_result::<common::Id>(&mut conn).unwrap().id;
+    let top: i64 =
+        diesel::sql_query("SELECT min(id) AS id FROM agents WHERE brand_id = 1 AND parent_id IS NULL").get_result::<common::Id>(&mut conn).unwrap().id;
 
     // last month closed: the brand's figures are computed and kept as at close
     let tz = "Asia/Shanghai";
@@ -113,7 +114,14 @@ async fn main() {
     let (start, _) = agent_ledger::period::month_bounds(&this_month, tz).unwrap();
     let last = agent_ledger::period::month_of(start - chrono::Duration::microseconds(1), tz).unwrap();
     let (ls, le) = agent_ledger::period::month_bounds(&last, tz).unwrap();
-    exec(&mut conn, &format!("INSERT INTO periods (brand_id, month, starts_at, ends_at, closed_by) VALUES (1, '{last}', '{}', '{}', 'bench')", ls.to_rfc3339(), le.to_rfc3339()));
+    exec(
+        &mut conn,
+        &format!(
+            "INSERT INTO periods (brand_id, month, starts_at, ends_at, closed_by) VALUES (1, '{last}', '{}', '{}', 'bench')",
+            ls.to_rfc3339(),
+            le.to_rfc3339()
+        ),
+    );
     let t = Instant::now();
     agent_ledger::growth::keep(&mut conn, 1, &last).unwrap();
     let keep_ms = t.elapsed().as_secs_f64() * 1000.0;
@@ -125,8 +133,15 @@ async fn main() {
     let base = format!("http://{}", listener.local_addr().unwrap());
     tokio::spawn(startup::run(listener, AppState::new(pool.clone()), 2).unwrap());
     let http = reqwest::Client::builder().timeout(Duration::from_secs(600)).build().unwrap();
-    let login: serde_json::Value =
-        http.post(format!("{base}/api/v1/auth/login")).json(&serde_json::json!({"brand": "bench", "login": "hq", "password": "bench-password"})).send().await.unwrap().json().await.unwrap();
+    let login: serde_json::Value = http
+        .post(format!("{base}/api/v1/auth/login"))
+        .json(&serde_json::json!({"brand": "bench", "login": "hq", "password": "bench-password"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     let token = login["token"].as_str().unwrap().to_owned();
 
     let cases: Vec<(String, String, usize, f64)> = vec![
@@ -138,7 +153,12 @@ async fn main() {
         ("复购提醒 of a typical agent".into(), format!("/api/v1/agents/{}/customers?due=true", c.typical), 100, 100.0),
         (format!("growth, brand, closed month {last} (kept at close)"), format!("/api/v1/reports/growth?month={last}"), 100, 100.0),
         ("growth, one agent (self), open month".into(), format!("/api/v1/reports/growth?month={this_month}&agent_id={}&scope=self", c.typical), 100, 100.0),
-        (format!("growth, a 101,110-agent team, closed month {last} (today's tree)"), format!("/api/v1/reports/growth?month={last}&agent_id={top}&scope=team"), 5, 100.0),
+        (
+            format!("growth, a 101,110-agent team, closed month {last} (today's tree)"),
+            format!("/api/v1/reports/growth?month={last}&agent_id={top}&scope=team"),
+            5,
+            100.0,
+        ),
         (format!("growth, brand, open month {this_month} (live)"), format!("/api/v1/reports/growth?month={this_month}"), 5, 100.0),
     ];
     let mut rows = Vec::new();

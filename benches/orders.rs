@@ -46,7 +46,12 @@ async fn main() {
     agent_ledger::brands::create_brand(&mut pool.get().unwrap(), "bench", "Bench", "hq", "bench-password").unwrap();
     // FIGURES=off: without the dashboard's figure triggers, to measure what they cost
     let figures = std::env::var("FIGURES").unwrap_or_default();
-    for (table, trigger) in [("orders", "month_figures_order"), ("refund_lines", "month_figures_refund"), ("journal_entries", "month_figures_entry"), ("agents", "month_figures_agent")] {
+    for (table, trigger) in [
+        ("orders", "month_figures_order"),
+        ("refund_lines", "month_figures_refund"),
+        ("journal_entries", "month_figures_entry"),
+        ("agents", "month_figures_agent"),
+    ] {
         if figures == "off" || figures == format!("no-{table}") {
             common::exec(&mut pool.get().unwrap(), &format!("ALTER TABLE {table} DISABLE TRIGGER {trigger}"));
         }
@@ -56,12 +61,16 @@ async fn main() {
     let base = format!("http://{}/api/v1", listener.local_addr().unwrap());
     tokio::spawn(startup::run(listener, AppState::new(pool.clone()), 2).unwrap());
     let http = reqwest::Client::new();
-    let hq = call(&http, format!("{base}/auth/login"), None, json!({"brand": "bench", "login": "hq", "password": "bench-password"})).await["token"].as_str().unwrap().to_owned();
+    let hq = call(&http, format!("{base}/auth/login"), None, json!({"brand": "bench", "login": "hq", "password": "bench-password"})).await["token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     let mut tiers = Vec::new();
     for rank in 1..=5 {
         tiers.push(call(&http, format!("{base}/tiers"), Some(&hq), json!({"rank": rank, "name": format!("T{rank}")})).await["id"].as_i64().unwrap());
     }
-    let prices: serde_json::Map<String, Value> = tiers.iter().zip(["59.70", "79.60", "99.50", "119.40", "139.30"]).map(|(t, p)| (t.to_string(), json!(p))).collect();
+    let prices: serde_json::Map<String, Value> =
+        tiers.iter().zip(["59.70", "79.60", "99.50", "119.40", "139.30"]).map(|(t, p)| (t.to_string(), json!(p))).collect();
     call(&http, format!("{base}/products"), Some(&hq), json!({"sku": "MASK-01", "name": "Mask", "retail_price": "199.00", "prices": prices})).await;
     let plan = json!({"effective_from": "2020-01-01T00:00:00Z", "differential": {"enabled": true}, "peer_bonus": {"enabled": true, "rates": ["0.03", "0.01"]}});
     let resp = http.put(format!("{base}/plan")).bearer_auth(&hq).json(&plan).send().await.unwrap();
@@ -70,7 +79,8 @@ async fn main() {
     // Nine ancestors, best tiers on top; four buyers per client at depth 10 under them.
     let mut parent: Option<i64> = None;
     for (i, rank) in [1, 2, 2, 3, 3, 4, 4, 5, 5].iter().enumerate() {
-        let body = json!({"name": format!("up{i}"), "phone": format!("1370000{i:04}"), "tier_id": tiers[rank - 1], "parent_id": parent, "password": "bench-password"});
+        let body =
+            json!({"name": format!("up{i}"), "phone": format!("1370000{i:04}"), "tier_id": tiers[rank - 1], "parent_id": parent, "password": "bench-password"});
         parent = Some(call(&http, format!("{base}/agents"), Some(&hq), body).await["id"].as_i64().unwrap());
     }
     let mut buyers = Vec::new();
@@ -116,7 +126,10 @@ async fn main() {
         })
         .await
         .unwrap();
-        import_line = format!("agent-ledger import of {import_n} orders: {first:.2} s, {:.0} orders/s; the same file again: {again:.2} s, placed 0", import_n as f64 / first);
+        import_line = format!(
+            "agent-ledger import of {import_n} orders: {first:.2} s, {:.0} orders/s; the same file again: {again:.2} s, placed 0",
+            import_n as f64 / first
+        );
         println!("{import_line}");
     }
     // AS=agents: each client is an agent buying for itself on its phone (no audit row; the
@@ -126,7 +139,10 @@ async fn main() {
     for c in 0..clients {
         tokens.push(if as_agents {
             let phone = format!("139{:08}", c * per_client);
-            call(&http, format!("{base}/auth/login"), None, json!({"brand": "bench", "login": phone, "password": "bench-password"})).await["token"].as_str().unwrap().to_owned()
+            call(&http, format!("{base}/auth/login"), None, json!({"brand": "bench", "login": phone, "password": "bench-password"})).await["token"]
+                .as_str()
+                .unwrap()
+                .to_owned()
         } else {
             hq.clone()
         });

@@ -75,10 +75,10 @@ fn main() {
     exec(&mut conn, "INSERT INTO journal_entries (brand_id, id, kind, order_id, occurred_at, created_by) SELECT 1, id, 'purchase', id, at, 'bench' FROM gen");
     exec(
         &mut conn,
-        "INSERT INTO postings (brand_id, entry_id, account, agent_id, amount, split_kind, order_id, line_no, occurred_at, available_at)
-         SELECT 1, id, 'clearing', NULL::bigint, -qty * 100, NULL::text, id, NULL::int, at, at FROM gen
-         UNION ALL SELECT 1, id, 'revenue', NULL::bigint, qty * CASE WHEN parent IS NULL THEN 100 ELSE 90 END, 'proceeds', id, 1, at, at FROM gen
-         UNION ALL SELECT 1, id, 'wallet', parent, qty * 10, 'differential', id, 1, at, at FROM gen WHERE parent IS NOT NULL",
+        "INSERT INTO postings (brand_id, entry_id, account, agent_id, amount, split_kind, order_id, line_no, occurred_at, available_at, entry_kind)
+         SELECT 1, id, 'clearing', NULL::bigint, -qty * 100, NULL::text, id, NULL::int, at, at, 'purchase' FROM gen
+         UNION ALL SELECT 1, id, 'revenue', NULL::bigint, qty * CASE WHEN parent IS NULL THEN 100 ELSE 90 END, 'proceeds', id, 1, at, at, 'purchase' FROM gen
+         UNION ALL SELECT 1, id, 'wallet', parent, qty * 10, 'differential', id, 1, at, at, 'purchase' FROM gen WHERE parent IS NOT NULL",
     );
     exec(
         &mut conn,
@@ -100,12 +100,14 @@ fn main() {
 
     let hq = Principal::hq(1, 1, agent_ledger::auth::StaffRole::Owner);
     if std::env::var_os("SUMMARY_ONLY").is_some() {
-        let top: i64 = diesel::sql_query("SELECT min(id) AS id FROM agents WHERE brand_id = 1 AND parent_id IS NULL").get_result::<common::Id>(&mut conn).unwrap().id;
+        let top: i64 =
+            diesel::sql_query("SELECT min(id) AS id FROM agents WHERE brand_id = 1 AND parent_id IS NULL").get_result::<common::Id>(&mut conn).unwrap().id;
         println!("{}", summary_benchmark(&mut conn, &hq, top));
         return; // the database is kept for inspection
     }
     // Downline summary of a top agent (a 101,110-agent team) while the month is open.
-    let top: i64 = diesel::sql_query("SELECT min(id) AS id FROM agents WHERE brand_id = 1 AND parent_id IS NULL").get_result::<common::Id>(&mut conn).unwrap().id;
+    let top: i64 =
+        diesel::sql_query("SELECT min(id) AS id FROM agents WHERE brand_id = 1 AND parent_id IS NULL").get_result::<common::Id>(&mut conn).unwrap().id;
     let mut summaries = summary_benchmark(&mut conn, &hq, top);
 
     let timer = Timer(RefCell::new((Instant::now(), Vec::new())));
@@ -216,7 +218,9 @@ fn summary_benchmark(conn: &mut PgConnection, hq: &Principal, top: i64) -> Strin
         let (p50, p99, s) = run(conn, &snapshot_policy, 200);
         assert_eq!(s, live_recount(conn), "snapshot + rows since = a live recount");
         println!("downline summary, snapshot + {since} orders since: p50 {p50:.2} ms, p99 {p99:.2} ms");
-        rows += &format!("| the same from its snapshot, {since} purchase orders committed since (p50 / p99 ms, 200 runs; = live recount) | {p50:.2} / {p99:.2} ms |\n");
+        rows += &format!(
+            "| the same from its snapshot, {since} purchase orders committed since (p50 / p99 ms, 200 runs; = live recount) | {p50:.2} / {p99:.2} ms |\n"
+        );
     }
     rows
 }

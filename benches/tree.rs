@@ -9,8 +9,8 @@ use std::time::{Duration, Instant};
 mod common;
 
 use agent_ledger::db;
-use common::{exec, percentiles, Id};
 use agent_ledger::tree::store::{self, SubtreeFilter};
+use common::{exec, percentiles, Id};
 use diesel::prelude::*;
 
 const BRAND: i64 = 1;
@@ -49,7 +49,11 @@ fn main() {
     let subtree = store::subtree_size(&mut conn, BRAND, &root_path).unwrap();
     let deepest = one_id(&mut conn, &format!("SELECT max(id) AS id FROM agents WHERE path[1] = {root} AND cardinality(path) = 6"));
     let deepest_path = store::find(&mut conn, BRAND, deepest).unwrap().unwrap().path;
-    let middle = store::subtree_page(&mut conn, BRAND, &root_path, &SubtreeFilter { max_abs_depth: None, tier_id: None }, None, subtree / 2).unwrap().pop().unwrap().path;
+    let middle = store::subtree_page(&mut conn, BRAND, &root_path, &SubtreeFilter { max_abs_depth: None, tier_id: None }, None, subtree / 2)
+        .unwrap()
+        .pop()
+        .unwrap()
+        .path;
 
     let mut rows = Vec::new();
     let mut row = |name: &str, (p50, p99): (f64, f64)| {
@@ -58,14 +62,29 @@ fn main() {
     };
     let all = SubtreeFilter { max_abs_depth: None, tier_id: None };
     row("downline, first page of 50 (btree range)", time(200, || store::subtree_page(&mut conn, BRAND, &root_path, &all, None, 50).unwrap()));
-    row("downline, page of 50 at the middle of the range (cursor)", time(200, || store::subtree_page(&mut conn, BRAND, &root_path, &all, Some(&middle), 50).unwrap()));
+    row(
+        "downline, page of 50 at the middle of the range (cursor)",
+        time(200, || store::subtree_page(&mut conn, BRAND, &root_path, &all, Some(&middle), 50).unwrap()),
+    );
     let two = SubtreeFilter { max_abs_depth: Some(3), tier_id: None };
-    row("downline, first page of 50, max_depth = 2 (range scan + depth filter)", time(50, || store::subtree_page(&mut conn, BRAND, &root_path, &two, None, 50).unwrap()));
-    row("downline, first page of 50, max_depth = 2 (skip scan, served)", time(200, || store::subtree_page_to_depth(&mut conn, BRAND, &root_path, 3, None, 50).unwrap()));
+    row(
+        "downline, first page of 50, max_depth = 2 (range scan + depth filter)",
+        time(50, || store::subtree_page(&mut conn, BRAND, &root_path, &two, None, 50).unwrap()),
+    );
+    row(
+        "downline, first page of 50, max_depth = 2 (skip scan, served)",
+        time(200, || store::subtree_page_to_depth(&mut conn, BRAND, &root_path, 3, None, 50).unwrap()),
+    );
     let limit_cursor = store::subtree_page_to_depth(&mut conn, BRAND, &root_path, 3, None, 55).unwrap().pop().unwrap().path;
-    row("downline, page of 50, max_depth = 2, from a cursor at the limit", time(200, || store::subtree_page_to_depth(&mut conn, BRAND, &root_path, 3, Some(&limit_cursor), 50).unwrap()));
+    row(
+        "downline, page of 50, max_depth = 2, from a cursor at the limit",
+        time(200, || store::subtree_page_to_depth(&mut conn, BRAND, &root_path, 3, Some(&limit_cursor), 50).unwrap()),
+    );
     row("downline, count of the whole subtree (btree range)", time(20, || store::subtree_size(&mut conn, BRAND, &root_path).unwrap()));
-    row("downline, every agent of the subtree (btree range)", time(10, || store::subtree_page(&mut conn, BRAND, &root_path, &all, None, 1_000_000).unwrap().len()));
+    row(
+        "downline, every agent of the subtree (btree range)",
+        time(10, || store::subtree_page(&mut conn, BRAND, &root_path, &all, None, 1_000_000).unwrap().len()),
+    );
     row("upline of a depth-6 agent (ancestor array, by ids)", time(200, || store::by_ids(&mut conn, BRAND, &deepest_path[..5]).unwrap()));
     // Agent search (GET /agents?q=): a name fragment (trigram GIN) or a phone prefix (pattern btree).
     let search = |q: &'static str, within: Option<Vec<i64>>| {
@@ -98,7 +117,8 @@ fn main() {
     row("GIN @>: count of the whole subtree", time(20, || one_id(&mut conn, &gin_count)));
     exec(&mut conn, "RESET enable_indexscan");
     exec(&mut conn, "RESET enable_indexonlyscan");
-    let sizes: Vec<Id> = diesel::sql_query("SELECT pg_relation_size('agents_subtree') AS id UNION ALL SELECT pg_relation_size('agents_path_gin')").load(&mut conn).unwrap();
+    let sizes: Vec<Id> =
+        diesel::sql_query("SELECT pg_relation_size('agents_subtree') AS id UNION ALL SELECT pg_relation_size('agents_path_gin')").load(&mut conn).unwrap();
     exec(&mut conn, "DROP INDEX agents_path_gin");
 
     // Move the ~100k subtree under another top agent and back: one UPDATE each.

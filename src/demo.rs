@@ -69,7 +69,18 @@ fn seed_brand(conn: &mut PgConnection, brand_id: i64, start: chrono::DateTime<ch
     }
     for (sku, name, retail, prices, cycle) in PRODUCTS {
         let prices: BTreeMap<String, Decimal> = tier_ids.iter().zip(prices).map(|(id, p)| (id.to_string(), Decimal::new(p, 2))).collect();
-        catalog::create_product(conn, &hq, &ProductInput { sku: sku.into(), name: name.into(), retail_price: Decimal::new(retail, 2), prices, retail_floor: Some(Decimal::new(retail * 8 / 10, 2)), repurchase_days: Some(cycle) })?;
+        catalog::create_product(
+            conn,
+            &hq,
+            &ProductInput {
+                sku: sku.into(),
+                name: name.into(),
+                retail_price: Decimal::new(retail, 2),
+                prices,
+                retail_floor: Some(Decimal::new(retail * 8 / 10, 2)),
+                repurchase_days: Some(cycle),
+            },
+        )?;
     }
 
     // One hash for every demo agent keeps seeding fast; each still logs in with the password.
@@ -135,12 +146,22 @@ fn seed_activity(conn: &mut PgConnection, brand_id: i64, start: chrono::DateTime
     // the staff, and the withdrawal rules: 0.6% fee, at least ¥2.00
     let mut finance = hq;
     for (login, name, role) in STAFF {
-        let s = crate::auth::staff::create(conn, &hq, &crate::auth::staff::NewStaff { login: login.into(), name: name.into(), role, password: ADMIN_PASSWORD.into() })?;
+        let s = crate::auth::staff::create(
+            conn,
+            &hq,
+            &crate::auth::staff::NewStaff { login: login.into(), name: name.into(), role, password: ADMIN_PASSWORD.into() },
+        )?;
         if role == crate::auth::StaffRole::Finance {
             finance = Principal::hq(brand_id, s.id, role);
         }
     }
-    let rules = crate::ledger::quote::WithdrawalRules { min: Decimal::new(1000, 2), max: Decimal::new(2_000_000, 2), fee_rate: Decimal::new(6, 3), fee_min: Decimal::new(200, 2), tax_rate: Decimal::ZERO };
+    let rules = crate::ledger::quote::WithdrawalRules {
+        min: Decimal::new(1000, 2),
+        max: Decimal::new(2_000_000, 2),
+        fee_rate: Decimal::new(6, 3),
+        fee_min: Decimal::new(200, 2),
+        tax_rate: Decimal::ZERO,
+    };
     crate::brands::patch_settings(conn, &hq, crate::brands::SettingsPatch { withdrawal: Some(rules), ..Default::default() })?;
     let plan = crate::commission::Plan {
         version: 0,
@@ -165,7 +186,13 @@ fn seed_activity(conn: &mut PgConnection, brand_id: i64, start: chrono::DateTime
     let tops: Vec<i64> = members.iter().filter(|m| m.1 == members[0].1).map(|m| m.0).collect();
     for top in &tops {
         for sku in ["MASK-01", "SERUM-02"] {
-            let adj = crate::inventory::Adjustment { agent_id: Some(*top), sku: sku.into(), qty: 400, unit_cost: Some(Decimal::new(5970, 2)), reason: "demo opening stock".into() };
+            let adj = crate::inventory::Adjustment {
+                agent_id: Some(*top),
+                sku: sku.into(),
+                qty: 400,
+                unit_cost: Some(Decimal::new(5970, 2)),
+                reason: "demo opening stock".into(),
+            };
             crate::inventory::adjust(conn, &hq, &adj)?;
         }
     }
@@ -184,7 +211,12 @@ fn seed_activity(conn: &mut PgConnection, brand_id: i64, start: chrono::DateTime
             let buyer = joined[next(joined.len() as u64) as usize];
             let sku = if next(3) == 0 { "SERUM-02" } else { "MASK-01" };
             let supply = if next(4) == 0 { Some(crate::brands::SupplyMode::Upline) } else { None };
-            let req = OrderRequest::Purchase(PurchaseRequest { buyer_id: Some(buyer), supply, lines: vec![PurchaseLine { sku: sku.into(), qty: 2 + next(20) as i64 }], placed_at: Some(at.fixed_offset()) });
+            let req = OrderRequest::Purchase(PurchaseRequest {
+                buyer_id: Some(buyer),
+                supply,
+                lines: vec![PurchaseLine { sku: sku.into(), qty: 2 + next(20) as i64 }],
+                placed_at: Some(at.fixed_offset()),
+            });
             // an upline without enough stock refuses; the demo simply moves on
             if let Ok(order) = conn.transaction(|c| orders::place(c, &hq, &req)) {
                 placed.push((order.id, at));
@@ -274,7 +306,9 @@ fn seed_activity(conn: &mut PgConnection, brand_id: i64, start: chrono::DateTime
                 conn.transaction(|c| crate::ledger::payouts::approve(c, &finance, w.id))?;
             }
             5 => {
-                conn.transaction(|c| crate::ledger::payouts::reject(c, &finance, w.id, "收款账户姓名与代理实名不一致 payee name does not match the agent's".into()))?;
+                conn.transaction(|c| {
+                    crate::ledger::payouts::reject(c, &finance, w.id, "收款账户姓名与代理实名不一致 payee name does not match the agent's".into())
+                })?;
             }
             6 => later = Some(w.id),
             _ => {}
@@ -282,7 +316,9 @@ fn seed_activity(conn: &mut PgConnection, brand_id: i64, start: chrono::DateTime
     }
     // the five approved went to the bank in batch 1: one bounced, three are paid, one is open;
     // one more was approved after the file was made (it waits for the next batch)
-    conn.transaction(|c| crate::ledger::payout_file::export(c, &finance, crate::ledger::payout_file::Selection::Approved, crate::settlement::export::ExportFormat::Csv))?;
+    conn.transaction(|c| {
+        crate::ledger::payout_file::export(c, &finance, crate::ledger::payout_file::Selection::Approved, crate::settlement::export::ExportFormat::Csv)
+    })?;
     let batch: Vec<i64> = crate::schema::withdrawals::table
         .filter(crate::schema::withdrawals::brand_id.eq(brand_id))
         .filter(crate::schema::withdrawals::batch_no.is_not_null())
@@ -291,7 +327,9 @@ fn seed_activity(conn: &mut PgConnection, brand_id: i64, start: chrono::DateTime
         .load(conn)?;
     for (k, id) in batch.iter().enumerate() {
         if k == 0 {
-            let req = crate::ledger::payouts::FailRequest { reason: Some("户名与账号不符，银行退回 name and account do not match; returned by the bank".into()) };
+            let req = crate::ledger::payouts::FailRequest {
+                reason: Some("户名与账号不符，银行退回 name and account do not match; returned by the bank".into()),
+            };
             conn.transaction(|c| crate::ledger::payouts::fail(c, &finance, *id, &req))?;
         } else if k <= 3 {
             let req = crate::ledger::payouts::PayRequest { reference: Some(format!("ICBC{}", 20_261_100_000i64 + id)), paid_at: None };
@@ -310,9 +348,20 @@ fn seed_activity(conn: &mut PgConnection, brand_id: i64, start: chrono::DateTime
         .first(conn)?;
     let inviter = Principal { brand_id, role: Role::Agent { agent_id: top }, request: 0 };
     let invite = conn.transaction(|c| crate::recruiting::invites::get(c, &inviter, top, "http://127.0.0.1:8080"))?;
-    let newest_tier: i64 = crate::schema::tiers::table.filter(crate::schema::tiers::brand_id.eq(brand_id)).order(crate::schema::tiers::rank.desc()).select(crate::schema::tiers::id).first(conn)?;
+    let newest_tier: i64 = crate::schema::tiers::table
+        .filter(crate::schema::tiers::brand_id.eq(brand_id))
+        .order(crate::schema::tiers::rank.desc())
+        .select(crate::schema::tiers::id)
+        .first(conn)?;
     for (k, (name, phone)) in [("钱多多", "13966660001"), ("孙小美", "13966660002")].into_iter().enumerate() {
-        let req = crate::recruiting::applications::ApplicationRequest { code: invite.code.clone(), name: name.into(), phone: phone.into(), wechat: Some(format!("wx{phone}")), tier_id: newest_tier, password: AGENT_PASSWORD.into() };
+        let req = crate::recruiting::applications::ApplicationRequest {
+            code: invite.code.clone(),
+            name: name.into(),
+            phone: phone.into(),
+            wechat: Some(format!("wx{phone}")),
+            tier_id: newest_tier,
+            password: AGENT_PASSWORD.into(),
+        };
         let created = conn.transaction(|c| crate::recruiting::applications::apply(c, &req, "demo"))?;
         if k == 0 {
             conn.transaction(|c| crate::recruiting::applications::approve(c, &inviter, created.id))?;
@@ -320,10 +369,22 @@ fn seed_activity(conn: &mut PgConnection, brand_id: i64, start: chrono::DateTime
     }
     // adjustments: finance credited one agent (approved by the owner) and proposes a debit
     if let (Some((first, _)), Some((second, _))) = (wallets.first(), wallets.get(1)) {
-        let bonus = crate::ledger::adjustments::NewAdjustment { agent_id: *first, amount: Decimal::new(50_000, 2), category: "bonus".into(), reason: "季度优秀代理奖励 best agent of the quarter".into(), dispute_id: None };
+        let bonus = crate::ledger::adjustments::NewAdjustment {
+            agent_id: *first,
+            amount: Decimal::new(50_000, 2),
+            category: "bonus".into(),
+            reason: "季度优秀代理奖励 best agent of the quarter".into(),
+            dispute_id: None,
+        };
         let made = conn.transaction(|c| crate::ledger::adjustments::create(c, &finance, &bonus))?;
         conn.transaction(|c| crate::ledger::adjustments::approve(c, &hq, made.id))?;
-        let debit = crate::ledger::adjustments::NewAdjustment { agent_id: *second, amount: Decimal::new(-3_580, 2), category: "correction".into(), reason: "运费多退 shipping refunded twice".into(), dispute_id: None };
+        let debit = crate::ledger::adjustments::NewAdjustment {
+            agent_id: *second,
+            amount: Decimal::new(-3_580, 2),
+            category: "correction".into(),
+            reason: "运费多退 shipping refunded twice".into(),
+            dispute_id: None,
+        };
         conn.transaction(|c| crate::ledger::adjustments::create(c, &finance, &debit))?;
     }
     Ok(())

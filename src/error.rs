@@ -17,7 +17,9 @@ pub enum ErrorKind {
     MethodNotAllowed,
     Conflict,
     Unprocessable,
-    TooManyRequests { retry_after_secs: u64 },
+    TooManyRequests {
+        retry_after_secs: u64,
+    },
     /// A body over the limit.
     TooLarge,
     Unavailable,
@@ -92,7 +94,9 @@ impl From<DieselError> for AppError {
                         AppError::unavailable(format!("the database connection was lost: {}", info.message()))
                     }
                     // two transactions waited on each other; PostgreSQL undid this one: retry it
-                    _ if info.message().contains("deadlock detected") => AppError::new(ErrorKind::Conflict, "retry", "a concurrent write got in the way; please retry"),
+                    _ if info.message().contains("deadlock detected") => {
+                        AppError::new(ErrorKind::Conflict, "retry", "a concurrent write got in the way; please retry")
+                    }
                     // PostgreSQL text cannot hold U+0000: the request carried it, so it is the client's
                     _ if info.message().contains("invalid byte sequence") && info.message().contains("0x00") => {
                         AppError::validation("text must not contain the NUL character (\\u0000)")

@@ -120,7 +120,11 @@ fn lock_name(principal: &str, key: &str) -> String {
 /// the same lock `once` takes, so a batch and a single retry of one of its orders exclude
 /// each other — in one statement and in one order (by lock id), then what is already kept
 /// under them, in one read; keyed by (principal, key).
-pub fn claim_many(conn: &mut PgConnection, brand_id: i64, keys: &[(&str, &str)]) -> Result<std::collections::HashMap<(String, String), (Vec<u8>, i32, String)>, AppError> {
+pub fn claim_many(
+    conn: &mut PgConnection,
+    brand_id: i64,
+    keys: &[(&str, &str)],
+) -> Result<std::collections::HashMap<(String, String), (Vec<u8>, i32, String)>, AppError> {
     if keys.is_empty() {
         return Ok(Default::default());
     }

@@ -69,7 +69,10 @@ pub async fn guard(mut req: ServiceRequest, next: Next<impl MessageBody>) -> Res
     let writes = matches!(*req.method(), Method::POST | Method::PUT | Method::PATCH);
     let json = req.headers().get(actix_web::http::header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).is_some_and(|v| v.starts_with("application/json"));
     if writes && json && req.path().starts_with("/api/") {
-        let body = req.extract::<web::Bytes>().await.map_err(|_| AppError::new(ErrorKind::TooLarge, "too_large", format!("the request body is over the {} MiB limit", MAX_BODY >> 20)))?;
+        let body = req
+            .extract::<web::Bytes>()
+            .await
+            .map_err(|_| AppError::new(ErrorKind::TooLarge, "too_large", format!("the request body is over the {} MiB limit", MAX_BODY >> 20)))?;
         let mut body = body;
         if let Ok(mut value) = serde_json::from_slice::<serde_json::Value>(&body) {
             if let Some((at, why)) = offending(&value, "") {

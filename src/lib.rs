@@ -14,14 +14,14 @@ pub mod customers;
 pub mod db;
 pub mod demo;
 pub mod error;
-pub mod growth;
 pub mod exits;
+pub mod growth;
 pub mod idempotency;
 pub mod input;
 pub mod inventory;
 pub mod ledger;
-pub mod orders;
 pub mod openapi;
+pub mod orders;
 pub mod pagination;
 pub mod period;
 pub mod plans;
@@ -58,6 +58,13 @@ impl AppState {
     }
 
     pub fn new(pool: db::Pool) -> Self {
-        AppState { orders: std::sync::Arc::new(orders::group::GroupCommit::new(pool.clone())), pool, replica: None, summaries: reports::team::SnapshotPolicy::default(), login_limit: auth::limit::LoginLimiter::default(), public_limit: auth::limit::LoginLimiter::per_minute(20) }
+        AppState {
+            orders: std::sync::Arc::new(orders::group::GroupCommit::new(pool.clone())),
+            pool,
+            replica: None,
+            summaries: reports::team::SnapshotPolicy::default(),
+            login_limit: auth::limit::LoginLimiter::default(),
+            public_limit: auth::limit::LoginLimiter::per_minute(20),
+        }
     }
 }

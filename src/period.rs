@@ -41,7 +41,10 @@ pub fn month_bounds(month: &str, tz: &str) -> Result<(DateTime<Utc>, DateTime<Ut
     let next = first.checked_add_months(chrono::Months::new(1)).ok_or_else(|| AppError::bad_request("invalid_month", "month out of range"))?;
     let zone = zone(tz)?;
     let at_midnight = |d: NaiveDate| {
-        zone.from_local_datetime(&d.and_hms_opt(0, 0, 0).unwrap_or_default()).earliest().map(|t| t.with_timezone(&Utc)).ok_or_else(|| AppError::internal("no local midnight"))
+        zone.from_local_datetime(&d.and_hms_opt(0, 0, 0).unwrap_or_default())
+            .earliest()
+            .map(|t| t.with_timezone(&Utc))
+            .ok_or_else(|| AppError::internal("no local midnight"))
     };
     Ok((at_midnight(first)?, at_midnight(next)?))
 }

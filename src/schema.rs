@@ -291,6 +291,7 @@ diesel::table! {
         generation -> Nullable<Int4>,
         occurred_at -> Timestamptz,
         available_at -> Timestamptz,
+        entry_kind -> Text,
     }
 }
 
@@ -361,6 +362,8 @@ diesel::table! {
         tier_id -> Nullable<Int8>,
         status -> Nullable<Text>,
         payable -> Nullable<Numeric>,
+        tree_pos -> Nullable<Int8>,
+        team_end -> Nullable<Int8>,
     }
 }
 
@@ -560,7 +563,32 @@ diesel::allow_tables_to_appear_in_same_query!(
     payout_batches,
     adjustments,
     audit_log,
-    brands, hq_users, tiers, products, product_prices, agents, agent_events, sessions, login_failures, idempotency_keys,
-    plan_versions, orders, order_lines, refunds, refund_lines, stock, hq_stock, stock_moves, journal_entries, postings, withdrawals,
-    periods, statements, period_exports, first_purchases, period_reports, agent_exits, agent_month_purchases,
+    brands,
+    hq_users,
+    tiers,
+    products,
+    product_prices,
+    agents,
+    agent_events,
+    sessions,
+    login_failures,
+    idempotency_keys,
+    plan_versions,
+    orders,
+    order_lines,
+    refunds,
+    refund_lines,
+    stock,
+    hq_stock,
+    stock_moves,
+    journal_entries,
+    postings,
+    withdrawals,
+    periods,
+    statements,
+    period_exports,
+    first_purchases,
+    period_reports,
+    agent_exits,
+    agent_month_purchases,
 );

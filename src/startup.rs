@@ -7,14 +7,15 @@ use actix_web::{get, middleware, web, App, HttpRequest, HttpResponse, HttpServer
 use diesel::RunQueryDsl;
 
 use crate::error::AppError;
-use crate::{audit, auth, brands, catalog, customers, exits, growth, inventory, ledger, openapi, orders, plans, recruiting, reports, settlement, tree, AppState};
+use crate::{
+    audit, auth, brands, catalog, customers, exits, growth, inventory, ledger, openapi, orders, plans, recruiting, reports, settlement, tree, AppState,
+};
 
 /// The JSON API under `/api/v1`: each endpoint registered once, here — the routes and the
 /// OpenAPI document are both made from this list (utoipa-actix-web), so neither can have
 /// what the other lacks.
 pub fn api(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
-    cfg
-        .service(auth::http::login)
+    cfg.service(auth::http::login)
         .service(auth::http::logout)
         .service(auth::http::change_password)
         .service(auth::http::list_staff)
@@ -112,8 +113,8 @@ pub fn api(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
 
 /// The extractor error policy (bad JSON, query or path → problem+json; bodies over 1 MiB → 413).
 fn input_errors(cfg: &mut web::ServiceConfig) {
-    cfg.app_data(web::PayloadConfig::new(crate::input::MAX_BODY)).app_data(
-        web::JsonConfig::default().limit(crate::input::MAX_BODY).error_handler(|err, _| {
+    cfg.app_data(web::PayloadConfig::new(crate::input::MAX_BODY))
+        .app_data(web::JsonConfig::default().limit(crate::input::MAX_BODY).error_handler(|err, _| {
             use actix_web::error::JsonPayloadError;
             match err {
                 JsonPayloadError::Overflow { .. } | JsonPayloadError::OverflowKnownLength { .. } => {
@@ -123,22 +124,21 @@ fn input_errors(cfg: &mut web::ServiceConfig) {
                 err if err.to_string().contains(crate::amount::MARK) => AppError::validation(amount_detail(&err.to_string())).into(),
                 err => AppError::bad_request("invalid_body", format!("request body: {err}")).into(),
             }
-        }),
-    )
-    .app_data(web::QueryConfig::default().error_handler(|err, _| {
-        let text = err.to_string();
-        if text.contains(crate::amount::MARK) {
-            return AppError::validation(amount_detail(&text)).into();
-        }
-        AppError::bad_request("invalid_query", format!("query string: {err}")).into()
-    }))
-    .app_data(web::PathConfig::default().error_handler(|err, req| {
-        // `GET /orders/batch` matched `GET /orders/{id}`: the path is served, not that way
-        if let Some(resp) = req.app_data::<web::Data<openapi::Document>>().and_then(|doc| not_allowed(req, doc)) {
-            return actix_web::error::InternalError::from_response(err, resp).into();
-        }
-        AppError::bad_request("invalid_path", format!("path: {err}")).into()
-    }));
+        }))
+        .app_data(web::QueryConfig::default().error_handler(|err, _| {
+            let text = err.to_string();
+            if text.contains(crate::amount::MARK) {
+                return AppError::validation(amount_detail(&text)).into();
+            }
+            AppError::bad_request("invalid_query", format!("query string: {err}")).into()
+        }))
+        .app_data(web::PathConfig::default().error_handler(|err, req| {
+            // `GET /orders/batch` matched `GET /orders/{id}`: the path is served, not that way
+            if let Some(resp) = req.app_data::<web::Data<openapi::Document>>().and_then(|doc| not_allowed(req, doc)) {
+                return actix_web::error::InternalError::from_response(err, resp).into();
+            }
+            AppError::bad_request("invalid_path", format!("path: {err}")).into()
+        }));
 }
 
 /// The amount rule's own words, without the marker and serde's position suffix.
@@ -150,7 +150,17 @@ fn amount_detail(text: &str) -> String {
 
 /// The whole application: the API (and its document, from the same registration), the
 /// pages, health, and the fallbacks.
-pub fn app(data: web::Data<AppState>) -> App<impl actix_web::dev::ServiceFactory<actix_web::dev::ServiceRequest, Config = (), Response = actix_web::dev::ServiceResponse<impl actix_web::body::MessageBody>, Error = actix_web::Error, InitError = ()>> {
+pub fn app(
+    data: web::Data<AppState>,
+) -> App<
+    impl actix_web::dev::ServiceFactory<
+        actix_web::dev::ServiceRequest,
+        Config = (),
+        Response = actix_web::dev::ServiceResponse<impl actix_web::body::MessageBody>,
+        Error = actix_web::Error,
+        InitError = (),
+    >,
+> {
     use utoipa::OpenApi;
     use utoipa_actix_web::AppExt;
     let (app, document) = App::new()
@@ -179,7 +189,11 @@ fn not_allowed(req: &HttpRequest, doc: &openapi::Document) -> Option<HttpRespons
     if allowed.iter().any(|m| m == req.method().as_str()) {
         return None;
     }
-    let e = AppError::new(crate::error::ErrorKind::MethodNotAllowed, "method_not_allowed", format!("{} is not served at {}; it answers {}", req.method(), req.path(), allowed.join(", ")));
+    let e = AppError::new(
+        crate::error::ErrorKind::MethodNotAllowed,
+        "method_not_allowed",
+        format!("{} is not served at {}; it answers {}", req.method(), req.path(), allowed.join(", ")),
+    );
     let mut resp = e.error_response();
     if let Ok(v) = actix_web::http::header::HeaderValue::from_str(&allowed.join(", ")) {
         resp.headers_mut().insert(actix_web::http::header::ALLOW, v);
@@ -210,9 +224,6 @@ async fn health(state: web::Data<AppState>) -> Result<HttpResponse, AppError> {
 
 pub fn run(listener: TcpListener, state: AppState, workers: usize) -> std::io::Result<Server> {
     let data = web::Data::new(state);
-    let server = HttpServer::new(move || app(data.clone()))
-        .workers(workers.max(1))
-        .listen(listener)?
-        .run();
+    let server = HttpServer::new(move || app(data.clone())).workers(workers.max(1)).listen(listener)?.run();
     Ok(server)
 }

@@ -146,6 +146,23 @@ pub const CHECKS: &[Check] = &[
                WHERE s.closing_balance <> coalesce(l.amount, 0)",
     },
     Check {
+        name: "settlement: every statement names an agent and a closed period, and keeps its place in the tree",
+        sql: "SELECT format('brand %s %s agent %s: %s', s.brand_id, s.month, s.agent_id,
+                            CASE WHEN a.id IS NULL THEN 'no such agent' WHEN pe.month IS NULL THEN 'the period is not closed'
+                                 ELSE format('place %s to %s with path %s', s.tree_pos, s.team_end, s.path) END) AS what
+                FROM statements s
+                LEFT JOIN agents a ON a.brand_id = s.brand_id AND a.id = s.agent_id
+                LEFT JOIN periods pe ON pe.brand_id = s.brand_id AND pe.month = s.month
+               WHERE a.id IS NULL OR pe.month IS NULL
+                  OR (s.path IS NULL) <> (s.tree_pos IS NULL) OR (s.tree_pos IS NULL) <> (s.team_end IS NULL) OR s.team_end < s.tree_pos",
+    },
+    Check {
+        name: "ledger: every posting carries its entry's kind",
+        sql: "SELECT format('brand %s entry %s (%s): a posting says %s', e.brand_id, e.id, e.kind, p.entry_kind) AS what
+                FROM postings p JOIN journal_entries e ON e.brand_id = p.brand_id AND e.id = p.entry_id
+               WHERE p.entry_kind <> e.kind",
+    },
+    Check {
         name: "reports: monthly purchase totals equal the orders, and follow the tree",
         sql: "WITH net AS (
                 SELECT o.brand_id, to_char(o.placed_at AT TIME ZONE b.timezone, 'YYYY-MM') AS month, o.buyer_id AS agent_id,

@@ -62,7 +62,8 @@ pub fn pgbench_with_cpu(pg: &EmbeddedPostgres, admin: &mut PgConnection, init: &
     fresh_database(admin, "bench_pgbench");
     let socket = pg.socket_dir().to_string_lossy().to_string();
     let call = |args: &[&str]| {
-        let out = Command::new(pg.bin_dir().join("pgbench")).args(["-h", &socket, "-p", "5432", "-U", "postgres"]).args(args).arg("bench_pgbench").output().unwrap();
+        let out =
+            Command::new(pg.bin_dir().join("pgbench")).args(["-h", &socket, "-p", "5432", "-U", "postgres"]).args(args).arg("bench_pgbench").output().unwrap();
         assert!(out.status.success(), "pgbench: {}", String::from_utf8_lossy(&out.stderr));
         String::from_utf8_lossy(&out.stdout).to_string()
     };

@@ -53,7 +53,14 @@ pub const CHAINS: u64 = 16;
 
 /// Records one HQ write in the caller's transaction. Agents' own writes (orders, withdrawal
 /// requests) are in the journal and their tables; the log is of what HQ's staff did.
-pub fn record(conn: &mut diesel::PgConnection, who: &Principal, action: &str, target: impl std::fmt::Display, before: Option<serde_json::Value>, after: Option<serde_json::Value>) -> Result<(), AppError> {
+pub fn record(
+    conn: &mut diesel::PgConnection,
+    who: &Principal,
+    action: &str,
+    target: impl std::fmt::Display,
+    before: Option<serde_json::Value>,
+    after: Option<serde_json::Value>,
+) -> Result<(), AppError> {
     let (Some(user_id), Some(role)) = (who.user_id(), who.staff_role()) else { return Ok(()) };
     let request = if who.request == 0 { "cli".to_owned() } else { format!("{:016x}", who.request) };
     // one of the person's 16 chains, by request: concurrent requests rarely share a chain head
@@ -62,7 +69,14 @@ pub fn record(conn: &mut diesel::PgConnection, who: &Principal, action: &str, ta
 }
 
 /// `record` with a serialisable before and after.
-pub fn change<B: Serialize, A: Serialize>(conn: &mut diesel::PgConnection, who: &Principal, action: &str, target: impl std::fmt::Display, before: Option<&B>, after: Option<&A>) -> Result<(), AppError> {
+pub fn change<B: Serialize, A: Serialize>(
+    conn: &mut diesel::PgConnection,
+    who: &Principal,
+    action: &str,
+    target: impl std::fmt::Display,
+    before: Option<&B>,
+    after: Option<&A>,
+) -> Result<(), AppError> {
     let json = |v: Option<serde_json::Value>| v.filter(|v| !v.is_null());
     let before = json(before.map(serde_json::to_value).transpose().map_err(|e| AppError::internal(format!("audit: {e}")))?);
     let after = json(after.map(serde_json::to_value).transpose().map_err(|e| AppError::internal(format!("audit: {e}")))?);
@@ -99,7 +113,7 @@ pub fn csv(rows: &[AuditRow]) -> Result<Vec<u8>, AppError> {
                 r.prev_hash.clone(),
                 r.hash.clone(),
             ])
-                .map_err(err)?;
+            .map_err(err)?;
         }
         w.flush().map_err(|e| AppError::internal(format!("csv: {e}")))?;
     }

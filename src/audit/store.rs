@@ -3,7 +3,7 @@
 
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
-use diesel::sql_types::{BigInt, Nullable, Jsonb, Text};
+use diesel::sql_types::{BigInt, Jsonb, Nullable, Text};
 
 use super::AuditRow;
 use crate::error::AppError;
@@ -54,7 +54,11 @@ pub fn list(conn: &mut PgConnection, brand_id: i64, f: &ListFilter, before: i64,
         q = q.filter(audit_log::actor.eq(a.clone()));
     }
     if let Some(a) = &f.action {
-        q = if a.ends_with('.') { q.filter(audit_log::action.like(format!("{}%", a.replace('%', "").replace('_', "\\_")))) } else { q.filter(audit_log::action.eq(a.clone())) };
+        q = if a.ends_with('.') {
+            q.filter(audit_log::action.like(format!("{}%", a.replace('%', "").replace('_', "\\_"))))
+        } else {
+            q.filter(audit_log::action.eq(a.clone()))
+        };
     }
     if let Some(t) = f.from {
         q = q.filter(audit_log::at.ge(t));

@@ -189,7 +189,12 @@ pub async fn list_staff(state: web::Data<AppState>, who: Principal) -> Result<Ht
 #[utoipa::path(post, tag = "staff", request_body = super::staff::NewStaff, params(("Idempotency-Key" = Option<String>, Header, description = "replay-safe retries")),
     responses((status = 201, body = super::staff::Staff), (status = 403, description = "role_forbidden"), (status = 409, description = "login_taken"), (status = 422)), security(("bearer" = [])))]
 #[post("/staff")]
-pub async fn create_staff(state: web::Data<AppState>, who: Principal, key: crate::idempotency::IdempotencyKey, body: web::Json<super::staff::NewStaff>) -> Result<HttpResponse, AppError> {
+pub async fn create_staff(
+    state: web::Data<AppState>,
+    who: Principal,
+    key: crate::idempotency::IdempotencyKey,
+    body: web::Json<super::staff::NewStaff>,
+) -> Result<HttpResponse, AppError> {
     let new = body.into_inner();
     let resp = crate::db::transaction(&state.pool, move |conn| {
         // the stored response never carries the password: the key's request is hashed
@@ -203,7 +208,12 @@ pub async fn create_staff(state: web::Data<AppState>, who: Principal, key: crate
 #[utoipa::path(patch, tag = "staff", params(("id" = i64, Path)), request_body = super::staff::StaffPatch,
     responses((status = 200, body = super::staff::Staff), (status = 403), (status = 404), (status = 409, description = "last_owner")), security(("bearer" = [])))]
 #[patch("/staff/{id}")]
-pub async fn update_staff(state: web::Data<AppState>, who: Principal, id: web::Path<i64>, body: web::Json<super::staff::StaffPatch>) -> Result<HttpResponse, AppError> {
+pub async fn update_staff(
+    state: web::Data<AppState>,
+    who: Principal,
+    id: web::Path<i64>,
+    body: web::Json<super::staff::StaffPatch>,
+) -> Result<HttpResponse, AppError> {
     let (id, patch) = (id.into_inner(), body.into_inner());
     let staff = crate::db::transaction(&state.pool, move |conn| super::staff::update(conn, &who, id, &patch)).await?;
     Ok(HttpResponse::Ok().json(staff))
@@ -213,7 +223,12 @@ pub async fn update_staff(state: web::Data<AppState>, who: Principal, id: web::P
 #[utoipa::path(post, tag = "staff", params(("id" = i64, Path)), request_body = super::staff::ResetPassword,
     responses((status = 204), (status = 403), (status = 404), (status = 422)), security(("bearer" = [])))]
 #[post("/staff/{id}/password")]
-pub async fn reset_staff_password(state: web::Data<AppState>, who: Principal, id: web::Path<i64>, body: web::Json<super::staff::ResetPassword>) -> Result<HttpResponse, AppError> {
+pub async fn reset_staff_password(
+    state: web::Data<AppState>,
+    who: Principal,
+    id: web::Path<i64>,
+    body: web::Json<super::staff::ResetPassword>,
+) -> Result<HttpResponse, AppError> {
     let (id, body) = (id.into_inner(), body.into_inner());
     crate::db::transaction(&state.pool, move |conn| super::staff::reset_staff_password(conn, &who, id, &body.password)).await?;
     Ok(HttpResponse::NoContent().finish())
@@ -223,7 +238,12 @@ pub async fn reset_staff_password(state: web::Data<AppState>, who: Principal, id
 #[utoipa::path(post, tag = "staff", params(("id" = i64, Path)), request_body = super::staff::ResetPassword,
     responses((status = 204), (status = 403), (status = 404), (status = 422)), security(("bearer" = [])))]
 #[post("/agents/{id}/password")]
-pub async fn reset_agent_password(state: web::Data<AppState>, who: Principal, id: web::Path<i64>, body: web::Json<super::staff::ResetPassword>) -> Result<HttpResponse, AppError> {
+pub async fn reset_agent_password(
+    state: web::Data<AppState>,
+    who: Principal,
+    id: web::Path<i64>,
+    body: web::Json<super::staff::ResetPassword>,
+) -> Result<HttpResponse, AppError> {
     let (id, body) = (id.into_inner(), body.into_inner());
     crate::db::transaction(&state.pool, move |conn| super::staff::reset_agent_password(conn, &who, id, &body.password)).await?;
     Ok(HttpResponse::NoContent().finish())

@@ -66,9 +66,11 @@ impl Principal {
     /// Refuses a staff member whose role does not allow `need` (403 `role_forbidden`).
     pub fn require(&self, need: policy::Need) -> Result<(), AppError> {
         match self.staff_role() {
-            Some(role) if !role.may(need) => {
-                Err(AppError::new(crate::error::ErrorKind::Forbidden, "role_forbidden", format!("the {} role may not do this: it needs {}", role.as_str(), need.describe())))
-            }
+            Some(role) if !role.may(need) => Err(AppError::new(
+                crate::error::ErrorKind::Forbidden,
+                "role_forbidden",
+                format!("the {} role may not do this: it needs {}", role.as_str(), need.describe()),
+            )),
             _ => Ok(()),
         }
     }
@@ -161,8 +163,12 @@ pub fn login(conn: &mut PgConnection, brand_code: &str, login: &str, password: &
         return Ok(LoginOutcome::BadCredentials);
     };
     let now = Utc::now();
-    let failures: Option<(i32, chrono::DateTime<Utc>)> =
-        login_failures::table.find((brand_id, login, source)).select((login_failures::failures, login_failures::window_start)).for_update().first(conn).optional()?;
+    let failures: Option<(i32, chrono::DateTime<Utc>)> = login_failures::table
+        .find((brand_id, login, source))
+        .select((login_failures::failures, login_failures::window_start))
+        .for_update()
+        .first(conn)
+        .optional()?;
     if let Some((count, since)) = failures {
         let reopens = since + Duration::seconds(FAILURE_WINDOW_SECS);
         if count >= MAX_FAILURES && reopens > now {
@@ -303,16 +309,24 @@ pub fn authenticate(conn: &mut PgConnection, token: &str) -> Result<Option<Princ
 pub fn change_password(conn: &mut PgConnection, who: &Principal, token: &str, old: &str, new: &str) -> Result<(), AppError> {
     check_password_strength(new)?;
     let stored: String = match who.role {
-        Role::Hq { user_id, .. } => hq_users::table.filter(hq_users::brand_id.eq(who.brand_id)).filter(hq_users::id.eq(user_id)).select(hq_users::password_hash).first(conn)?,
-        Role::Agent { agent_id } => agents::table.filter(agents::brand_id.eq(who.brand_id)).filter(agents::id.eq(agent_id)).select(agents::password_hash).first(conn)?,
+        Role::Hq { user_id, .. } => {
+            hq_users::table.filter(hq_users::brand_id.eq(who.brand_id)).filter(hq_users::id.eq(user_id)).select(hq_users::password_hash).first(conn)?
+        }
+        Role::Agent { agent_id } => {
+            agents::table.filter(agents::brand_id.eq(who.brand_id)).filter(agents::id.eq(agent_id)).select(agents::password_hash).first(conn)?
+        }
     };
     if !verify_password(old, &stored) {
         return Err(AppError::unprocessable("wrong_password", "the current password is not right"));
     }
     let hash = hash_password(new)?;
     match who.role {
-        Role::Hq { user_id, .. } => diesel::update(hq_users::table.filter(hq_users::brand_id.eq(who.brand_id)).filter(hq_users::id.eq(user_id))).set(hq_users::password_hash.eq(&hash)).execute(conn)?,
-        Role::Agent { agent_id } => diesel::update(agents::table.filter(agents::brand_id.eq(who.brand_id)).filter(agents::id.eq(agent_id))).set(agents::password_hash.eq(&hash)).execute(conn)?,
+        Role::Hq { user_id, .. } => diesel::update(hq_users::table.filter(hq_users::brand_id.eq(who.brand_id)).filter(hq_users::id.eq(user_id)))
+            .set(hq_users::password_hash.eq(&hash))
+            .execute(conn)?,
+        Role::Agent { agent_id } => diesel::update(agents::table.filter(agents::brand_id.eq(who.brand_id)).filter(agents::id.eq(agent_id)))
+            .set(agents::password_hash.eq(&hash))
+            .execute(conn)?,
     };
     let current = token.split_once('.').map(|(_, secret)| token_hash(secret)).unwrap_or_default();
     let now = Utc::now();

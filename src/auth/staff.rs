@@ -90,7 +90,8 @@ pub fn create(conn: &mut PgConnection, who: &Principal, new: &NewStaff) -> Resul
     let name = if new.name.trim().is_empty() { new.login.as_str() } else { new.name.trim() };
     check_name(name)?;
     check_password_strength(&new.password)?;
-    let taken: bool = diesel::select(diesel::dsl::exists(hq_users::table.filter(hq_users::brand_id.eq(who.brand_id)).filter(hq_users::login.eq(&new.login)))).get_result(conn)?;
+    let taken: bool = diesel::select(diesel::dsl::exists(hq_users::table.filter(hq_users::brand_id.eq(who.brand_id)).filter(hq_users::login.eq(&new.login))))
+        .get_result(conn)?;
     if taken {
         return Err(AppError::conflict("login_taken", format!("a staff member already logs in as {:?}", new.login)));
     }
@@ -179,7 +180,9 @@ pub fn reset_staff_password(conn: &mut PgConnection, who: &Principal, id: i64, p
     who.require_hq()?;
     check_password_strength(password)?;
     find_for_update(conn, who.brand_id, id)?;
-    diesel::update(hq_users::table.filter(hq_users::brand_id.eq(who.brand_id)).filter(hq_users::id.eq(id))).set(hq_users::password_hash.eq(hash_password(password)?)).execute(conn)?;
+    diesel::update(hq_users::table.filter(hq_users::brand_id.eq(who.brand_id)).filter(hq_users::id.eq(id)))
+        .set(hq_users::password_hash.eq(hash_password(password)?))
+        .execute(conn)?;
     end_sessions(conn, who.brand_id, Some(id), None)?;
     audit::record(conn, who, "staff.reset_password", format!("staff:{id}"), None, None)
 }

@@ -133,9 +133,35 @@ pub struct SettingsPatch {
     pub retail_checks: Option<RetailChecks>,
 }
 
-type SettingsRow = (String, String, bool, Decimal, i32, String, String, Decimal, (Decimal, Decimal, Decimal, Decimal, Decimal), (String, i32, String), (Decimal, i32, i32, i32));
+type SettingsRow = (
+    String,
+    String,
+    bool,
+    Decimal,
+    i32,
+    String,
+    String,
+    Decimal,
+    (Decimal, Decimal, Decimal, Decimal, Decimal),
+    (String, i32, String),
+    (Decimal, i32, i32, i32),
+);
 
-fn to_settings((supply_mode, timezone, hq_stock_tracking, buyback_ratio, hold_days, jurisdiction, floor, min_retail_share, w, (application_approval, application_days, upgrade_mode), r): SettingsRow) -> Settings {
+fn to_settings(
+    (
+        supply_mode,
+        timezone,
+        hq_stock_tracking,
+        buyback_ratio,
+        hold_days,
+        jurisdiction,
+        floor,
+        min_retail_share,
+        w,
+        (application_approval, application_days, upgrade_mode),
+        r,
+    ): SettingsRow,
+) -> Settings {
     Settings {
         supply_mode: if supply_mode == "upline" { SupplyMode::Upline } else { SupplyMode::Hq },
         timezone,
@@ -219,8 +245,10 @@ pub fn patch_settings(conn: &mut PgConnection, who: &crate::auth::Principal, pat
     }
     if let Some(v) = &patch.timezone {
         diesel::update(target).set(brands::timezone.eq(v)).execute(conn)?;
-        // the dashboard's figures are kept by month in the brand's zone: recount them
+        // the dashboard's figures and each agent's monthly purchases (which the downline
+        // summaries and the close read) are kept by month in the brand's zone: recount them
         diesel::sql_query("SELECT month_figures_rebuild($1)").bind::<diesel::sql_types::BigInt, _>(brand_id).execute(conn)?;
+        crate::reports::totals::rebuild(conn, brand_id)?;
     }
     if let Some(v) = patch.hq_stock_tracking {
         diesel::update(target).set(brands::hq_stock_tracking.eq(v)).execute(conn)?;
@@ -293,7 +321,12 @@ pub fn create_brand(conn: &mut PgConnection, code: &str, name: &str, admin_login
     }
     let brand_id: i64 = diesel::insert_into(brands::table).values((brands::code.eq(code), brands::name.eq(name))).returning(brands::id).get_result(conn)?;
     diesel::insert_into(hq_users::table)
-        .values((hq_users::brand_id.eq(brand_id), hq_users::login.eq(admin_login), hq_users::password_hash.eq(hash_password(admin_password)?), hq_users::role.eq("owner")))
+        .values((
+            hq_users::brand_id.eq(brand_id),
+            hq_users::login.eq(admin_login),
+            hq_users::password_hash.eq(hash_password(admin_password)?),
+            hq_users::role.eq("owner"),
+        ))
         .execute(conn)?;
     crate::plans::insert_default(conn, brand_id)?;
     Ok(brand_id)

@@ -1,7 +1,7 @@
 use actix_web::http::StatusCode;
 use actix_web::{get, post, put, web, HttpResponse};
 
-use super::{Product, ProductInput, ProductUpdate, Tier, TierInput, SaleRequest};
+use super::{Product, ProductInput, ProductUpdate, SaleRequest, Tier, TierInput};
 use crate::auth::Principal;
 use crate::error::AppError;
 use crate::idempotency::{self, IdempotencyKey};

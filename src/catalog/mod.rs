@@ -185,7 +185,15 @@ pub fn load_products(conn: &mut PgConnection, brand_id: i64, after: Option<&str>
     }
     Ok(rows
         .into_iter()
-        .map(|(sku, name, retail_price, retail_floor, on_sale, repurchase_days)| Product { prices: by_sku.remove(&sku).unwrap_or_default(), sku, name, retail_price, retail_floor, on_sale, repurchase_days })
+        .map(|(sku, name, retail_price, retail_floor, on_sale, repurchase_days)| Product {
+            prices: by_sku.remove(&sku).unwrap_or_default(),
+            sku,
+            name,
+            retail_price,
+            retail_floor,
+            on_sale,
+            repurchase_days,
+        })
         .collect())
 }
 

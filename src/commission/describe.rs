@@ -39,7 +39,13 @@ pub fn describe(plan: &Plan) -> Vec<String> {
         } else {
             ("被推荐人加入后的每笔进货", format!("on every purchase in the {} months after joining", plan.referral_bonus.months))
         };
-        out.push(format!("推荐奖：推荐人获得订单金额的 {}，{}。 Referral bonus: the sponsor earns {} {}.", pct(plan.referral_bonus.rate), when.0, pct(plan.referral_bonus.rate), when.1));
+        out.push(format!(
+            "推荐奖：推荐人获得订单金额的 {}，{}。 Referral bonus: the sponsor earns {} {}.",
+            pct(plan.referral_bonus.rate),
+            when.0,
+            pct(plan.referral_bonus.rate),
+            when.1
+        ));
     } else {
         out.push("推荐奖：不发放。 Referral bonus: off.".to_owned());
     }
@@ -79,7 +85,10 @@ mod tests {
             differential: Default::default(),
             peer_bonus: PeerBonus { enabled: true, rates: vec![dec!(0.03), dec!(0.01)] },
             referral_bonus: Default::default(),
-            team_rebate: TeamRebate { enabled: true, brackets: vec![Bracket { min_volume: dec!(50000), rate: dec!(0.04) }, Bracket { min_volume: dec!(10000), rate: dec!(0.02) }] },
+            team_rebate: TeamRebate {
+                enabled: true,
+                brackets: vec![Bracket { min_volume: dec!(50000), rate: dec!(0.04) }, Bracket { min_volume: dec!(10000), rate: dec!(0.02) }],
+            },
             max_depth: None,
             limits: Default::default(),
         };

@@ -15,11 +15,7 @@ use super::EngineError;
 pub fn referral_eligible(rule: &ReferralBonus, has_sponsor: bool, first_purchase: bool, placed_at: DateTime<Utc>, joined_at: DateTime<Utc>) -> bool {
     rule.enabled
         && has_sponsor
-        && if rule.months == 0 {
-            first_purchase
-        } else {
-            placed_at < joined_at.checked_add_months(Months::new(rule.months)).unwrap_or(joined_at)
-        }
+        && if rule.months == 0 { first_purchase } else { placed_at < joined_at.checked_add_months(Months::new(rule.months)).unwrap_or(joined_at) }
 }
 
 /// One purchase line with what it was split with, as of its placed_at.

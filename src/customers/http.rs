@@ -3,9 +3,9 @@ use serde::Deserialize;
 
 use super::CustomerPage;
 use crate::auth::Principal;
+use crate::error::AppError;
 use crate::pagination::PageQuery;
 use crate::AppState;
-use crate::error::AppError;
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]

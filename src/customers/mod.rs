@@ -35,7 +35,11 @@ pub fn may_see_phones(who: &Principal, seller_id: Option<i64>) -> bool {
 
 /// A phone as `who` may see it.
 pub fn shown_phone(who: &Principal, seller_id: Option<i64>, phone: &str) -> String {
-    if may_see_phones(who, seller_id) { phone.to_owned() } else { phone::mask(phone) }
+    if may_see_phones(who, seller_id) {
+        phone.to_owned()
+    } else {
+        phone::mask(phone)
+    }
 }
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]

@@ -27,7 +27,13 @@ pub struct CustomerRow {
 }
 
 /// An agent's customers, latest purchase first (then the latest order id), after `after`.
-pub fn customers_of(conn: &mut PgConnection, brand_id: i64, seller_id: i64, after: Option<(DateTime<Utc>, i64)>, limit: i64) -> Result<Vec<CustomerRow>, AppError> {
+pub fn customers_of(
+    conn: &mut PgConnection,
+    brand_id: i64,
+    seller_id: i64,
+    after: Option<(DateTime<Utc>, i64)>,
+    limit: i64,
+) -> Result<Vec<CustomerRow>, AppError> {
     Ok(diesel::sql_query(
         "SELECT o.customer_phone AS phone,
                 coalesce((array_agg(o.customer_name ORDER BY o.placed_at DESC, o.id DESC))[1], '') AS name,

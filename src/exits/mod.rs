@@ -109,7 +109,8 @@ pub fn exit(conn: &mut PgConnection, who: &Principal, agent_id: i64) -> Result<E
     let actor = who.actor();
     let mut entry_id = None;
     if !total.is_zero() {
-        let posting = |account, amount| Posting { account, amount, split_kind: Some("buyback"), order_id: None, line_no: None, generation: None, available_at: now };
+        let posting =
+            |account, amount| Posting { account, amount, split_kind: Some("buyback"), order_id: None, line_no: None, generation: None, available_at: now };
         entry_id = Some(ledger::post(
             conn,
             brand_id,
@@ -120,7 +121,17 @@ pub fn exit(conn: &mut PgConnection, who: &Principal, agent_id: i64) -> Result<E
     let moves: Vec<Move> = lines
         .iter()
         .filter(|l| l.qty > 0)
-        .map(|l| Move { kind: "buyback", sku: &l.sku, from: Some(agent_id), to: None, qty: l.qty, unit_cost: l.unit_cost, order_id: None, refund_id: None, reason: Some("exit buyback") })
+        .map(|l| Move {
+            kind: "buyback",
+            sku: &l.sku,
+            from: Some(agent_id),
+            to: None,
+            qty: l.qty,
+            unit_cost: l.unit_cost,
+            order_id: None,
+            refund_id: None,
+            reason: Some("exit buyback"),
+        })
         .collect();
     if !moves.is_empty() {
         inventory::record_moves(conn, brand_id, &moves)?;

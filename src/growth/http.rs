@@ -27,7 +27,10 @@ pub struct GrowthQuery {
 pub async fn growth(state: web::Data<AppState>, who: Principal, q: web::Query<GrowthQuery>) -> Result<HttpResponse, AppError> {
     let q = q.into_inner();
     let body = crate::db::read(state.reads(), move |conn| {
-        conn.build_transaction().read_only().repeatable_read().run(|conn| super::figures(conn, &who, &q.month, q.agent_id, q.scope.unwrap_or(Scope::Own), chrono::Utc::now()))
+        conn.build_transaction()
+            .read_only()
+            .repeatable_read()
+            .run(|conn| super::figures(conn, &who, &q.month, q.agent_id, q.scope.unwrap_or(Scope::Own), chrono::Utc::now()))
     })
     .await?;
     Ok(HttpResponse::Ok().json(body))

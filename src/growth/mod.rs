@@ -91,10 +91,16 @@ pub struct Counts {
 pub enum Members {
     Brand,
     /// One agent (customers it sold to, its own purchases, agents it sponsored).
-    Agent { id: i64, level: i32 },
+    Agent {
+        id: i64,
+        level: i32,
+    },
     /// An agent and its subtree: its path in today's tree (open month) or as kept with the
     /// month's statements (closed month).
-    Team { path: Vec<i64>, kept_month: Option<String> },
+    Team {
+        path: Vec<i64>,
+        kept_month: Option<String>,
+    },
     /// Not in the tree that month (joined after the close): nothing.
     Nobody,
 }
@@ -144,8 +150,8 @@ pub fn figures(conn: &mut PgConnection, who: &Principal, month: &str, agent_id: 
     let members = match scope {
         Scope::Own => Members::Agent { id, level: row.path.len() as i32 },
         Scope::Team if w.closed && crate::settlement::store::kept_tree(conn, who.brand_id, month)? => {
-            match crate::settlement::store::path_at_close(conn, who.brand_id, month, id)? {
-                Some(path) => Members::Team { path, kept_month: Some(month.to_owned()) },
+            match crate::settlement::store::place_at_close(conn, who.brand_id, month, id)? {
+                Some(place) => Members::Team { path: place.path, kept_month: Some(month.to_owned()) },
                 None => Members::Nobody,
             }
         }
@@ -167,10 +173,7 @@ pub struct TeamGrowth {
 pub fn top_teams(conn: &mut PgConnection, who: &Principal, month: &str, limit: i64, now: DateTime<Utc>) -> Result<Vec<TeamGrowth>, AppError> {
     who.require_hq()?;
     let leaders = crate::tree::level(conn, who, None, 0, limit)?;
-    leaders
-        .into_iter()
-        .map(|a| Ok(TeamGrowth { growth: figures(conn, who, month, Some(a.id), Scope::Team, now)?, agent_id: a.id, name: a.name }))
-        .collect()
+    leaders.into_iter().map(|a| Ok(TeamGrowth { growth: figures(conn, who, month, Some(a.id), Scope::Team, now)?, agent_id: a.id, name: a.name })).collect()
 }
 
 /// The brand's figures over `months` for a chart: closed months as kept at close (one row

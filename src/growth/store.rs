@@ -35,13 +35,15 @@ impl Sql {
             Members::Brand => Sql { with: "", kind: "brand" },
             Members::Agent { .. } => Sql { with: "", kind: "self" },
             Members::Team { kept_month: Some(_), .. } => Sql {
-                with: "members AS (SELECT agent_id AS id, cardinality(path) AS lvl FROM statements WHERE brand_id = $1 AND month = $5 AND path >= $3 AND path < $4),",
+                // the kept team: the range of places from the agent's own to its team's last
+                with: "members AS (SELECT s.agent_id AS id, cardinality(s.path) AS lvl FROM statements me JOIN statements s
+                                    ON s.brand_id = me.brand_id AND s.month = me.month AND s.tree_pos BETWEEN me.tree_pos AND me.team_end
+                                 WHERE me.brand_id = $1 AND me.month = $5 AND me.agent_id = $2),",
                 kind: "team",
             },
-            Members::Team { kept_month: None, .. } | Members::Nobody => Sql {
-                with: "members AS (SELECT id, cardinality(path) AS lvl FROM agents WHERE brand_id = $1 AND path >= $3 AND path < $4),",
-                kind: "team",
-            },
+            Members::Team { kept_month: None, .. } | Members::Nobody => {
+                Sql { with: "members AS (SELECT id, cardinality(path) AS lvl FROM agents WHERE brand_id = $1 AND path >= $3 AND path < $4),", kind: "team" }
+            }
         }
     }
 
@@ -104,7 +106,9 @@ struct Depth {
 pub fn counts(conn: &mut PgConnection, brand_id: i64, w: &Window, members: &Members) -> Result<Counts, AppError> {
     let (agent_id, path, kept_month, level) = match members {
         Members::Agent { id, level } => (*id, Vec::new(), String::new(), *level),
-        Members::Team { path, kept_month } => (path.last().copied().unwrap_or_default(), path.clone(), kept_month.clone().unwrap_or_default(), path.len() as i32),
+        Members::Team { path, kept_month } => {
+            (path.last().copied().unwrap_or_default(), path.clone(), kept_month.clone().unwrap_or_default(), path.len() as i32)
+        }
         Members::Brand | Members::Nobody => (0, Vec::new(), String::new(), 0),
     };
     let p = Params { brand_id, agent_id, upper: subtree_upper_bound(&path), path, kept_month, level };

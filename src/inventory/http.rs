@@ -15,7 +15,10 @@ use crate::AppState;
 #[post("/inventory/adjustments")]
 pub async fn adjust(state: web::Data<AppState>, who: Principal, key: IdempotencyKey, body: web::Json<Adjustment>) -> Result<HttpResponse, AppError> {
     let adj = body.into_inner();
-    let resp = transaction(&state.pool, move |conn| idempotency::once(conn, &who, &key, "POST /inventory/adjustments", &adj, StatusCode::CREATED, |conn| super::adjust(conn, &who, &adj))).await?;
+    let resp = transaction(&state.pool, move |conn| {
+        idempotency::once(conn, &who, &key, "POST /inventory/adjustments", &adj, StatusCode::CREATED, |conn| super::adjust(conn, &who, &adj))
+    })
+    .await?;
     Ok(resp.into_http())
 }
 

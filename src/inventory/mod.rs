@@ -168,11 +168,13 @@ impl Locked {
             }
         }
         if !hq_skus.is_empty() {
-            crate::db::prepared("UPDATE hq_stock h SET qty = v.qty FROM unnest($2::text[], $3::bigint[]) AS v(sku, qty) WHERE h.brand_id = $1 AND h.sku = v.sku")
-                .bind::<BigInt, _>(brand_id)
-                .bind::<diesel::sql_types::Array<Text>, _>(&hq_skus)
-                .bind::<diesel::sql_types::Array<BigInt>, _>(&hq_qty)
-                .execute(conn)?;
+            crate::db::prepared(
+                "UPDATE hq_stock h SET qty = v.qty FROM unnest($2::text[], $3::bigint[]) AS v(sku, qty) WHERE h.brand_id = $1 AND h.sku = v.sku",
+            )
+            .bind::<BigInt, _>(brand_id)
+            .bind::<diesel::sql_types::Array<Text>, _>(&hq_skus)
+            .bind::<diesel::sql_types::Array<BigInt>, _>(&hq_qty)
+            .execute(conn)?;
         }
         if !agents.is_empty() {
             crate::db::prepared(
@@ -322,10 +324,29 @@ pub fn adjust(conn: &mut PgConnection, who: &Principal, adj: &Adjustment) -> Res
     };
     locked.save(conn, who.brand_id)?;
     let now = chrono::Utc::now();
-    let entry = crate::ledger::post(conn, who.brand_id, &crate::ledger::Entry { kind: "adjustment", occurred_at: now, memo: Some(adj.reason.trim()), created_by: &who.actor(), ..Default::default() }, &[])?;
+    let entry = crate::ledger::post(
+        conn,
+        who.brand_id,
+        &crate::ledger::Entry { kind: "adjustment", occurred_at: now, memo: Some(adj.reason.trim()), created_by: &who.actor(), ..Default::default() },
+        &[],
+    )?;
     let agent = adj.agent_id;
     let (from, to) = if adj.qty > 0 { (None, agent) } else { (agent, None) };
-    record_moves(conn, who.brand_id, &[Move { kind: "adjustment", sku: &adj.sku, from, to, qty: adj.qty.abs(), unit_cost: moved_cost, order_id: None, refund_id: None, reason: Some(adj.reason.trim()) }])?;
+    record_moves(
+        conn,
+        who.brand_id,
+        &[Move {
+            kind: "adjustment",
+            sku: &adj.sku,
+            from,
+            to,
+            qty: adj.qty.abs(),
+            unit_cost: moved_cost,
+            order_id: None,
+            refund_id: None,
+            reason: Some(adj.reason.trim()),
+        }],
+    )?;
     let level = locked.level(holder, &adj.sku);
     let result = AdjustmentResult { agent_id: adj.agent_id, sku: adj.sku.clone(), qty: level.qty, avg_cost: level.avg_cost, journal_entry_id: entry };
     let target = adj.agent_id.map_or_else(|| format!("hq_stock:{}", adj.sku), |a| format!("stock:{a}:{}", adj.sku));

@@ -33,7 +33,14 @@ pub fn hq_stock(conn: &mut PgConnection, who: &Principal) -> Result<Vec<(String,
 
 /// Movements newest first, before id `before` (0: from the newest); one agent's (in or
 /// out) when `agent_id` is given — an agent sees only its own subtree's.
-pub fn movements(conn: &mut PgConnection, who: &Principal, agent_id: Option<i64>, sku: Option<&str>, before: i64, limit: i64) -> Result<Vec<Movement>, AppError> {
+pub fn movements(
+    conn: &mut PgConnection,
+    who: &Principal,
+    agent_id: Option<i64>,
+    sku: Option<&str>,
+    before: i64,
+    limit: i64,
+) -> Result<Vec<Movement>, AppError> {
     match agent_id {
         Some(id) => {
             crate::tree::visible(conn, who, id)?;

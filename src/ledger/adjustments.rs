@@ -71,7 +71,8 @@ pub fn create(conn: &mut PgConnection, who: &Principal, new: &NewAdjustment) -> 
         return Err(AppError::validation(format!("category must be one of {}", CATEGORIES.join(", "))));
     }
     let reason = super::withdrawals::check_reason(Some(&new.reason))?;
-    crate::tree::store::find(conn, who.brand_id, new.agent_id)?.ok_or_else(|| AppError::unprocessable("unknown_agent", format!("agent {} does not exist", new.agent_id)))?;
+    crate::tree::store::find(conn, who.brand_id, new.agent_id)?
+        .ok_or_else(|| AppError::unprocessable("unknown_agent", format!("agent {} does not exist", new.agent_id)))?;
     if let Some(d) = new.dispute_id {
         let agent: Option<i64> = statement_reviews::table
             .filter(statement_reviews::brand_id.eq(who.brand_id))
@@ -122,10 +123,15 @@ pub fn approve(conn: &mut PgConnection, who: &Principal, id: i64) -> Result<Adju
         return Err(AppError::conflict("already_decided", format!("adjustment {id} is already {}", a.status)));
     }
     if a.made_by == user {
-        return Err(AppError::new(crate::error::ErrorKind::Forbidden, "maker_checker", "the staff member who made an adjustment cannot approve it: another one must"));
+        return Err(AppError::new(
+            crate::error::ErrorKind::Forbidden,
+            "maker_checker",
+            "the staff member who made an adjustment cannot approve it: another one must",
+        ));
     }
     let now = Utc::now();
-    let line = |account, amount| Posting { account, amount, split_kind: Some("adjustment"), order_id: None, line_no: None, generation: None, available_at: now };
+    let line =
+        |account, amount| Posting { account, amount, split_kind: Some("adjustment"), order_id: None, line_no: None, generation: None, available_at: now };
     let memo = format!("{}: {}", a.category, a.reason);
     let entry = post(
         conn,
@@ -137,7 +143,14 @@ pub fn approve(conn: &mut PgConnection, who: &Principal, id: i64) -> Result<Adju
         .set((adjustments::status.eq("approved"), adjustments::checked_by.eq(user), adjustments::checked_at.eq(now), adjustments::entry_id.eq(entry)))
         .returning(Adjustment::as_returning())
         .get_result(conn)?;
-    crate::audit::record(conn, who, "adjustment.approve", format!("adjustment:{id}"), None, Some(serde_json::json!({ "agent_id": a.agent_id, "amount": crate::audit::money(a.amount), "entry_id": entry })))?;
+    crate::audit::record(
+        conn,
+        who,
+        "adjustment.approve",
+        format!("adjustment:{id}"),
+        None,
+        Some(serde_json::json!({ "agent_id": a.agent_id, "amount": crate::audit::money(a.amount), "entry_id": entry })),
+    )?;
     Ok(cents(row))
 }
 
@@ -151,7 +164,12 @@ pub fn reject(conn: &mut PgConnection, who: &Principal, id: i64, reason: String)
     // the database's maker ≠ checker rule: a maker withdrawing its own is recorded without a checker
     let checker = (a.made_by != user).then_some(user);
     let row: Adjustment = diesel::update(adjustments::table.find((who.brand_id, id)))
-        .set((adjustments::status.eq("rejected"), adjustments::checked_by.eq(checker), adjustments::checked_at.eq(Utc::now()), adjustments::rejection.eq(&reason)))
+        .set((
+            adjustments::status.eq("rejected"),
+            adjustments::checked_by.eq(checker),
+            adjustments::checked_at.eq(Utc::now()),
+            adjustments::rejection.eq(&reason),
+        ))
         .returning(Adjustment::as_returning())
         .get_result(conn)?;
     crate::audit::record(conn, who, "adjustment.reject", format!("adjustment:{id}"), None, Some(serde_json::json!({ "reason": reason })))?;
@@ -169,7 +187,14 @@ pub struct AdjustmentView {
 }
 
 /// Newest first, by status and agent; `before` is the last id of the previous page.
-pub fn list(conn: &mut PgConnection, who: &Principal, status: Option<&str>, agent_id: Option<i64>, before: i64, limit: i64) -> Result<Vec<AdjustmentView>, AppError> {
+pub fn list(
+    conn: &mut PgConnection,
+    who: &Principal,
+    status: Option<&str>,
+    agent_id: Option<i64>,
+    before: i64,
+    limit: i64,
+) -> Result<Vec<AdjustmentView>, AppError> {
     who.require_hq()?;
     if let Some(s) = status {
         if !STATUSES.contains(&s) {

@@ -169,7 +169,8 @@ pub fn reverse_unreleased(
     .bind::<Timestamptz, _>(start)
     .bind::<Timestamptz, _>(end)
     .load(conn)?;
-    let reversed: Vec<&Pay> = pay.iter().filter(|p| p.differential + p.bonuses > Decimal::ZERO && !releases(shares.get(&p.agent_id).copied().flatten())).collect();
+    let reversed: Vec<&Pay> =
+        pay.iter().filter(|p| p.differential + p.bonuses > Decimal::ZERO && !releases(shares.get(&p.agent_id).copied().flatten())).collect();
     if reversed.is_empty() {
         return Ok(Vec::new());
     }
@@ -177,7 +178,13 @@ pub fn reverse_unreleased(
     let entry = crate::ledger::post(
         conn,
         brand_id,
-        &crate::ledger::Entry { kind: "ftc_hold", occurred_at: at, memo: Some(&format!("us_ftc: downline pay of {month} not released")), created_by: by, ..Default::default() },
+        &crate::ledger::Entry {
+            kind: "ftc_hold",
+            occurred_at: at,
+            memo: Some(&format!("us_ftc: downline pay of {month} not released")),
+            created_by: by,
+            ..Default::default()
+        },
         &[],
     )?;
     let agents: Vec<i64> = reversed.iter().map(|p| p.agent_id).collect();
@@ -185,10 +192,10 @@ pub fn reverse_unreleased(
     let differential: Decimal = reversed.iter().map(|p| p.differential).sum();
     let bonuses: Decimal = reversed.iter().map(|p| p.bonuses).sum();
     diesel::sql_query(
-        "INSERT INTO postings (brand_id, entry_id, account, agent_id, amount, split_kind, occurred_at, available_at)
-         SELECT $1, $2, 'wallet', t.agent_id, t.amount, 'ftc_hold', $5, $5 FROM unnest($3::bigint[], $4::numeric[]) AS t(agent_id, amount)
-         UNION ALL SELECT $1, $2, 'revenue', NULL, $6, 'ftc_hold', $5, $5 WHERE $6 <> 0
-         UNION ALL SELECT $1, $2, 'bonus_expense', NULL, $7, 'ftc_hold', $5, $5 WHERE $7 <> 0",
+        "INSERT INTO postings (brand_id, entry_id, account, agent_id, amount, split_kind, occurred_at, available_at, entry_kind)
+         SELECT $1, $2, 'wallet', t.agent_id, t.amount, 'ftc_hold', $5, $5, 'ftc_hold' FROM unnest($3::bigint[], $4::numeric[]) AS t(agent_id, amount)
+         UNION ALL SELECT $1, $2, 'revenue', NULL, $6, 'ftc_hold', $5, $5, 'ftc_hold' WHERE $6 <> 0
+         UNION ALL SELECT $1, $2, 'bonus_expense', NULL, $7, 'ftc_hold', $5, $5, 'ftc_hold' WHERE $7 <> 0",
     )
     .bind::<BigInt, _>(brand_id)
     .bind::<BigInt, _>(entry)

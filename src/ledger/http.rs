@@ -5,11 +5,11 @@ use serde::Deserialize;
 use super::payee::{Payee, PayeeInput};
 use super::withdrawals::{QueuedWithdrawal, QuoteView};
 use super::{Earnings, Wallet, Withdrawal, WithdrawalRequest};
-use crate::pagination::{Page, PageQuery};
 use crate::auth::Principal;
 use crate::db::transaction;
 use crate::error::AppError;
 use crate::idempotency::{self, IdempotencyKey};
+use crate::pagination::{Page, PageQuery};
 use crate::AppState;
 
 /// Balance, pending (held) cuts, available and pending withdrawals: HQ, or the agent itself.
@@ -43,10 +43,18 @@ pub async fn earnings(state: web::Data<AppState>, who: Principal, id: web::Path<
 #[utoipa::path(post, tag = "ledger", params(("id" = i64, Path), ("Idempotency-Key" = Option<String>, Header, description = "replay-safe retries")),
     request_body = WithdrawalRequest, responses((status = 201, body = Withdrawal), (status = 409, description = "insufficient_funds, no_payee, not_exited"), (status = 422, description = "below_minimum, above_maximum, nothing_left")), security(("bearer" = [])))]
 #[post("/agents/{id}/withdrawals")]
-pub async fn request_withdrawal(state: web::Data<AppState>, who: Principal, key: IdempotencyKey, id: web::Path<i64>, body: web::Json<WithdrawalRequest>) -> Result<HttpResponse, AppError> {
+pub async fn request_withdrawal(
+    state: web::Data<AppState>,
+    who: Principal,
+    key: IdempotencyKey,
+    id: web::Path<i64>,
+    body: web::Json<WithdrawalRequest>,
+) -> Result<HttpResponse, AppError> {
     let (id, req) = (id.into_inner(), body.into_inner());
     let resp = transaction(&state.pool, move |conn| {
-        idempotency::once(conn, &who, &key, &format!("POST /agents/{id}/withdrawals"), &req, StatusCode::CREATED, |conn| super::withdrawals::request(conn, &who, id, &req))
+        idempotency::once(conn, &who, &key, &format!("POST /agents/{id}/withdrawals"), &req, StatusCode::CREATED, |conn| {
+            super::withdrawals::request(conn, &who, id, &req)
+        })
     })
     .await?;
     Ok(resp.into_http())

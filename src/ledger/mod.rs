@@ -88,7 +88,9 @@ pub struct Entry<'a> {
 /// The cuts an entry pays to wallets (differentials, peer and referral bonuses, team rebates,
 /// and their reversals), kept on the entry for the dashboard's figures; None when it pays none.
 fn wallet_cuts(lines: &[Posting]) -> Option<Decimal> {
-    let cut = |p: &&Posting| matches!(p.account, Account::Wallet(_)) && matches!(p.split_kind, Some("differential" | "peer_bonus" | "referral_bonus" | "team_rebate"));
+    let cut = |p: &&Posting| {
+        matches!(p.account, Account::Wallet(_)) && matches!(p.split_kind, Some("differential" | "peer_bonus" | "referral_bonus" | "team_rebate"))
+    };
     let mut cuts = lines.iter().filter(cut).peekable();
     cuts.peek()?;
     Some(cuts.map(|p| p.amount).sum())
@@ -149,14 +151,15 @@ pub fn post_many(conn: &mut PgConnection, brand_id: i64, entries: &[(&Entry, &[P
             cols.generation.push(p.generation);
             cols.occurred_at.push(entry.occurred_at);
             cols.available_at.push(p.available_at);
+            cols.entry_kind.push(entry.kind);
         }
     }
     if !cols.entry_id.is_empty() {
         // one statement: the balance trigger checks every entry it touched once
         crate::db::prepared(
-            "INSERT INTO postings (brand_id, entry_id, account, agent_id, amount, split_kind, order_id, line_no, generation, occurred_at, available_at)
-             SELECT $1, p.* FROM unnest($2::bigint[], $3::text[], $4::bigint[], $5::numeric[], $6::text[], $7::bigint[], $8::int4[], $9::int4[], $10::timestamptz[], $11::timestamptz[])
-                    AS p(entry_id, account, agent_id, amount, split_kind, order_id, line_no, generation, occurred_at, available_at)",
+            "INSERT INTO postings (brand_id, entry_id, account, agent_id, amount, split_kind, order_id, line_no, generation, occurred_at, available_at, entry_kind)
+             SELECT $1, p.* FROM unnest($2::bigint[], $3::text[], $4::bigint[], $5::numeric[], $6::text[], $7::bigint[], $8::int4[], $9::int4[], $10::timestamptz[], $11::timestamptz[], $12::text[])
+                    AS p(entry_id, account, agent_id, amount, split_kind, order_id, line_no, generation, occurred_at, available_at, entry_kind)",
         )
         .bind::<BigInt, _>(brand_id)
         .bind::<Array<BigInt>, _>(&cols.entry_id)
@@ -169,6 +172,7 @@ pub fn post_many(conn: &mut PgConnection, brand_id: i64, entries: &[(&Entry, &[P
         .bind::<Array<Nullable<Int4>>, _>(&cols.generation)
         .bind::<Array<Timestamptz>, _>(&cols.occurred_at)
         .bind::<Array<Timestamptz>, _>(&cols.available_at)
+        .bind::<Array<Text>, _>(&cols.entry_kind)
         .execute(conn)?;
     }
     Ok(ids)
@@ -176,7 +180,7 @@ pub fn post_many(conn: &mut PgConnection, brand_id: i64, entries: &[(&Entry, &[P
 
 /// The postings of a `post_many`, column by column (bound as arrays).
 #[derive(Default)]
-struct PostingColumns {
+struct PostingColumns<'a> {
     entry_id: Vec<i64>,
     account: Vec<&'static str>,
     agent_id: Vec<Option<i64>>,
@@ -187,6 +191,7 @@ struct PostingColumns {
     generation: Vec<Option<i32>>,
     occurred_at: Vec<DateTime<Utc>>,
     available_at: Vec<DateTime<Utc>>,
+    entry_kind: Vec<&'a str>,
 }
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
@@ -313,7 +318,17 @@ pub fn earnings(conn: &mut PgConnection, who: &Principal, agent_id: i64, month: 
         .filter(postings::occurred_at.ge(start))
         .filter(postings::occurred_at.lt(end))
         .order(postings::id)
-        .select((postings::id, postings::entry_id, postings::split_kind, postings::amount, postings::order_id, postings::line_no, postings::generation, postings::occurred_at, postings::available_at))
+        .select((
+            postings::id,
+            postings::entry_id,
+            postings::split_kind,
+            postings::amount,
+            postings::order_id,
+            postings::line_no,
+            postings::generation,
+            postings::occurred_at,
+            postings::available_at,
+        ))
         .load(conn)?;
     let mut totals = std::collections::BTreeMap::new();
     for p in rows.iter().filter(|p| !matches!(p.kind.as_deref(), Some(k) if OUT_KINDS.contains(&k))) {
@@ -323,4 +338,3 @@ pub fn earnings(conn: &mut PgConnection, who: &Principal, agent_id: i64, month: 
     let total = cents(totals.values().copied().sum());
     Ok(Earnings { agent_id, month: month.to_owned(), totals, total, postings: rows })
 }
-

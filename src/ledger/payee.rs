@@ -82,7 +82,11 @@ fn shown((agent_id, method, name, account, bank, updated_at): Row) -> Payee {
 /// they were asked with (they were fixed then).
 pub fn set(conn: &mut PgConnection, who: &Principal, agent_id: i64, input: &PayeeInput) -> Result<Payee, AppError> {
     if who.agent_id() != Some(agent_id) {
-        return Err(if who.is_hq() { AppError::forbidden("only the agent itself sets where it is paid") } else { AppError::not_found(format!("agent {agent_id}")) });
+        return Err(if who.is_hq() {
+            AppError::forbidden("only the agent itself sets where it is paid")
+        } else {
+            AppError::not_found(format!("agent {agent_id}"))
+        });
     }
     let p = checked(input)?;
     Ok(shown(store(conn, who.brand_id, agent_id, &p)?))

@@ -66,11 +66,18 @@ pub fn export(conn: &mut PgConnection, who: &Principal, sel: Selection, format: 
             if !exists {
                 return Err(AppError::not_found(format!("payout batch {no}")));
             }
-            withdrawals::table.filter(withdrawals::brand_id.eq(who.brand_id)).filter(withdrawals::batch_no.eq(no)).order(withdrawals::id).select(Row::as_select()).load(conn)?
+            withdrawals::table
+                .filter(withdrawals::brand_id.eq(who.brand_id))
+                .filter(withdrawals::batch_no.eq(no))
+                .order(withdrawals::id)
+                .select(Row::as_select())
+                .load(conn)?
         }
         Selection::Approved => {
             // one numbering of batches per brand; the rows are locked in id order
-            diesel::sql_query("SELECT pg_advisory_xact_lock(hashtextextended('payout_batches', $1))").bind::<diesel::sql_types::BigInt, _>(who.brand_id).execute(conn)?;
+            diesel::sql_query("SELECT pg_advisory_xact_lock(hashtextextended('payout_batches', $1))")
+                .bind::<diesel::sql_types::BigInt, _>(who.brand_id)
+                .execute(conn)?;
             let mut rows: Vec<Row> = withdrawals::table
                 .filter(withdrawals::brand_id.eq(who.brand_id))
                 .filter(withdrawals::status.eq("approved"))
@@ -80,11 +87,17 @@ pub fn export(conn: &mut PgConnection, who: &Principal, sel: Selection, format: 
                 .load(conn)?;
             let new: Vec<i64> = rows.iter().filter(|r| r.batch_no.is_none()).map(|r| r.id).collect();
             if !new.is_empty() {
-                let last: Option<i32> = payout_batches::table.filter(payout_batches::brand_id.eq(who.brand_id)).select(diesel::dsl::max(payout_batches::no)).first(conn)?;
+                let last: Option<i32> =
+                    payout_batches::table.filter(payout_batches::brand_id.eq(who.brand_id)).select(diesel::dsl::max(payout_batches::no)).first(conn)?;
                 let no = last.unwrap_or(0) + 1;
                 let now = Utc::now();
                 diesel::insert_into(payout_batches::table)
-                    .values((payout_batches::brand_id.eq(who.brand_id), payout_batches::no.eq(no), payout_batches::created_at.eq(now), payout_batches::created_by.eq(who.actor())))
+                    .values((
+                        payout_batches::brand_id.eq(who.brand_id),
+                        payout_batches::no.eq(no),
+                        payout_batches::created_at.eq(now),
+                        payout_batches::created_by.eq(who.actor()),
+                    ))
                     .execute(conn)?;
                 diesel::update(withdrawals::table.filter(withdrawals::brand_id.eq(who.brand_id)).filter(withdrawals::id.eq_any(&new)))
                     .set((withdrawals::batch_no.eq(no), withdrawals::exported_at.eq(now)))
@@ -93,7 +106,14 @@ pub fn export(conn: &mut PgConnection, who: &Principal, sel: Selection, format: 
                     r.batch_no = Some(no);
                 }
                 let net: Decimal = rows.iter().filter(|r| r.batch_no == Some(no)).map(Row::net).sum();
-                crate::audit::record(conn, who, "payouts.export", format!("batch:{no}"), None, Some(serde_json::json!({ "withdrawals": new, "net": crate::audit::money(net) })))?;
+                crate::audit::record(
+                    conn,
+                    who,
+                    "payouts.export",
+                    format!("batch:{no}"),
+                    None,
+                    Some(serde_json::json!({ "withdrawals": new, "net": crate::audit::money(net) })),
+                )?;
                 opened = Some(no);
             }
             rows

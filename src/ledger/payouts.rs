@@ -80,7 +80,12 @@ fn approval_lines(w: &Row, sign: Decimal, now: DateTime<Utc>) -> Vec<Posting> {
 /// Approves a requested withdrawal (locked by the caller) and posts it.
 pub(super) fn approve_row(conn: &mut PgConnection, who: &Principal, w: Row) -> Result<Withdrawal, AppError> {
     let now = Utc::now();
-    post(conn, who.brand_id, &Entry { kind: "withdrawal", withdrawal_id: Some(w.id), occurred_at: now, created_by: &who.actor(), ..Default::default() }, &approval_lines(&w, Decimal::ONE, now))?;
+    post(
+        conn,
+        who.brand_id,
+        &Entry { kind: "withdrawal", withdrawal_id: Some(w.id), occurred_at: now, created_by: &who.actor(), ..Default::default() },
+        &approval_lines(&w, Decimal::ONE, now),
+    )?;
     let row: Row = diesel::update(withdrawals::table.find((who.brand_id, w.id)))
         .set((withdrawals::status.eq("approved"), withdrawals::decided_at.eq(now), withdrawals::decided_by.eq(who.actor())))
         .returning(Row::as_returning())
@@ -106,7 +111,12 @@ pub fn reject(conn: &mut PgConnection, who: &Principal, id: i64, reason: String)
         return Err(wrong_state(&w, "requested"));
     }
     let row: Row = diesel::update(withdrawals::table.find((who.brand_id, id)))
-        .set((withdrawals::status.eq("rejected"), withdrawals::decided_at.eq(Utc::now()), withdrawals::decided_by.eq(who.actor()), withdrawals::reason.eq(&reason)))
+        .set((
+            withdrawals::status.eq("rejected"),
+            withdrawals::decided_at.eq(Utc::now()),
+            withdrawals::decided_by.eq(who.actor()),
+            withdrawals::reason.eq(&reason),
+        ))
         .returning(Row::as_returning())
         .get_result(conn)?;
     crate::audit::record(conn, who, "withdrawal.reject", format!("withdrawal:{id}"), None, Some(serde_json::json!({ "reason": reason })))?;
@@ -138,7 +148,14 @@ pub fn pay(conn: &mut PgConnection, who: &Principal, id: i64, req: &PayRequest) 
         .set((withdrawals::status.eq("paid"), withdrawals::paid_at.eq(paid_at), withdrawals::paid_by.eq(who.actor()), withdrawals::reference.eq(&reference)))
         .returning(Row::as_returning())
         .get_result(conn)?;
-    crate::audit::record(conn, who, "withdrawal.pay", format!("withdrawal:{id}"), None, Some(serde_json::json!({ "reference": reference, "paid_at": paid_at, "net": crate::audit::money(w.net()) })))?;
+    crate::audit::record(
+        conn,
+        who,
+        "withdrawal.pay",
+        format!("withdrawal:{id}"),
+        None,
+        Some(serde_json::json!({ "reference": reference, "paid_at": paid_at, "net": crate::audit::money(w.net()) })),
+    )?;
     Ok(row.into())
 }
 

@@ -85,7 +85,9 @@ pub async fn export(state: web::Data<AppState>, who: Principal, q: web::Query<Pa
         (None | Some("approved"), None) => Selection::Approved,
         (None, Some(n)) => Selection::Batch(n),
         (Some("approved"), Some(_)) => return Err(AppError::validation("give either status=approved or batch=N, not both")),
-        (Some(s), _) => return Err(AppError::bad_request("invalid_query", format!("status {s:?}: the payout file is of approved withdrawals (status=approved)"))),
+        (Some(s), _) => {
+            return Err(AppError::bad_request("invalid_query", format!("status {s:?}: the payout file is of approved withdrawals (status=approved)")))
+        }
     };
     let (bytes, opened) = transaction(&state.pool, move |conn| super::payout_file::export(conn, &who, sel, format)).await?;
     let name = match sel {
@@ -113,9 +115,17 @@ pub async fn batches(state: web::Data<AppState>, who: Principal) -> Result<HttpR
 #[utoipa::path(post, tag = "payouts", request_body = NewAdjustment, params(("Idempotency-Key" = Option<String>, Header, description = "replay-safe retries")),
     responses((status = 201, body = Adjustment), (status = 400), (status = 403), (status = 422)), security(("bearer" = [])))]
 #[post("/adjustments")]
-pub async fn create_adjustment(state: web::Data<AppState>, who: Principal, key: IdempotencyKey, body: web::Json<NewAdjustment>) -> Result<HttpResponse, AppError> {
+pub async fn create_adjustment(
+    state: web::Data<AppState>,
+    who: Principal,
+    key: IdempotencyKey,
+    body: web::Json<NewAdjustment>,
+) -> Result<HttpResponse, AppError> {
     let new = body.into_inner();
-    let resp = transaction(&state.pool, move |conn| idempotency::once(conn, &who, &key, "POST /adjustments", &new, StatusCode::CREATED, |conn| super::adjustments::create(conn, &who, &new))).await?;
+    let resp = transaction(&state.pool, move |conn| {
+        idempotency::once(conn, &who, &key, "POST /adjustments", &new, StatusCode::CREATED, |conn| super::adjustments::create(conn, &who, &new))
+    })
+    .await?;
     Ok(resp.into_http())
 }
 
@@ -133,7 +143,12 @@ pub async fn approve_adjustment(state: web::Data<AppState>, who: Principal, id: 
 #[utoipa::path(post, tag = "payouts", params(("id" = i64, Path)), request_body = RejectRequest,
     responses((status = 200, body = Adjustment), (status = 400), (status = 409, description = "already_decided")), security(("bearer" = [])))]
 #[post("/adjustments/{id}/reject")]
-pub async fn reject_adjustment(state: web::Data<AppState>, who: Principal, id: web::Path<i64>, body: web::Json<RejectRequest>) -> Result<HttpResponse, AppError> {
+pub async fn reject_adjustment(
+    state: web::Data<AppState>,
+    who: Principal,
+    id: web::Path<i64>,
+    body: web::Json<RejectRequest>,
+) -> Result<HttpResponse, AppError> {
     let id = id.into_inner();
     let reason = super::withdrawals::check_reason(body.reason.as_deref())?;
     let a = transaction(&state.pool, move |conn| super::adjustments::reject(conn, &who, id, reason)).await?;

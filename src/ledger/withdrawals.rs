@@ -322,12 +322,8 @@ pub fn list(conn: &mut PgConnection, who: &Principal, f: &ListFilter, before: i6
     let mut ids: Vec<i64> = rows.iter().map(|w| w.agent_id).collect();
     ids.sort_unstable();
     ids.dedup();
-    let names: std::collections::HashMap<i64, String> =
-        crate::tree::store::by_ids(conn, who.brand_id, &ids)?.into_iter().map(|a| (a.id, a.name)).collect();
-    Ok(rows
-        .into_iter()
-        .map(|w| QueuedWithdrawal { agent_name: names.get(&w.agent_id).cloned().unwrap_or_default(), withdrawal: w.into() })
-        .collect())
+    let names: std::collections::HashMap<i64, String> = crate::tree::store::by_ids(conn, who.brand_id, &ids)?.into_iter().map(|a| (a.id, a.name)).collect();
+    Ok(rows.into_iter().map(|w| QueuedWithdrawal { agent_name: names.get(&w.agent_id).cloned().unwrap_or_default(), withdrawal: w.into() }).collect())
 }
 
 /// One withdrawal: HQ, or the agent it belongs to.

@@ -115,7 +115,9 @@ pub fn check(validator: &Validator, body: &Value) -> Result<(), AppError> {
         _ if number && super::rules::RATES.contains(&field.as_str()) => "must be a rate as a string, such as \"0.03\", not a JSON number".to_owned(),
         Kind::Pattern { pattern } => match field.as_str() {
             f if super::rules::MONEY.contains(&f) => "must be money: a decimal string with at most 2 decimals and no exponent, such as \"189.00\"".to_owned(),
-            f if super::rules::RATES.contains(&f) => "must be a rate: a decimal string with at most 4 decimals and no exponent, such as \"0.03\" for 3%".to_owned(),
+            f if super::rules::RATES.contains(&f) => {
+                "must be a rate: a decimal string with at most 4 decimals and no exponent, such as \"0.03\" for 3%".to_owned()
+            }
             "month" | "months" => "must be a month YYYY-MM between 2000-01 and 2099-12".to_owned(),
             _ if text.is_some_and(|t| t.chars().any(crate::input::forbidden)) => "must not contain control characters (such as NUL, \\u0000)".to_owned(),
             _ if is_blank => "must not be blank".to_owned(),

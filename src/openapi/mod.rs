@@ -9,7 +9,7 @@ mod bodies;
 mod rules;
 pub mod whole;
 
-use crate::{audit, auth, brands, recruiting, catalog, commission, exits, inventory, ledger, orders, pagination, plans, reports, settlement, tree};
+use crate::{audit, auth, brands, catalog, commission, exits, inventory, ledger, orders, pagination, plans, recruiting, reports, settlement, tree};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -119,11 +119,7 @@ impl Document {
     /// routes (the most literal template wins).
     pub fn integers_at(&self, method: &str, path: &str) -> Option<&whole::Integers> {
         let parts: Vec<&str> = path.split('/').collect();
-        self.integers
-            .iter()
-            .filter(|(s, m, _)| m == method && fits(s, &parts))
-            .min_by_key(|(s, _, _)| holes(s))
-            .map(|(_, _, i)| i)
+        self.integers.iter().filter(|(s, m, _)| m == method && fits(s, &parts)).min_by_key(|(s, _, _)| holes(s)).map(|(_, _, i)| i)
     }
 
     /// The methods the API serves at `path`, if it serves any there.

@@ -186,7 +186,20 @@ pub(super) fn problems(doc: &mut serde_json::Value) {
 
 /// Fields that are money, and fields that are rates, by name across every request schema.
 pub const MONEY: [&str; 14] = [
-    "amount", "retail_price", "retail_floor", "unit_price", "unit_cost", "min_first_order", "own_purchases_min", "team_volume_min", "min", "max", "fee_min", "min_volume", "price", "prices",
+    "amount",
+    "retail_price",
+    "retail_floor",
+    "unit_price",
+    "unit_cost",
+    "min_first_order",
+    "own_purchases_min",
+    "team_volume_min",
+    "min",
+    "max",
+    "fee_min",
+    "min_volume",
+    "price",
+    "prices",
 ];
 pub const RATES: [&str; 7] = ["rate", "rates", "fee_rate", "tax_rate", "buyback_ratio", "min_retail_share", "max_payout_ratio"];
 
@@ -197,7 +210,8 @@ pub const RATE_PATTERN: &str = "^-?[0-9]{1,3}(\\.[0-9]{1,4})?$";
 /// Request text: no control characters but line breaks and tabs (`input::guard`).
 pub const TEXT_PATTERN: &str = "^[^\\x00-\\x08\\x0B\\x0C\\x0E-\\x1F\\x7F-\\x9F]*$";
 /// Request text that must say something: the same, and not blank.
-pub const REQUIRED_TEXT_PATTERN: &str = "^[^\\x00-\\x08\\x0B\\x0C\\x0E-\\x1F\\x7F-\\x9F]*[^\\s\\x00-\\x1F\\x7F-\\x9F][^\\x00-\\x08\\x0B\\x0C\\x0E-\\x1F\\x7F-\\x9F]*$";
+pub const REQUIRED_TEXT_PATTERN: &str =
+    "^[^\\x00-\\x08\\x0B\\x0C\\x0E-\\x1F\\x7F-\\x9F]*[^\\s\\x00-\\x1F\\x7F-\\x9F][^\\x00-\\x08\\x0B\\x0C\\x0E-\\x1F\\x7F-\\x9F]*$";
 
 /// Money fields (cents, no exponent), rate fields (4 decimals), and every text field of a
 /// request (no control characters, at most 2,000 characters; `input::guard` enforces it),
@@ -281,78 +295,82 @@ pub(super) fn fields(doc: &mut serde_json::Value) {
             continue;
         }
         objects(schema, &mut |props| {
-        for (name, prop) in props.iter_mut() {
-            let name = name.as_str();
-            strings(prop, &mut |o| {
-                if o.contains_key("format") || o.contains_key("enum") || o.contains_key("pattern") {
-                    return;
-                }
-                if MONEY.contains(&name) {
-                    o.insert("pattern".into(), money.clone());
-                } else if RATES.contains(&name) {
-                    o.insert("pattern".into(), rate.clone());
-                } else {
-                    o.insert("pattern".into(), text.clone());
-                    o.insert("maxLength".into(), json!(crate::input::MAX_TEXT));
-                    if REQUIRED_TEXT.contains(&name) {
-                        o.insert("minLength".into(), json!(1));
-                        o.insert("maxLength".into(), json!(500));
-                        o.insert("pattern".into(), json!(REQUIRED_TEXT_PATTERN));
+            for (name, prop) in props.iter_mut() {
+                let name = name.as_str();
+                strings(prop, &mut |o| {
+                    if o.contains_key("format") || o.contains_key("enum") || o.contains_key("pattern") {
+                        return;
                     }
-                    // a password set here: 8 to 128 characters (auth::check_password_strength)
-                    if name == "new" || (name == "password" && schema_name != "LoginRequest") {
-                        o.insert("minLength".into(), json!(8));
-                        o.insert("maxLength".into(), json!(128));
-                    }
-                }
-            });
-            match name {
-                "lines" => {
-                    if let Some(o) = prop.as_object_mut().filter(|o| o.get("type") == Some(&json!("array"))) {
-                        o.insert("minItems".into(), json!(1));
-                        o.insert("maxItems".into(), json!(crate::orders::MAX_LINES));
-                    }
-                }
-                // a stock count adds or removes units; an order's line and its refund count from 1
-                "qty" => {
-                    if let Some(o) = prop.as_object_mut() {
-                        let (min, max) = if schema_name == "StockAdjustment" { (-crate::inventory::MAX_ADJUST, crate::inventory::MAX_ADJUST) } else { (1, crate::orders::MAX_QTY) };
-                        o.insert("minimum".into(), json!(min));
-                        o.insert("maximum".into(), json!(max));
-                    }
-                }
-                // ranks and every id count from 1
-                n if n == "rank" || n.ends_with("_id") => {
-                    if let Some(o) = prop.as_object_mut().filter(|o| o.get("type").is_some_and(|t| t.to_string().contains("integer"))) {
-                        o.insert("minimum".into(), json!(1));
-                    }
-                }
-                // months named in a body: what `period::parse_month` takes
-                "month" | "months" => {
-                    if let Some(o) = prop.as_object_mut() {
-                        let target = if o.get("type") == Some(&json!("array")) { o.get_mut("items").and_then(Value::as_object_mut) } else { Some(o) };
-                        if let Some(t) = target.filter(|t| t.get("type").is_some_and(|x| x.to_string().contains("string"))) {
-                            t.insert("pattern".into(), json!(crate::period::MONTH_PATTERN));
-                            t.remove("maxLength");
+                    if MONEY.contains(&name) {
+                        o.insert("pattern".into(), money.clone());
+                    } else if RATES.contains(&name) {
+                        o.insert("pattern".into(), rate.clone());
+                    } else {
+                        o.insert("pattern".into(), text.clone());
+                        o.insert("maxLength".into(), json!(crate::input::MAX_TEXT));
+                        if REQUIRED_TEXT.contains(&name) {
+                            o.insert("minLength".into(), json!(1));
+                            o.insert("maxLength".into(), json!(500));
+                            o.insert("pattern".into(), json!(REQUIRED_TEXT_PATTERN));
+                        }
+                        // a password set here: 8 to 128 characters (auth::check_password_strength)
+                        if name == "new" || (name == "password" && schema_name != "LoginRequest") {
+                            o.insert("minLength".into(), json!(8));
+                            o.insert("maxLength".into(), json!(128));
                         }
                     }
-                }
-                // a batch item's key: what the Idempotency-Key header takes
-                "idempotency_key" => {
-                    if let Some(o) = prop.as_object_mut() {
-                        o.insert("pattern".into(), json!("^[!-~]{1,200}$"));
-                        o.remove("maxLength");
+                });
+                match name {
+                    "lines" => {
+                        if let Some(o) = prop.as_object_mut().filter(|o| o.get("type") == Some(&json!("array"))) {
+                            o.insert("minItems".into(), json!(1));
+                            o.insert("maxItems".into(), json!(crate::orders::MAX_LINES));
+                        }
                     }
-                }
-                "repurchase_days" => {
-                    if let Some(o) = prop.as_object_mut() {
-                        o.insert("minimum".into(), json!(1));
-                        o.insert("maximum".into(), json!(365));
+                    // a stock count adds or removes units; an order's line and its refund count from 1
+                    "qty" => {
+                        if let Some(o) = prop.as_object_mut() {
+                            let (min, max) = if schema_name == "StockAdjustment" {
+                                (-crate::inventory::MAX_ADJUST, crate::inventory::MAX_ADJUST)
+                            } else {
+                                (1, crate::orders::MAX_QTY)
+                            };
+                            o.insert("minimum".into(), json!(min));
+                            o.insert("maximum".into(), json!(max));
+                        }
                     }
+                    // ranks and every id count from 1
+                    n if n == "rank" || n.ends_with("_id") => {
+                        if let Some(o) = prop.as_object_mut().filter(|o| o.get("type").is_some_and(|t| t.to_string().contains("integer"))) {
+                            o.insert("minimum".into(), json!(1));
+                        }
+                    }
+                    // months named in a body: what `period::parse_month` takes
+                    "month" | "months" => {
+                        if let Some(o) = prop.as_object_mut() {
+                            let target = if o.get("type") == Some(&json!("array")) { o.get_mut("items").and_then(Value::as_object_mut) } else { Some(o) };
+                            if let Some(t) = target.filter(|t| t.get("type").is_some_and(|x| x.to_string().contains("string"))) {
+                                t.insert("pattern".into(), json!(crate::period::MONTH_PATTERN));
+                                t.remove("maxLength");
+                            }
+                        }
+                    }
+                    // a batch item's key: what the Idempotency-Key header takes
+                    "idempotency_key" => {
+                        if let Some(o) = prop.as_object_mut() {
+                            o.insert("pattern".into(), json!("^[!-~]{1,200}$"));
+                            o.remove("maxLength");
+                        }
+                    }
+                    "repurchase_days" => {
+                        if let Some(o) = prop.as_object_mut() {
+                            o.insert("minimum".into(), json!(1));
+                            o.insert("maximum".into(), json!(365));
+                        }
+                    }
+                    _ => {}
                 }
-                _ => {}
             }
-        }
         });
     }
 }

@@ -93,15 +93,28 @@ fn place_chunk(conn: &mut PgConnection, who: &Principal, items: &[BatchItem], of
     for (i, item) in items.iter().enumerate() {
         let index = offset + i;
         if !valid(&item.idempotency_key) {
-            results.push(Some(refused(index, item, AppError::validation("idempotency_key must be 1 to 200 visible ASCII characters, as the Idempotency-Key header"))));
+            results.push(Some(refused(
+                index,
+                item,
+                AppError::validation("idempotency_key must be 1 to 200 visible ASCII characters, as the Idempotency-Key header"),
+            )));
             continue;
         }
         let hash = idempotency::request_hash(SCOPE, &item.order)?;
         results.push(match kept.get(&(principal.clone(), item.idempotency_key.clone())) {
-            Some((kept_hash, _, _)) if *kept_hash != hash => Some(refused(index, item, AppError::conflict("idempotency_conflict", "this Idempotency-Key was already used with a different request"))),
+            Some((kept_hash, _, _)) if *kept_hash != hash => {
+                Some(refused(index, item, AppError::conflict("idempotency_conflict", "this Idempotency-Key was already used with a different request")))
+            }
             Some((_, status, body)) => {
                 let order: serde_json::Value = serde_json::from_str(body).map_err(|e| AppError::internal(format!("stored answer: {e}")))?;
-                Some(BatchResult { index, idempotency_key: item.idempotency_key.clone(), status: *status as u16, order: Some(order), problem: None, replayed: true })
+                Some(BatchResult {
+                    index,
+                    idempotency_key: item.idempotency_key.clone(),
+                    status: *status as u16,
+                    order: Some(order),
+                    problem: None,
+                    replayed: true,
+                })
             }
             None => {
                 fresh.push((i, hash));
@@ -122,8 +135,21 @@ fn place_chunk(conn: &mut PgConnection, who: &Principal, items: &[BatchItem], of
                 placed_ids.push(order.id);
                 placed_amount += order.amount;
                 let value = serde_json::to_value(&order).map_err(|e| AppError::internal(format!("response serialisation: {e}")))?;
-                to_keep.push(Kept { principal: principal.clone(), key: item.idempotency_key.clone(), request_hash: hash, status: StatusCode::CREATED.as_u16(), body });
-                BatchResult { index: offset + i, idempotency_key: item.idempotency_key.clone(), status: StatusCode::CREATED.as_u16(), order: Some(value), problem: None, replayed: false }
+                to_keep.push(Kept {
+                    principal: principal.clone(),
+                    key: item.idempotency_key.clone(),
+                    request_hash: hash,
+                    status: StatusCode::CREATED.as_u16(),
+                    body,
+                });
+                BatchResult {
+                    index: offset + i,
+                    idempotency_key: item.idempotency_key.clone(),
+                    status: StatusCode::CREATED.as_u16(),
+                    order: Some(value),
+                    problem: None,
+                    replayed: false,
+                }
             }
             Err(e) => refused(offset + i, item, e),
         });

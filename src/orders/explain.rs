@@ -85,7 +85,16 @@ pub fn explain(order: &OrderView, plan: Option<&Plan>) -> Vec<Cut> {
             formulas.push(formula);
         }
         for (s, formula) in sales.iter().zip(formulas) {
-            out.push(Cut { line_no: s.line_no, kind: s.kind.clone(), rule: rule_name(&s.kind), agent_id: s.agent_id, generation: s.generation, amount: s.amount, formula, refund_id: None });
+            out.push(Cut {
+                line_no: s.line_no,
+                kind: s.kind.clone(),
+                rule: rule_name(&s.kind),
+                agent_id: s.agent_id,
+                generation: s.generation,
+                amount: s.amount,
+                formula,
+                refund_id: None,
+            });
         }
     }
     for s in order.splits.iter().filter(|s| s.refund_id.is_some()) {
@@ -125,7 +134,15 @@ mod tests {
             amount: dec!(1393.00),
             placed_at: chrono::Utc::now(),
             plan_version: Some(1),
-            lines: vec![LineView { line_no: 1, sku: "MASK-01".into(), qty: 10, unit_price: dec!(139.30), amount: dec!(1393.00), refunded_qty: 0, below_floor: false }],
+            lines: vec![LineView {
+                line_no: 1,
+                sku: "MASK-01".into(),
+                qty: 10,
+                unit_price: dec!(139.30),
+                amount: dec!(1393.00),
+                refunded_qty: 0,
+                below_floor: false,
+            }],
             splits: vec![
                 split("proceeds", None, dec!(597.00), None),
                 split("differential", Some(7), dec!(199.00), Some(1)),

@@ -152,11 +152,7 @@ fn place_answered(conn: &mut PgConnection, jobs: &[Job]) -> Result<Vec<Answer>, 
     let answers = place_group(conn, jobs)?;
     let buyers: Vec<i64> = jobs.iter().zip(&answers).filter(|(_, a)| a.is_ok()).filter_map(|(j, _)| super::purchase_buyer(&j.who, &j.req)).collect();
     let waiting = crate::tree::activation::waiting(conn, jobs.first().map_or(0, |j| j.who.brand_id), &buyers)?;
-    Ok(jobs
-        .iter()
-        .zip(answers)
-        .map(|(j, a)| a.map(|r| (r, super::purchase_buyer(&j.who, &j.req).is_some_and(|b| waiting.contains(&b)))))
-        .collect())
+    Ok(jobs.iter().zip(answers).map(|(j, a)| a.map(|r| (r, super::purchase_buyer(&j.who, &j.req).is_some_and(|b| waiting.contains(&b))))).collect())
 }
 
 /// Places a group of orders of one brand in the caller's transaction, each under its own
@@ -204,7 +200,13 @@ pub fn place_group(conn: &mut PgConnection, jobs: &[Job]) -> Result<Vec<Result<S
             Ok(order) => {
                 let body = serde_json::to_string(order).map_err(|e| AppError::internal(format!("response serialisation: {e}")))?;
                 if let Some(key) = &jobs[*i].key {
-                    to_keep.push(Kept { principal: principals[*i].clone(), key: key.clone(), request_hash: hashes[*i].clone(), status: StatusCode::CREATED.as_u16(), body: body.clone() });
+                    to_keep.push(Kept {
+                        principal: principals[*i].clone(),
+                        key: key.clone(),
+                        request_hash: hashes[*i].clone(),
+                        status: StatusCode::CREATED.as_u16(),
+                        body: body.clone(),
+                    });
                 }
                 audited.push((*i, order));
                 Ok(StoredResponse { status: StatusCode::CREATED.as_u16(), body, replayed: false })

@@ -94,8 +94,17 @@ pub async fn list(state: web::Data<AppState>, who: Principal, params: web::Query
 #[utoipa::path(post, tag = "orders", params(("id" = i64, Path), ("Idempotency-Key" = Option<String>, Header, description = "replay-safe retries")),
     request_body = RefundRequest, responses((status = 201, body = RefundView), (status = 404), (status = 409, description = "refund_exceeds_order, insufficient_stock")), security(("bearer" = [])))]
 #[post("/orders/{id}/refunds")]
-pub async fn refund(state: web::Data<AppState>, who: Principal, key: IdempotencyKey, id: web::Path<i64>, body: web::Json<RefundRequest>) -> Result<HttpResponse, AppError> {
+pub async fn refund(
+    state: web::Data<AppState>,
+    who: Principal,
+    key: IdempotencyKey,
+    id: web::Path<i64>,
+    body: web::Json<RefundRequest>,
+) -> Result<HttpResponse, AppError> {
     let (id, req) = (id.into_inner(), body.into_inner());
-    let resp = transaction(&state.pool, move |conn| idempotency::once(conn, &who, &key, &format!("POST /orders/{id}/refunds"), &req, StatusCode::CREATED, |conn| super::refund(conn, &who, id, &req))).await?;
+    let resp = transaction(&state.pool, move |conn| {
+        idempotency::once(conn, &who, &key, &format!("POST /orders/{id}/refunds"), &req, StatusCode::CREATED, |conn| super::refund(conn, &who, id, &req))
+    })
+    .await?;
     Ok(resp.into_http())
 }

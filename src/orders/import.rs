@@ -107,7 +107,8 @@ fn start(row: &Row) -> Result<OrderRequest, String> {
     if row.key.is_empty() || row.key.len() > 190 || !row.key.bytes().all(|b| b.is_ascii_graphic()) {
         return Err("key must be 1 to 190 visible ASCII characters (no spaces): it becomes the order's Idempotency-Key".into());
     }
-    let placed_at: DateTime<FixedOffset> = DateTime::parse_from_rfc3339(&row.placed_at).map_err(|_| format!("placed_at {:?} is not RFC 3339 (2025-03-08T10:00:00+08:00)", row.placed_at))?;
+    let placed_at: DateTime<FixedOffset> =
+        DateTime::parse_from_rfc3339(&row.placed_at).map_err(|_| format!("placed_at {:?} is not RFC 3339 (2025-03-08T10:00:00+08:00)", row.placed_at))?;
     match row.kind.as_str() {
         "purchase" => {
             let supply = match row.supply.as_str() {
@@ -121,7 +122,10 @@ fn start(row: &Row) -> Result<OrderRequest, String> {
         "retail" => {
             let customer = match (row.customer_name.as_str(), row.customer_phone.as_str()) {
                 ("", "") => None,
-                (name, phone) => Some(Customer { name: if name.is_empty() { crate::customers::phone::mask(phone) } else { name.to_owned() }, phone: (!phone.is_empty()).then(|| phone.to_owned()) }),
+                (name, phone) => Some(Customer {
+                    name: if name.is_empty() { crate::customers::phone::mask(phone) } else { name.to_owned() },
+                    phone: (!phone.is_empty()).then(|| phone.to_owned()),
+                }),
             };
             Ok(OrderRequest::Retail(RetailRequest { seller_id: None, customer, lines: Vec::new(), placed_at: Some(placed_at) }))
         }
@@ -216,8 +220,10 @@ pub fn key_of(key: &str) -> String {
 pub fn run(conn: &mut PgConnection, code: &str, path: &std::path::Path, batch: usize) -> Result<(String, bool), AppError> {
     let file = std::fs::File::open(path).map_err(|e| AppError::validation(format!("cannot read {}: {e}", path.display())))?;
     let (rows, orders) = read(std::io::BufReader::new(file))?;
-    let bar = indicatif::ProgressBar::new(orders.len() as u64)
-        .with_style(indicatif::ProgressStyle::with_template("{spinner} [{elapsed}] {bar:30} {pos}/{len} orders, {per_sec}, {eta} left").unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()));
+    let bar = indicatif::ProgressBar::new(orders.len() as u64).with_style(
+        indicatif::ProgressStyle::with_template("{spinner} [{elapsed}] {bar:30} {pos}/{len} orders, {per_sec}, {eta} left")
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    );
     let s = import(conn, code, orders, rows, batch, &|n| bar.inc(n))?;
     bar.finish_and_clear();
     let mut out = format!(

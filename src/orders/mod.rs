@@ -196,7 +196,14 @@ pub fn purchase_buyer(who: &Principal, req: &OrderRequest) -> Option<i64> {
 pub fn place(conn: &mut PgConnection, who: &Principal, req: &OrderRequest) -> Result<OrderView, AppError> {
     let order = place_unaudited(conn, who, req)?;
     // HQ placing an order (a backfill, an order taken by phone) is in the audit log
-    crate::audit::record(conn, who, "order.create", format!("order:{}", order.id), None, Some(serde_json::json!({ "kind": order.kind, "amount": order.amount, "placed_at": order.placed_at })))?;
+    crate::audit::record(
+        conn,
+        who,
+        "order.create",
+        format!("order:{}", order.id),
+        None,
+        Some(serde_json::json!({ "kind": order.kind, "amount": order.amount, "placed_at": order.placed_at })),
+    )?;
     Ok(order)
 }
 
@@ -219,7 +226,15 @@ fn fresh_view(id: i64, o: &NewOrder, lines: &[LineRow], splits: &[Split]) -> Ord
         plan_version: o.plan_version,
         lines: lines
             .iter()
-            .map(|l| LineView { line_no: l.line_no, sku: l.sku.clone(), qty: l.qty, unit_price: l.unit_price, amount: l.amount, refunded_qty: 0, below_floor: l.below_floor })
+            .map(|l| LineView {
+                line_no: l.line_no,
+                sku: l.sku.clone(),
+                qty: l.qty,
+                unit_price: l.unit_price,
+                amount: l.amount,
+                refunded_qty: 0,
+                below_floor: l.below_floor,
+            })
             .collect(),
         splits: splits.iter().map(|s| split_view(s, None)).collect(),
     }
@@ -249,11 +264,26 @@ fn split_postings(splits: &[Split], order_id: i64, available_at: impl Fn(&Split)
         });
     }
     if !bonus.is_zero() {
-        out.push(Posting { account: Account::BonusExpense, amount: -bonus, split_kind: None, order_id: Some(order_id), line_no: None, generation: None, available_at: now });
+        out.push(Posting {
+            account: Account::BonusExpense,
+            amount: -bonus,
+            split_kind: None,
+            order_id: Some(order_id),
+            line_no: None,
+            generation: None,
+            available_at: now,
+        });
     }
     out
 }
 
 fn split_view(s: &Split, refund_id: Option<i64>) -> SplitView {
-    SplitView { line_no: s.line_no as i32, kind: s.kind.as_str().into(), agent_id: s.party.agent_id(), amount: s.amount, generation: s.generation.map(|g| g as i32), refund_id }
+    SplitView {
+        line_no: s.line_no as i32,
+        kind: s.kind.as_str().into(),
+        agent_id: s.party.agent_id(),
+        amount: s.amount,
+        generation: s.generation.map(|g| g as i32),
+        refund_id,
+    }
 }

@@ -181,14 +181,17 @@ fn first_purchases(conn: &mut PgConnection, brand_id: i64, planned: &mut [Result
 }
 
 /// Writes the accepted orders — one statement per table — and builds their views.
-fn write(conn: &mut PgConnection, g: &Group, stock: &inventory::Locked, planned: Vec<Result<Planned, AppError>>) -> Result<Vec<Result<OrderView, AppError>>, AppError> {
+fn write(
+    conn: &mut PgConnection,
+    g: &Group,
+    stock: &inventory::Locked,
+    planned: Vec<Result<Planned, AppError>>,
+) -> Result<Vec<Result<OrderView, AppError>>, AppError> {
     let brand_id = g.brand_id;
     stock.save(conn, brand_id)?;
     let accepted: Vec<&Planned> = planned.iter().flatten().collect();
-    let totals: Vec<(String, i64, i64, Decimal)> = accepted
-        .iter()
-        .filter_map(|p| Some((p.month.clone()?, p.order.buyer_id?, p.lines.iter().map(|l| i64::from(l.qty)).sum(), p.order.amount)))
-        .collect();
+    let totals: Vec<(String, i64, i64, Decimal)> =
+        accepted.iter().filter_map(|p| Some((p.month.clone()?, p.order.buyer_id?, p.lines.iter().map(|l| i64::from(l.qty)).sum(), p.order.amount))).collect();
     crate::reports::totals::add_many(conn, brand_id, &totals)?;
     let rows: Vec<_> = accepted.iter().map(|p| (&p.order, p.context.as_ref(), p.lines.as_slice())).collect();
     let ids = store::insert_orders(conn, brand_id, &rows)?;
@@ -196,14 +199,32 @@ fn write(conn: &mut PgConnection, g: &Group, stock: &inventory::Locked, planned:
         .iter()
         .zip(&ids)
         .flat_map(|(p, id)| {
-            p.moves.iter().map(|(kind, sku, from, to, qty, cost)| Move { kind, sku, from: *from, to: *to, qty: *qty, unit_cost: *cost, order_id: Some(*id), refund_id: None, reason: None })
+            p.moves.iter().map(|(kind, sku, from, to, qty, cost)| Move {
+                kind,
+                sku,
+                from: *from,
+                to: *to,
+                qty: *qty,
+                unit_cost: *cost,
+                order_id: Some(*id),
+                refund_id: None,
+                reason: None,
+            })
         })
         .collect();
     inventory::record_moves(conn, brand_id, &moves)?;
     let mut entries: Vec<(Entry, Vec<Posting>)> = Vec::new();
     for (p, id) in accepted.iter().zip(&ids).filter(|(p, _)| p.order.kind == "purchase") {
         let at = p.order.placed_at;
-        let mut postings = vec![Posting { account: Account::Clearing, amount: -p.order.amount, split_kind: None, order_id: Some(*id), line_no: None, generation: None, available_at: at }];
+        let mut postings = vec![Posting {
+            account: Account::Clearing,
+            amount: -p.order.amount,
+            split_kind: None,
+            order_id: Some(*id),
+            line_no: None,
+            generation: None,
+            available_at: at,
+        }];
         postings.extend(split_postings(&p.splits, *id, |_| p.hold_until, at));
         entries.push((Entry { kind: "purchase", order_id: Some(*id), occurred_at: at, created_by: &p.order.created_by, ..Default::default() }, postings));
     }

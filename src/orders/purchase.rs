@@ -28,11 +28,21 @@ pub(super) struct PurchaseDraft<'r> {
     plan_at: usize,
 }
 
-pub(super) fn draft<'r>(conn: &mut PgConnection, g: &Group, who: &Principal, req: &'r PurchaseRequest, buyer_id: i64, placed_at: DateTime<Utc>) -> Result<PurchaseDraft<'r>, AppError> {
-    let tree::store::Family { buyer, upline, sponsor } =
-        tree::store::family_of(conn, g.brand_id, &g.known, buyer_id, placed_at)?.ok_or_else(|| AppError::validation(format!("agent {buyer_id} does not exist")))?;
+pub(super) fn draft<'r>(
+    conn: &mut PgConnection,
+    g: &Group,
+    who: &Principal,
+    req: &'r PurchaseRequest,
+    buyer_id: i64,
+    placed_at: DateTime<Utc>,
+) -> Result<PurchaseDraft<'r>, AppError> {
+    let tree::store::Family { buyer, upline, sponsor } = tree::store::family_of(conn, g.brand_id, &g.known, buyer_id, placed_at)?
+        .ok_or_else(|| AppError::validation(format!("agent {buyer_id} does not exist")))?;
     if placed_at < buyer.joined_at {
-        return Err(AppError::unprocessable("before_joining", format!("agent {buyer_id} joined at {}; an order cannot be placed before that", buyer.joined_at)));
+        return Err(AppError::unprocessable(
+            "before_joining",
+            format!("agent {buyer_id} joined at {}; an order cannot be placed before that", buyer.joined_at),
+        ));
     }
     // a new agent waiting for activation buys its way in (首批进货)
     if buyer.status != "active" && buyer.status != "pending_activation" {
@@ -52,7 +62,11 @@ pub(super) fn draft<'r>(conn: &mut PgConnection, g: &Group, who: &Principal, req
     let seller = seller_pos.map_or(Party::Hq, |i| Party::Agent(upline[i].id));
     let mut chain = upline;
     chain.truncate(seller_pos.unwrap_or(chain.len()));
-    let plan_at = g.plans.iter().position(|(from, _)| *from <= placed_at).ok_or_else(|| AppError::conflict("no_plan", format!("no compensation plan is in force at {placed_at}")))?;
+    let plan_at = g
+        .plans
+        .iter()
+        .position(|(from, _)| *from <= placed_at)
+        .ok_or_else(|| AppError::conflict("no_plan", format!("no compensation plan is in force at {placed_at}")))?;
     let sponsor = buyer.sponsor_id.map(|id| Sponsor { agent_id: id, active: sponsor.as_ref().is_some_and(|s| s.status == "active") });
     let seller_holder = match seller {
         Party::Agent(id) => Some(Holder::Agent(id)),
@@ -87,12 +101,29 @@ pub(super) fn plan(g: &Group, stock: &mut Locked, d: &PurchaseDraft) -> Result<P
             .iter()
             .map(|a| Ok(Upline { agent_id: a.id, rank: g.book.rank(a.tier_id)?, active: a.status == "active", unit_price: g.book.price(&l.sku, a.tier_id)? }))
             .collect::<Result<_, AppError>>()?;
-        let input = LineInput { line_no, qty: l.qty as u32, unit_price, buyer_rank: d.buyer_rank, chain: &chain, seller: d.seller, sponsor: d.sponsor.clone(), referral_eligible: eligible_later };
+        let input = LineInput {
+            line_no,
+            qty: l.qty as u32,
+            unit_price,
+            buyer_rank: d.buyer_rank,
+            chain: &chain,
+            seller: d.seller,
+            sponsor: d.sponsor.clone(),
+            referral_eligible: eligible_later,
+        };
         splits.extend(split(plan, &input)?);
         if eligible_first != eligible_later {
             if_first.extend(split(plan, &LineInput { referral_eligible: eligible_first, ..input })?);
         }
-        lines.push(LineRow { line_no: line_no as i32, sku: l.sku.clone(), qty: l.qty as i32, unit_price, amount: unit_price * Decimal::from(l.qty), seller_unit_cost: None, below_floor: false });
+        lines.push(LineRow {
+            line_no: line_no as i32,
+            sku: l.sku.clone(),
+            qty: l.qty as i32,
+            unit_price,
+            amount: unit_price * Decimal::from(l.qty),
+            seller_unit_cost: None,
+            below_floor: false,
+        });
     }
     // every line's stock is checked before any is moved: a refused order moves nothing
     if let Some(h) = d.seller_holder {
@@ -102,7 +133,10 @@ pub(super) fn plan(g: &Group, stock: &mut Locked, d: &PurchaseDraft) -> Result<P
                 if d.hq || e.code != "insufficient_stock" {
                     e
                 } else {
-                    AppError::conflict("insufficient_stock", format!("your supplier does not hold enough {} for this order: ask your upline to restock, or buy from HQ", l.sku))
+                    AppError::conflict(
+                        "insufficient_stock",
+                        format!("your supplier does not hold enough {} for this order: ask your upline to restock, or buy from HQ", l.sku),
+                    )
                 }
             })?;
         }

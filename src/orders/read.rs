@@ -30,7 +30,14 @@ fn assemble(o: OrderRow, refunded: Vec<(i32, i64)>, lines: Vec<store::LineRow>, 
         .collect();
     let mut splits: Vec<SplitView> = splits
         .into_iter()
-        .map(|r| SplitView { line_no: r.line_no.unwrap_or(0), kind: r.kind.unwrap_or_default(), agent_id: r.agent_id, amount: r.amount, generation: r.generation, refund_id: r.refund_id })
+        .map(|r| SplitView {
+            line_no: r.line_no.unwrap_or(0),
+            kind: r.kind.unwrap_or_default(),
+            agent_id: r.agent_id,
+            amount: r.amount,
+            generation: r.generation,
+            refund_id: r.refund_id,
+        })
         .collect();
     // originals first (by line, in engine order), then reversals by refund
     splits.sort_by_key(|s| (s.refund_id.is_some(), s.refund_id, s.line_no));
@@ -115,7 +122,8 @@ pub fn list(conn: &mut PgConnection, who: &Principal, q: &ListQuery, after: i64,
         }
         None => (None, None),
     };
-    let rows = store::list(conn, who.brand_id, &store::ListFilter { agent_id, kind: q.kind.clone(), from, to, sku: q.sku.clone(), desc: q.desc }, after, limit)?;
+    let rows =
+        store::list(conn, who.brand_id, &store::ListFilter { agent_id, kind: q.kind.clone(), from, to, sku: q.sku.clone(), desc: q.desc }, after, limit)?;
     // the page's lines, refunds and splits in three queries, not three per order
     let ids: Vec<i64> = rows.iter().map(|o| o.id).collect();
     let mut d = store::details_of(conn, who.brand_id, &ids)?;
@@ -123,7 +131,8 @@ pub fn list(conn: &mut PgConnection, who: &Principal, q: &ListQuery, after: i64,
         .into_iter()
         .map(|o| {
             let id = o.id;
-            let view = assemble(o, d.refunded.remove(&id).unwrap_or_default(), d.lines.remove(&id).unwrap_or_default(), d.splits.remove(&id).unwrap_or_default());
+            let view =
+                assemble(o, d.refunded.remove(&id).unwrap_or_default(), d.lines.remove(&id).unwrap_or_default(), d.splits.remove(&id).unwrap_or_default());
             masked(who, view)
         })
         .collect())
@@ -131,7 +140,12 @@ pub fn list(conn: &mut PgConnection, who: &Principal, q: &ListQuery, after: i64,
 
 /// The arithmetic of one agent's cuts in the given orders, keyed by (order, line, kind,
 /// generation): what the agent sees beside each cut to check it (`explain`).
-pub fn formulas_for(conn: &mut PgConnection, who: &Principal, agent_id: i64, order_ids: &[i64]) -> Result<HashMap<(i64, i32, String, Option<i32>), String>, AppError> {
+pub fn formulas_for(
+    conn: &mut PgConnection,
+    who: &Principal,
+    agent_id: i64,
+    order_ids: &[i64],
+) -> Result<HashMap<(i64, i32, String, Option<i32>), String>, AppError> {
     let mut out = HashMap::new();
     for &id in order_ids {
         let order = get(conn, who, id)?;

@@ -82,7 +82,10 @@ pub fn refund(conn: &mut PgConnection, who: &Principal, order_id: i64, req: &Ref
         let before = refunded.get(&line.line_no).copied().unwrap_or(0);
         let remaining = i64::from(line.qty) - before;
         if l.qty > remaining {
-            return Err(AppError::conflict("refund_exceeds_order", format!("line {} ({}) has {remaining} unrefunded units; cannot refund {}", line.line_no, line.sku, l.qty)));
+            return Err(AppError::conflict(
+                "refund_exceeds_order",
+                format!("line {} ({}) has {remaining} unrefunded units; cannot refund {}", line.line_no, line.sku, l.qty),
+            ));
         }
         chosen.push((line, before, l.qty));
     }
@@ -98,7 +101,9 @@ pub fn refund(conn: &mut PgConnection, who: &Principal, order_id: i64, req: &Ref
     let mut stock = inventory::lock(conn, brand_id, keys)?;
     for (line, _, qty) in &chosen {
         if let Some(b) = buyer {
-            stock.take(b, &line.sku, *qty).map_err(|e| AppError::conflict("insufficient_stock", format!("the buyer no longer holds the goods: {}", e.detail)))?;
+            stock
+                .take(b, &line.sku, *qty)
+                .map_err(|e| AppError::conflict("insufficient_stock", format!("the buyer no longer holds the goods: {}", e.detail)))?;
         }
         if let Some(s) = seller {
             let cost = line.seller_unit_cost.unwrap_or(line.unit_price);
@@ -113,7 +118,8 @@ pub fn refund(conn: &mut PgConnection, who: &Principal, order_id: i64, req: &Ref
         crate::reports::totals::add(conn, brand_id, &crate::period::month_of(order.placed_at, &settings.timezone)?, buyer_id, -units, -amount)?;
     }
     let actor = who.actor();
-    let refund_lines: Vec<(i32, i32, Decimal)> = chosen.iter().map(|(line, _, qty)| (line.line_no, *qty as i32, line.unit_price * Decimal::from(*qty))).collect();
+    let refund_lines: Vec<(i32, i32, Decimal)> =
+        chosen.iter().map(|(line, _, qty)| (line.line_no, *qty as i32, line.unit_price * Decimal::from(*qty))).collect();
     let (refund_id, now) = store::insert_refund(conn, brand_id, order_id, &actor, at, &refund_lines)?;
     let moves: Vec<Move> = chosen
         .iter()
@@ -139,25 +145,56 @@ pub fn refund(conn: &mut PgConnection, who: &Principal, order_id: i64, req: &Ref
             available.insert((r.line_no.unwrap_or(0), r.agent_id, r.kind.clone().unwrap_or_default()), r.available_at);
         }
         for (line, before, qty) in &chosen {
-            let of_line = |refund: bool| -> Result<Vec<Split>, AppError> { rows.iter().filter(|r| r.line_no == Some(line.line_no) && r.refund_id.is_some() == refund).map(to_split).collect() };
+            let of_line = |refund: bool| -> Result<Vec<Split>, AppError> {
+                rows.iter().filter(|r| r.line_no == Some(line.line_no) && r.refund_id.is_some() == refund).map(to_split).collect()
+            };
             let (original, reversed) = (of_line(false)?, of_line(true)?);
-            let input = commission::RefundInput { line_qty: line.qty as u32, refunded_qty: *before as u32, qty: *qty as u32, original: &original, reversed: &reversed };
+            let input =
+                commission::RefundInput { line_qty: line.qty as u32, refunded_qty: *before as u32, qty: *qty as u32, original: &original, reversed: &reversed };
             reversals.extend(commission::refund_line(&input).map_err(|e| AppError::validation(e.to_string()))?);
         }
         let paid_back: Decimal = refund_lines.iter().map(|l| l.2).sum();
         // A reversal is held exactly as long as the cut it reverses, so a refund inside the
         // hold window takes the cut back before anyone could withdraw it.
         let held = |s: &Split| available.get(&(s.line_no as i32, s.party.agent_id(), s.kind.as_str().to_owned())).copied().unwrap_or(now);
-        let mut postings = vec![Posting { account: Account::Clearing, amount: paid_back, split_kind: None, order_id: Some(order_id), line_no: None, generation: None, available_at: now }];
+        let mut postings = vec![Posting {
+            account: Account::Clearing,
+            amount: paid_back,
+            split_kind: None,
+            order_id: Some(order_id),
+            line_no: None,
+            generation: None,
+            available_at: now,
+        }];
         postings.extend(split_postings(&reversals, order_id, held, now));
-        ledger::post(conn, brand_id, &Entry { kind: "refund", order_id: Some(order_id), refund_id: Some(refund_id), occurred_at: now, created_by: &actor, ..Default::default() }, &postings)?;
+        ledger::post(
+            conn,
+            brand_id,
+            &Entry { kind: "refund", order_id: Some(order_id), refund_id: Some(refund_id), occurred_at: now, created_by: &actor, ..Default::default() },
+            &postings,
+        )?;
     }
     let view = RefundView {
         id: refund_id,
         order_id,
-        lines: chosen.iter().map(|(line, _, qty)| RefundLineView { line_no: line.line_no, sku: line.sku.clone(), qty: *qty as i32, amount: line.unit_price * Decimal::from(*qty) }).collect(),
+        lines: chosen
+            .iter()
+            .map(|(line, _, qty)| RefundLineView {
+                line_no: line.line_no,
+                sku: line.sku.clone(),
+                qty: *qty as i32,
+                amount: line.unit_price * Decimal::from(*qty),
+            })
+            .collect(),
         splits: reversals.iter().map(|s| split_view(s, Some(refund_id))).collect(),
     };
-    crate::audit::record(conn, who, "order.refund", format!("order:{order_id}"), None, Some(serde_json::json!({ "refund_id": refund_id, "lines": view.lines.len() })))?;
+    crate::audit::record(
+        conn,
+        who,
+        "order.refund",
+        format!("order:{order_id}"),
+        None,
+        Some(serde_json::json!({ "refund_id": refund_id, "lines": view.lines.len() })),
+    )?;
     Ok(view)
 }

@@ -28,7 +28,10 @@ pub(super) fn draft<'r>(g: &Group, who: &Principal, req: &'r RetailRequest, sell
     }
     // one customer is one key: the phone's digits (docs/compliance.md, 客户)
     let phone = match req.customer.as_ref().and_then(|c| c.phone.as_deref()).map(str::trim).filter(|p| !p.is_empty()) {
-        Some(raw) => Some(crate::customers::phone::normalize(raw).ok_or_else(|| AppError::validation("customer phone must be 6 to 15 digits (spaces, '-', '+', '(' and ')' allowed)"))?),
+        Some(raw) => Some(
+            crate::customers::phone::normalize(raw)
+                .ok_or_else(|| AppError::validation("customer phone must be 6 to 15 digits (spaces, '-', '+', '(' and ')' allowed)"))?,
+        ),
         None => None,
     };
     let skus: Vec<&str> = req.lines.iter().map(|l| l.sku.as_str()).collect();
@@ -54,15 +57,29 @@ pub(super) fn plan(g: &Group, stock: &mut Locked, d: &RetailDraft) -> Result<Pla
         crate::catalog::prices::check_amount(&format!("unit_price of {}", l.sku), unit_price)?;
         let below_floor = floor.is_some_and(|f| unit_price < f);
         if below_floor && floor_mode == brands::PriceFloorMode::Reject {
-            return Err(AppError::unprocessable("below_price_floor", format!("{} may not be sold below {} (控价); asked {unit_price}", l.sku, floor.unwrap_or_default())));
+            return Err(AppError::unprocessable(
+                "below_price_floor",
+                format!("{} may not be sold below {} (控价); asked {unit_price}", l.sku, floor.unwrap_or_default()),
+            ));
         }
         // the ceiling: retail recorded far above the listed price is invented, not sold
         let ceiling = (retail * ceiling_factor).round_dp(2);
         if unit_price > ceiling {
-            return Err(AppError::unprocessable("above_price_ceiling", format!("{} may not be recorded above {ceiling} (retail price {retail} × {ceiling_factor}); asked {unit_price}", l.sku)));
+            return Err(AppError::unprocessable(
+                "above_price_ceiling",
+                format!("{} may not be recorded above {ceiling} (retail price {retail} × {ceiling_factor}); asked {unit_price}", l.sku),
+            ));
         }
         stock.check_take(seller, &l.sku, l.qty)?;
-        lines.push(LineRow { line_no: i as i32 + 1, sku: l.sku.clone(), qty: l.qty as i32, unit_price, amount: unit_price * Decimal::from(l.qty), seller_unit_cost: None, below_floor });
+        lines.push(LineRow {
+            line_no: i as i32 + 1,
+            sku: l.sku.clone(),
+            qty: l.qty as i32,
+            unit_price,
+            amount: unit_price * Decimal::from(l.qty),
+            seller_unit_cost: None,
+            below_floor,
+        });
     }
     let mut moves = Vec::with_capacity(lines.len());
     for line in &mut lines {

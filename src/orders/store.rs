@@ -84,7 +84,12 @@ pub fn find_for_update(conn: &mut PgConnection, brand_id: i64, id: i64) -> Resul
 }
 
 pub fn lines(conn: &mut PgConnection, brand_id: i64, order_id: i64) -> Result<Vec<LineRow>, AppError> {
-    Ok(order_lines::table.filter(order_lines::brand_id.eq(brand_id)).filter(order_lines::order_id.eq(order_id)).order(order_lines::line_no).select(LineRow::as_select()).load(conn)?)
+    Ok(order_lines::table
+        .filter(order_lines::brand_id.eq(brand_id))
+        .filter(order_lines::order_id.eq(order_id))
+        .order(order_lines::line_no)
+        .select(LineRow::as_select())
+        .load(conn)?)
 }
 
 /// Units refunded so far per line.
@@ -108,7 +113,15 @@ pub fn splits(conn: &mut PgConnection, brand_id: i64, order_id: i64) -> Result<V
         .filter(postings::order_id.eq(order_id))
         .filter(postings::split_kind.is_not_null())
         .order(postings::id)
-        .select((postings::line_no, postings::split_kind, postings::agent_id, postings::amount, postings::generation, postings::available_at, journal_entries::refund_id))
+        .select((
+            postings::line_no,
+            postings::split_kind,
+            postings::agent_id,
+            postings::amount,
+            postings::generation,
+            postings::available_at,
+            journal_entries::refund_id,
+        ))
         .load(conn)?)
 }
 
@@ -146,7 +159,15 @@ pub fn details_of(conn: &mut PgConnection, brand_id: i64, order_ids: &[i64]) -> 
         .order(postings::id)
         .select((
             postings::order_id,
-            (postings::line_no, postings::split_kind, postings::agent_id, postings::amount, postings::generation, postings::available_at, journal_entries::refund_id),
+            (
+                postings::line_no,
+                postings::split_kind,
+                postings::agent_id,
+                postings::amount,
+                postings::generation,
+                postings::available_at,
+                journal_entries::refund_id,
+            ),
         ))
         .load(conn)?;
     for (id, split) in splits {
@@ -163,7 +184,14 @@ pub struct OrderDetails {
 }
 
 /// Records a refund dated `at` (HQ backfills; otherwise now).
-pub fn insert_refund(conn: &mut PgConnection, brand_id: i64, order_id: i64, created_by: &str, at: DateTime<Utc>, lines: &[(i32, i32, Decimal)]) -> Result<(i64, DateTime<Utc>), AppError> {
+pub fn insert_refund(
+    conn: &mut PgConnection,
+    brand_id: i64,
+    order_id: i64,
+    created_by: &str,
+    at: DateTime<Utc>,
+    lines: &[(i32, i32, Decimal)],
+) -> Result<(i64, DateTime<Utc>), AppError> {
     let (id, at): (i64, DateTime<Utc>) = diesel::insert_into(refunds::table)
         .values((refunds::brand_id.eq(brand_id), refunds::order_id.eq(order_id), refunds::created_by.eq(created_by), refunds::created_at.eq(at)))
         .returning((refunds::id, refunds::created_at))
@@ -257,7 +285,8 @@ pub fn tier_prices(conn: &mut PgConnection, brand_id: i64, skus: &[&str]) -> Res
 /// taken in one fixed order here, two batches cannot deadlock on them at commit (a single
 /// order touches one shard and needs none of this).
 pub fn lock_figure_shards(conn: &mut PgConnection, brand_id: i64, order_ids: &[i64]) -> Result<(), AppError> {
-    const SHARDS: &str = "SELECT DISTINCT brand_month(o.brand_id, o.placed_at) AS month, (o.id % 64)::smallint AS shard FROM orders o WHERE o.brand_id = $1 AND o.id = ANY($2)";
+    const SHARDS: &str =
+        "SELECT DISTINCT brand_month(o.brand_id, o.placed_at) AS month, (o.id % 64)::smallint AS shard FROM orders o WHERE o.brand_id = $1 AND o.id = ANY($2)";
     crate::db::prepared(format!(
         "INSERT INTO month_figures (brand_id, month, shard, purchases, retail, payouts, new_agents, active)
          SELECT $1, s.month, s.shard, 0, 0, 0, 0, 0 FROM ({SHARDS}) s ORDER BY s.month, s.shard ON CONFLICT DO NOTHING"

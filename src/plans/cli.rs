@@ -25,7 +25,8 @@ pub fn parse_months(spec: &str) -> Result<Vec<String>, AppError> {
 
 /// Replays `months` of brand `code` under the plan in `plan_file`; JSON or a text table.
 pub fn run(conn: &mut PgConnection, code: &str, plan_file: &Path, months: &str, json: bool) -> Result<String, AppError> {
-    let brand_id: i64 = brands::table.filter(brands::code.eq(code)).select(brands::id).first(conn).optional()?.ok_or_else(|| AppError::not_found(format!("brand {code}")))?;
+    let brand_id: i64 =
+        brands::table.filter(brands::code.eq(code)).select(brands::id).first(conn).optional()?.ok_or_else(|| AppError::not_found(format!("brand {code}")))?;
     let user_id: i64 = hq_users::table.filter(hq_users::brand_id.eq(brand_id)).order(hq_users::id).select(hq_users::id).first(conn)?;
     let hq = Principal::hq(brand_id, user_id, crate::auth::StaffRole::Owner);
     let text = std::fs::read_to_string(plan_file).map_err(|e| AppError::validation(format!("cannot read {}: {e}", plan_file.display())))?;

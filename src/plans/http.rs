@@ -31,7 +31,12 @@ pub async fn versions(state: web::Data<AppState>, who: Principal) -> Result<Http
 #[utoipa::path(put, tag = "plan", request_body = Plan, params(("Idempotency-Key" = Option<String>, Header, description = "replay-safe retries")),
     responses((status = 200, body = Published), (status = 409, description = "plan_in_use, idempotency_conflict"), (status = 422, description = "plan_invalid")), security(("bearer" = [])))]
 #[put("/plan")]
-pub async fn put_plan(state: web::Data<AppState>, who: Principal, key: crate::idempotency::IdempotencyKey, body: web::Json<Plan>) -> Result<HttpResponse, AppError> {
+pub async fn put_plan(
+    state: web::Data<AppState>,
+    who: Principal,
+    key: crate::idempotency::IdempotencyKey,
+    body: web::Json<Plan>,
+) -> Result<HttpResponse, AppError> {
     let plan = body.into_inner();
     let resp = transaction(&state.pool, move |conn| {
         crate::idempotency::once(conn, &who, &key, "PUT /plan", &plan, actix_web::http::StatusCode::OK, |conn| super::publish(conn, &who, plan.clone()))
@@ -58,6 +63,8 @@ pub async fn validate(state: web::Data<AppState>, who: Principal, body: web::Jso
 pub async fn what_if(state: web::Data<AppState>, who: Principal, body: web::Json<super::whatif::WhatIfRequest>) -> Result<HttpResponse, AppError> {
     who.require_hq()?;
     let req = body.into_inner();
-    let result = crate::db::read(&state.pool, move |conn| conn.build_transaction().read_only().repeatable_read().run(|conn| super::whatif::what_if(conn, &who, &req))).await?;
+    let result =
+        crate::db::read(&state.pool, move |conn| conn.build_transaction().read_only().repeatable_read().run(|conn| super::whatif::what_if(conn, &who, &req)))
+            .await?;
     Ok(HttpResponse::Ok().json(result))
 }

@@ -23,8 +23,11 @@ fn decode(version: i32, body: serde_json::Value) -> Result<Plan, AppError> {
 
 /// The latest published version.
 pub fn current(conn: &mut PgConnection, brand_id: i64) -> Result<Plan, AppError> {
-    let (version, body): (i32, serde_json::Value) =
-        plan_versions::table.filter(plan_versions::brand_id.eq(brand_id)).order(plan_versions::version.desc()).select((plan_versions::version, plan_versions::body)).first(conn)?;
+    let (version, body): (i32, serde_json::Value) = plan_versions::table
+        .filter(plan_versions::brand_id.eq(brand_id))
+        .order(plan_versions::version.desc())
+        .select((plan_versions::version, plan_versions::body))
+        .first(conn)?;
     decode(version, body)
 }
 
@@ -77,8 +80,10 @@ pub fn context(conn: &mut PgConnection, brand_id: i64) -> Result<PlanContext, Ap
     let settings = crate::brands::settings(conn, brand_id)?;
     let tier_rows: Vec<(i64, i32, Option<rust_decimal::Decimal>)> =
         tiers::table.filter(tiers::brand_id.eq(brand_id)).order(tiers::rank).select((tiers::id, tiers::rank, tiers::min_first_order)).load(conn)?;
-    let prices: Vec<(String, i64, rust_decimal::Decimal)> =
-        product_prices::table.filter(product_prices::brand_id.eq(brand_id)).select((product_prices::sku, product_prices::tier_id, product_prices::price)).load(conn)?;
+    let prices: Vec<(String, i64, rust_decimal::Decimal)> = product_prices::table
+        .filter(product_prices::brand_id.eq(brand_id))
+        .select((product_prices::sku, product_prices::tier_id, product_prices::price))
+        .load(conn)?;
     let mut by_sku: std::collections::BTreeMap<String, Vec<(i32, rust_decimal::Decimal)>> = Default::default();
     for (sku, tier_id, price) in prices {
         if let Some((_, rank, _)) = tier_rows.iter().find(|t| t.0 == tier_id) {
@@ -126,9 +131,13 @@ pub fn publish(conn: &mut PgConnection, who: &Principal, mut plan: Plan) -> Resu
     crate::period::check_range(effective, "effective_from")?;
     let last_order: Option<DateTime<Utc>> = orders::table.filter(orders::brand_id.eq(who.brand_id)).select(diesel::dsl::max(orders::placed_at)).first(conn)?;
     if let Some(last) = last_order.filter(|last| *last >= effective) {
-        return Err(AppError::conflict("plan_in_use", format!("an order placed at {last} already uses the plan in force then; a new version must take effect after it")));
+        return Err(AppError::conflict(
+            "plan_in_use",
+            format!("an order placed at {last} already uses the plan in force then; a new version must take effect after it"),
+        ));
     }
-    let version: Option<i32> = plan_versions::table.filter(plan_versions::brand_id.eq(who.brand_id)).select(diesel::dsl::max(plan_versions::version)).first(conn)?;
+    let version: Option<i32> =
+        plan_versions::table.filter(plan_versions::brand_id.eq(who.brand_id)).select(diesel::dsl::max(plan_versions::version)).first(conn)?;
     let before: Option<serde_json::Value> = match version {
         Some(v) => plan_versions::table.find((who.brand_id, v)).select(plan_versions::body).first(conn).optional()?,
         None => None,

@@ -101,7 +101,14 @@ pub struct Paid {
 
 /// What the ledger paid for the month: the cuts of its purchase orders (their splits and
 /// the reversals of refunds made before the close) and its team rebates.
-pub fn paid(conn: &mut PgConnection, brand_id: i64, month: &str, start: DateTime<Utc>, end: DateTime<Utc>, closed_at: DateTime<Utc>) -> Result<Vec<Paid>, AppError> {
+pub fn paid(
+    conn: &mut PgConnection,
+    brand_id: i64,
+    month: &str,
+    start: DateTime<Utc>,
+    end: DateTime<Utc>,
+    closed_at: DateTime<Utc>,
+) -> Result<Vec<Paid>, AppError> {
     Ok(diesel::sql_query(
         "SELECT p.agent_id, p.split_kind AS kind, sum(p.amount) AS amount
            FROM orders o
@@ -143,7 +150,14 @@ pub struct MonthAgent {
 /// Every agent of the tree kept with the month's statements, with its own net purchases
 /// of the month as the statement has them (net of refunds made before the close). For a
 /// month closed before statements kept the tree: today's tree, and the same volumes.
-pub fn month_tree(conn: &mut PgConnection, brand_id: i64, month: &str, start: DateTime<Utc>, end: DateTime<Utc>, closed_at: DateTime<Utc>) -> Result<Vec<MonthAgent>, AppError> {
+pub fn month_tree(
+    conn: &mut PgConnection,
+    brand_id: i64,
+    month: &str,
+    start: DateTime<Utc>,
+    end: DateTime<Utc>,
+    closed_at: DateTime<Utc>,
+) -> Result<Vec<MonthAgent>, AppError> {
     if crate::settlement::store::kept_tree(conn, brand_id, month)? {
         return Ok(diesel::sql_query(
             "SELECT agent_id, path[cardinality(path) - 1] AS parent_id, tier_id, status = 'active' AS active, purchases_amount AS volume

@@ -165,7 +165,8 @@ fn replay_month(
     })?;
     // Orders written before their split context was kept: the tree as of placed_at.
     for mut row in legacy {
-        let family = crate::tree::store::family_as_of(conn, brand_id, row.buyer_id, row.placed_at)?.ok_or_else(|| AppError::internal(format!("buyer {} missing", row.buyer_id)))?;
+        let family = crate::tree::store::family_as_of(conn, brand_id, row.buyer_id, row.placed_at)?
+            .ok_or_else(|| AppError::internal(format!("buyer {} missing", row.buyer_id)))?;
         let upto = row.seller_id.and_then(|s| family.upline.iter().position(|a| a.id == s)).unwrap_or(family.upline.len());
         let chain = &family.upline[..upto];
         row.buyer_tier_id = Some(family.buyer.tier_id);
@@ -205,11 +206,14 @@ fn replay_month(
 
 /// The engine's input for a line; None when the order predates its kept split context.
 fn to_replay(row: &LineRow, ranks: &HashMap<i64, u32>, prices: &HashMap<(String, i64), Decimal>) -> Result<Option<ReplayLine>, AppError> {
-    let (Some(buyer_tier), Some(upline), Some(upline_tiers), Some(upline_active)) = (row.buyer_tier_id, &row.upline, &row.upline_tiers, &row.upline_active) else {
+    let (Some(buyer_tier), Some(upline), Some(upline_tiers), Some(upline_active)) = (row.buyer_tier_id, &row.upline, &row.upline_tiers, &row.upline_active)
+    else {
         return Ok(None);
     };
     let rank = |tier: i64| ranks.get(&tier).copied().ok_or_else(|| AppError::internal(format!("tier {tier} has no rank")));
-    let price = |tier: i64| prices.get(&(row.sku.clone(), tier)).copied().ok_or_else(|| AppError::conflict("price_missing", format!("{} has no price for tier {tier}", row.sku)));
+    let price = |tier: i64| {
+        prices.get(&(row.sku.clone(), tier)).copied().ok_or_else(|| AppError::conflict("price_missing", format!("{} has no price for tier {tier}", row.sku)))
+    };
     let chain = upline
         .iter()
         .zip(upline_tiers)
@@ -272,7 +276,10 @@ fn payouts(book: &Book, purchases: Decimal, tier_of: &HashMap<i64, i64>, tiers: 
         referral_bonus: cents(by_kind[2]),
         team_rebate: cents(by_kind[3]),
         payout_ratio: crate::reports::ratio(total, purchases),
-        by_tier: tiers.iter().map(|t| TierAmount { tier_id: t.id, tier_name: t.name.clone(), amount: cents(by_tier.get(&t.id).copied().unwrap_or_default()) }).collect(),
+        by_tier: tiers
+            .iter()
+            .map(|t| TierAmount { tier_id: t.id, tier_name: t.name.clone(), amount: cents(by_tier.get(&t.id).copied().unwrap_or_default()) })
+            .collect(),
     }
 }
 
@@ -310,6 +317,13 @@ fn top_changes(conn: &mut PgConnection, brand_id: i64, current: &Book, proposed:
     let names: HashMap<i64, String> = store::names(conn, brand_id, &ids)?.into_iter().collect();
     Ok(changes
         .into_iter()
-        .map(|(id, c, p)| AgentChange { agent_id: id, name: names.get(&id).cloned().unwrap_or_default(), tier_id: tier_of.get(&id).copied(), current: cents(c), proposed: cents(p), delta: cents(p - c) })
+        .map(|(id, c, p)| AgentChange {
+            agent_id: id,
+            name: names.get(&id).cloned().unwrap_or_default(),
+            tier_id: tier_of.get(&id).copied(),
+            current: cents(c),
+            proposed: cents(p),
+            delta: cents(p - c),
+        })
         .collect())
 }

@@ -119,11 +119,13 @@ pub fn apply(conn: &mut PgConnection, req: &ApplicationRequest, source: &str) ->
     if req.password.len() > 128 || req.password.contains('\0') {
         return Err(AppError::validation("password must be at most 128 characters"));
     }
-    let (brand_id, inviter) = super::invites::resolve(conn, &code)?.ok_or_else(|| AppError::not_found("this invite link is not valid any more; ask for a new one"))?;
+    let (brand_id, inviter) =
+        super::invites::resolve(conn, &code)?.ok_or_else(|| AppError::not_found("this invite link is not valid any more; ask for a new one"))?;
     let rank_of = |conn: &mut PgConnection, tier: i64| -> Result<Option<i32>, AppError> {
         Ok(tiers::table.filter(tiers::brand_id.eq(brand_id)).filter(tiers::id.eq(tier)).select(tiers::rank).first(conn).optional()?)
     };
-    let rank = rank_of(conn, req.tier_id)?.ok_or_else(|| AppError::unprocessable("unknown_tier", format!("tier {} is not one of this brand's", req.tier_id)))?;
+    let rank =
+        rank_of(conn, req.tier_id)?.ok_or_else(|| AppError::unprocessable("unknown_tier", format!("tier {} is not one of this brand's", req.tier_id)))?;
     if rank < rank_of(conn, inviter.tier_id)?.unwrap_or(i32::MAX) {
         return Err(AppError::unprocessable("tier_above_inviter", "you cannot apply for a better tier than the agent who invited you"));
     }
@@ -154,19 +156,23 @@ pub fn apply(conn: &mut PgConnection, req: &ApplicationRequest, source: &str) ->
         .returning((applications::id, applications::stage, applications::expires_at))
         .get_result(conn)
         .optional()?;
-    let (id, stage, expires_at) = row.ok_or_else(|| AppError::conflict("already_applied", "an application for this phone is already waiting for a decision"))?;
+    let (id, stage, expires_at) =
+        row.ok_or_else(|| AppError::conflict("already_applied", "an application for this phone is already waiting for a decision"))?;
     Ok(Created { id, status: "pending".into(), stage, expires_at, token })
 }
 
 /// The applicant's view of its application, with the token it was given.
 pub fn progress(conn: &mut PgConnection, id: i64, token: &str) -> Result<Progress, AppError> {
-    let row: Option<(i64, Vec<u8>)> = applications::table.filter(applications::id.eq(id)).select((applications::brand_id, applications::access_hash)).first(conn).optional()?;
+    let row: Option<(i64, Vec<u8>)> =
+        applications::table.filter(applications::id.eq(id)).select((applications::brand_id, applications::access_hash)).first(conn).optional()?;
     let Some((brand_id, hash)) = row.filter(|(_, h)| *h == digest(token)) else {
         return Err(AppError::not_found(format!("application {id}")));
     };
     expire(conn, brand_id, None)?;
-    let (status, stage, reason, expires_at) =
-        applications::table.find((brand_id, id)).select((applications::status, applications::stage, applications::reason, applications::expires_at)).first(conn)?;
+    let (status, stage, reason, expires_at) = applications::table
+        .find((brand_id, id))
+        .select((applications::status, applications::stage, applications::reason, applications::expires_at))
+        .first(conn)?;
     let _ = hash;
     Ok(Progress { status, stage, reason, expires_at })
 }
@@ -235,12 +241,25 @@ pub fn approve(conn: &mut PgConnection, who: &Principal, id: i64) -> Result<Appl
         return Err(AppError::conflict("inviter_inactive", format!("the inviter is {}: it cannot take a new agent now", inviter.status)));
     }
     let hash: String = applications::table.find((who.brand_id, id)).select(applications::password_hash).first(conn)?;
-    let req = crate::tree::NewAgentRequest { name: a.name.clone(), phone: a.phone.clone(), tier_id: a.tier_id, parent_id: Some(a.inviter_id), password: String::new(), joined_at: None };
+    let req = crate::tree::NewAgentRequest {
+        name: a.name.clone(),
+        phone: a.phone.clone(),
+        tier_id: a.tier_id,
+        parent_id: Some(a.inviter_id),
+        password: String::new(),
+        joined_at: None,
+    };
     // created as the inviter would create it (sponsor = inviter); HQ creates it under the inviter
-    let creator = if who.is_hq() { *who } else { Principal { brand_id: who.brand_id, role: crate::auth::Role::Agent { agent_id: a.inviter_id }, request: who.request } };
+    let creator =
+        if who.is_hq() { *who } else { Principal { brand_id: who.brand_id, role: crate::auth::Role::Agent { agent_id: a.inviter_id }, request: who.request } };
     let agent = crate::tree::create_as(conn, &creator, &req, Some(&hash))?;
     let row: Application = diesel::update(applications::table.find((who.brand_id, id)))
-        .set((applications::status.eq("approved"), applications::agent_id.eq(agent.id), applications::decided_at.eq(Utc::now()), applications::decided_by.eq(&by)))
+        .set((
+            applications::status.eq("approved"),
+            applications::agent_id.eq(agent.id),
+            applications::decided_at.eq(Utc::now()),
+            applications::decided_by.eq(&by),
+        ))
         .returning(Application::as_returning())
         .get_result(conn)?;
     crate::audit::record(conn, who, "application.approve", format!("application:{id}"), None, Some(serde_json::json!({ "agent_id": agent.id })))?;
@@ -254,7 +273,12 @@ pub fn reject(conn: &mut PgConnection, who: &Principal, id: i64, reason: String)
         return Err(AppError::conflict("waiting_for_hq", "you approved it; HQ decides now"));
     }
     let row: Application = diesel::update(applications::table.find((who.brand_id, id)))
-        .set((applications::status.eq("rejected"), applications::reason.eq(&reason), applications::decided_at.eq(Utc::now()), applications::decided_by.eq(who.actor())))
+        .set((
+            applications::status.eq("rejected"),
+            applications::reason.eq(&reason),
+            applications::decided_at.eq(Utc::now()),
+            applications::decided_by.eq(who.actor()),
+        ))
         .returning(Application::as_returning())
         .get_result(conn)?;
     crate::audit::record(conn, who, "application.reject", format!("application:{id}"), None, Some(serde_json::json!({ "reason": reason })))?;

@@ -53,7 +53,14 @@ fn live(conn: &mut PgConnection, brand_id: i64, agent_id: i64) -> Result<Option<
         .filter(certificates::brand_id.eq(brand_id))
         .filter(certificates::agent_id.eq(agent_id))
         .filter(certificates::revoked_at.is_null())
-        .select((certificates::number, certificates::agent_id, certificates::tier_id, certificates::valid_from, certificates::valid_until, certificates::revoked_at))
+        .select((
+            certificates::number,
+            certificates::agent_id,
+            certificates::tier_id,
+            certificates::valid_from,
+            certificates::valid_until,
+            certificates::revoked_at,
+        ))
         .first(conn)
         .optional()?)
 }
@@ -70,7 +77,13 @@ pub fn sync(conn: &mut PgConnection, brand_id: i64, agent_id: i64) -> Result<(),
         return Ok(());
     }
     if let Some(c) = &current {
-        let why = if status != "active" { status.clone() } else if c.2 != tier_id { "tier_changed".to_owned() } else { "renewed".to_owned() };
+        let why = if status != "active" {
+            status.clone()
+        } else if c.2 != tier_id {
+            "tier_changed".to_owned()
+        } else {
+            "renewed".to_owned()
+        };
         diesel::update(certificates::table.find(&c.0)).set((certificates::revoked_at.eq(now), certificates::revoked_why.eq(why))).execute(conn)?;
     }
     if status == "active" {
@@ -108,7 +121,14 @@ pub fn of_agent(conn: &mut PgConnection, who: &Principal, agent_id: i64, base: &
         .filter(certificates::brand_id.eq(who.brand_id))
         .filter(certificates::agent_id.eq(agent_id))
         .order((certificates::revoked_at.is_not_null(), certificates::valid_from.desc()))
-        .select((certificates::number, certificates::agent_id, certificates::tier_id, certificates::valid_from, certificates::valid_until, certificates::revoked_at))
+        .select((
+            certificates::number,
+            certificates::agent_id,
+            certificates::tier_id,
+            certificates::valid_from,
+            certificates::valid_until,
+            certificates::revoked_at,
+        ))
         .first(conn)
         .optional()?
         .ok_or_else(|| AppError::not_found(format!("agent {agent_id} has never held a certificate")))?;

@@ -89,9 +89,11 @@ pub fn revoke(conn: &mut PgConnection, who: &Principal, agent_id: i64) -> Result
 }
 
 pub fn revoke_all(conn: &mut PgConnection, brand_id: i64, agent_id: i64) -> Result<(), AppError> {
-    diesel::update(invite_codes::table.filter(invite_codes::brand_id.eq(brand_id)).filter(invite_codes::agent_id.eq(agent_id)).filter(invite_codes::revoked_at.is_null()))
-        .set(invite_codes::revoked_at.eq(Utc::now()))
-        .execute(conn)?;
+    diesel::update(
+        invite_codes::table.filter(invite_codes::brand_id.eq(brand_id)).filter(invite_codes::agent_id.eq(agent_id)).filter(invite_codes::revoked_at.is_null()),
+    )
+    .set(invite_codes::revoked_at.eq(Utc::now()))
+    .execute(conn)?;
     Ok(())
 }
 

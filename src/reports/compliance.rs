@@ -267,7 +267,11 @@ pub fn compute(conn: &mut PgConnection, who: &Principal, month: &str) -> Result<
     let (start, end) = super::month_range(conn, who.brand_id, month)?;
     let split = super::sales_split(conn, who, month, None, super::Scope::Own)?;
     // closing: every agent's figures from the statements just written (they keep the tree)
-    let rows = if crate::settlement::store::kept_tree(conn, who.brand_id, month)? { load_kept_month(conn, who.brand_id, month)? } else { load_month(conn, who.brand_id, start, end)? };
+    let rows = if crate::settlement::store::kept_tree(conn, who.brand_id, month)? {
+        load_kept_month(conn, who.brand_id, month)?
+    } else {
+        load_month(conn, who.brand_id, start, end)?
+    };
     let min = settings.min_retail_share;
 
     let share_row = |id: i64, name: &str, (purchased, internal, retail): (Decimal, Decimal, Decimal)| {
@@ -359,7 +363,8 @@ pub fn compute(conn: &mut PgConnection, who: &Principal, month: &str) -> Result<
 
     let mut nets: Vec<Decimal> = members.iter().map(|r| r.earned + r.retail_amount - r.purchased_amount).collect();
     nets.sort();
-    let mut bands: Vec<IncomeBand> = BANDS.iter().map(|name| IncomeBand { band: (*name).into(), agents: 0, share_of_agents: Decimal::ZERO, total_net: Decimal::ZERO }).collect();
+    let mut bands: Vec<IncomeBand> =
+        BANDS.iter().map(|name| IncomeBand { band: (*name).into(), agents: 0, share_of_agents: Decimal::ZERO, total_net: Decimal::ZERO }).collect();
     for n in &nets {
         let b = &mut bands[band_of(*n)];
         b.agents += 1;

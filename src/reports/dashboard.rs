@@ -112,7 +112,8 @@ pub fn dashboard(conn: &mut PgConnection, who: &Principal, months: u32) -> Resul
         let closed = crate::settlement::store::closed_period(conn, who.brand_id, &month)?.is_some();
         if closed {
             if let Some(body) = crate::settlement::store::kept_report(conn, who.brand_id, &month, "compliance")? {
-                let kept: super::compliance::ComplianceReport = serde_json::from_value(body).map_err(|e| AppError::internal(format!("kept report of {month}: {e}")))?;
+                let kept: super::compliance::ComplianceReport =
+                    serde_json::from_value(body).map_err(|e| AppError::internal(format!("kept report of {month}: {e}")))?;
                 (purchases, retail, payouts) = (kept.split.purchases.amount, kept.split.retail_sales.amount, kept.payout.cuts);
             }
         }
@@ -128,8 +129,9 @@ pub fn dashboard(conn: &mut PgConnection, who: &Principal, months: u32) -> Resul
             month,
         });
     }
-    let pending: PendingRow = diesel::sql_query("SELECT count(*) AS count, coalesce(sum(amount), 0) AS amount FROM withdrawals WHERE brand_id = $1 AND status = 'requested'")
-        .bind::<BigInt, _>(who.brand_id)
-        .get_result(conn)?;
+    let pending: PendingRow =
+        diesel::sql_query("SELECT count(*) AS count, coalesce(sum(amount), 0) AS amount FROM withdrawals WHERE brand_id = $1 AND status = 'requested'")
+            .bind::<BigInt, _>(who.brand_id)
+            .get_result(conn)?;
     Ok(Dashboard { months: out, pending_withdrawals: Pending { count: pending.count, amount: cents(pending.amount) } })
 }

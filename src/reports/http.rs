@@ -91,6 +91,9 @@ pub struct DashboardQuery {
 #[get("/reports/dashboard")]
 pub async fn dashboard(state: web::Data<AppState>, who: Principal, q: web::Query<DashboardQuery>) -> Result<HttpResponse, AppError> {
     let months = q.months.unwrap_or(12);
-    let body = crate::db::read(state.reads(), move |conn| conn.build_transaction().read_only().repeatable_read().run(|conn| super::dashboard::dashboard(conn, &who, months))).await?;
+    let body = crate::db::read(state.reads(), move |conn| {
+        conn.build_transaction().read_only().repeatable_read().run(|conn| super::dashboard::dashboard(conn, &who, months))
+    })
+    .await?;
     Ok(HttpResponse::Ok().json(body))
 }

@@ -167,20 +167,18 @@ pub fn sales_split(conn: &mut PgConnection, who: &Principal, month: &str, agent_
 /// A closed month's split from its statements (net of the refunds made before the close,
 /// the team as it stood at close). For the brand, internal sales are every purchase.
 fn closed_split(conn: &mut PgConnection, brand_id: i64, month: &str, mode: &str, agent_id: Option<i64>) -> Result<SalesSplit, AppError> {
-    let path = match agent_id {
-        Some(id) => crate::settlement::store::path_at_close(conn, brand_id, month, id)?,
+    let place = match agent_id {
+        Some(id) => crate::settlement::store::place_at_close(conn, brand_id, month, id)?,
         None => None,
     };
-    let sums = match (mode, &path) {
+    let sums = match (mode, &place) {
         ("brand", _) => crate::settlement::store::kept_sums(conn, brand_id, month, None)?,
         (_, None) => crate::settlement::store::KeptSums::default(), // joined after the close
-        ("self", Some(p)) => {
-            let own_upper: Vec<i64> = p.iter().copied().chain([i64::MIN]).collect();
-            crate::settlement::store::kept_sums(conn, brand_id, month, Some((p, &own_upper)))?
-        }
-        (_, Some(p)) => crate::settlement::store::kept_sums(conn, brand_id, month, Some((p, &subtree_upper_bound(p))))?,
+        ("self", Some(p)) => crate::settlement::store::kept_sums(conn, brand_id, month, Some((p.pos, p.pos)))?,
+        (_, Some(p)) => crate::settlement::store::kept_sums(conn, brand_id, month, Some((p.pos, p.end)))?,
     };
-    let (internal_units, internal_amount) = if mode == "brand" { (sums.purchases_units, sums.purchases_amount) } else { (sums.internal_units, sums.internal_amount) };
+    let (internal_units, internal_amount) =
+        if mode == "brand" { (sums.purchases_units, sums.purchases_amount) } else { (sums.internal_units, sums.internal_amount) };
     Ok(SalesSplit {
         month: month.to_owned(),
         scope: mode.into(),
@@ -210,7 +208,13 @@ pub fn top_teams(conn: &mut PgConnection, who: &Principal, month: &str, n: i64) 
     let names = crate::tree::names(conn, who, &rows.iter().map(|r| r.agent_id).collect::<Vec<_>>())?;
     Ok(rows
         .into_iter()
-        .map(|r| RankedTeam { name: names.get(&r.agent_id).cloned().unwrap_or_default(), agent_id: r.agent_id, level: r.level, units: r.units, amount: r.amount })
+        .map(|r| RankedTeam {
+            name: names.get(&r.agent_id).cloned().unwrap_or_default(),
+            agent_id: r.agent_id,
+            level: r.level,
+            units: r.units,
+            amount: r.amount,
+        })
         .collect())
 }
 

@@ -123,7 +123,9 @@ pub async fn team_sizes(state: &crate::AppState, who: Principal, ids: Vec<i64>, 
     let policy = state.summaries.clone();
     let brand_id = who.brand_id;
     let m = month.clone();
-    let outcomes = crate::db::read(&state.pool, move |conn| ids.iter().map(|id| summary(conn, &who, *id, &m, &policy).map(|o| (*id, o))).collect::<Result<Vec<_>, _>>()).await?;
+    let outcomes =
+        crate::db::read(&state.pool, move |conn| ids.iter().map(|id| summary(conn, &who, *id, &m, &policy).map(|o| (*id, o))).collect::<Result<Vec<_>, _>>())
+            .await?;
     let mut sizes = Vec::with_capacity(outcomes.len());
     for (id, outcome) in outcomes {
         if outcome.refresh {
@@ -235,11 +237,10 @@ fn live(conn: &mut PgConnection, brand_id: i64, path: &[i64], month: &str) -> Re
     .bind::<Integer, _>(path.len() as i32)
     .load(conn)?;
     let team = totals::range(conn, brand_id, month, path, &upper)?;
-    let SnapAndVersion { snap, tree_version } = diesel::sql_query(
-        "SELECT pg_current_snapshot()::text AS snap, coalesce((SELECT version FROM tree_versions WHERE brand_id = $1), 0) AS tree_version",
-    )
-    .bind::<BigInt, _>(brand_id)
-    .get_result(conn)?;
+    let SnapAndVersion { snap, tree_version } =
+        diesel::sql_query("SELECT pg_current_snapshot()::text AS snap, coalesce((SELECT version FROM tree_versions WHERE brand_id = $1), 0) AS tree_version")
+            .bind::<BigInt, _>(brand_id)
+            .get_result(conn)?;
     Ok(Fresh { counts, team, snap, tree_version })
 }
 
@@ -351,7 +352,13 @@ struct Since {
 
 /// The team's purchases of the month committed after the snapshot: purchase orders placed
 /// in the month, less refunds of such orders, exactly as `totals::add` books them.
-fn purchases_since(conn: &mut PgConnection, key: &TeamKey, (start, end): (DateTime<Utc>, DateTime<Utc>), path: &[i64], upper: &[i64]) -> Result<Since, AppError> {
+fn purchases_since(
+    conn: &mut PgConnection,
+    key: &TeamKey,
+    (start, end): (DateTime<Utc>, DateTime<Utc>),
+    path: &[i64],
+    upper: &[i64],
+) -> Result<Since, AppError> {
     Ok(diesel::sql_query(
         "WITH new_orders AS (
              SELECT id, buyer_id, placed_at FROM orders

@@ -123,3 +123,21 @@ pub fn own_month(conn: &mut PgConnection, brand_id: i64, month: &str, ids: &[i64
         .get_results(conn)?;
     Ok(rows.into_iter().map(|r| (r.agent_id, r.amount)).collect())
 }
+
+/// Recounts a brand's monthly totals from its orders (after a change of time zone moves the
+/// months' bounds): each agent's purchases by the order's month in the brand's zone, net of
+/// refunds, at its path today.
+pub fn rebuild(conn: &mut PgConnection, brand_id: i64) -> Result<(), AppError> {
+    crate::tree::store::lock_tree(conn, brand_id, false)?;
+    diesel::sql_query("DELETE FROM agent_month_purchases WHERE brand_id = $1").bind::<BigInt, _>(brand_id).execute(conn)?;
+    diesel::sql_query(
+        "INSERT INTO agent_month_purchases (brand_id, month, agent_id, path, units, amount)
+         SELECT n.brand_id, brand_month(n.brand_id, n.placed_at), n.buyer_id, a.path, sum(n.units), sum(n.amount)
+           FROM order_lines_net n JOIN agents a ON a.brand_id = n.brand_id AND a.id = n.buyer_id
+          WHERE n.brand_id = $1 AND n.kind = 'purchase'
+          GROUP BY 1, 2, 3, 4",
+    )
+    .bind::<BigInt, _>(brand_id)
+    .execute(conn)?;
+    Ok(())
+}

@@ -22,7 +22,8 @@ impl Progress for Bar {
 
 /// The command line acts as brand `code`'s first owner.
 pub fn owner_of(conn: &mut PgConnection, code: &str) -> Result<Principal, AppError> {
-    let brand_id: i64 = brands::table.filter(brands::code.eq(code)).select(brands::id).first(conn).optional()?.ok_or_else(|| AppError::not_found(format!("brand {code}")))?;
+    let brand_id: i64 =
+        brands::table.filter(brands::code.eq(code)).select(brands::id).first(conn).optional()?.ok_or_else(|| AppError::not_found(format!("brand {code}")))?;
     let user_id: i64 = hq_users::table
         .filter(hq_users::brand_id.eq(brand_id))
         .filter(hq_users::role.eq("owner"))
@@ -46,7 +47,8 @@ pub fn settle(conn: &mut PgConnection, code: &str, month: &str, export_to: Optio
         }
         report.push_str(&format!("{month} was already closed\n"));
     } else {
-        let bar = ProgressBar::new(5).with_style(ProgressStyle::with_template("{spinner} [{elapsed}] {bar:20} {msg}").unwrap_or_else(|_| ProgressStyle::default_bar()));
+        let bar = ProgressBar::new(5)
+            .with_style(ProgressStyle::with_template("{spinner} [{elapsed}] {bar:20} {msg}").unwrap_or_else(|_| ProgressStyle::default_bar()));
         bar.enable_steady_tick(std::time::Duration::from_millis(200));
         let result = conn.transaction(|conn| super::close(conn, &hq, month, &Bar(bar.clone())))?;
         bar.set_message("growth figures");

@@ -64,7 +64,14 @@ type Row = (i64, String, String, String, [Decimal; 15], [i64; 3]);
 /// Statement rows by agent id, with the payable last. Pay through withdrawals and the payout
 /// file (GET /payouts/export), never from this file: it is the month's record.
 fn rows(conn: &mut PgConnection, brand_id: i64, month: &str) -> Result<Vec<Row>, AppError> {
-    type Db = (i64, String, String, String, (Decimal, Decimal, Decimal, Decimal, Decimal, Decimal, Decimal, Decimal, Decimal, Decimal, Decimal, Decimal, Decimal, Decimal, Option<Decimal>), (i64, i64, i64));
+    type Db = (
+        i64,
+        String,
+        String,
+        String,
+        (Decimal, Decimal, Decimal, Decimal, Decimal, Decimal, Decimal, Decimal, Decimal, Decimal, Decimal, Decimal, Decimal, Decimal, Option<Decimal>),
+        (i64, i64, i64),
+    );
     let raw: Vec<Db> = statements::table
         .inner_join(agents::table.on(agents::brand_id.eq(statements::brand_id).and(agents::id.eq(statements::agent_id))))
         .inner_join(tiers::table.on(tiers::brand_id.eq(agents::brand_id).and(tiers::id.eq(agents::tier_id))))
@@ -161,18 +168,19 @@ fn xlsx_bytes(rows: &[Row], month: &str, created: chrono::DateTime<chrono::Utc>)
     for (c, h) in headers.iter().enumerate() {
         sheet.write_with_format(0, c as u16, *h, &bold).map_err(err)?;
     }
-    let write_row = |sheet: &mut rust_xlsxwriter::Worksheet, r: u32, lead: [String; 4], m: &[Decimal; 15], u: &[i64; 3], fmt: &Format| -> Result<(), AppError> {
-        for (c, v) in lead.iter().enumerate() {
-            sheet.write_with_format(r, c as u16, v.as_str(), fmt).map_err(err)?;
-        }
-        for (i, v) in m.iter().enumerate() {
-            sheet.write_with_format(r, (4 + i) as u16, *v, &money).map_err(err)?;
-        }
-        for (i, v) in u.iter().enumerate() {
-            sheet.write_with_format(r, (19 + i) as u16, *v as i32, fmt).map_err(err)?;
-        }
-        Ok(())
-    };
+    let write_row =
+        |sheet: &mut rust_xlsxwriter::Worksheet, r: u32, lead: [String; 4], m: &[Decimal; 15], u: &[i64; 3], fmt: &Format| -> Result<(), AppError> {
+            for (c, v) in lead.iter().enumerate() {
+                sheet.write_with_format(r, c as u16, v.as_str(), fmt).map_err(err)?;
+            }
+            for (i, v) in m.iter().enumerate() {
+                sheet.write_with_format(r, (4 + i) as u16, *v, &money).map_err(err)?;
+            }
+            for (i, v) in u.iter().enumerate() {
+                sheet.write_with_format(r, (19 + i) as u16, *v as i32, fmt).map_err(err)?;
+            }
+            Ok(())
+        };
     let plain = Format::new();
     for (i, (id, name, phone, tier, m, u)) in rows.iter().enumerate() {
         write_row(sheet, i as u32 + 1, [id.to_string(), name.clone(), phone.clone(), tier.clone()], m, u, &plain)?;

@@ -95,7 +95,12 @@ pub async fn confirm(state: web::Data<AppState>, who: Principal, path: web::Path
 #[utoipa::path(post, tag = "settlement", params(("id" = i64, Path), ("month" = String, Path)), request_body = DisputeRequest,
     responses((status = 201, body = Review), (status = 400, description = "reason_required"), (status = 404), (status = 409, description = "already_reviewed")), security(("bearer" = [])))]
 #[post("/agents/{id}/statements/{month}/dispute")]
-pub async fn dispute(state: web::Data<AppState>, who: Principal, path: web::Path<(i64, String)>, body: web::Json<DisputeRequest>) -> Result<HttpResponse, AppError> {
+pub async fn dispute(
+    state: web::Data<AppState>,
+    who: Principal,
+    path: web::Path<(i64, String)>,
+    body: web::Json<DisputeRequest>,
+) -> Result<HttpResponse, AppError> {
     let (id, month) = path.into_inner();
     let reason = body.into_inner().reason.unwrap_or_default();
     let r = transaction(&state.pool, move |conn| super::reviews::review(conn, &who, id, &month, Some(&reason))).await?;

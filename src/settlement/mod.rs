@@ -80,7 +80,9 @@ pub fn last_closed_locked(conn: &mut PgConnection, brand_id: i64) -> Result<Opti
 /// 409 `period_closed` when `at` lies in or before the last closed month.
 pub fn refuse_closed(at: DateTime<Utc>, last: Option<&store::ClosedPeriod>) -> Result<(), AppError> {
     match last {
-        Some(last) if at < last.ends_at => Err(AppError::conflict("period_closed", format!("{} is in or before {}, which is closed; nothing dated there may change", at, last.month))),
+        Some(last) if at < last.ends_at => {
+            Err(AppError::conflict("period_closed", format!("{} is in or before {}, which is closed; nothing dated there may change", at, last.month)))
+        }
         _ => Ok(()),
     }
 }
@@ -141,30 +143,33 @@ pub fn close(conn: &mut PgConnection, who: &Principal, month: &str, progress: &d
     }
     progress.step("team volumes");
     let plan = crate::plans::in_force_at(conn, brand_id, end - Duration::microseconds(1))?;
-    let mut volumes: Vec<(i64, Decimal)> = Vec::new();
-    let mut rebate_total = Decimal::ZERO;
-    let mut rebate_entry = None;
+    // the tree at close with each agent's own purchases of the month: the rebates are
+    // computed on it, and every statement keeps its place in it
+    let nodes: Vec<RebateNode> = store::rebate_tree(conn, brand_id, month)?;
+    progress.step("team rebates");
     let rebating = plan.team_rebate.enabled && !plan.team_rebate.brackets.is_empty();
-    // team volumes are kept for the rebate and for upgrade rules that count them
-    if rebating || crate::recruiting::upgrades::needs_team_volume(conn, brand_id)? {
-        let nodes: Vec<RebateNode> = store::rebate_tree(conn, brand_id, start, end)?;
-        progress.step("team rebates");
-        let rule = if rebating { plan.team_rebate.clone() } else { commission::plan::TeamRebate { enabled: false, brackets: Vec::new() } };
-        let rebates = commission::team_rebates(&nodes, &rule).map_err(|e| AppError::internal(e.to_string()))?;
-        let released = |id: i64| shares.as_ref().is_none_or(|s| crate::ledger::ftc::releases(s.get(&id).copied().flatten()));
-        let paid: Vec<(i64, Decimal)> = rebates.iter().filter(|r| r.paid && r.rebate > Decimal::ZERO && released(r.agent_id)).map(|r| (r.agent_id, r.rebate)).collect();
-        rebate_total = paid.iter().map(|p| p.1).sum();
-        volumes = rebates.iter().filter(|r| !r.team_volume.is_zero()).map(|r| (r.agent_id, r.team_volume)).collect();
-        if !paid.is_empty() {
-            progress.step("posting rebates");
-            // dated at the month's last microsecond, so the rebate belongs to the month
-            rebate_entry = Some(store::post_rebates(conn, brand_id, month, end - Duration::microseconds(1), now, &who.actor(), &paid)?);
-        }
+    let rule = if rebating { plan.team_rebate.clone() } else { commission::plan::TeamRebate { enabled: false, brackets: Vec::new() } };
+    // team volumes are kept whether or not they pay (upgrade rules count them)
+    let rebates = commission::team_rebates(&nodes, &rule).map_err(|e| AppError::internal(e.to_string()))?;
+    let released = |id: i64| shares.as_ref().is_none_or(|s| crate::ledger::ftc::releases(s.get(&id).copied().flatten()));
+    let paid: Vec<(i64, Decimal)> =
+        rebates.iter().filter(|r| r.paid && r.rebate > Decimal::ZERO && released(r.agent_id)).map(|r| (r.agent_id, r.rebate)).collect();
+    let rebate_total: Decimal = paid.iter().map(|p| p.1).sum();
+    let mut rebate_entry = None;
+    if !paid.is_empty() {
+        progress.step("posting rebates");
+        // dated at the month's last microsecond, so the rebate belongs to the month
+        rebate_entry = Some(store::post_rebates(conn, brand_id, month, end - Duration::microseconds(1), now, &who.actor(), &paid)?);
     }
     store::insert_period(conn, brand_id, month, start, end, &who.actor(), rebate_entry)?;
     progress.step("statements");
+    let volumes: std::collections::HashMap<i64, Decimal> = rebates.iter().map(|r| (r.agent_id, r.team_volume)).collect();
+    let tree: Vec<store::close::AtClose> = crate::tree::places(&nodes.iter().map(|n| (n.agent_id, n.parent_id)).collect::<Vec<_>>())
+        .into_iter()
+        .map(|p| store::close::AtClose { agent_id: p.agent_id, team_volume: volumes.get(&p.agent_id).copied().unwrap_or_default(), pos: p.pos, end: p.end })
+        .collect();
     let previous = last.filter(|p| p.ends_at == start).map(|p| p.month);
-    let statements = store::write_statements(conn, brand_id, month, start, end, previous.as_deref(), &volumes)?;
+    let statements = store::write_statements(conn, brand_id, month, start, end, previous.as_deref(), &tree)?;
     // Frozen from now on: the statements keep the tree as it stands (the one the rebates
     // used), and the compliance report is kept as served later, whatever the tree, the
     // stock and the refunds do.
@@ -173,7 +178,15 @@ pub fn close(conn: &mut PgConnection, who: &Principal, month: &str, progress: &d
     store::keep_report(conn, brand_id, month, "compliance", &serde_json::to_value(&report).map_err(|e| AppError::internal(e.to_string()))?)?;
     progress.step("upgrade rules");
     let upgrades = crate::recruiting::upgrades::at_close(conn, who, month)?;
-    let result = CloseResult { month: month.to_owned(), status: "closed".into(), closed_at: now, statements, team_rebate_total: cents(rebate_total), team_rebate_entry_id: rebate_entry, upgrades };
+    let result = CloseResult {
+        month: month.to_owned(),
+        status: "closed".into(),
+        closed_at: now,
+        statements,
+        team_rebate_total: cents(rebate_total),
+        team_rebate_entry_id: rebate_entry,
+        upgrades,
+    };
     crate::audit::change(conn, who, "period.close", format!("period:{month}"), None::<&()>, Some(&result))?;
     Ok(result)
 }

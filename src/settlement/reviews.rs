@@ -25,7 +25,11 @@ fn text(field: &str, value: Option<&str>) -> Result<String, AppError> {
 /// The agent itself confirms (`reason` None) or disputes its statement of a closed month.
 pub fn review(conn: &mut PgConnection, who: &Principal, agent_id: i64, month: &str, dispute: Option<&str>) -> Result<Review, AppError> {
     if who.agent_id() != Some(agent_id) {
-        return Err(if who.is_hq() { AppError::forbidden("only the agent itself confirms or disputes its statement") } else { AppError::not_found(format!("agent {agent_id}")) });
+        return Err(if who.is_hq() {
+            AppError::forbidden("only the agent itself confirms or disputes its statement")
+        } else {
+            AppError::not_found(format!("agent {agent_id}"))
+        });
     }
     let reason = match dispute {
         Some(r) => Some(text("reason", Some(r))?),
@@ -80,19 +84,33 @@ pub fn resolve(conn: &mut PgConnection, who: &Principal, id: i64, note: Option<&
     let entry_id = match adjustment_id {
         None => None,
         Some(a) => {
-            let adj = crate::ledger::adjustments::find(conn, who.brand_id, a)?.ok_or_else(|| AppError::unprocessable("unknown_adjustment", format!("adjustment {a} does not exist")))?;
+            let adj = crate::ledger::adjustments::find(conn, who.brand_id, a)?
+                .ok_or_else(|| AppError::unprocessable("unknown_adjustment", format!("adjustment {a} does not exist")))?;
             if adj.agent_id != current.agent_id {
-                return Err(AppError::unprocessable("adjustment_mismatch", format!("adjustment {a} is for agent {}, the dispute is agent {}'s", adj.agent_id, current.agent_id)));
+                return Err(AppError::unprocessable(
+                    "adjustment_mismatch",
+                    format!("adjustment {a} is for agent {}, the dispute is agent {}'s", adj.agent_id, current.agent_id),
+                ));
             }
             if adj.status != "approved" {
-                return Err(AppError::conflict("adjustment_not_approved", format!("adjustment {a} is {}: a second staff member must approve it before it settles a dispute", adj.status)));
+                return Err(AppError::conflict(
+                    "adjustment_not_approved",
+                    format!("adjustment {a} is {}: a second staff member must approve it before it settles a dispute", adj.status),
+                ));
             }
             adj.entry_id
         }
     };
     let review = reviews::resolve(conn, who.brand_id, id, &note, &who.actor(), entry_id, adjustment_id)?
         .ok_or_else(|| AppError::conflict("not_disputed", format!("dispute {id} was resolved meanwhile")))?;
-    crate::audit::record(conn, who, "dispute.resolve", format!("dispute:{id}"), None, Some(serde_json::json!({ "note": note, "adjustment_id": adjustment_id })))?;
+    crate::audit::record(
+        conn,
+        who,
+        "dispute.resolve",
+        format!("dispute:{id}"),
+        None,
+        Some(serde_json::json!({ "note": note, "adjustment_id": adjustment_id })),
+    )?;
     Ok(review)
 }
 

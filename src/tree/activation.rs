@@ -21,7 +21,8 @@ pub fn initial_status(conn: &mut PgConnection, brand_id: i64, tier_id: i64) -> R
 }
 
 fn threshold(conn: &mut PgConnection, brand_id: i64, tier_id: i64) -> Result<Option<Decimal>, AppError> {
-    let min: Option<Option<Decimal>> = tiers::table.filter(tiers::brand_id.eq(brand_id)).filter(tiers::id.eq(tier_id)).select(tiers::min_first_order).first(conn).optional()?;
+    let min: Option<Option<Decimal>> =
+        tiers::table.filter(tiers::brand_id.eq(brand_id)).filter(tiers::id.eq(tier_id)).select(tiers::min_first_order).first(conn).optional()?;
     Ok(min.flatten().filter(|m| *m > Decimal::ZERO))
 }
 
@@ -97,6 +98,13 @@ pub fn waive(conn: &mut PgConnection, who: &Principal, id: i64, reason: &str) ->
         return Err(AppError::conflict("not_pending", format!("agent {id} is {}, not waiting for activation", agent.status)));
     }
     activate(conn, who.brand_id, id, &who.actor(), &format!("免首批进货 waived: {reason}"))?;
-    crate::audit::record(conn, who, "agent.activate", format!("agent:{id}"), Some(serde_json::json!({ "status": "pending_activation" })), Some(serde_json::json!({ "status": "active", "reason": reason })))?;
+    crate::audit::record(
+        conn,
+        who,
+        "agent.activate",
+        format!("agent:{id}"),
+        Some(serde_json::json!({ "status": "pending_activation" })),
+        Some(serde_json::json!({ "status": "active", "reason": reason })),
+    )?;
     super::get(conn, who, id)
 }

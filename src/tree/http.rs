@@ -110,15 +110,8 @@ pub async fn downline(state: web::Data<AppState>, who: Principal, id: web::Path<
     let params = params.into_inner();
     let page = PageQuery { limit: params.limit, cursor: params.cursor };
     let (id, limit) = (id.into_inner(), page.limit()?);
-    let after = page
-        .cursor()?
-        .map(|c| {
-            c.split('.')
-                .map(str::parse::<i64>)
-                .collect::<Result<Vec<_>, _>>()
-                .map_err(|_| crate::pagination::bad_cursor())
-        })
-        .transpose()?;
+    let after =
+        page.cursor()?.map(|c| c.split('.').map(str::parse::<i64>).collect::<Result<Vec<_>, _>>().map_err(|_| crate::pagination::bad_cursor())).transpose()?;
     let query = DownlineQuery { max_depth: params.max_depth, tier_id: params.tier_id };
     let rows = transaction(state.reads(), move |conn| super::downline(conn, &who, id, &query, after, limit + 1)).await?;
     let page = Page::from_rows(rows, limit, |(_, path)| path.iter().map(i64::to_string).collect::<Vec<_>>().join("."));
@@ -199,7 +192,12 @@ pub async fn events(state: web::Data<AppState>, who: Principal, id: web::Path<i6
 #[utoipa::path(post, tag = "tree", params(("id" = i64, Path)), request_body = super::activation::WaiveRequest,
     responses((status = 200, body = Agent), (status = 400, description = "reason_required"), (status = 404), (status = 409, description = "not_pending")), security(("bearer" = [])))]
 #[post("/agents/{id}/activate")]
-pub async fn activate(state: web::Data<AppState>, who: Principal, id: web::Path<i64>, body: web::Json<super::activation::WaiveRequest>) -> Result<HttpResponse, AppError> {
+pub async fn activate(
+    state: web::Data<AppState>,
+    who: Principal,
+    id: web::Path<i64>,
+    body: web::Json<super::activation::WaiveRequest>,
+) -> Result<HttpResponse, AppError> {
     let (id, body) = (id.into_inner(), body.into_inner());
     let agent = crate::db::transaction(&state.pool, move |conn| super::activation::waive(conn, &who, id, &body.reason)).await?;
     Ok(HttpResponse::Ok().json(agent))

@@ -3,6 +3,8 @@
 
 pub mod activation;
 pub mod http;
+mod positions;
+pub use positions::{places, Place};
 mod lookup;
 pub mod store;
 
@@ -160,7 +162,11 @@ pub fn create_as(conn: &mut PgConnection, who: &Principal, req: &NewAgentRequest
         None => hash_password(&req.password)?,
     };
     let status = activation::initial_status(conn, who.brand_id, req.tier_id)?;
-    let row = store::insert(conn, who.brand_id, &store::NewAgent { name, phone, tier_id: req.tier_id, parent: parent.as_ref(), sponsor_id, password_hash: &hash, joined_at, status })?;
+    let row = store::insert(
+        conn,
+        who.brand_id,
+        &store::NewAgent { name, phone, tier_id: req.tier_id, parent: parent.as_ref(), sponsor_id, password_hash: &hash, joined_at, status },
+    )?;
     store::record_event(conn, who.brand_id, row.id, "joined", None, row.parent_id.map(|p| p.to_string()), &who.actor(), joined_at)?;
     let agent: Agent = row.into();
     crate::recruiting::certificates::sync(conn, who.brand_id, agent.id)?;
@@ -263,7 +269,9 @@ pub fn downline(
     let filter = SubtreeFilter { max_abs_depth: q.max_depth.map(|d| base.saturating_add(d)), tier_id: q.tier_id };
     let rows = match filter {
         // depth alone: skip past the subtrees below the limit
-        SubtreeFilter { max_abs_depth: Some(depth), tier_id: None } => store::subtree_page_to_depth(conn, who.brand_id, &root.path, depth, after.as_deref(), limit)?,
+        SubtreeFilter { max_abs_depth: Some(depth), tier_id: None } => {
+            store::subtree_page_to_depth(conn, who.brand_id, &root.path, depth, after.as_deref(), limit)?
+        }
         // with a tier (matches may be sparse among the shallow agents): one filtered range scan
         _ => store::subtree_page(conn, who.brand_id, &root.path, &filter, after.as_deref(), limit)?,
     };
@@ -315,7 +323,14 @@ pub fn move_agent(conn: &mut PgConnection, who: &Principal, id: i64, new_parent:
     }
     store::move_subtree(conn, who.brand_id, id, &agent.path, parent.as_ref())?;
     store::record_move(conn, who.brand_id, id, agent.parent_id, new_parent, &who.actor(), Utc::now(), reason)?;
-    crate::audit::record(conn, who, "agent.move", format!("agent:{id}"), Some(serde_json::json!({ "parent_id": agent.parent_id })), Some(serde_json::json!({ "parent_id": new_parent, "reason": reason })))?;
+    crate::audit::record(
+        conn,
+        who,
+        "agent.move",
+        format!("agent:{id}"),
+        Some(serde_json::json!({ "parent_id": agent.parent_id })),
+        Some(serde_json::json!({ "parent_id": new_parent, "reason": reason })),
+    )?;
     get(conn, who, id)
 }
 
@@ -342,7 +357,14 @@ pub(crate) fn retier(conn: &mut PgConnection, who: &Principal, agent: &store::Ag
     store::set_tier(conn, who.brand_id, id, tier_id)?;
     store::record_event(conn, who.brand_id, id, "tier_changed", Some(agent.tier_id.to_string()), Some(tier_id.to_string()), &who.actor(), Utc::now())?;
     crate::recruiting::certificates::sync(conn, who.brand_id, id)?;
-    crate::audit::record(conn, who, action, format!("agent:{id}"), Some(serde_json::json!({ "tier_id": agent.tier_id })), Some(serde_json::json!({ "tier_id": tier_id })))
+    crate::audit::record(
+        conn,
+        who,
+        action,
+        format!("agent:{id}"),
+        Some(serde_json::json!({ "tier_id": agent.tier_id })),
+        Some(serde_json::json!({ "tier_id": tier_id })),
+    )
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
@@ -370,7 +392,14 @@ pub fn change_status(conn: &mut PgConnection, who: &Principal, id: i64, status: 
         store::set_status(conn, who.brand_id, id, status)?;
         store::record_event(conn, who.brand_id, id, "status_changed", Some(agent.status.clone()), Some(status.into()), &who.actor(), Utc::now())?;
         crate::recruiting::certificates::sync(conn, who.brand_id, id)?;
-        crate::audit::record(conn, who, "agent.status", format!("agent:{id}"), Some(serde_json::json!({ "status": agent.status })), Some(serde_json::json!({ "status": status })))?;
+        crate::audit::record(
+            conn,
+            who,
+            "agent.status",
+            format!("agent:{id}"),
+            Some(serde_json::json!({ "status": agent.status })),
+            Some(serde_json::json!({ "status": status })),
+        )?;
         if status != "active" {
             crate::recruiting::upgrades::void_pending(conn, who.brand_id, id, &who.actor(), "the agent was suspended")?;
         }
@@ -388,4 +417,3 @@ pub fn events(conn: &mut PgConnection, who: &Principal, id: i64) -> Result<Vec<A
     visible(conn, who, id)?;
     store::events(conn, who.brand_id, id)
 }
-

@@ -332,7 +332,16 @@ pub fn record_event(
 }
 
 /// A move with the reason HQ gave.
-pub fn record_move(conn: &mut PgConnection, brand_id: i64, agent_id: i64, old: Option<i64>, new: Option<i64>, actor: &str, at: DateTime<Utc>, reason: Option<&str>) -> Result<(), AppError> {
+pub fn record_move(
+    conn: &mut PgConnection,
+    brand_id: i64,
+    agent_id: i64,
+    old: Option<i64>,
+    new: Option<i64>,
+    actor: &str,
+    at: DateTime<Utc>,
+    reason: Option<&str>,
+) -> Result<(), AppError> {
     diesel::insert_into(agent_events::table)
         .values((
             agent_events::brand_id.eq(brand_id),
@@ -358,7 +367,16 @@ pub fn events(conn: &mut PgConnection, brand_id: i64, agent_id: i64) -> Result<V
 }
 
 /// A status change with the reason for it (an activation: the threshold reached, or waived).
-pub fn record_status_with_reason(conn: &mut PgConnection, brand_id: i64, agent_id: i64, old: &str, new: &str, actor: &str, at: DateTime<Utc>, reason: &str) -> Result<(), AppError> {
+pub fn record_status_with_reason(
+    conn: &mut PgConnection,
+    brand_id: i64,
+    agent_id: i64,
+    old: &str,
+    new: &str,
+    actor: &str,
+    at: DateTime<Utc>,
+    reason: &str,
+) -> Result<(), AppError> {
     diesel::insert_into(agent_events::table)
         .values((
             agent_events::brand_id.eq(brand_id),

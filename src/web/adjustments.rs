@@ -47,7 +47,13 @@ pub async fn page(state: web::Data<AppState>, user: ConsoleUser, f: web::Query<F
     })
     .await?;
     let tz = zone(&tz);
-    let rows = rows.into_iter().map(|a| { let at = local(&a.adjustment.made_at, &tz); (a, at) }).collect();
+    let rows = rows
+        .into_iter()
+        .map(|a| {
+            let at = local(&a.adjustment.made_at, &tz);
+            (a, at)
+        })
+        .collect();
     super::html(&AdjustmentsPage { csrf: user.csrf, idem: form_key(), f, me: user.who.user_id().unwrap_or_default(), categories: CATEGORIES, rows })
 }
 
@@ -85,7 +91,9 @@ pub async fn create(state: web::Data<AppState>, user: ConsoleUser, form: web::Fo
     // one adjustment per form, however often it is sent
     let key = crate::idempotency::IdempotencyKey(Some(form.idem.clone()).filter(|k| !k.is_empty() && k.len() <= 200));
     crate::db::transaction(&state.pool, move |conn| {
-        crate::idempotency::once(conn, &who, &key, "POST /adjustments", &new, actix_web::http::StatusCode::CREATED, |conn| crate::ledger::adjustments::create(conn, &who, &new))
+        crate::idempotency::once(conn, &who, &key, "POST /adjustments", &new, actix_web::http::StatusCode::CREATED, |conn| {
+            crate::ledger::adjustments::create(conn, &who, &new)
+        })
     })
     .await?;
     Ok(super::see_other("/console/adjustments?status=requested"))

@@ -74,12 +74,25 @@ pub async fn page(state: web::Data<AppState>, user: ConsoleUser, id: web::Path<i
     let page = AgentPage {
         csrf: user.csrf,
         tier: tier_name(agent.tier_id),
-        upline: upline.into_iter().rev().map(|a| { let t = tier_name(a.tier_id); (a, t) }).collect(),
+        upline: upline
+            .into_iter()
+            .rev()
+            .map(|a| {
+                let t = tier_name(a.tier_id);
+                (a, t)
+            })
+            .collect(),
         team,
         team_by_tier,
         stock,
         wallet,
-        orders: orders.into_iter().map(|o| { let at = super::format::local(&o.placed_at, &tz_parsed); (o, at) }).collect(),
+        orders: orders
+            .into_iter()
+            .map(|o| {
+                let at = super::format::local(&o.placed_at, &tz_parsed);
+                (o, at)
+            })
+            .collect(),
         earnings,
         events: events.into_iter().map(|e| (e.at.with_timezone(&tz_parsed).format("%Y-%m-%d %H:%M").to_string(), e)).collect(),
         agent,

@@ -73,14 +73,24 @@ pub async fn create(state: web::Data<AppState>, user: ConsoleUser, form: web::Fo
     let form = form.into_inner();
     user.check_csrf(&form.csrf)?;
     let tier_id = form.tier_id.trim().parse().map_err(|_| PageError(AppError::validation("请选择等级 choose a tier")))?;
-    let req = NewAgentRequest { name: form.name, phone: form.phone, tier_id, parent_id: optional_id("上级 parent", &form.parent_id)?, password: form.password, joined_at: None };
+    let req = NewAgentRequest {
+        name: form.name,
+        phone: form.phone,
+        tier_id,
+        parent_id: optional_id("上级 parent", &form.parent_id)?,
+        password: form.password,
+        joined_at: None,
+    };
     let key = IdempotencyKey(Some(form.idem).filter(|k| !k.is_empty() && k.len() <= 200));
     let who = user.who;
     let stored = crate::db::transaction(&state.pool, move |conn| {
         crate::idempotency::once(conn, &who, &key, "POST /agents", &req, actix_web::http::StatusCode::CREATED, |conn| crate::tree::create(conn, &who, &req))
     })
     .await?;
-    let id = serde_json::from_str::<serde_json::Value>(&stored.body).ok().and_then(|v| v["id"].as_i64()).ok_or_else(|| PageError(AppError::internal("created agent has no id")))?;
+    let id = serde_json::from_str::<serde_json::Value>(&stored.body)
+        .ok()
+        .and_then(|v| v["id"].as_i64())
+        .ok_or_else(|| PageError(AppError::internal("created agent has no id")))?;
     Ok(to(format!("/console/agents/{id}")))
 }
 
@@ -167,11 +177,16 @@ pub async fn move_confirm(state: web::Data<AppState>, user: ConsoleUser, id: web
     let (agent, downline, from, to) = crate::db::read(&state.pool, move |conn| {
         let agent = crate::tree::get(conn, &who, id)?;
         let from = agent.parent_id.map(|p| crate::tree::get(conn, &who, p)).transpose()?;
-        let to = new_parent.map(|p| crate::tree::get(conn, &who, p).map_err(|_| AppError::validation(format!("新上级 #{p} 不存在 parent agent {p} does not exist")))).transpose()?;
+        let to = new_parent
+            .map(|p| crate::tree::get(conn, &who, p).map_err(|_| AppError::validation(format!("新上级 #{p} 不存在 parent agent {p} does not exist"))))
+            .transpose()?;
         if let Some(p) = new_parent {
             // refused here already, not only when confirmed: under itself or its own team
             if crate::tree::visible(conn, &who, p)?.path.contains(&id) {
-                return Err(AppError::conflict("cycle", format!("代理 #{p} 在 #{id} 的团队中，不能作为其上级 agent {p} is in the team of agent {id}; moving {id} under it would make a cycle")));
+                return Err(AppError::conflict(
+                    "cycle",
+                    format!("代理 #{p} 在 #{id} 的团队中，不能作为其上级 agent {p} is in the team of agent {id}; moving {id} under it would make a cycle"),
+                ));
             }
         }
         Ok((agent, crate::tree::subtree_size(conn, &who, id)?, from, to))

@@ -44,7 +44,8 @@ pub async fn page(state: web::Data<AppState>, user: ConsoleUser, f: web::Query<F
     let rows = rows
         .into_iter()
         .map(|a| {
-            let (inviter, tier, at) = (names.get(&a.inviter_id).cloned().unwrap_or_default(), tiers.get(&a.tier_id).cloned().unwrap_or_default(), local(&a.created_at, &tz));
+            let (inviter, tier, at) =
+                (names.get(&a.inviter_id).cloned().unwrap_or_default(), tiers.get(&a.tier_id).cloned().unwrap_or_default(), local(&a.created_at, &tz));
             (a, inviter, tier, at)
         })
         .collect();
@@ -74,6 +75,7 @@ pub async fn certificate(state: web::Data<AppState>, user: ConsoleUser, req: Htt
     let (who, id, base) = (user.who, id.into_inner(), crate::recruiting::http::base_url(&req));
     let c = crate::db::transaction(&state.pool, move |conn| crate::recruiting::certificates::of_agent(conn, &who, id, &base)).await?;
     let tz = chrono_tz::Asia::Shanghai;
-    let (from, until) = (c.valid_from.with_timezone(&tz).format("%Y年%m月%d日").to_string(), c.valid_until.with_timezone(&tz).format("%Y年%m月%d日").to_string());
+    let (from, until) =
+        (c.valid_from.with_timezone(&tz).format("%Y年%m月%d日").to_string(), c.valid_until.with_timezone(&tz).format("%Y年%m月%d日").to_string());
     super::html(&super::portal::recruit::CertificatePage { back: format!("/console/agents/{id}"), c, from, until })
 }

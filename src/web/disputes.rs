@@ -40,7 +40,14 @@ pub async fn page(state: web::Data<AppState>, user: ConsoleUser, f: web::Query<F
     })
     .await?;
     let tz = zone(&tz);
-    let rows = rows.into_iter().map(|r| { let n = names.get(&r.agent_id).cloned().unwrap_or_default(); let at = local(&r.reviewed_at, &tz); (r, n, at) }).collect();
+    let rows = rows
+        .into_iter()
+        .map(|r| {
+            let n = names.get(&r.agent_id).cloned().unwrap_or_default();
+            let at = local(&r.reviewed_at, &tz);
+            (r, n, at)
+        })
+        .collect();
     super::html(&DisputesPage { csrf: user.csrf, status, rows })
 }
 
@@ -59,7 +66,11 @@ pub async fn resolve(state: web::Data<AppState>, user: ConsoleUser, id: web::Pat
     let form = form.into_inner();
     user.check_csrf(&form.csrf)?;
     let adj = form.adjustment_id.trim();
-    let adjustment_id = if adj.is_empty() { None } else { Some(adj.parse::<i64>().map_err(|_| PageError(AppError::validation("调整单号必须是数字 the adjustment must be a number")))?) };
+    let adjustment_id = if adj.is_empty() {
+        None
+    } else {
+        Some(adj.parse::<i64>().map_err(|_| PageError(AppError::validation("调整单号必须是数字 the adjustment must be a number")))?)
+    };
     let (who, id) = (user.who, id.into_inner());
     crate::db::transaction(&state.pool, move |conn| crate::settlement::reviews::resolve(conn, &who, id, Some(&form.note), adjustment_id)).await?;
     Ok(super::see_other("/console/disputes"))

@@ -39,7 +39,10 @@ pub async fn login_submit(state: web::Data<AppState>, req: HttpRequest, form: we
     let again = |message: String| LoginPage { brand: &form.brand, login: &form.login, message: Some(message) };
     if let Some(ip) = req.peer_addr().map(|a| a.ip()) {
         if let Err(secs) = state.login_limit.check(ip) {
-            return render(actix_web::http::StatusCode::TOO_MANY_REQUESTS, again(format!("登录太频繁，请 {secs} 秒后再试。 Too many logins; try again in {secs} s.")));
+            return render(
+                actix_web::http::StatusCode::TOO_MANY_REQUESTS,
+                again(format!("登录太频繁，请 {secs} 秒后再试。 Too many logins; try again in {secs} s.")),
+            );
         }
     }
     let (brand, login, password) = (form.brand.trim().to_owned(), form.login.trim().to_owned(), form.password.clone());
@@ -56,12 +59,18 @@ pub async fn login_submit(state: web::Data<AppState>, req: HttpRequest, form: we
             // an agent's login opens no console session
             let brand_id = session.token.split('.').next().and_then(|b| b.parse::<i64>().ok()).unwrap_or_default();
             crate::db::read(&state.pool, move |conn| crate::auth::logout(conn, brand_id, &session.token)).await?;
-            render(actix_web::http::StatusCode::FORBIDDEN, again("总部后台仅供总部员工使用；代理请使用代理端。 The console is for HQ staff; agents use the agent portal.".into()))
+            render(
+                actix_web::http::StatusCode::FORBIDDEN,
+                again("总部后台仅供总部员工使用；代理请使用代理端。 The console is for HQ staff; agents use the agent portal.".into()),
+            )
         }
-        LoginOutcome::BadCredentials => render(actix_web::http::StatusCode::UNAUTHORIZED, again("品牌、账号或密码不对。 Wrong brand, login or password.".into())),
-        LoginOutcome::Throttled { retry_after_secs } => {
-            render(actix_web::http::StatusCode::TOO_MANY_REQUESTS, again(format!("失败次数过多，请 {retry_after_secs} 秒后再试。 Too many failed logins; try again in {retry_after_secs} s.")))
+        LoginOutcome::BadCredentials => {
+            render(actix_web::http::StatusCode::UNAUTHORIZED, again("品牌、账号或密码不对。 Wrong brand, login or password.".into()))
         }
+        LoginOutcome::Throttled { retry_after_secs } => render(
+            actix_web::http::StatusCode::TOO_MANY_REQUESTS,
+            again(format!("失败次数过多，请 {retry_after_secs} 秒后再试。 Too many failed logins; try again in {retry_after_secs} s.")),
+        ),
     }
 }
 

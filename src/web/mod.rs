@@ -7,29 +7,29 @@
 //! agent's session never opens a console page.
 
 mod adjustments;
-mod applications;
-mod upgrades;
 mod agent;
 mod agent_actions;
 mod agents;
+mod applications;
 mod customers;
 mod dashboard;
-mod growth;
 mod disputes;
 pub(crate) mod format;
+mod growth;
 mod login;
 mod orders;
 mod plan;
 pub mod portal;
-mod reports;
 mod products;
 mod public;
+mod reports;
 pub(crate) mod session;
 mod settings;
+mod settlement;
 mod staff;
 mod stock;
 mod tree;
-mod settlement;
+mod upgrades;
 mod withdrawals;
 
 use actix_web::http::header;
@@ -150,7 +150,11 @@ struct LangQuery {
 #[get("/console/lang")]
 async fn lang(req: actix_web::HttpRequest, q: web::Query<LangQuery>) -> HttpResponse {
     let value = if q.to == "en" { "en" } else { "zh" };
-    let cookie = actix_web::cookie::Cookie::build("al_lang", value).path("/").same_site(actix_web::cookie::SameSite::Lax).max_age(actix_web::cookie::time::Duration::days(365)).finish();
+    let cookie = actix_web::cookie::Cookie::build("al_lang", value)
+        .path("/")
+        .same_site(actix_web::cookie::SameSite::Lax)
+        .max_age(actix_web::cookie::time::Duration::days(365))
+        .finish();
     // back where the switch was clicked, if that was a console page of this site
     let back = req
         .headers()

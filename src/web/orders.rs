@@ -91,7 +91,11 @@ pub async fn list(state: web::Data<AppState>, user: ConsoleUser, f: web::Query<F
         .into_iter()
         .map(|o| Row {
             at: local(&o.placed_at, &tz),
-            buyer: if o.kind == "retail" { o.customer.as_ref().map_or_else(|| "顾客 Customer".to_owned(), |c| format!("顾客 {}", c.name)) } else { who_name(&names, o.buyer_id) },
+            buyer: if o.kind == "retail" {
+                o.customer.as_ref().map_or_else(|| "顾客 Customer".to_owned(), |c| format!("顾客 {}", c.name))
+            } else {
+                who_name(&names, o.buyer_id)
+            },
             seller: who_name(&names, o.seller_id),
             skus: o.lines.iter().map(|l| format!("{} × {}", l.sku, l.qty)).collect::<Vec<_>>().join(", "),
             order: o,
@@ -143,7 +147,11 @@ pub async fn page(state: web::Data<AppState>, user: ConsoleUser, id: web::Path<i
         csrf: user.csrf,
         idem: form_key(),
         at: local(&order.placed_at, &zone(&tz)),
-        buyer: if order.kind == "retail" { order.customer.as_ref().map_or_else(|| "顾客 Customer".to_owned(), |c| format!("顾客 {}", c.name)) } else { who_name(&names, order.buyer_id) },
+        buyer: if order.kind == "retail" {
+            order.customer.as_ref().map_or_else(|| "顾客 Customer".to_owned(), |c| format!("顾客 {}", c.name))
+        } else {
+            who_name(&names, order.buyer_id)
+        },
         seller: who_name(&names, order.seller_id),
         refundable: order.lines.iter().any(|l| l.refunded_qty < i64::from(l.qty)),
         cuts,
@@ -155,7 +163,12 @@ pub async fn page(state: web::Data<AppState>, user: ConsoleUser, id: web::Path<i
 
 /// The refund form: `csrf`, `idem`, and `qty_<line_no>` for every line (0 or empty: none).
 #[post("/console/orders/{id}/refunds")]
-pub async fn refund(state: web::Data<AppState>, user: ConsoleUser, id: web::Path<i64>, form: web::Form<HashMap<String, String>>) -> Result<HttpResponse, PageError> {
+pub async fn refund(
+    state: web::Data<AppState>,
+    user: ConsoleUser,
+    id: web::Path<i64>,
+    form: web::Form<HashMap<String, String>>,
+) -> Result<HttpResponse, PageError> {
     let id = id.into_inner();
     let form = form.into_inner();
     user.check_csrf(form.get("csrf").map_or("", String::as_str))?;
@@ -172,7 +185,8 @@ pub async fn refund(state: web::Data<AppState>, user: ConsoleUser, id: web::Path
         if raw.is_empty() || raw == "0" {
             continue;
         }
-        let qty: i64 = raw.parse().map_err(|_| PageError(AppError::validation(format!("退款数量必须是整数 refund quantity of {} must be a whole number", l.sku))))?;
+        let qty: i64 =
+            raw.parse().map_err(|_| PageError(AppError::validation(format!("退款数量必须是整数 refund quantity of {} must be a whole number", l.sku))))?;
         lines.push(PurchaseLine { sku: l.sku.clone(), qty });
     }
     if lines.is_empty() {

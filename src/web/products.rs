@@ -4,7 +4,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use actix_web::http::{StatusCode};
+use actix_web::http::StatusCode;
 use actix_web::{get, post, web, HttpResponse};
 use askama::Template;
 use rust_decimal::Decimal;
@@ -61,7 +61,9 @@ impl RowView {
 #[get("/console/products")]
 pub async fn page(state: web::Data<AppState>, user: ConsoleUser) -> Result<HttpResponse, PageError> {
     let brand_id = user.who.brand_id;
-    let (tiers, products) = crate::db::read(&state.pool, move |conn| Ok((crate::catalog::list_tiers(conn, brand_id)?, crate::catalog::load_products(conn, brand_id, None, 1000)?))).await?;
+    let (tiers, products) =
+        crate::db::read(&state.pool, move |conn| Ok((crate::catalog::list_tiers(conn, brand_id)?, crate::catalog::load_products(conn, brand_id, None, 1000)?)))
+            .await?;
     let rows = products.into_iter().map(|p| RowView::new(user.csrf.clone(), tiers.clone(), p)).collect();
     super::html(&ProductsPage { csrf: user.csrf, idem: form_key(), tier_idem: form_key(), tiers, rows })
 }
@@ -94,12 +96,21 @@ fn cycle_of(form: &HashMap<String, String>) -> Result<Option<i32>, AppError> {
 
 fn floor_of(form: &HashMap<String, String>) -> Result<Option<Decimal>, AppError> {
     let raw = form.get("retail_floor").map_or("", |s| s.trim());
-    if raw.is_empty() { Ok(None) } else { money("控价 floor", raw).map(Some) }
+    if raw.is_empty() {
+        Ok(None)
+    } else {
+        money("控价 floor", raw).map(Some)
+    }
 }
 
 /// Saves one row (htmx): the row comes back, saved or with its validation message (422).
 #[post("/console/products/{sku}")]
-pub async fn save(state: web::Data<AppState>, user: ConsoleUser, sku: web::Path<String>, form: web::Form<HashMap<String, String>>) -> Result<HttpResponse, PageError> {
+pub async fn save(
+    state: web::Data<AppState>,
+    user: ConsoleUser,
+    sku: web::Path<String>,
+    form: web::Form<HashMap<String, String>>,
+) -> Result<HttpResponse, PageError> {
     let (sku, form) = (sku.into_inner(), form.into_inner());
     user.check_csrf(form.get("csrf").map_or("", String::as_str))?;
     let brand_id = user.who.brand_id;
@@ -137,7 +148,12 @@ pub async fn save(state: web::Data<AppState>, user: ConsoleUser, sku: web::Path<
 
 /// 上下架 from the matrix.
 #[post("/console/products/{sku}/sale")]
-pub async fn sale(state: web::Data<AppState>, user: ConsoleUser, sku: web::Path<String>, form: web::Form<HashMap<String, String>>) -> Result<HttpResponse, PageError> {
+pub async fn sale(
+    state: web::Data<AppState>,
+    user: ConsoleUser,
+    sku: web::Path<String>,
+    form: web::Form<HashMap<String, String>>,
+) -> Result<HttpResponse, PageError> {
     let (sku, form) = (sku.into_inner(), form.into_inner());
     user.check_csrf(form.get("csrf").map_or("", String::as_str))?;
     let on_sale = form.get("on_sale").is_some_and(|v| v == "true");
@@ -173,9 +189,14 @@ pub async fn create(state: web::Data<AppState>, user: ConsoleUser, form: web::Fo
 pub async fn create_tier(state: web::Data<AppState>, user: ConsoleUser, form: web::Form<HashMap<String, String>>) -> Result<HttpResponse, PageError> {
     let form = form.into_inner();
     user.check_csrf(form.get("csrf").map_or("", String::as_str))?;
-    let rank: i32 = form.get("rank").map_or("", |s| s.trim()).parse().map_err(|_| PageError(AppError::validation("级别必须是整数 rank must be a whole number")))?;
+    let rank: i32 =
+        form.get("rank").map_or("", |s| s.trim()).parse().map_err(|_| PageError(AppError::validation("级别必须是整数 rank must be a whole number")))?;
     let min = form.get("min_first_order").map_or("", |s| s.trim());
-    let input = TierInput { rank, name: form.get("name").cloned().unwrap_or_default(), min_first_order: if min.is_empty() { None } else { Some(money("首单门槛 first order", min)?) } };
+    let input = TierInput {
+        rank,
+        name: form.get("name").cloned().unwrap_or_default(),
+        min_first_order: if min.is_empty() { None } else { Some(money("首单门槛 first order", min)?) },
+    };
     let key = IdempotencyKey(form.get("idem").filter(|k| !k.is_empty() && k.len() <= 200).cloned());
     let who = user.who;
     crate::db::transaction(&state.pool, move |conn| {

@@ -54,11 +54,36 @@ pub async fn join(state: web::Data<AppState>, req: HttpRequest, code: web::Path<
     })
     .await?;
     let Some((brand, inviter, tiers)) = info else {
-        let p = JoinPage { code, brand: String::new(), inviter: String::new(), tiers: vec![], progress, can_apply: false, problem: "这个邀请链接已失效，请向邀请人要新的链接。 This invite link is not valid any more; ask for a new one.".into(), name: String::new(), phone: String::new(), wechat: String::new() };
+        let p = JoinPage {
+            code,
+            brand: String::new(),
+            inviter: String::new(),
+            tiers: vec![],
+            progress,
+            can_apply: false,
+            problem: "这个邀请链接已失效，请向邀请人要新的链接。 This invite link is not valid any more; ask for a new one.".into(),
+            name: String::new(),
+            phone: String::new(),
+            wechat: String::new(),
+        };
         return page(StatusCode::NOT_FOUND, &p);
     };
     let can_apply = progress.as_ref().is_none_or(|p| p.status == "expired" || p.status == "rejected");
-    page(StatusCode::OK, &JoinPage { code, brand, inviter, tiers, progress, can_apply, problem: String::new(), name: String::new(), phone: String::new(), wechat: String::new() })
+    page(
+        StatusCode::OK,
+        &JoinPage {
+            code,
+            brand,
+            inviter,
+            tiers,
+            progress,
+            can_apply,
+            problem: String::new(),
+            name: String::new(),
+            phone: String::new(),
+            wechat: String::new(),
+        },
+    )
 }
 
 #[derive(Debug, Deserialize)]
@@ -81,7 +106,18 @@ pub async fn apply(state: web::Data<AppState>, req: HttpRequest, code: web::Path
     let again = |problem: String, info: Option<(String, String, Vec<(i64, String)>)>, form: &JoinForm| {
         let can_apply = info.is_some();
         let (brand, inviter, tiers) = info.unwrap_or_default();
-        JoinPage { code: code.clone(), brand, inviter, tiers, progress: None, can_apply, problem, name: form.name.clone(), phone: form.phone.clone(), wechat: form.wechat.clone() }
+        JoinPage {
+            code: code.clone(),
+            brand,
+            inviter,
+            tiers,
+            progress: None,
+            can_apply,
+            problem,
+            name: form.name.clone(),
+            phone: form.phone.clone(),
+            wechat: form.wechat.clone(),
+        }
     };
     let c = code.clone();
     let info = crate::db::read(&state.pool, move |conn| crate::recruiting::applications::join_info(conn, &c)).await?;
@@ -91,11 +127,19 @@ pub async fn apply(state: web::Data<AppState>, req: HttpRequest, code: web::Path
     let Ok(tier_id) = form.tier_id.trim().parse::<i64>() else {
         return page(StatusCode::UNPROCESSABLE_ENTITY, &again("请选择申请的等级 choose a tier".into(), info, &form));
     };
-    let body = ApplicationRequest { code: code.clone(), name: form.name.clone(), phone: form.phone.clone(), wechat: Some(form.wechat.clone()), tier_id, password: form.password.clone() };
+    let body = ApplicationRequest {
+        code: code.clone(),
+        name: form.name.clone(),
+        phone: form.phone.clone(),
+        wechat: Some(form.wechat.clone()),
+        tier_id,
+        password: form.password.clone(),
+    };
     let source = crate::auth::source_of(&req);
     match crate::db::transaction(&state.pool, move |conn| crate::recruiting::applications::apply(conn, &body, &source)).await {
         Ok(created) => {
-            let cookie = Cookie::build(APPLICATION_COOKIE, format!("{}.{}", created.id, created.token)).path("/join").http_only(true).same_site(SameSite::Lax).finish();
+            let cookie =
+                Cookie::build(APPLICATION_COOKIE, format!("{}.{}", created.id, created.token)).path("/join").http_only(true).same_site(SameSite::Lax).finish();
             Ok(HttpResponse::SeeOther().insert_header((header::LOCATION, format!("/join/{code}"))).cookie(cookie).finish())
         }
         Err(e) if actix_web::ResponseError::status_code(&e).is_client_error() => page(actix_web::ResponseError::status_code(&e), &again(e.detail, info, &form)),
@@ -130,6 +174,10 @@ pub async fn verify(state: web::Data<AppState>, req: HttpRequest, q: web::Query<
     let n = number.clone();
     let found = crate::db::read(&state.pool, move |conn| crate::recruiting::certificates::check(conn, &n)).await?;
     let until = found.as_ref().map(|c| c.valid_until.with_timezone(&chrono_tz::Asia::Shanghai).format("%Y-%m-%d").to_string()).unwrap_or_default();
-    let problem = if found.is_none() { "查无此授权编号：请向品牌方核实。 No certificate has this number: check with the brand.".into() } else { String::new() };
+    let problem = if found.is_none() {
+        "查无此授权编号：请向品牌方核实。 No certificate has this number: check with the brand.".into()
+    } else {
+        String::new()
+    };
     page(if found.is_some() { StatusCode::OK } else { StatusCode::NOT_FOUND }, &VerifyPage { number, found, until, problem })
 }

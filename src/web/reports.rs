@@ -37,7 +37,11 @@ struct ReportsPage {
 #[get("/console/reports")]
 pub async fn page(state: web::Data<AppState>, user: ConsoleUser, f: web::Query<Filters>) -> Result<HttpResponse, PageError> {
     let f = f.into_inner();
-    let agent_id = if f.agent_id.trim().is_empty() { None } else { Some(f.agent_id.trim().parse::<i64>().map_err(|_| PageError(AppError::bad_request("invalid_query", "agent must be a number")))?) };
+    let agent_id = if f.agent_id.trim().is_empty() {
+        None
+    } else {
+        Some(f.agent_id.trim().parse::<i64>().map_err(|_| PageError(AppError::bad_request("invalid_query", "agent must be a number")))?)
+    };
     let scope = if f.scope == "self" { Scope::Own } else { Scope::Team };
     let (who, wanted) = (user.who, f.month.trim().to_owned());
     let (month, report, agent_split) = crate::db::read(&state.pool, move |conn| {

@@ -44,7 +44,9 @@ impl ConsoleUser {
         if sent.len() == self.csrf.len() && sent == self.csrf {
             Ok(())
         } else {
-            Err(PageError(AppError::forbidden("this form is stale or was not sent by the console (CSRF token missing or wrong); reload the page and try again")))
+            Err(PageError(AppError::forbidden(
+                "this form is stale or was not sent by the console (CSRF token missing or wrong); reload the page and try again",
+            )))
         }
     }
 }

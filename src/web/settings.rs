@@ -48,12 +48,18 @@ fn patch_of(form: &HashMap<String, String>) -> Result<SettingsPatch, AppError> {
     patch.insert("hq_stock_tracking".into(), form.get("hq_stock_tracking").is_some_and(|v| v == "1").into());
     let rules = ["withdrawal_min", "withdrawal_max", "fee_rate", "fee_min", "tax_rate"];
     if rules.iter().all(|k| form.contains_key(*k)) {
-        let w: serde_json::Map<String, serde_json::Value> = rules.iter().map(|k| (k.trim_start_matches("withdrawal_").to_owned(), text(k).unwrap_or_default())).collect();
+        let w: serde_json::Map<String, serde_json::Value> =
+            rules.iter().map(|k| (k.trim_start_matches("withdrawal_").to_owned(), text(k).unwrap_or_default())).collect();
         patch.insert("withdrawal".into(), serde_json::Value::Object(w));
     }
     let checks = ["ceiling_factor", "max_units_per_customer", "max_sellers_per_customer", "late_days"];
     if checks.iter().all(|k| form.contains_key(*k)) {
-        let whole = |k: &str| form.get(k).and_then(|v| v.trim().parse::<i64>().ok()).map(serde_json::Value::from).ok_or_else(|| AppError::validation(format!("{k} 必须是整数 must be a whole number")));
+        let whole = |k: &str| {
+            form.get(k)
+                .and_then(|v| v.trim().parse::<i64>().ok())
+                .map(serde_json::Value::from)
+                .ok_or_else(|| AppError::validation(format!("{k} 必须是整数 must be a whole number")))
+        };
         let r = serde_json::json!({
             "ceiling_factor": text("ceiling_factor").unwrap_or_default(),
             "max_units_per_customer": whole("max_units_per_customer")?,

@@ -33,7 +33,8 @@ struct MonthsPage {
 #[get("/console/settlement")]
 pub async fn months(state: web::Data<AppState>, user: ConsoleUser) -> Result<HttpResponse, PageError> {
     let who = user.who;
-    let (periods, tz) = crate::db::read(&state.pool, move |conn| Ok((crate::settlement::list(conn, &who)?, crate::brands::settings(conn, who.brand_id)?.timezone))).await?;
+    let (periods, tz) =
+        crate::db::read(&state.pool, move |conn| Ok((crate::settlement::list(conn, &who)?, crate::brands::settings(conn, who.brand_id)?.timezone))).await?;
     let tz = zone(&tz);
     let next_to_close = periods.iter().rev().find(|p| p.status == "open" && p.ended).map(|p| p.month.clone());
     let months = periods.into_iter().map(|p| MonthRow { closed_at: p.closed_at.as_ref().map(|c| local(c, &tz)).unwrap_or_default(), p }).collect();
@@ -107,9 +108,15 @@ struct StatementsPage {
 
 /// A closed month's statements by agent id, or those of the agents a search finds.
 #[get("/console/settlement/{month}")]
-pub async fn statements(state: web::Data<AppState>, user: ConsoleUser, month: web::Path<String>, f: web::Query<StatementFilters>) -> Result<HttpResponse, PageError> {
+pub async fn statements(
+    state: web::Data<AppState>,
+    user: ConsoleUser,
+    month: web::Path<String>,
+    f: web::Query<StatementFilters>,
+) -> Result<HttpResponse, PageError> {
     let (month, f) = (month.into_inner(), f.into_inner());
-    let after = if f.after.is_empty() { 0 } else { f.after.parse::<i64>().map_err(|_| PageError(AppError::bad_request("invalid_query", "after must be a number")))? };
+    let after =
+        if f.after.is_empty() { 0 } else { f.after.parse::<i64>().map_err(|_| PageError(AppError::bad_request("invalid_query", "after must be a number")))? };
     let (who, m, q) = (user.who, month.clone(), f.q.trim().to_owned());
     let (mut items, names) = crate::db::read(&state.pool, move |conn| {
         let items = if q.is_empty() {

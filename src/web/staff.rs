@@ -27,9 +27,16 @@ struct StaffPage {
 #[get("/console/staff")]
 pub async fn page(state: web::Data<AppState>, user: ConsoleUser) -> Result<HttpResponse, PageError> {
     let who = user.who;
-    let (rows, tz) = crate::db::read(&state.pool, move |conn| Ok((crate::auth::staff::list(conn, &who)?, crate::brands::settings(conn, who.brand_id)?.timezone))).await?;
+    let (rows, tz) =
+        crate::db::read(&state.pool, move |conn| Ok((crate::auth::staff::list(conn, &who)?, crate::brands::settings(conn, who.brand_id)?.timezone))).await?;
     let tz = zone(&tz);
-    let rows = rows.into_iter().map(|s| { let at = local(&s.created_at, &tz); (s, at) }).collect();
+    let rows = rows
+        .into_iter()
+        .map(|s| {
+            let at = local(&s.created_at, &tz);
+            (s, at)
+        })
+        .collect();
     super::html(&StaffPage { csrf: user.csrf, me: who.user_id().unwrap_or_default(), roles: ROLES, rows })
 }
 
@@ -153,7 +160,11 @@ fn pretty(v: &Option<serde_json::Value>) -> String {
 #[get("/console/audit")]
 pub async fn audit(state: web::Data<AppState>, user: ConsoleUser, f: web::Query<AuditFilters>) -> Result<HttpResponse, PageError> {
     let f = f.into_inner();
-    let before = if f.before.is_empty() { 0 } else { f.before.parse::<i64>().map_err(|_| PageError(AppError::bad_request("invalid_query", "cursor must be a number")))? };
+    let before = if f.before.is_empty() {
+        0
+    } else {
+        f.before.parse::<i64>().map_err(|_| PageError(AppError::bad_request("invalid_query", "cursor must be a number")))?
+    };
     let who = user.who;
     let tz = zone(&crate::db::read(&state.pool, move |conn| Ok(crate::brands::settings(conn, who.brand_id)?.timezone)).await?);
     let filter = f.filter(&tz)?;

@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 
-use actix_web::http::{StatusCode};
+use actix_web::http::StatusCode;
 use actix_web::{get, post, web, HttpResponse};
 use askama::Template;
 use serde::Deserialize;
@@ -97,10 +97,16 @@ pub async fn adjust(state: web::Data<AppState>, user: ConsoleUser, form: web::Fo
     user.check_csrf(form.get("csrf").map_or("", String::as_str))?;
     let field = |k: &str| form.get(k).map_or("", |s| s.trim()).to_owned();
     let agent_raw = field("agent_id");
-    let agent_id = if agent_raw.is_empty() { None } else { Some(agent_raw.parse::<i64>().map_err(|_| PageError(AppError::validation("代理编号必须是数字 agent must be a number")))?) };
-    let qty: i64 = field("qty").parse().map_err(|_| PageError(AppError::validation("数量必须是整数（减少用负数） qty must be a whole number (negative removes)")))?;
+    let agent_id = if agent_raw.is_empty() {
+        None
+    } else {
+        Some(agent_raw.parse::<i64>().map_err(|_| PageError(AppError::validation("代理编号必须是数字 agent must be a number")))?)
+    };
+    let qty: i64 =
+        field("qty").parse().map_err(|_| PageError(AppError::validation("数量必须是整数（减少用负数） qty must be a whole number (negative removes)")))?;
     let cost = field("unit_cost");
-    let unit_cost = if cost.is_empty() { None } else { Some(cost.parse().map_err(|_| PageError(AppError::validation("成本不是金额 unit cost is not an amount")))?) };
+    let unit_cost =
+        if cost.is_empty() { None } else { Some(cost.parse().map_err(|_| PageError(AppError::validation("成本不是金额 unit cost is not an amount")))?) };
     let adj = Adjustment { agent_id, sku: field("sku"), qty, unit_cost, reason: field("reason") };
     let key = IdempotencyKey(Some(field("idem")).filter(|k| !k.is_empty() && k.len() <= 200));
     let who = user.who;

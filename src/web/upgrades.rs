@@ -61,13 +61,20 @@ pub async fn page(state: web::Data<AppState>, user: ConsoleUser, f: web::Query<F
         let rows = crate::recruiting::upgrades::list(conn, &who, Some(s.as_str()).filter(|s| !s.is_empty()), None, 200)?;
         let ids: Vec<i64> = rows.iter().map(|p| p.agent_id).collect();
         let names = crate::tree::names(conn, &who, &ids)?;
-        Ok((crate::recruiting::upgrades::rules(conn, &who)?, rows, names, crate::catalog::list_tiers(conn, who.brand_id)?, crate::brands::settings(conn, who.brand_id)?.timezone))
+        Ok((
+            crate::recruiting::upgrades::rules(conn, &who)?,
+            rows,
+            names,
+            crate::catalog::list_tiers(conn, who.brand_id)?,
+            crate::brands::settings(conn, who.brand_id)?.timezone,
+        ))
     })
     .await?;
     let tz = zone(&tz);
     let tier_name: HashMap<i64, String> = tiers.iter().map(|t| (t.id, t.name.clone())).collect();
     let entry = tiers.iter().map(|t| t.rank).max().unwrap_or(0);
-    let mut better: Vec<(Tier, Option<RuleView>)> = tiers.iter().filter(|t| t.rank < entry).map(|t| (t.clone(), rules.rules.iter().find(|r| r.tier_id == t.id).cloned())).collect();
+    let mut better: Vec<(Tier, Option<RuleView>)> =
+        tiers.iter().filter(|t| t.rank < entry).map(|t| (t.clone(), rules.rules.iter().find(|r| r.tier_id == t.id).cloned())).collect();
     better.sort_by_key(|(t, _)| t.rank);
     let rows = rows
         .into_iter()
@@ -108,7 +115,13 @@ fn input_of(f: &RuleForm) -> Result<RuleInput, AppError> {
         v => Some(v.parse().map_err(|_| AppError::validation("直推人数必须是整数 direct recruits must be a whole number"))?),
     };
     let combine = Combine::parse(&f.combine).ok_or_else(|| AppError::validation("combine must be all or any"))?;
-    Ok(RuleInput { months, own_purchases_min: opt(&f.own_purchases_min, "own purchases")?, direct_recruits_min: recruits, team_volume_min: opt(&f.team_volume_min, "team volume")?, combine })
+    Ok(RuleInput {
+        months,
+        own_purchases_min: opt(&f.own_purchases_min, "own purchases")?,
+        direct_recruits_min: recruits,
+        team_volume_min: opt(&f.team_volume_min, "team volume")?,
+        combine,
+    })
 }
 
 #[post("/console/upgrades/rules/{tier_id}")]
@@ -121,7 +134,12 @@ pub async fn save_rule(state: web::Data<AppState>, user: ConsoleUser, tier_id: w
 }
 
 #[post("/console/upgrades/rules/{tier_id}/delete")]
-pub async fn delete_rule(state: web::Data<AppState>, user: ConsoleUser, tier_id: web::Path<i64>, form: web::Form<ReasonForm>) -> Result<HttpResponse, PageError> {
+pub async fn delete_rule(
+    state: web::Data<AppState>,
+    user: ConsoleUser,
+    tier_id: web::Path<i64>,
+    form: web::Form<ReasonForm>,
+) -> Result<HttpResponse, PageError> {
     user.check_csrf(&form.csrf)?;
     let (who, tier_id) = (user.who, tier_id.into_inner());
     crate::db::transaction(&state.pool, move |conn| crate::recruiting::upgrades::delete_rule(conn, &who, tier_id)).await?;

@@ -96,7 +96,14 @@ pub async fn page(state: web::Data<AppState>, user: ConsoleUser, f: web::Query<F
         query(&[("status", &f.status), ("agent_id", &f.agent_id), ("month", &f.month), ("before", &last)])
     });
     let total_net = items.iter().map(|w| w.withdrawal.net).sum();
-    let batches = batches.into_iter().take(12).map(|b| { let at = local(&b.created_at, &tz); (b, at) }).collect();
+    let batches = batches
+        .into_iter()
+        .take(12)
+        .map(|b| {
+            let at = local(&b.created_at, &tz);
+            (b, at)
+        })
+        .collect();
     let rows = items
         .into_iter()
         .map(|w| Row {
@@ -204,7 +211,12 @@ pub async fn payout_form(state: web::Data<AppState>, user: ConsoleUser, id: web:
 }
 
 #[post("/console/agents/{id}/payout")]
-pub async fn payout(state: web::Data<AppState>, user: ConsoleUser, id: web::Path<i64>, form: web::Form<std::collections::HashMap<String, String>>) -> Result<HttpResponse, PageError> {
+pub async fn payout(
+    state: web::Data<AppState>,
+    user: ConsoleUser,
+    id: web::Path<i64>,
+    form: web::Form<std::collections::HashMap<String, String>>,
+) -> Result<HttpResponse, PageError> {
     let (id, form) = (id.into_inner(), form.into_inner());
     user.check_csrf(form.get("csrf").map_or("", String::as_str))?;
     let field = |k: &str| form.get(k).map_or("", |s| s.trim()).to_owned();

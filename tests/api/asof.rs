@@ -136,7 +136,14 @@ async fn backfills_are_priced_and_split_with_the_tree_and_tier_as_of_placed_at()
         let (app, hq) = (&app, b.hq.clone());
         async move { app.post("/api/v1/orders", &hq, body).await }
     };
-    let cuts = |o: &Value| o["splits"].as_array().unwrap().iter().map(|s| (s["kind"].as_str().unwrap().to_owned(), s["agent_id"].as_i64(), s["amount"].as_str().unwrap().to_owned())).collect::<Vec<_>>();
+    let cuts = |o: &Value| {
+        o["splits"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| (s["kind"].as_str().unwrap().to_owned(), s["agent_id"].as_i64(), s["amount"].as_str().unwrap().to_owned()))
+            .collect::<Vec<_>>()
+    };
     // a backfill dated before the changes: 市代's price, and A (its parent then) earns
     let (status, old) = order_at(Some(start + Duration::days(5))).await;
     assert_eq!(status, StatusCode::CREATED, "{old}");
@@ -145,12 +152,18 @@ async fn backfills_are_priced_and_split_with_the_tree_and_tier_as_of_placed_at()
     // today: 省代's price, through B
     let (_, new) = order_at(None).await;
     assert_eq!(new["amount"], "99.50");
-    assert_eq!(cuts(&new), vec![("proceeds".into(), None, "59.70".into()), ("differential".into(), Some(bb), "19.90".into()), ("differential".into(), Some(a), "19.90".into())]);
+    assert_eq!(
+        cuts(&new),
+        vec![("proceeds".into(), None, "59.70".into()), ("differential".into(), Some(bb), "19.90".into()), ("differential".into(), Some(a), "19.90".into())]
+    );
     // the history answers for any instant: C then, and C now
     let at = |t: chrono::DateTime<Utc>| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
     let (status, then) = app.get(&format!("/api/v1/agents/{c}?as_of={}", at(start + Duration::days(5))), &b.hq).await;
     assert_eq!(status, StatusCode::OK, "{then}");
-    assert_eq!((then["parent_id"].as_i64(), then["tier_id"].as_i64(), then["depth"].as_i64(), then["sponsor_id"].as_i64()), (Some(a), Some(b.tiers[3]), Some(2), Some(a)));
+    assert_eq!(
+        (then["parent_id"].as_i64(), then["tier_id"].as_i64(), then["depth"].as_i64(), then["sponsor_id"].as_i64()),
+        (Some(a), Some(b.tiers[3]), Some(2), Some(a))
+    );
     let (_, now) = app.get(&format!("/api/v1/agents/{c}"), &b.hq).await;
     assert_eq!((now["parent_id"].as_i64(), now["tier_id"].as_i64(), now["depth"].as_i64()), (Some(bb), Some(b.tiers[2]), Some(3)));
     assert_eq!(app.get(&format!("/api/v1/agents/{c}?as_of={}", at(start)), &b.hq).await.0, StatusCode::NOT_FOUND, "not joined yet");
@@ -177,7 +190,13 @@ async fn a_closed_month_never_changes_whatever_the_tree_does_afterwards() {
     let a = app.agent_joined(&b.hq, "A", "13800000001", b.tiers[0], None, joined).await;
     let bb = app.agent_joined(&b.hq, "B", "13800000002", b.tiers[3], Some(a), joined).await;
     let c = app.agent_joined(&b.hq, "C", "13800000003", b.tiers[0], None, joined).await;
-    let (status, order) = app.post("/api/v1/orders", &b.hq, json!({"kind": "purchase", "buyer_id": bb, "lines": [{"sku": "MASK-01", "qty": 10}], "placed_at": (start + Duration::days(2)).to_rfc3339()})).await;
+    let (status, order) = app
+        .post(
+            "/api/v1/orders",
+            &b.hq,
+            json!({"kind": "purchase", "buyer_id": bb, "lines": [{"sku": "MASK-01", "qty": 10}], "placed_at": (start + Duration::days(2)).to_rfc3339()}),
+        )
+        .await;
     assert_eq!(status, StatusCode::CREATED, "{order}");
     let sale = json!({"kind": "retail", "seller_id": bb, "lines": [{"sku": "MASK-01", "qty": 2}], "placed_at": (start + Duration::days(3)).to_rfc3339()});
     assert_eq!(app.post("/api/v1/orders", &b.hq, sale).await.0, StatusCode::CREATED);
@@ -226,7 +245,8 @@ async fn verify_catches_a_wrong_plan_version_and_a_duplicate_referral_bonus() {
     let app = spawn_app().await;
     let b = app.brand("acme").await;
     // referral bonus on every purchase within 3 months of joining: two orders, two bonuses
-    let (status, body) = put_plan(&app, &b.hq, json!({"effective_from": "2020-01-01T00:00:00Z", "referral_bonus": {"enabled": true, "rate": "0.05", "months": 3}})).await;
+    let (status, body) =
+        put_plan(&app, &b.hq, json!({"effective_from": "2020-01-01T00:00:00Z", "referral_bonus": {"enabled": true, "rate": "0.05", "months": 3}})).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     let a = app.agent(&b.hq, "A", "13800000001", b.tiers[0], None).await;
     let buyer = app.agent(&b.hq, "B", "13800000002", b.tiers[4], Some(a)).await;
@@ -268,7 +288,8 @@ async fn what_if_replays_a_hand_checked_closed_month() {
     let c = app.agent_joined(&b.hq, "C", "13800000003", b.tiers[4], Some(bb), joined).await;
     let d = app.agent_joined(&b.hq, "D", "13800000004", b.tiers[4], Some(c), joined).await;
     let buy = |buyer: i64, qty: i64| {
-        let body = json!({"kind": "purchase", "buyer_id": buyer, "lines": [{"sku": "MASK-01", "qty": qty}], "placed_at": (start + Duration::days(4)).to_rfc3339()});
+        let body =
+            json!({"kind": "purchase", "buyer_id": buyer, "lines": [{"sku": "MASK-01", "qty": qty}], "placed_at": (start + Duration::days(4)).to_rfc3339()});
         let (app, hq) = (&app, b.hq.clone());
         async move { app.post("/api/v1/orders", &hq, body).await.1 }
     };
@@ -306,21 +327,35 @@ async fn what_if_replays_a_hand_checked_closed_month() {
     // the refunded tenth 13.93 = 125.37, C on D's 69.65; rebate: teams of A, B, C 1950.20
     // → 39.00 each, paid to C (A and B pass it down): 39.00
     assert_eq!(
-        (m["proposed"]["differential"].as_str(), m["proposed"]["peer_bonus"].as_str(), m["proposed"]["referral_bonus"].as_str(), m["proposed"]["team_rebate"].as_str()),
+        (
+            m["proposed"]["differential"].as_str(),
+            m["proposed"]["peer_bonus"].as_str(),
+            m["proposed"]["referral_bonus"].as_str(),
+            m["proposed"]["team_rebate"].as_str()
+        ),
         (Some("1114.40"), Some("20.90"), Some("195.02"), Some("39.00"))
     );
     assert_eq!((m["proposed"]["total"].as_str(), m["delta"]["total"].as_str()), (Some("1369.32"), Some("254.92")));
     assert_eq!((m["current"]["payout_ratio"].as_str(), m["proposed"]["payout_ratio"].as_str()), (Some("0.5714"), Some("0.7021")));
     let tier = |p: &Value, i: usize| p["by_tier"][i]["amount"].as_str().unwrap().to_owned();
-    assert_eq!((tier(&m["proposed"], 0), tier(&m["proposed"], 1), tier(&m["proposed"], 4)), ("278.60".into(), "961.17".into(), "129.55".into()), "C counted as 特约, its tier at close");
-    let top: Vec<(i64, String)> = m["top_changes"].as_array().unwrap().iter().map(|x| (x["agent_id"].as_i64().unwrap(), x["delta"].as_str().unwrap().to_owned())).collect();
+    assert_eq!(
+        (tier(&m["proposed"], 0), tier(&m["proposed"], 1), tier(&m["proposed"], 4)),
+        ("278.60".into(), "961.17".into(), "129.55".into()),
+        "C counted as 特约, its tier at close"
+    );
+    let top: Vec<(i64, String)> =
+        m["top_changes"].as_array().unwrap().iter().map(|x| (x["agent_id"].as_i64().unwrap(), x["delta"].as_str().unwrap().to_owned())).collect();
     assert_eq!(top, vec![(c, "129.55".to_owned()), (bb, "125.37".to_owned())]);
 
     // closed months only; HQ only; it wrote nothing
-    let (status, body) = app.post("/api/v1/plan/what-if", &b.hq, json!({"plan": {"effective_from": "2020-01-01T00:00:00Z"}, "months": [month_start(0).0]})).await;
+    let (status, body) =
+        app.post("/api/v1/plan/what-if", &b.hq, json!({"plan": {"effective_from": "2020-01-01T00:00:00Z"}, "months": [month_start(0).0]})).await;
     assert_eq!((status, body["code"].as_str()), (StatusCode::CONFLICT, Some("period_open")));
     let ta = app.agent_token(&b, "13800000001").await;
-    assert_eq!(app.post("/api/v1/plan/what-if", &ta, json!({"plan": {"effective_from": "2020-01-01T00:00:00Z"}, "months": [last]})).await.0, StatusCode::FORBIDDEN);
+    assert_eq!(
+        app.post("/api/v1/plan/what-if", &ta, json!({"plan": {"effective_from": "2020-01-01T00:00:00Z"}, "months": [last]})).await.0,
+        StatusCode::FORBIDDEN
+    );
     assert_eq!(count(&app, "SELECT count(*) AS n FROM plan_versions").await, 1);
     app.assert_verified().await;
 }
@@ -333,7 +368,13 @@ async fn the_dashboard_shows_each_month_and_keeps_closed_ones() {
     let (last, start) = month_start(1);
     let a = app.agent_joined(&b.hq, "A", "13800000001", b.tiers[0], None, start + Duration::days(1)).await;
     let bb = app.agent_joined(&b.hq, "B", "13800000002", b.tiers[4], Some(a), start + Duration::days(2)).await;
-    let (_, order) = app.post("/api/v1/orders", &b.hq, json!({"kind": "purchase", "buyer_id": bb, "lines": [{"sku": "MASK-01", "qty": 10}], "placed_at": (start + Duration::days(3)).to_rfc3339()})).await;
+    let (_, order) = app
+        .post(
+            "/api/v1/orders",
+            &b.hq,
+            json!({"kind": "purchase", "buyer_id": bb, "lines": [{"sku": "MASK-01", "qty": 10}], "placed_at": (start + Duration::days(3)).to_rfc3339()}),
+        )
+        .await;
     let sale = json!({"kind": "retail", "seller_id": bb, "lines": [{"sku": "MASK-01", "qty": 2}], "placed_at": (start + Duration::days(4)).to_rfc3339()});
     assert_eq!(app.post("/api/v1/orders", &b.hq, sale).await.0, StatusCode::CREATED);
     assert_eq!(app.post(&format!("/api/v1/periods/{last}/close"), &b.hq, json!({})).await.0, StatusCode::CREATED);
@@ -344,7 +385,10 @@ async fn the_dashboard_shows_each_month_and_keeps_closed_ones() {
     app.set_payee(&ta, a).await;
     let (status, w) = app.post(&format!("/api/v1/agents/{a}/withdrawals"), &ta, json!({"amount": "100.00"})).await;
     assert_eq!(status, StatusCode::CREATED, "{w}");
-    assert_eq!(app.post(&format!("/api/v1/orders/{}/refunds", order["id"]), &b.hq, json!({"lines": [{"sku": "MASK-01", "qty": 1}]})).await.0, StatusCode::CREATED);
+    assert_eq!(
+        app.post(&format!("/api/v1/orders/{}/refunds", order["id"]), &b.hq, json!({"lines": [{"sku": "MASK-01", "qty": 1}]})).await.0,
+        StatusCode::CREATED
+    );
 
     let (status, d) = app.get("/api/v1/reports/dashboard?months=3", &b.hq).await;
     assert_eq!(status, StatusCode::OK, "{d}");
@@ -356,9 +400,15 @@ async fn the_dashboard_shows_each_month_and_keeps_closed_ones() {
         (prev["month"].as_str(), prev["status"].as_str(), prev["purchases"].as_str(), prev["retail"].as_str(), prev["retail_share"].as_str()),
         (Some(last.as_str()), Some("closed"), Some("1393.00"), Some("398.00"), Some("0.2222"))
     );
-    assert_eq!((prev["new_agents"].as_i64(), prev["active_agents"].as_i64(), prev["payouts"].as_str(), prev["payout_ratio"].as_str()), (Some(2), Some(1), Some("796.00"), Some("0.5714")));
+    assert_eq!(
+        (prev["new_agents"].as_i64(), prev["active_agents"].as_i64(), prev["payouts"].as_str(), prev["payout_ratio"].as_str()),
+        (Some(2), Some(1), Some("796.00"), Some("0.5714"))
+    );
     // this month: C's order, its 79.60 to A, and the clawback of 79.60 for the refund
-    assert_eq!((now["status"].as_str(), now["purchases"].as_str(), now["new_agents"].as_i64(), now["active_agents"].as_i64()), (Some("open"), Some("139.30"), Some(1), Some(1)));
+    assert_eq!(
+        (now["status"].as_str(), now["purchases"].as_str(), now["new_agents"].as_i64(), now["active_agents"].as_i64()),
+        (Some("open"), Some("139.30"), Some(1), Some(1))
+    );
     assert_eq!(now["payouts"], "0.00", "79.60 earned, 79.60 clawed back");
     assert_eq!(months[0]["purchases"], "0.00");
     assert_eq!(d["pending_withdrawals"], json!({"count": 1, "amount": "100.00"}));

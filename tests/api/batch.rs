@@ -54,7 +54,8 @@ async fn a_batch_places_each_order_answers_each_and_a_rerun_writes_nothing() {
     assert_eq!(rows.len(), 1, "one batch placed orders, the rerun none: {log}");
     assert_eq!(rows[0]["after"]["orders"], 48, "{log}");
     // refusals of the whole batch
-    let too_many: Vec<Value> = (0..1001).map(|i| json!({"idempotency_key": format!("x{i}"), "kind": "purchase", "buyer_id": a, "lines": [{"sku": "MASK-01", "qty": 1}]})).collect();
+    let too_many: Vec<Value> =
+        (0..1001).map(|i| json!({"idempotency_key": format!("x{i}"), "kind": "purchase", "buyer_id": a, "lines": [{"sku": "MASK-01", "qty": 1}]})).collect();
     assert_eq!(app.post("/api/v1/orders/batch", &b.hq, json!({"orders": too_many})).await.0, StatusCode::UNPROCESSABLE_ENTITY);
     let twice = json!({"orders": [{"idempotency_key": "k", "kind": "purchase", "buyer_id": a, "lines": [{"sku": "MASK-01", "qty": 1}]}, {"idempotency_key": "k", "kind": "purchase", "buyer_id": a, "lines": [{"sku": "MASK-01", "qty": 1}]}]});
     assert_eq!(app.post("/api/v1/orders/batch", &b.hq, twice).await.1["code"], "validation");
@@ -69,12 +70,15 @@ async fn thirty_two_concurrent_copies_of_a_batch_place_each_order_once() {
     let app = spawn_app().await;
     let b = app.brand("acme").await;
     let a = app.agent(&b.hq, "王芳", "13800000001", b.tiers[0], None).await;
-    let orders: Vec<Value> = (0..20).map(|i| json!({"idempotency_key": format!("dup-{i}"), "kind": "purchase", "buyer_id": a, "lines": [{"sku": "MASK-01", "qty": 1}]})).collect();
+    let orders: Vec<Value> =
+        (0..20).map(|i| json!({"idempotency_key": format!("dup-{i}"), "kind": "purchase", "buyer_id": a, "lines": [{"sku": "MASK-01", "qty": 1}]})).collect();
     let batch = json!({"orders": orders});
     let mut handles = Vec::new();
     for _ in 0..32 {
         let (url, token, body) = (format!("{}/api/v1/orders/batch", app.address), b.hq.clone(), batch.clone());
-        handles.push(tokio::spawn(async move { reqwest::Client::new().post(url).bearer_auth(token).json(&body).send().await.unwrap().json::<Value>().await.unwrap() }));
+        handles.push(tokio::spawn(async move {
+            reqwest::Client::new().post(url).bearer_auth(token).json(&body).send().await.unwrap().json::<Value>().await.unwrap()
+        }));
     }
     let mut answers = std::collections::BTreeSet::new();
     for h in handles {

@@ -43,7 +43,15 @@ pub(crate) async fn browser(driver: &Driver, width: u32, height: u32) -> WebDriv
     // uncaught errors and failed loads are kept for `no_console_errors`
     caps.set_browser_log_level(thirtyfour::LoggingPrefsLogLevel::Severe).unwrap();
     caps.set_binary("/usr/bin/chromium").unwrap();
-    for arg in ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking", "--disable-component-update", "--lang=zh-CN"] {
+    for arg in [
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-dev-shm-usage",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--lang=zh-CN",
+    ] {
         caps.add_arg(arg).unwrap();
     }
     caps.add_arg(&format!("--window-size={width},{height}")).unwrap();
@@ -194,7 +202,12 @@ async fn forms_need_their_csrf_token_and_agents_get_no_console() {
     let resp = agent.post(format!("{}/console/login", app.address)).form(&login("13800000001")).send().await.unwrap();
     assert_eq!(resp.status(), StatusCode::FORBIDDEN);
     assert_eq!(agent.get(format!("{}/console/", app.address)).send().await.unwrap().status(), StatusCode::SEE_OTHER);
-    let resp = client().post(format!("{}/console/login", app.address)).form(&[("brand", "acme"), ("login", "hq"), ("password", "wrong-password")]).send().await.unwrap();
+    let resp = client()
+        .post(format!("{}/console/login", app.address))
+        .form(&[("brand", "acme"), ("login", "hq"), ("password", "wrong-password")])
+        .send()
+        .await
+        .unwrap();
     assert_eq!(resp.status(), StatusCode::UNAUTHORIZED);
     assert!(resp.text().await.unwrap().contains("Wrong brand, login or password"));
 }

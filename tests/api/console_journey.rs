@@ -30,7 +30,8 @@ async fn world(app: &TestApp) -> World {
     let wang = app.agent_joined(&b.hq, "王芳", "13800000001", b.tiers[0], None, start + chrono::Duration::hours(1)).await;
     let li = app.agent_joined(&b.hq, "李雷", "13912345678", b.tiers[3], Some(wang), start + chrono::Duration::hours(2)).await;
     let placed = (start + chrono::Duration::days(1)).to_rfc3339();
-    let (status, o) = app.post("/api/v1/orders", &b.hq, json!({"kind": "purchase", "buyer_id": li, "lines": [{"sku": "MASK-01", "qty": 10}], "placed_at": placed})).await;
+    let (status, o) =
+        app.post("/api/v1/orders", &b.hq, json!({"kind": "purchase", "buyer_id": li, "lines": [{"sku": "MASK-01", "qty": 10}], "placed_at": placed})).await;
     assert_eq!(status, StatusCode::CREATED, "{o}");
     let token = app.agent_token(&b, "13800000001").await;
     app.set_payee(&token, wang).await;
@@ -150,7 +151,8 @@ async fn a_staff_member_refunds_approves_a_withdrawal_closes_the_month_and_downl
 
     // the export the link downloads is the API's file, byte for byte
     let href = page.find(By::Css("a.export-csv")).await.unwrap().attr("href").await.unwrap().unwrap();
-    let bytes = page.execute("return fetch(arguments[0]).then(r => r.arrayBuffer()).then(b => Array.from(new Uint8Array(b)))", vec![json!(href)]).await.unwrap();
+    let bytes =
+        page.execute("return fetch(arguments[0]).then(r => r.arrayBuffer()).then(b => Array.from(new Uint8Array(b)))", vec![json!(href)]).await.unwrap();
     let bytes: Vec<u8> = bytes.convert().unwrap();
     let api = reqwest::Client::new()
         .get(format!("{}/api/v1/periods/{}/export?format=csv", app.address, w.last_month))

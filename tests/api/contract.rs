@@ -57,7 +57,9 @@ async fn months_dates_and_text_are_in_range() {
     let (_, versions) = app.get("/api/v1/plan/versions", &b.hq).await;
     assert_eq!(versions.as_array().map(Vec::len), Some(1), "nothing published");
     let a = app.agent(&b.hq, "王芳", "13800000001", b.tiers[0], None).await;
-    let (status, e) = app.post("/api/v1/orders", &b.hq, json!({"kind": "purchase", "buyer_id": a, "lines": [{"sku": "MASK-01", "qty": 1}], "placed_at": "1999-12-31T00:00:00Z"})).await;
+    let (status, e) = app
+        .post("/api/v1/orders", &b.hq, json!({"kind": "purchase", "buyer_id": a, "lines": [{"sku": "MASK-01", "qty": 1}], "placed_at": "1999-12-31T00:00:00Z"}))
+        .await;
     assert_eq!((status, e["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("validation")), "{e}");
 
     // control characters anywhere, overlong text, overlong names and passwords
@@ -133,7 +135,8 @@ async fn the_server_takes_what_the_document_allows_and_refuses_what_it_rules_out
     let (status, _) = app.post("/api/v1/plan/validate", &b.hq, plan(json!({"max_paid_levels": 2}))).await;
     assert_eq!(status, StatusCode::OK);
     // a rate is a string, even a whole one
-    let (status, e) = app.post("/api/v1/plan/validate", &b.hq, json!({"effective_from": "2020-01-01T00:00:00Z", "referral_bonus": {"enabled": true, "rate": 0}})).await;
+    let (status, e) =
+        app.post("/api/v1/plan/validate", &b.hq, json!({"effective_from": "2020-01-01T00:00:00Z", "referral_bonus": {"enabled": true, "rate": 0}})).await;
     assert_eq!((status, e["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("validation")), "{e}");
     // a staff member's name is not blank, on the way in or when changed
     let (_, staff) = app.get("/api/v1/staff", &b.hq).await;
@@ -167,7 +170,15 @@ async fn the_server_takes_what_the_document_allows_and_refuses_what_it_rules_out
     let (status, e) = app.get("/api/v1/audit?from=2026-01-02T00:00:00Z&to=2026-01-01T00:00:00Z", &b.hq).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{e}");
     // the Idempotency-Key header has the documented pattern
-    let (status, e) = app.call_with(Method::POST, "/api/v1/orders", Some(&b.hq), Some(json!({"kind": "purchase", "buyer_id": top, "lines": [{"sku": "MASK-01", "qty": 1}]})), Some("has space")).await;
+    let (status, e) = app
+        .call_with(
+            Method::POST,
+            "/api/v1/orders",
+            Some(&b.hq),
+            Some(json!({"kind": "purchase", "buyer_id": top, "lines": [{"sku": "MASK-01", "qty": 1}]})),
+            Some("has space"),
+        )
+        .await;
     assert_eq!((status, e["code"].as_str()), (StatusCode::BAD_REQUEST, Some("bad_idempotency_key")), "{e}");
     // a required reason: missing, null or blank is reason_required
     for body in [json!({}), json!({"reason": null}), json!({"reason": "  "})] {

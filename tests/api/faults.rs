@@ -122,7 +122,10 @@ async fn assert_books(app: &TestApp, results: &[(String, i64)]) -> (i64, i64, i6
         (
             count(&mut conn, "SELECT count(*) AS n FROM orders"),
             count(&mut conn, "SELECT count(*) AS n FROM idempotency_keys WHERE key LIKE 'f%'"),
-            count(&mut conn, "SELECT count(*) AS n FROM orders o WHERE NOT EXISTS (SELECT 1 FROM journal_entries e WHERE e.brand_id = o.brand_id AND e.order_id = o.id)"),
+            count(
+                &mut conn,
+                "SELECT count(*) AS n FROM orders o WHERE NOT EXISTS (SELECT 1 FROM journal_entries e WHERE e.brand_id = o.brand_id AND e.order_id = o.id)",
+            ),
         )
     })
     .await

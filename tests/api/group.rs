@@ -51,7 +51,8 @@ async fn a_group_gives_each_order_its_own_key_answer_and_refusal() {
             job(hq, None, buy(999_999, 1)),
         ];
         let answers = conn.transaction(|conn| place_group(conn, &jobs)).unwrap();
-        let orders: i64 = agent_ledger::schema::orders::table.filter(agent_ledger::schema::orders::brand_id.eq(brand_id)).count().get_result(&mut conn).unwrap();
+        let orders: i64 =
+            agent_ledger::schema::orders::table.filter(agent_ledger::schema::orders::brand_id.eq(brand_id)).count().get_result(&mut conn).unwrap();
         (answers, orders)
     })
     .await

@@ -20,12 +20,22 @@ async fn ok(r: (StatusCode, Value)) -> Value {
 }
 
 async fn buy(app: &TestApp, b: &Brand, buyer: i64, qty: i64, at: DateTime<Utc>) {
-    ok(app.post("/api/v1/orders", &b.hq, json!({"kind": "purchase", "buyer_id": buyer, "lines": [{"sku": "MASK-01", "qty": qty}], "placed_at": at.to_rfc3339()})).await).await;
+    ok(app
+        .post("/api/v1/orders", &b.hq, json!({"kind": "purchase", "buyer_id": buyer, "lines": [{"sku": "MASK-01", "qty": qty}], "placed_at": at.to_rfc3339()}))
+        .await)
+    .await;
 }
 
 async fn sell(app: &TestApp, b: &Brand, seller: i64, phone: Option<&str>, qty: i64, at: DateTime<Utc>) -> Value {
     let customer = phone.map(|p| json!({"name": format!("顾客{}", &p[p.len() - 1..]), "phone": p}));
-    ok(app.post("/api/v1/orders", &b.hq, json!({"kind": "retail", "seller_id": seller, "customer": customer, "lines": [{"sku": "MASK-01", "qty": qty}], "placed_at": at.to_rfc3339()})).await).await
+    ok(app
+        .post(
+            "/api/v1/orders",
+            &b.hq,
+            json!({"kind": "retail", "seller_id": seller, "customer": customer, "lines": [{"sku": "MASK-01", "qty": qty}], "placed_at": at.to_rfc3339()}),
+        )
+        .await)
+    .await
 }
 
 /// HQ → A(联创) → B(省代) → C(特约); X(联创) a second branch. Two months:
@@ -103,21 +113,39 @@ async fn growth_figures_are_hand_checked_and_frozen_at_close() {
     assert_eq!((brand["recruitment_rate"].as_str(), &brand["counts"]["new_agents_by_depth"]), (Some("0.5000"), &json!({"2": 1, "4": 1})));
     assert_eq!(brand["application_conversion"], Value::Null, "no applications");
     // stock: B 25 − 5 sold = 20, C 15 − 2 = 13, X 10 − 1 = 9 → 42 units over 5 retail units
-    assert_eq!((brand["counts"]["stock_units"].as_i64(), brand["counts"]["retail_units"].as_i64(), brand["months_of_retail_cover"].as_str()), (Some(42), Some(5), Some("8.4000")));
+    assert_eq!(
+        (brand["counts"]["stock_units"].as_i64(), brand["counts"]["retail_units"].as_i64(), brand["months_of_retail_cover"].as_str()),
+        (Some(42), Some(5), Some("8.4000"))
+    );
     assert_eq!(brand["frozen"], false);
 
     let team = growth(&app, &b.hq, &format!("month={m2}&agent_id={}&scope=team", w.bb)).await;
     // B's team sold to P1, P4 (B) and P2 (C); P2 had bought from B before: returning
-    assert_eq!((team["new_customers"].as_i64(), team["returning_customers"].as_i64(), team["repurchase_rate"].as_str()), (Some(1), Some(2), Some("0.6667")), "{team}");
-    assert_eq!((team["agent_retention"].as_str(), team["recruitment_rate"].as_str()), (Some("1.0000"), Some("0.5000")), "B and C kept buying; D joined 2 below B");
+    assert_eq!(
+        (team["new_customers"].as_i64(), team["returning_customers"].as_i64(), team["repurchase_rate"].as_str()),
+        (Some(1), Some(2), Some("0.6667")),
+        "{team}"
+    );
+    assert_eq!(
+        (team["agent_retention"].as_str(), team["recruitment_rate"].as_str()),
+        (Some("1.0000"), Some("0.5000")),
+        "B and C kept buying; D joined 2 below B"
+    );
     assert_eq!(team["counts"]["new_agents_by_depth"], json!({"2": 1}));
 
     // C alone: P2 is new to C; C's M1 customer P3 did not come back; D was recruited by C
     let tc = app.agent_token(b, "13900000003").await;
     let own = growth(&app, &tc, &format!("month={m2}")).await;
     assert_eq!((own["agent_id"].as_i64(), own["scope"].as_str()), (Some(w.c), Some("self")));
-    assert_eq!((own["new_customers"].as_i64(), own["returning_customers"].as_i64(), own["repurchase_rate"].as_str()), (Some(1), Some(0), Some("0.0000")), "{own}");
-    assert_eq!((own["agent_retention"].as_str(), own["recruitment_rate"].as_str(), &own["counts"]["new_agents_by_depth"]), (Some("1.0000"), Some("1.0000"), &json!({"1": 1})));
+    assert_eq!(
+        (own["new_customers"].as_i64(), own["returning_customers"].as_i64(), own["repurchase_rate"].as_str()),
+        (Some(1), Some(0), Some("0.0000")),
+        "{own}"
+    );
+    assert_eq!(
+        (own["agent_retention"].as_str(), own["recruitment_rate"].as_str(), &own["counts"]["new_agents_by_depth"]),
+        (Some("1.0000"), Some("1.0000"), &json!({"1": 1}))
+    );
     // an agent sees its own subtree only, and never the brand
     assert_eq!(app.get(&format!("/api/v1/reports/growth?month={m2}&agent_id={}&scope=team", w.bb), &tc).await.0, StatusCode::NOT_FOUND);
     assert_eq!(app.get(&format!("/api/v1/reports/growth?month={m2}&agent_id={}", w.x), &tc).await.0, StatusCode::NOT_FOUND);
@@ -156,7 +184,14 @@ async fn growth_figures_are_hand_checked_and_frozen_at_close() {
     let p4_sale = b_sales["items"].as_array().unwrap().iter().find(|o| o["customer"]["phone"] == P4).unwrap()["id"].clone();
     ok(app.post(&format!("/api/v1/orders/{p4_sale}/refunds"), &b.hq, json!({"lines": [{"sku": "MASK-01", "qty": 1}]})).await).await;
     buy(&app, b, w.bb, 7, Utc::now()).await;
-    ok(app.post("/api/v1/agents", &b.hq, json!({"name": "F", "phone": "13900000006", "tier_id": b.tiers[4], "parent_id": w.bb, "password": crate::helpers::PASSWORD})).await).await;
+    ok(app
+        .post(
+            "/api/v1/agents",
+            &b.hq,
+            json!({"name": "F", "phone": "13900000006", "tier_id": b.tiers[4], "parent_id": w.bb, "password": crate::helpers::PASSWORD}),
+        )
+        .await)
+    .await;
     assert_eq!(figures(&growth(&app, &b.hq, &format!("month={m2}")).await), figures(&brand));
     assert_eq!(figures(&growth(&app, &b.hq, &format!("month={m2}&agent_id={}&scope=team", w.bb)).await), figures(&team));
     assert_eq!(figures(&growth(&app, &b.hq, &format!("month={m2}&agent_id={}&scope=self", w.c)).await)["counts"], figures(&own)["counts"]);
@@ -170,8 +205,17 @@ async fn an_agent_sees_its_customers_and_who_to_call_hq_masked_by_role() {
     let w = world(&app).await;
     let b = &w.b;
     // a 30-day box: due again 30 days per unit after the last purchase
-    let prices: serde_json::Map<String, Value> = b.tiers.iter().zip(["59.70", "79.60", "99.50", "119.40", "139.30"]).map(|(t, p)| (t.to_string(), json!(p))).collect();
-    ok(app.call(Method::PUT, "/api/v1/products/MASK-01", Some(&b.hq), Some(json!({"name": "Mask", "retail_price": "199.00", "prices": prices, "repurchase_days": 30}))).await).await;
+    let prices: serde_json::Map<String, Value> =
+        b.tiers.iter().zip(["59.70", "79.60", "99.50", "119.40", "139.30"]).map(|(t, p)| (t.to_string(), json!(p))).collect();
+    ok(app
+        .call(
+            Method::PUT,
+            "/api/v1/products/MASK-01",
+            Some(&b.hq),
+            Some(json!({"name": "Mask", "retail_price": "199.00", "prices": prices, "repurchase_days": 30})),
+        )
+        .await)
+    .await;
 
     let tb = app.agent_token(b, "13900000002").await;
     let (status, list) = app.get(&format!("/api/v1/agents/{}/customers", w.bb), &tb).await;
@@ -197,8 +241,12 @@ async fn an_agent_sees_its_customers_and_who_to_call_hq_masked_by_role() {
         .collect();
     expected.sort();
     let (_, due) = app.get(&format!("/api/v1/agents/{}/customers?due=true", w.bb), &tb).await;
-    let got: Vec<(chrono::NaiveDate, &str)> =
-        due["items"].as_array().unwrap().iter().map(|c| (c["products"][0]["due_on"].as_str().unwrap().parse().unwrap(), c["phone"].as_str().unwrap())).collect();
+    let got: Vec<(chrono::NaiveDate, &str)> = due["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| (c["products"][0]["due_on"].as_str().unwrap().parse().unwrap(), c["phone"].as_str().unwrap()))
+        .collect();
     assert_eq!(got, expected, "{due}");
     assert!(!got.is_empty(), "P2 bought one box last-but-one month: due by now");
 
@@ -295,13 +343,18 @@ async fn invented_retail_is_found_and_does_not_count_under_us_ftc() {
     }
     // S1 records more than half of its month's retail in the last two days: month_end
     let late = sell(&app, &b, s1, Some(P2), 20, end - Duration::hours(20)).await; // 3980.00 > 2388.00
-    // counted, all this would be (7164 + 3980 + 3980) / (15124 + 14328) = 0.5135; only P3's sale is believable:
+                                                                                  // counted, all this would be (7164 + 3980 + 3980) / (15124 + 14328) = 0.5135; only P3's sale is believable:
     let real = sell(&app, &b, s2, Some(P3), 20, start + Duration::days(8)).await; // 3980.00
     assert_eq!(held(a).await, "7164.00", "only P3's 3980.00 counts: 3980 / (3980 + 14328) < 0.5");
 
     let (_, report) = app.get(&format!("/api/v1/reports/compliance?month={last}"), &b.hq).await;
     let f = &report["retail_findings"];
-    let by: std::collections::BTreeMap<&str, (i64, &str)> = f["by_reason"].as_array().unwrap().iter().map(|r| (r["reason"].as_str().unwrap(), (r["orders"].as_i64().unwrap(), r["amount"].as_str().unwrap()))).collect();
+    let by: std::collections::BTreeMap<&str, (i64, &str)> = f["by_reason"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| (r["reason"].as_str().unwrap(), (r["orders"].as_i64().unwrap(), r["amount"].as_str().unwrap())))
+        .collect();
     assert_eq!(by["many_sellers"], (3, "7164.00"));
     assert_eq!(by["over_quantity"], (3, "7164.00"));
     assert_eq!(by["month_end"], (1, "3980.00"), "S1: 3980.00 late of 6368.00");
@@ -345,8 +398,16 @@ async fn application_conversion_counts_submitted_approved_and_bought() {
     ok(app.post("/api/v1/orders", &b.hq, json!({"kind": "purchase", "buyer_id": agents[0], "lines": [{"sku": "MASK-01", "qty": 1}]})).await).await;
     let (month, _) = month_start(0);
     let g = growth(&app, &b.hq, &format!("month={month}")).await;
-    assert_eq!((g["counts"]["applications"].as_i64(), g["counts"]["applications_approved"].as_i64(), g["counts"]["applications_bought"].as_i64()), (Some(3), Some(2), Some(1)), "{g}");
+    assert_eq!(
+        (g["counts"]["applications"].as_i64(), g["counts"]["applications_approved"].as_i64(), g["counts"]["applications_bought"].as_i64()),
+        (Some(3), Some(2), Some(1)),
+        "{g}"
+    );
     assert_eq!(g["application_conversion"], "0.3333", "1 of 3 bought");
     let own = growth(&app, &ta, &format!("month={month}")).await;
-    assert_eq!((own["application_conversion"].as_str(), own["counts"]["new_agents"].as_i64(), own["recruitment_rate"].as_str()), (Some("0.3333"), Some(2), None), "A joined this month too: nobody at the start, no rate: {own}");
+    assert_eq!(
+        (own["application_conversion"].as_str(), own["counts"]["new_agents"].as_i64(), own["recruitment_rate"].as_str()),
+        (Some("0.3333"), Some(2), None),
+        "A joined this month too: nobody at the start, no rate: {own}"
+    );
 }

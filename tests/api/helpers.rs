@@ -198,7 +198,15 @@ impl TestApp {
     }
 
     /// Creates an agent as HQ with a backdated `joined_at`, for orders dated in the past.
-    pub async fn agent_joined(&self, token: &str, name: &str, phone: &str, tier_id: i64, parent_id: Option<i64>, joined_at: chrono::DateTime<chrono::Utc>) -> i64 {
+    pub async fn agent_joined(
+        &self,
+        token: &str,
+        name: &str,
+        phone: &str,
+        tier_id: i64,
+        parent_id: Option<i64>,
+        joined_at: chrono::DateTime<chrono::Utc>,
+    ) -> i64 {
         let body = json!({"name": name, "phone": phone, "tier_id": tier_id, "parent_id": parent_id, "password": PASSWORD, "joined_at": joined_at.to_rfc3339()});
         let (status, body) = self.post("/api/v1/agents", token, body).await;
         assert_eq!(status, StatusCode::CREATED, "{body}");
@@ -230,7 +238,9 @@ impl TestApp {
             };
             let (status, page) = self.get(&url, token).await;
             assert_eq!(status, StatusCode::OK, "{page}");
-            out.extend(page["items"].as_array().unwrap().iter().map(|a| (a["id"].as_i64().or(a["agent_id"].as_i64()).unwrap(), a["depth"].as_i64().unwrap_or(0))));
+            out.extend(
+                page["items"].as_array().unwrap().iter().map(|a| (a["id"].as_i64().or(a["agent_id"].as_i64()).unwrap(), a["depth"].as_i64().unwrap_or(0))),
+            );
             match page["next_cursor"].as_str() {
                 Some(c) => cursor = Some(c.to_owned()),
                 None => return out,

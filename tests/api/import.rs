@@ -14,7 +14,8 @@ async fn an_import_places_each_order_reports_refusals_by_line_and_a_rerun_change
     let a = app.agent_joined(&b.hq, "A", "13900000001", b.tiers[0], None, joined).await;
     let bb = app.agent_joined(&b.hq, "B", "13900000002", b.tiers[2], Some(a), joined).await;
     let prices: serde_json::Map<String, serde_json::Value> = b.tiers.iter().map(|t| (t.to_string(), serde_json::json!("50.00"))).collect();
-    let (status, _) = app.post("/api/v1/products", &b.hq, serde_json::json!({"sku": "SERUM-02", "name": "Serum", "retail_price": "99.00", "prices": prices})).await;
+    let (status, _) =
+        app.post("/api/v1/products", &b.hq, serde_json::json!({"sku": "SERUM-02", "name": "Serum", "retail_price": "99.00", "prices": prices})).await;
     assert_eq!(status, reqwest::StatusCode::CREATED);
     let at = (chrono::Utc::now() - chrono::Duration::seconds(90)).with_timezone(&chrono_tz::Asia::Shanghai).to_rfc3339();
     let file = format!(
@@ -58,7 +59,10 @@ X-1,gift,{at},13900000001,,,,MASK-01,1,
                 #[diesel(sql_type = diesel::sql_types::BigInt)]
                 n: i64,
             }
-            diesel::sql_query("SELECT (SELECT count(*) FROM orders) + (SELECT count(*) FROM journal_entries) AS n").get_result::<N>(&mut pool.get().unwrap()).unwrap().n
+            diesel::sql_query("SELECT (SELECT count(*) FROM orders) + (SELECT count(*) FROM journal_entries) AS n")
+                .get_result::<N>(&mut pool.get().unwrap())
+                .unwrap()
+                .n
         })
     };
     let before = count().await.unwrap();

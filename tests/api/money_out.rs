@@ -18,7 +18,12 @@ async fn earner(app: &TestApp, b: &Brand) -> (i64, String) {
 
 async fn rules(app: &TestApp, b: &Brand, max: &str) {
     let (status, s) = app
-        .call(Method::PATCH, "/api/v1/settings", Some(&b.hq), Some(json!({"hold_days": 0, "withdrawal": {"min": "10.00", "max": max, "fee_rate": "0.006", "fee_min": "2.00", "tax_rate": "0.2"}})))
+        .call(
+            Method::PATCH,
+            "/api/v1/settings",
+            Some(&b.hq),
+            Some(json!({"hold_days": 0, "withdrawal": {"min": "10.00", "max": max, "fee_rate": "0.006", "fee_min": "2.00", "tax_rate": "0.2"}})),
+        )
         .await;
     assert_eq!(status, StatusCode::OK, "{s}");
 }
@@ -58,19 +63,38 @@ async fn a_withdrawal_is_quoted_requested_approved_exported_and_paid_once() {
     // the quote the agent sees first: 500.00 → fee 3.00 (0.6%), tax 100.00 (20%), net 397.00
     let (status, q) = app.get(&format!("/api/v1/agents/{a}/withdrawals/quote?amount=500.00"), &t).await;
     assert_eq!(status, StatusCode::OK, "{q}");
-    assert_eq!((q["fee"].as_str(), q["tax"].as_str(), q["net"].as_str(), q["wallet"]["available"].as_str()), (Some("3.00"), Some("100.00"), Some("397.00"), Some("796.00")));
+    assert_eq!(
+        (q["fee"].as_str(), q["tax"].as_str(), q["net"].as_str(), q["wallet"]["available"].as_str()),
+        (Some("3.00"), Some("100.00"), Some("397.00"), Some("796.00"))
+    );
     // no payee yet; then the limits, then more than available
     let ask = |amount: &str| json!({"amount": amount});
     let (status, body) = app.post(&format!("/api/v1/agents/{a}/withdrawals"), &t, ask("500.00")).await;
     assert_eq!((status, body["code"].as_str()), (StatusCode::CONFLICT, Some("no_payee")));
-    let (status, payee) = app.call(Method::PUT, &format!("/api/v1/agents/{a}/payee"), Some(&t), Some(json!({"method": "bank", "name": "甲", "account": "6222 0212 3456 7890 123", "bank": "工商银行"}))).await;
+    let (status, payee) = app
+        .call(
+            Method::PUT,
+            &format!("/api/v1/agents/{a}/payee"),
+            Some(&t),
+            Some(json!({"method": "bank", "name": "甲", "account": "6222 0212 3456 7890 123", "bank": "工商银行"})),
+        )
+        .await;
     assert_eq!((status, payee["account"].as_str()), (StatusCode::OK, Some("**** 0123")), "masked even to its owner");
-    assert_eq!(app.call(Method::PUT, &format!("/api/v1/agents/{a}/payee"), Some(&b.hq), Some(json!({"method": "alipay", "name": "x", "account": "hq@evil.example"}))).await.0, StatusCode::FORBIDDEN, "HQ cannot redirect an agent's money");
+    assert_eq!(
+        app.call(Method::PUT, &format!("/api/v1/agents/{a}/payee"), Some(&b.hq), Some(json!({"method": "alipay", "name": "x", "account": "hq@evil.example"})))
+            .await
+            .0,
+        StatusCode::FORBIDDEN,
+        "HQ cannot redirect an agent's money"
+    );
     assert_eq!(app.post(&format!("/api/v1/agents/{a}/withdrawals"), &t, ask("700.00")).await.1["code"], "above_maximum");
     assert_eq!(app.post(&format!("/api/v1/agents/{a}/withdrawals"), &t, ask("5.00")).await.1["code"], "below_minimum");
     let (status, w) = app.post(&format!("/api/v1/agents/{a}/withdrawals"), &t, ask("500.00")).await;
     assert_eq!(status, StatusCode::CREATED, "{w}");
-    assert_eq!((w["fee"].as_str(), w["tax"].as_str(), w["net"].as_str(), w["payee_account"].as_str()), (Some("3.00"), Some("100.00"), Some("397.00"), Some("**** 0123")));
+    assert_eq!(
+        (w["fee"].as_str(), w["tax"].as_str(), w["net"].as_str(), w["payee_account"].as_str()),
+        (Some("3.00"), Some("100.00"), Some("397.00"), Some("**** 0123"))
+    );
     assert_eq!(app.post(&format!("/api/v1/agents/{a}/withdrawals"), &t, ask("296.01")).await.1["code"], "insufficient_funds");
     let id = w["id"].as_i64().unwrap();
     // paying before approval is refused; approval posts the three wallet lines
@@ -80,7 +104,8 @@ async fn a_withdrawal_is_quoted_requested_approved_exported_and_paid_once() {
     assert_eq!((wallet["balance"].as_str(), wallet["available"].as_str()), (Some("296.00"), Some("296.00")));
     let month = chrono::Utc::now().with_timezone(&chrono_tz::Asia::Shanghai).format("%Y-%m").to_string();
     let (_, earnings) = app.get(&format!("/api/v1/agents/{a}/earnings?month={month}"), &t).await;
-    let kinds: Vec<(&str, &str)> = earnings["postings"].as_array().unwrap().iter().map(|p| (p["kind"].as_str().unwrap(), p["amount"].as_str().unwrap())).collect();
+    let kinds: Vec<(&str, &str)> =
+        earnings["postings"].as_array().unwrap().iter().map(|p| (p["kind"].as_str().unwrap(), p["amount"].as_str().unwrap())).collect();
     for line in [("withdrawal", "-397.00"), ("withdrawal_fee", "-3.00"), ("withholding_tax", "-100.00")] {
         assert!(kinds.contains(&line), "{line:?} in {kinds:?}");
     }
@@ -130,7 +155,10 @@ async fn a_failed_transfer_returns_the_whole_amount_and_the_month_file_shows_onl
     let (_, wallet) = app.get(&format!("/api/v1/agents/{a}/wallet"), &t).await;
     assert_eq!(wallet["available"], "796.00", "fee and tax come back too");
     assert_eq!(app.post(&format!("/api/v1/withdrawals/{id}/pay"), &b.hq, json!({"reference": "R"})).await.1["code"], "already_failed");
-    assert_eq!((account(&app, "payouts_due").await, account(&app, "withdrawal_fees").await, account(&app, "tax_withheld").await), ("0.00".into(), "0.00".into(), "0.00".into()));
+    assert_eq!(
+        (account(&app, "payouts_due").await, account(&app, "withdrawal_fees").await, account(&app, "tax_withheld").await),
+        ("0.00".into(), "0.00".into(), "0.00".into())
+    );
     // a rejected one keeps its reason and posts nothing
     let (_, w2) = app.post(&format!("/api/v1/agents/{a}/withdrawals"), &t, json!({"amount": "100.00"})).await;
     let (_, rejected) = app.post(&format!("/api/v1/withdrawals/{}/reject", w2["id"]), &b.hq, json!({"reason": "请先完成实名 verify your name first"})).await;
@@ -220,7 +248,9 @@ async fn an_adjustment_needs_a_second_staff_member_and_settles_a_dispute() {
     let mut handles = Vec::new();
     for _ in 0..32 {
         let (address, hq) = (app.address.clone(), b.hq.clone());
-        handles.push(tokio::spawn(async move { reqwest::Client::new().post(format!("{address}/api/v1/adjustments/{id}/approve")).bearer_auth(hq).json(&json!({})).send().await.unwrap().status() }));
+        handles.push(tokio::spawn(async move {
+            reqwest::Client::new().post(format!("{address}/api/v1/adjustments/{id}/approve")).bearer_auth(hq).json(&json!({})).send().await.unwrap().status()
+        }));
     }
     let mut statuses = Vec::new();
     for h in handles {
@@ -240,7 +270,10 @@ async fn an_adjustment_needs_a_second_staff_member_and_settles_a_dispute() {
         assert_eq!(app.post("/api/v1/adjustments", &finance, bad.clone()).await.1["code"], code, "{bad}");
     }
     let (_, list) = app.get("/api/v1/adjustments", &b.hq).await;
-    assert_eq!((list["items"].as_array().unwrap().len(), list["items"][0]["made_by_login"].as_str(), list["items"][0]["checked_by_login"].as_str()), (1, Some("cashier"), Some("hq")));
+    assert_eq!(
+        (list["items"].as_array().unwrap().len(), list["items"][0]["made_by_login"].as_str(), list["items"][0]["checked_by_login"].as_str()),
+        (1, Some("cashier"), Some("hq"))
+    );
     app.assert_verified().await;
     let _ = Method::GET;
 }
@@ -253,7 +286,8 @@ async fn the_month_file_shows_what_is_payable_not_what_was_asked_for() {
     let a = app.agent_joined(&b.hq, "甲", "13800000001", b.tiers[0], None, start + chrono::Duration::hours(1)).await;
     let buyer = app.agent_joined(&b.hq, "乙", "13800000002", b.tiers[4], Some(a), start + chrono::Duration::hours(2)).await;
     let placed = (start + chrono::Duration::days(1)).to_rfc3339();
-    let (status, o) = app.post("/api/v1/orders", &b.hq, json!({"kind": "purchase", "buyer_id": buyer, "lines": [{"sku": "MASK-01", "qty": 10}], "placed_at": placed})).await;
+    let (status, o) =
+        app.post("/api/v1/orders", &b.hq, json!({"kind": "purchase", "buyer_id": buyer, "lines": [{"sku": "MASK-01", "qty": 10}], "placed_at": placed})).await;
     assert_eq!(status, StatusCode::CREATED, "{o}");
     // A asks for 300.00 of its 796.00 before last month is closed
     let t = app.agent_token(&b, "13800000001").await;

@@ -15,7 +15,12 @@ async fn chain(app: &TestApp, b: &Brand, tiers: &[usize]) -> Vec<i64> {
 }
 
 fn splits(order: &Value) -> Vec<(String, Option<i64>, String)> {
-    order["splits"].as_array().unwrap().iter().map(|s| (s["kind"].as_str().unwrap().to_owned(), s["agent_id"].as_i64(), s["amount"].as_str().unwrap().to_owned())).collect()
+    order["splits"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| (s["kind"].as_str().unwrap().to_owned(), s["agent_id"].as_i64(), s["amount"].as_str().unwrap().to_owned()))
+        .collect()
 }
 
 fn s(kind: &str, agent: Option<i64>, amount: &str) -> (String, Option<i64>, String) {
@@ -50,14 +55,23 @@ async fn e1_hq_supplies_and_the_depth_cap() {
     assert_eq!((order["amount"].as_str(), order["seller_id"].as_i64(), order["plan_version"].as_i64()), (Some("1393.00"), None, Some(1)));
     assert_eq!(
         splits(&order),
-        vec![s("proceeds", None, "597.00"), s("differential", Some(d), "199.00"), s("differential", Some(c), "199.00"), s("differential", Some(bb), "199.00"), s("differential", Some(a), "199.00")]
+        vec![
+            s("proceeds", None, "597.00"),
+            s("differential", Some(d), "199.00"),
+            s("differential", Some(c), "199.00"),
+            s("differential", Some(bb), "199.00"),
+            s("differential", Some(a), "199.00")
+        ]
     );
     assert_eq!(order["splits"][1]["generation"], 1);
     assert_eq!(order["splits"][4]["generation"], 4);
     let (_, stored) = app.get(&format!("/api/v1/orders/{}", order["id"]), &b.hq).await;
     assert_eq!(stored, order, "the create response is what is stored");
     // cuts are held for hold_days (7): pending, not yet available
-    assert_eq!(wallet(&app, &b.hq, d).await, json!({"agent_id": d, "balance": "199.00", "pending": "199.00", "held": "0.00", "available": "0.00", "pending_withdrawals": "0.00"}));
+    assert_eq!(
+        wallet(&app, &b.hq, d).await,
+        json!({"agent_id": d, "balance": "199.00", "pending": "199.00", "held": "0.00", "available": "0.00", "pending_withdrawals": "0.00"})
+    );
     let (_, stock) = app.get(&format!("/api/v1/agents/{e}/inventory"), &b.hq).await;
     assert_eq!(stock, json!([{"sku": "MASK-01", "qty": 10, "avg_cost": "139.30"}]));
 
@@ -67,14 +81,19 @@ async fn e1_hq_supplies_and_the_depth_cap() {
     assert_eq!(plan["version"], 2);
     let (_, order) = buy(&app, &b.hq, e, 10).await;
     assert_eq!(order["plan_version"], 2);
-    assert_eq!(splits(&order), vec![s("proceeds", None, "796.00"), s("differential", Some(d), "199.00"), s("differential", Some(c), "199.00"), s("differential", Some(bb), "199.00")]);
+    assert_eq!(
+        splits(&order),
+        vec![s("proceeds", None, "796.00"), s("differential", Some(d), "199.00"), s("differential", Some(c), "199.00"), s("differential", Some(bb), "199.00")]
+    );
     app.assert_verified().await;
 }
 
 async fn e2(app: &TestApp) -> (Brand, [i64; 4], Value) {
     let b = app.brand("acme").await;
     let ids = chain(app, &b, &[0, 1, 1, 1]).await;
-    let (status, body) = put_plan(app, &b.hq, json!({"effective_from": now(), "differential": {"enabled": true}, "peer_bonus": {"enabled": true, "rates": ["0.03", "0.01"]}})).await;
+    let (status, body) =
+        put_plan(app, &b.hq, json!({"effective_from": now(), "differential": {"enabled": true}, "peer_bonus": {"enabled": true, "rates": ["0.03", "0.01"]}}))
+            .await;
     assert_eq!(status, StatusCode::OK, "{body}");
     let (status, order) = buy(app, &b.hq, ids[3], 100).await;
     assert_eq!(status, StatusCode::CREATED, "{order}");
@@ -86,7 +105,10 @@ async fn e2_peer_bonus_and_e4_partial_refunds_net_to_zero() {
     let app = spawn_app().await;
     let (b, [a, bb, c, d], order) = e2(&app).await;
     assert_eq!(order["amount"], "7960.00");
-    assert_eq!(splits(&order), vec![s("proceeds", None, "5970.00"), s("differential", Some(a), "1990.00"), s("peer_bonus", Some(c), "238.80"), s("peer_bonus", Some(bb), "79.60")]);
+    assert_eq!(
+        splits(&order),
+        vec![s("proceeds", None, "5970.00"), s("differential", Some(a), "1990.00"), s("peer_bonus", Some(c), "238.80"), s("peer_bonus", Some(bb), "79.60")]
+    );
     let month = chrono::Utc::now().with_timezone(&chrono_tz::Asia::Shanghai).format("%Y-%m").to_string();
     let (status, earnings) = app.get(&format!("/api/v1/agents/{c}/earnings?month={month}"), &b.hq).await;
     assert_eq!(status, StatusCode::OK, "{earnings}");
@@ -96,7 +118,9 @@ async fn e2_peer_bonus_and_e4_partial_refunds_net_to_zero() {
     let id = order["id"].as_i64().unwrap();
     let (status, r1) = app.post(&format!("/api/v1/orders/{id}/refunds"), &b.hq, json!({"lines": [{"sku": "MASK-01", "qty": 1}]})).await;
     assert_eq!(status, StatusCode::CREATED, "{r1}");
-    let peer_c = |r: &Value| r["splits"].as_array().unwrap().iter().find(|s| s["kind"] == "peer_bonus" && s["agent_id"] == c).unwrap()["amount"].as_str().unwrap().to_owned();
+    let peer_c = |r: &Value| {
+        r["splits"].as_array().unwrap().iter().find(|s| s["kind"] == "peer_bonus" && s["agent_id"] == c).unwrap()["amount"].as_str().unwrap().to_owned()
+    };
     assert_eq!(peer_c(&r1), "-2.39");
     assert_eq!(r1["lines"][0]["amount"], "79.60");
     let (status, body) = app.post(&format!("/api/v1/orders/{id}/refunds"), &b.hq, json!({"lines": [{"sku": "MASK-01", "qty": 100}]})).await;
@@ -121,7 +145,9 @@ async fn e3_upline_supplies_from_its_own_stock() {
     let b = app.brand("acme").await;
     let [a, bb, c] = chain(&app, &b, &[0, 1, 2]).await[..] else { panic!() };
     app.call(Method::PATCH, "/api/v1/settings", Some(&b.hq), Some(json!({"supply_mode": "upline"}))).await;
-    let (status, adj) = app.post("/api/v1/inventory/adjustments", &b.hq, json!({"agent_id": bb, "sku": "MASK-01", "qty": 50, "unit_cost": "79.60", "reason": "opening stock"})).await;
+    let (status, adj) = app
+        .post("/api/v1/inventory/adjustments", &b.hq, json!({"agent_id": bb, "sku": "MASK-01", "qty": 50, "unit_cost": "79.60", "reason": "opening stock"}))
+        .await;
     assert_eq!(status, StatusCode::CREATED, "{adj}");
     let tc = app.agent_token(&b, "13800000002").await;
     let (status, order) = app.post("/api/v1/orders", &tc, json!({"kind": "purchase", "lines": [{"sku": "MASK-01", "qty": 20}]})).await;
@@ -154,12 +180,19 @@ async fn concurrent_buyers_never_overdraw_a_sellers_stock() {
         buyers.push(app.agent(&b.hq, &format!("buyer{i}"), &format!("1381000{i:04}"), b.tiers[2], Some(top)).await);
     }
     app.call(Method::PATCH, "/api/v1/settings", Some(&b.hq), Some(json!({"supply_mode": "upline"}))).await;
-    app.post("/api/v1/inventory/adjustments", &b.hq, json!({"agent_id": top, "sku": "MASK-01", "qty": 50, "unit_cost": "59.70", "reason": "opening stock"})).await;
+    app.post("/api/v1/inventory/adjustments", &b.hq, json!({"agent_id": top, "sku": "MASK-01", "qty": 50, "unit_cost": "59.70", "reason": "opening stock"}))
+        .await;
     let mut handles = Vec::new();
     for buyer in &buyers {
         let (url, token, buyer) = (format!("{}/api/v1/orders", app.address), b.hq.clone(), *buyer);
         handles.push(tokio::spawn(async move {
-            let resp = reqwest::Client::new().post(url).bearer_auth(token).json(&json!({"kind": "purchase", "buyer_id": buyer, "lines": [{"sku": "MASK-01", "qty": 8}]})).send().await.unwrap();
+            let resp = reqwest::Client::new()
+                .post(url)
+                .bearer_auth(token)
+                .json(&json!({"kind": "purchase", "buyer_id": buyer, "lines": [{"sku": "MASK-01", "qty": 8}]}))
+                .send()
+                .await
+                .unwrap();
             resp.status()
         }));
     }
@@ -218,7 +251,8 @@ async fn retail_sales_move_stock_but_no_money() {
     let [_, seller] = chain(&app, &b, &[0, 2]).await[..] else { panic!() };
     buy(&app, &b.hq, seller, 5).await;
     let token = app.agent_token(&b, "13800000001").await;
-    let sale = json!({"kind": "retail", "customer": {"name": "王女士", "phone": "13812345678"}, "lines": [{"sku": "MASK-01", "qty": 2, "unit_price": "189.00"}]});
+    let sale =
+        json!({"kind": "retail", "customer": {"name": "王女士", "phone": "13812345678"}, "lines": [{"sku": "MASK-01", "qty": 2, "unit_price": "189.00"}]});
     let (status, order) = app.post("/api/v1/orders", &token, sale).await;
     assert_eq!(status, StatusCode::CREATED, "{order}");
     assert_eq!((order["amount"].as_str(), order["seller_id"].as_i64(), order["customer"]["name"].as_str()), (Some("378.00"), Some(seller), Some("王女士")));
@@ -254,10 +288,14 @@ async fn agents_see_only_their_own_subtrees_orders_stock_and_wallet() {
     let ta = app.agent_token(&b, "13800000000").await;
     assert_eq!(app.get(&format!("/api/v1/orders/{}", other_order["id"]), &ta).await.0, StatusCode::OK);
     // agents neither backdate, nor buy for others, nor refund
-    let (status, _) = app.post("/api/v1/orders", &tb, json!({"kind": "purchase", "lines": [{"sku": "MASK-01", "qty": 1}], "placed_at": "2026-01-01T00:00:00+08:00"})).await;
+    let (status, _) =
+        app.post("/api/v1/orders", &tb, json!({"kind": "purchase", "lines": [{"sku": "MASK-01", "qty": 1}], "placed_at": "2026-01-01T00:00:00+08:00"})).await;
     assert_eq!(status, StatusCode::FORBIDDEN);
     assert_eq!(buy(&app, &tb, c, 1).await.0, StatusCode::FORBIDDEN);
-    assert_eq!(app.post(&format!("/api/v1/orders/{}/refunds", order["id"]), &tb, json!({"lines": [{"sku": "MASK-01", "qty": 1}]})).await.0, StatusCode::FORBIDDEN);
+    assert_eq!(
+        app.post(&format!("/api/v1/orders/{}/refunds", order["id"]), &tb, json!({"lines": [{"sku": "MASK-01", "qty": 1}]})).await.0,
+        StatusCode::FORBIDDEN
+    );
 }
 
 #[tokio::test]
@@ -272,7 +310,10 @@ async fn withdrawals_never_exceed_available() {
     app.set_payee(&ta, a).await;
     let (status, w) = app.post(&format!("/api/v1/agents/{a}/withdrawals"), &ta, json!({"amount": "500.00"})).await;
     assert_eq!(status, StatusCode::CREATED, "{w}");
-    assert_eq!((wallet(&app, &ta, a).await["available"].as_str(), wallet(&app, &ta, a).await["pending_withdrawals"].as_str()), (Some("296.00"), Some("500.00")));
+    assert_eq!(
+        (wallet(&app, &ta, a).await["available"].as_str(), wallet(&app, &ta, a).await["pending_withdrawals"].as_str()),
+        (Some("296.00"), Some("500.00"))
+    );
     let (status, body) = app.post(&format!("/api/v1/agents/{a}/withdrawals"), &ta, json!({"amount": "296.01"})).await;
     assert_eq!((status, body["code"].as_str()), (StatusCode::CONFLICT, Some("insufficient_funds")));
     assert_eq!(app.post(&format!("/api/v1/agents/{a}/withdrawals"), &ta, json!({"amount": "-1.00"})).await.0, StatusCode::UNPROCESSABLE_ENTITY);
@@ -293,7 +334,13 @@ async fn plan_versions_are_validated_and_never_rewritten() {
     let (status, body) = put_plan(&app, &b.hq, json!({"effective_from": now(), "peer_bonus": {"enabled": true, "rates": ["1.5"]}})).await;
     assert_eq!((status, body["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("plan_invalid")));
     assert_eq!(body["errors"][0]["code"], "rate_out_of_range");
-    let (status, report) = app.post("/api/v1/plan/validate", &b.hq, json!({"effective_from": now(), "referral_bonus": {"enabled": true, "rate": "0.05"}, "limits": {"max_paid_levels": 2}})).await;
+    let (status, report) = app
+        .post(
+            "/api/v1/plan/validate",
+            &b.hq,
+            json!({"effective_from": now(), "referral_bonus": {"enabled": true, "rate": "0.05"}, "limits": {"max_paid_levels": 2}}),
+        )
+        .await;
     assert_eq!(status, StatusCode::OK);
     let codes = |v: &Value| v.as_array().unwrap().iter().map(|f| f["code"].as_str().unwrap().to_owned()).collect::<Vec<_>>();
     assert_eq!(codes(&report["errors"]), vec!["paid_levels"], "{report}");
@@ -301,7 +348,11 @@ async fn plan_versions_are_validated_and_never_rewritten() {
     // cn_direct_selling turns the warnings into errors: the switch is refused while the
     // plan in force (differentials) breaks that profile, and nothing changes
     let (status, body) = app.call(Method::PATCH, "/api/v1/settings", Some(&b.hq), Some(json!({"jurisdiction": "cn_direct_selling"}))).await;
-    assert_eq!((status, body["code"].as_str(), body["plan_version"].as_i64()), (StatusCode::UNPROCESSABLE_ENTITY, Some("plan_breaks_profile"), Some(1)), "{body}");
+    assert_eq!(
+        (status, body["code"].as_str(), body["plan_version"].as_i64()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("plan_breaks_profile"), Some(1)),
+        "{body}"
+    );
     assert!(codes(&body["errors"]).contains(&"team_pay_depth".to_owned()), "{body}");
     assert_eq!(app.get("/api/v1/settings", &b.hq).await.1["jurisdiction"], "none");
     let (status, published) = put_plan(&app, &b.hq, json!({"effective_from": now(), "differential": {"enabled": true}})).await;
@@ -323,10 +374,16 @@ async fn bad_orders_are_4xx_and_write_nothing() {
         (json!({"kind": "gift", "buyer_id": buyer, "lines": []}), StatusCode::BAD_REQUEST),
         (json!({"kind": "purchase", "buyer_id": buyer, "lines": [{"sku": "MASK-01", "qty": 0}]}), StatusCode::UNPROCESSABLE_ENTITY),
         (json!({"kind": "purchase", "buyer_id": buyer, "lines": [{"sku": "NOPE", "qty": 1}]}), StatusCode::UNPROCESSABLE_ENTITY),
-        (json!({"kind": "purchase", "buyer_id": buyer, "lines": [{"sku": "MASK-01", "qty": 1}, {"sku": "MASK-01", "qty": 2}]}), StatusCode::UNPROCESSABLE_ENTITY),
+        (
+            json!({"kind": "purchase", "buyer_id": buyer, "lines": [{"sku": "MASK-01", "qty": 1}, {"sku": "MASK-01", "qty": 2}]}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
         (json!({"kind": "purchase", "buyer_id": buyer, "lines": []}), StatusCode::UNPROCESSABLE_ENTITY),
         (json!({"kind": "purchase", "buyer_id": 999999, "lines": [{"sku": "MASK-01", "qty": 1}]}), StatusCode::UNPROCESSABLE_ENTITY),
-        (json!({"kind": "purchase", "buyer_id": buyer, "lines": [{"sku": "MASK-01", "qty": 1}], "placed_at": "2999-01-01T00:00:00Z"}), StatusCode::UNPROCESSABLE_ENTITY),
+        (
+            json!({"kind": "purchase", "buyer_id": buyer, "lines": [{"sku": "MASK-01", "qty": 1}], "placed_at": "2999-01-01T00:00:00Z"}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
         (json!({"kind": "purchase", "buyer_id": buyer, "lines": [{"sku": "MASK-01", "qty": 1, "price": "1.00"}]}), StatusCode::BAD_REQUEST),
         (json!({"kind": "retail", "seller_id": buyer, "lines": [{"sku": "MASK-01", "qty": 1, "unit_price": "-5.00"}]}), StatusCode::UNPROCESSABLE_ENTITY),
     ];
@@ -359,15 +416,15 @@ async fn the_journal_is_append_only_and_verify_catches_corruption() {
         }
         // an unbalanced entry is refused at commit
         let err = diesel::sql_query(
-            "INSERT INTO postings (brand_id, entry_id, account, amount, occurred_at, available_at)
-             SELECT brand_id, entry_id, 'revenue', 1.00, now(), now() FROM postings LIMIT 1",
+            "INSERT INTO postings (brand_id, entry_id, account, amount, occurred_at, available_at, entry_kind)
+             SELECT brand_id, entry_id, 'revenue', 1.00, now(), now(), entry_kind FROM postings LIMIT 1",
         )
         .execute(&mut conn)
         .expect_err("unbalanced");
         assert!(err.to_string().contains("does not balance"), "{err}");
         // corrupt this test's database behind the guards' backs, as a broken restore would
         diesel::sql_query("SET session_replication_role = replica").execute(&mut conn).unwrap();
-        diesel::sql_query("INSERT INTO postings (brand_id, entry_id, account, amount, occurred_at, available_at) SELECT brand_id, entry_id, 'revenue', 1.00, now(), now() FROM postings LIMIT 1").execute(&mut conn).unwrap();
+        diesel::sql_query("INSERT INTO postings (brand_id, entry_id, account, amount, occurred_at, available_at, entry_kind) SELECT brand_id, entry_id, 'revenue', 1.00, now(), now(), entry_kind FROM postings LIMIT 1").execute(&mut conn).unwrap();
         diesel::sql_query("SET session_replication_role = origin").execute(&mut conn).unwrap();
         diesel::sql_query("UPDATE stock SET qty = qty + 5").execute(&mut conn).unwrap();
         agent_ledger::verify::run(&mut conn).unwrap()
@@ -387,7 +444,8 @@ async fn plan_versions_are_listed_newest_first_for_hq_only() {
     assert_eq!(status, StatusCode::OK);
     let (status, versions) = app.get("/api/v1/plan/versions", &b.hq).await;
     assert_eq!(status, StatusCode::OK, "{versions}");
-    let listed: Vec<(i64, String)> = versions.as_array().unwrap().iter().map(|v| (v["version"].as_i64().unwrap(), v["created_by"].as_str().unwrap().to_owned())).collect();
+    let listed: Vec<(i64, String)> =
+        versions.as_array().unwrap().iter().map(|v| (v["version"].as_i64().unwrap(), v["created_by"].as_str().unwrap().to_owned())).collect();
     assert_eq!(listed, vec![(2, "hq:1".to_owned()), (1, "system".to_owned())], "{versions}");
     assert_eq!(versions[0]["peer_bonus"]["rates"], json!(["0.03"]));
     chain(&app, &b, &[0, 4]).await;

@@ -129,7 +129,13 @@ async fn an_agent_checks_earnings_orders_sells_and_withdraws_on_a_phone() {
 
     // withdraw ¥100.00: first where to be paid, then the fee and tax shown while typing;
     // the request waits in HQ's queue and in the agent's history
-    app.call(Method::PATCH, "/api/v1/settings", Some(&b.hq), Some(json!({"withdrawal": {"min": "10.00", "max": "5000.00", "fee_rate": "0.006", "fee_min": "2.00", "tax_rate": "0"}}))).await;
+    app.call(
+        Method::PATCH,
+        "/api/v1/settings",
+        Some(&b.hq),
+        Some(json!({"withdrawal": {"min": "10.00", "max": "5000.00", "fee_rate": "0.006", "fee_min": "2.00", "tax_rate": "0"}})),
+    )
+    .await;
     page.goto(&format!("{}/m/withdraw", app.address)).await.unwrap();
     page.find(By::Css("a.button[href='/m/payee']")).await.unwrap().click().await.unwrap();
     page.find(By::Name("name")).await.unwrap().send_keys("王芳").await.unwrap();
@@ -147,13 +153,25 @@ async fn an_agent_checks_earnings_orders_sells_and_withdraws_on_a_phone() {
     assert_eq!(queue["items"][0]["amount"], "100.00");
     fits(&page, "withdraw").await;
     shot(&page, "portal-withdraw").await;
-    let severe: Vec<String> = page.browser_log().await.unwrap().into_iter().filter(|e| e.level == "SEVERE" && !e.message.contains("/m/team?root=")).map(|e| e.message).collect();
+    let severe: Vec<String> =
+        page.browser_log().await.unwrap().into_iter().filter(|e| e.level == "SEVERE" && !e.message.contains("/m/team?root=")).map(|e| e.message).collect();
     assert!(severe.is_empty(), "browser console errors beyond the expected 404s: {severe:?}");
     page.quit().await.unwrap();
     tokio::time::sleep(Duration::from_millis(10)).await;
 
     // HQ's console session does not open the portal, and the agent's does not open the console
-    let (status, _) = (reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap().get(format!("{}/m/", app.address)).send().await.unwrap().status(), ());
+    let (status, _) = (
+        reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap()
+            .get(format!("{}/m/", app.address))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        (),
+    );
     assert_eq!(status, StatusCode::SEE_OTHER);
     let hq = crate::console::client();
     let resp = hq.post(format!("{}/m/login", app.address)).form(&[("brand", "acme"), ("phone", "hq"), ("password", PASSWORD)]).send().await.unwrap();
@@ -199,7 +217,12 @@ async fn an_agent_confirms_one_statement_disputes_another_and_reads_hq_s_answer(
     let csrf = html.split("name=\"csrf\" value=\"").nth(1).and_then(|s| s.split('"').next()).unwrap().to_owned();
     let (_, queue) = app.get("/api/v1/disputes?status=disputed", &b.hq).await;
     let id = queue["items"][0]["id"].as_i64().unwrap();
-    let resp = hq.post(format!("{}/console/disputes/{id}/resolve", app.address)).form(&[("csrf", csrf.as_str()), ("note", "已核对，无遗漏 checked: nothing is missing")]).send().await.unwrap();
+    let resp = hq
+        .post(format!("{}/console/disputes/{id}/resolve", app.address))
+        .form(&[("csrf", csrf.as_str()), ("note", "已核对，无遗漏 checked: nothing is missing")])
+        .send()
+        .await
+        .unwrap();
     assert_eq!(resp.status(), StatusCode::SEE_OTHER);
     // the agent reads the answer; the statement itself never changed
     page.refresh().await.unwrap();
@@ -297,7 +320,14 @@ async fn an_agent_sees_its_way_up_applies_and_hq_approves_in_the_console() {
     let b = app.brand("acme").await;
     let (status, s) = app.call(Method::PATCH, "/api/v1/settings", Some(&b.hq), Some(json!({"upgrade_mode": "approval"}))).await;
     assert_eq!(status, StatusCode::OK, "{s}");
-    let (status, r) = app.call(Method::PUT, &format!("/api/v1/upgrades/rules/{}", b.tiers[3]), Some(&b.hq), Some(json!({"months": 1, "own_purchases_min": "1000", "direct_recruits_min": 1, "combine": "any"}))).await;
+    let (status, r) = app
+        .call(
+            Method::PUT,
+            &format!("/api/v1/upgrades/rules/{}", b.tiers[3]),
+            Some(&b.hq),
+            Some(json!({"months": 1, "own_purchases_min": "1000", "direct_recruits_min": 1, "combine": "any"})),
+        )
+        .await;
     assert_eq!(status, StatusCode::OK, "{r}");
     let wang = app.agent(&b.hq, "王芳", "13800000001", b.tiers[4], None).await;
     app.agent(&b.hq, "赵新", "13800000002", b.tiers[4], Some(wang)).await;
@@ -371,8 +401,16 @@ async fn an_agent_records_a_customer_and_sees_who_to_call_hq_sees_growth_per_tea
     let (last, start) = crate::settlement::month_start(1);
     let wang = app.agent_joined(&b.hq, "王芳", "13800000001", b.tiers[0], None, start).await;
     // a 30-day mask: one box bought early last month is due by now
-    let prices: serde_json::Map<String, serde_json::Value> = b.tiers.iter().zip(["59.70", "79.60", "99.50", "119.40", "139.30"]).map(|(t, p)| (t.to_string(), json!(p))).collect();
-    let (status, _) = app.call(Method::PUT, "/api/v1/products/MASK-01", Some(&b.hq), Some(json!({"name": "面膜", "retail_price": "199.00", "prices": prices, "repurchase_days": 30}))).await;
+    let prices: serde_json::Map<String, serde_json::Value> =
+        b.tiers.iter().zip(["59.70", "79.60", "99.50", "119.40", "139.30"]).map(|(t, p)| (t.to_string(), json!(p))).collect();
+    let (status, _) = app
+        .call(
+            Method::PUT,
+            "/api/v1/products/MASK-01",
+            Some(&b.hq),
+            Some(json!({"name": "面膜", "retail_price": "199.00", "prices": prices, "repurchase_days": 30})),
+        )
+        .await;
     assert_eq!(status, StatusCode::OK);
     let day = |d: i64| (start + chrono::Duration::days(d)).to_rfc3339();
     for body in [

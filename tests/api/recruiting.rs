@@ -15,7 +15,13 @@ async fn invite(app: &TestApp, token: &str, agent: i64) -> String {
 }
 
 async fn apply(app: &TestApp, code: &str, phone: &str, tier: i64) -> (StatusCode, Value) {
-    app.call(Method::POST, "/api/v1/applications", None, Some(json!({"code": code, "name": "新人", "phone": phone, "wechat": "wx_new", "tier_id": tier, "password": PASSWORD}))).await
+    app.call(
+        Method::POST,
+        "/api/v1/applications",
+        None,
+        Some(json!({"code": code, "name": "新人", "phone": phone, "wechat": "wx_new", "tier_id": tier, "password": PASSWORD})),
+    )
+    .await
 }
 
 async fn mode(app: &TestApp, b: &Brand, m: &str) {
@@ -38,7 +44,14 @@ async fn an_agent_recruits_through_its_link_and_approves_without_hq() {
     assert_eq!(apply(&app, "nosuchcode", "13900000001", b.tiers[4]).await.0, StatusCode::NOT_FOUND);
     assert_eq!(apply(&app, &code, "13900000001", b.tiers[0]).await.1["code"], "tier_above_inviter");
     assert_eq!(apply(&app, &code, "13800000009", b.tiers[4]).await.1["code"], "phone_taken");
-    let (status, bad) = app.call(Method::POST, "/api/v1/applications", None, Some(json!({"code": code, "name": "x\u{0}y", "phone": "13900000001", "tier_id": b.tiers[4], "password": PASSWORD}))).await;
+    let (status, bad) = app
+        .call(
+            Method::POST,
+            "/api/v1/applications",
+            None,
+            Some(json!({"code": code, "name": "x\u{0}y", "phone": "13900000001", "tier_id": b.tiers[4], "password": PASSWORD})),
+        )
+        .await;
     assert_eq!((status, bad["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("validation")));
     let (status, created) = apply(&app, &code, "13900000001", b.tiers[4]).await;
     assert_eq!((status, created["status"].as_str(), created["stage"].as_str()), (StatusCode::CREATED, Some("pending"), Some("inviter")), "{created}");
@@ -54,7 +67,9 @@ async fn an_agent_recruits_through_its_link_and_approves_without_hq() {
     let mut handles = Vec::new();
     for _ in 0..32 {
         let (address, t) = (app.address.clone(), ta.clone());
-        handles.push(tokio::spawn(async move { reqwest::Client::new().post(format!("{address}/api/v1/applications/{id}/approve")).bearer_auth(t).json(&json!({})).send().await.unwrap().status() }));
+        handles.push(tokio::spawn(async move {
+            reqwest::Client::new().post(format!("{address}/api/v1/applications/{id}/approve")).bearer_auth(t).json(&json!({})).send().await.unwrap().status()
+        }));
     }
     let mut ok = 0;
     for h in handles {
@@ -149,7 +164,11 @@ async fn a_certificate_is_valid_then_revoked_and_the_public_check_reveals_nothin
     };
     let (status, public) = check(number.clone()).await;
     assert_eq!(status, StatusCode::OK);
-    assert_eq!((public["name_masked"].as_str(), public["status"].as_str(), public["brand"].as_str()), (Some("王*"), Some("valid"), Some("Test brand")), "{public}");
+    assert_eq!(
+        (public["name_masked"].as_str(), public["status"].as_str(), public["brand"].as_str()),
+        (Some("王*"), Some("valid"), Some("Test brand")),
+        "{public}"
+    );
     let text = public.to_string();
     assert!(!text.contains("13800000001") && !text.contains("王芳") && !text.contains(&format!("\"{a}\"")), "{text}");
     // a tier change revokes it and issues another; exit revokes that one
@@ -173,7 +192,9 @@ async fn a_first_purchase_threshold_keeps_a_new_agent_waiting_until_it_is_reache
     let app = spawn_app().await;
     let b = app.brand("acme").await;
     // 市代 needs a first order of 1000.00 (at 119.40 a unit: 9 units)
-    let (status, t) = app.call(Method::PUT, &format!("/api/v1/tiers/{}", b.tiers[3]), Some(&b.hq), Some(json!({"rank": 4, "name": "市代", "min_first_order": "1000.00"}))).await;
+    let (status, t) = app
+        .call(Method::PUT, &format!("/api/v1/tiers/{}", b.tiers[3]), Some(&b.hq), Some(json!({"rank": 4, "name": "市代", "min_first_order": "1000.00"})))
+        .await;
     assert_eq!(status, StatusCode::OK, "{t}");
     let top = app.agent(&b.hq, "王芳", "13800000001", b.tiers[0], None).await;
     let p = app.agent(&b.hq, "李雷", "13800000002", b.tiers[3], Some(top)).await;
@@ -181,7 +202,8 @@ async fn a_first_purchase_threshold_keeps_a_new_agent_waiting_until_it_is_reache
     assert_eq!(app.get(&format!("/api/v1/agents/{p}"), &b.hq).await.1["status"], "pending_activation");
     // it recruits nobody and has no link, no certificate yet
     assert_eq!(app.get(&format!("/api/v1/agents/{p}/invite"), &tp).await.1["code"], "not_active");
-    let (status, e) = app.post("/api/v1/agents", &tp, json!({"name": "x", "phone": "13800000003", "tier_id": b.tiers[4], "parent_id": p, "password": PASSWORD})).await;
+    let (status, e) =
+        app.post("/api/v1/agents", &tp, json!({"name": "x", "phone": "13800000003", "tier_id": b.tiers[4], "parent_id": p, "password": PASSWORD})).await;
     assert_eq!((status, e["code"].as_str()), (StatusCode::CONFLICT, Some("not_active")));
     assert_eq!(app.get(&format!("/api/v1/agents/{p}/certificate"), &tp).await.0, StatusCode::NOT_FOUND);
     // a downline HQ placed under it buys: the waiting agent earns nothing, the next active upline does
@@ -194,8 +216,16 @@ async fn a_first_purchase_threshold_keeps_a_new_agent_waiting_until_it_is_reache
     let (status, o) = app.post("/api/v1/orders", &tp, buy(5)).await;
     assert_eq!(status, StatusCode::CREATED, "{o}");
     assert_eq!(app.get(&format!("/api/v1/agents/{p}"), &b.hq).await.1["status"], "pending_activation");
-    assert_eq!(app.post(&format!("/api/v1/agents/{p}/status"), &b.hq, json!({"status": "active"})).await.1["code"], "pending_activation", "not by the back door");
-    assert_eq!(app.post(&format!("/api/v1/agents/{p}/status"), &b.hq, json!({"status": "suspended"})).await.1["code"], "pending_activation", "nor by suspending and resuming");
+    assert_eq!(
+        app.post(&format!("/api/v1/agents/{p}/status"), &b.hq, json!({"status": "active"})).await.1["code"],
+        "pending_activation",
+        "not by the back door"
+    );
+    assert_eq!(
+        app.post(&format!("/api/v1/agents/{p}/status"), &b.hq, json!({"status": "suspended"})).await.1["code"],
+        "pending_activation",
+        "nor by suspending and resuming"
+    );
     assert_eq!(app.post("/api/v1/orders", &tp, buy(4)).await.0, StatusCode::CREATED);
     assert_eq!(app.get(&format!("/api/v1/agents/{p}"), &b.hq).await.1["status"], "active");
     assert_eq!(app.get(&format!("/api/v1/agents/{p}/certificate"), &tp).await.1["status"], "valid");

@@ -24,7 +24,8 @@ async fn small_brand(app: &TestApp) -> (Brand, i64, i64, i64) {
         r.1
     };
     ok(app.post("/api/v1/orders", &b.hq, json!({"kind": "purchase", "buyer_id": bb, "lines": [{"sku": "MASK-01", "qty": 10}]})).await);
-    let order = ok(app.post("/api/v1/orders", &b.hq, json!({"kind": "purchase", "buyer_id": c, "supply": "upline", "lines": [{"sku": "MASK-01", "qty": 4}]})).await);
+    let order =
+        ok(app.post("/api/v1/orders", &b.hq, json!({"kind": "purchase", "buyer_id": c, "supply": "upline", "lines": [{"sku": "MASK-01", "qty": 4}]})).await);
     assert_eq!((order["seller_id"].as_i64(), order["amount"].as_str()), (Some(bb), Some("557.20")));
     ok(app.post(&format!("/api/v1/orders/{}/refunds", order["id"]), &b.hq, json!({"lines": [{"sku": "MASK-01", "qty": 1}]})).await);
     ok(app.post("/api/v1/orders", &b.hq, json!({"kind": "retail", "seller_id": bb, "lines": [{"sku": "MASK-01", "qty": 3, "unit_price": "150.00"}]})).await);
@@ -54,14 +55,23 @@ async fn sales_split_for_brand_agent_and_team() {
         }
     };
     let brand = split(String::new(), b.hq.clone()).await;
-    assert_eq!((volume(&brand["purchases"]), volume(&brand["internal_sales"]), volume(&brand["retail_sales"])), (vol(13, "1412.90"), vol(13, "1412.90"), vol(4, "649.00")));
+    assert_eq!(
+        (volume(&brand["purchases"]), volume(&brand["internal_sales"]), volume(&brand["retail_sales"])),
+        (vol(13, "1412.90"), vol(13, "1412.90"), vol(4, "649.00"))
+    );
     assert_eq!(brand["retail_share"], "0.3148", "649.00 / 2061.90");
     let own = split(format!("&agent_id={bb}&scope=self"), b.hq.clone()).await;
-    assert_eq!((volume(&own["purchases"]), volume(&own["internal_sales"]), volume(&own["retail_sales"])), (vol(10, "995.00"), vol(3, "417.90"), vol(4 - 1, "450.00")));
+    assert_eq!(
+        (volume(&own["purchases"]), volume(&own["internal_sales"]), volume(&own["retail_sales"])),
+        (vol(10, "995.00"), vol(3, "417.90"), vol(4 - 1, "450.00"))
+    );
     // one retail share everywhere: retail ÷ (retail + purchases), not ÷ (retail + internal sales)
     assert_eq!(own["retail_share"], "0.3114", "450.00 / (450.00 + 995.00)");
     let team = split(format!("&agent_id={a}&scope=team"), b.hq.clone()).await;
-    assert_eq!((volume(&team["purchases"]), volume(&team["internal_sales"]), volume(&team["retail_sales"])), (vol(13, "1412.90"), vol(3, "417.90"), vol(4, "649.00")));
+    assert_eq!(
+        (volume(&team["purchases"]), volume(&team["internal_sales"]), volume(&team["retail_sales"])),
+        (vol(13, "1412.90"), vol(3, "417.90"), vol(4, "649.00"))
+    );
     assert_eq!(team["retail_share"], "0.3148", "649.00 / (649.00 + 1412.90)");
     let a_alone = split(format!("&agent_id={a}"), b.hq.clone()).await;
     assert_eq!((a_alone["retail_share"].clone(), volume(&a_alone["purchases"])), (Value::Null, vol(0, "0.00")), "nothing sold: share is null");
@@ -124,7 +134,8 @@ async fn downline_summary_from_a_snapshot_stays_exact() {
     assert_eq!(stored_snapshot(&app, a, &m), Some(StoredSnapshot { team_units: 13, tree_version: 0 }), "taken by the first read");
 
     // committed after the snapshot: an order, a new agent, a partial refund
-    let (status, order) = app.post("/api/v1/orders", &b.hq, json!({"kind": "purchase", "buyer_id": c, "supply": "upline", "lines": [{"sku": "MASK-01", "qty": 2}]})).await;
+    let (status, order) =
+        app.post("/api/v1/orders", &b.hq, json!({"kind": "purchase", "buyer_id": c, "supply": "upline", "lines": [{"sku": "MASK-01", "qty": 2}]})).await;
     assert_eq!(status, StatusCode::CREATED, "{order}");
     let d = app.agent(&b.hq, "D", "13800000004", b.tiers[4], Some(c)).await;
     let s = summary().await;
@@ -136,7 +147,10 @@ async fn downline_summary_from_a_snapshot_stays_exact() {
     assert_eq!(status, StatusCode::CREATED);
     assert_eq!(volume(&summary().await["team_purchases"]), vol(14, "1552.20"));
     let bb_view = app.get(&format!("/api/v1/agents/{bb}/downline/summary?month={m}"), &b.hq).await.1;
-    assert_eq!((bb_view["total"].as_i64(), volume(&bb_view["own_purchases"]), volume(&bb_view["team_purchases"])), (Some(2), vol(10, "995.00"), vol(14, "1552.20")));
+    assert_eq!(
+        (bb_view["total"].as_i64(), volume(&bb_view["own_purchases"]), volume(&bb_view["team_purchases"])),
+        (Some(2), vol(10, "995.00"), vol(14, "1552.20"))
+    );
 
     // a tier change and a move retire the snapshot (tree version); the answer stays exact
     assert_eq!(app.post(&format!("/api/v1/agents/{c}/tier"), &b.hq, json!({"tier_id": b.tiers[3]})).await.0, StatusCode::OK);
@@ -191,7 +205,10 @@ async fn downline_summary_from_a_snapshot_stays_exact() {
     assert_eq!(in_flight, 1, "the snapshot in use saw E's transaction in flight");
     app.assert_verified().await;
     // verify recounts every current snapshot from the books: a wrong one is reported
-    diesel::sql_query("UPDATE team_snapshots SET team_amount = team_amount + 0.01 WHERE agent_id = $1").bind::<BigInt, _>(a).execute(&mut app.pool.get().unwrap()).unwrap();
+    diesel::sql_query("UPDATE team_snapshots SET team_amount = team_amount + 0.01 WHERE agent_id = $1")
+        .bind::<BigInt, _>(a)
+        .execute(&mut app.pool.get().unwrap())
+        .unwrap();
     let failures = agent_ledger::verify::run(&mut app.pool.get().unwrap()).unwrap();
     assert_eq!(failures.len(), 1, "{failures:?}");
     assert!(failures[0].0.starts_with("reports: each current team snapshot") && failures[0].1[0].contains(&format!("agent {a} ")), "{failures:?}");
@@ -233,7 +250,11 @@ async fn exit_buys_back_recent_stock_and_moves_the_downline_up() {
     assert_eq!(app.post(&format!("/api/v1/agents/{bb}/exit"), &tb, json!({})).await.0, StatusCode::FORBIDDEN);
     let (status, exit) = app.post(&format!("/api/v1/agents/{bb}/exit"), &b.hq, json!({})).await;
     assert_eq!(status, StatusCode::OK, "{exit}");
-    assert_eq!((exit["buyback_total"].as_str(), exit["buyback"][0]["qty"].as_i64(), exit["buyback"][0]["amount"].as_str()), (Some("358.20"), Some(4), Some("358.20")), "4 × 99.50 × 0.90");
+    assert_eq!(
+        (exit["buyback_total"].as_str(), exit["buyback"][0]["qty"].as_i64(), exit["buyback"][0]["amount"].as_str()),
+        (Some("358.20"), Some(4), Some("358.20")),
+        "4 × 99.50 × 0.90"
+    );
     assert_eq!((exit["moved_children"].clone(), exit["new_parent_id"].as_i64()), (json!([c]), Some(a)));
     let after = app.get(&format!("/api/v1/agents/{bb}/wallet"), &b.hq).await.1["balance"].as_str().unwrap().parse::<rust_decimal::Decimal>().unwrap();
     assert_eq!(after - before, "358.20".parse().unwrap());
@@ -283,7 +304,8 @@ async fn compliance_report_on_a_hand_checked_month() {
     assert_eq!(r["income_disclosure"]["median_net"], "-127.10");
     assert!(r["disclaimer"].as_str().unwrap().contains("not legal advice"));
 
-    let resp = app.client.get(format!("{}/api/v1/reports/compliance?month={m}&format=csv&table=teams_below", app.address)).bearer_auth(&b.hq).send().await.unwrap();
+    let resp =
+        app.client.get(format!("{}/api/v1/reports/compliance?month={m}&format=csv&table=teams_below", app.address)).bearer_auth(&b.hq).send().await.unwrap();
     assert_eq!(resp.status(), StatusCode::OK);
     let text = resp.text().await.unwrap();
     let lines: Vec<&str> = text.trim_start_matches('\u{feff}').lines().collect();

@@ -76,7 +76,8 @@ async fn e5_team_rebates_are_posted_when_a_month_closes() {
     let (status, body) = buy_at(&app, &b, a, "BOX", 1, start + Duration::days(4)).await;
     assert_eq!((status, body["code"].as_str()), (StatusCode::CONFLICT, Some("period_closed")));
     let (_, periods) = app.get("/api/v1/periods", &b.hq).await;
-    let listed: Vec<(String, String)> = periods["items"].as_array().unwrap().iter().map(|p| (p["month"].as_str().unwrap().into(), p["status"].as_str().unwrap().into())).collect();
+    let listed: Vec<(String, String)> =
+        periods["items"].as_array().unwrap().iter().map(|p| (p["month"].as_str().unwrap().into(), p["status"].as_str().unwrap().into())).collect();
     assert_eq!(listed, vec![(current.clone(), "open".into()), (month.clone(), "closed".into())]);
 
     // an agent reads its own statement only; HQ reads them all
@@ -203,7 +204,11 @@ async fn us_ftc_holds_downline_pay_until_the_team_sells_at_retail() {
         async move { app.get(&format!("/api/v1/agents/{id}/wallet"), &hq).await.1 }
     };
     let w = wallet(a).await;
-    assert_eq!((w["balance"].as_str(), w["held"].as_str(), w["available"].as_str()), (Some("597.00"), Some("597.00"), Some("0.00")), "held: the team sold nothing at retail");
+    assert_eq!(
+        (w["balance"].as_str(), w["held"].as_str(), w["available"].as_str()),
+        (Some("597.00"), Some("597.00"), Some("0.00")),
+        "held: the team sold nothing at retail"
+    );
     // B sells 7 at retail in the same month: 1393.00 / (1393.00 + 1194.00) = 0.538 > 0.5
     // retail with no customer contact does not count toward the share (a finding)
     let sale = json!({"kind": "retail", "seller_id": seller, "lines": [{"sku": "MASK-01", "qty": 7}], "placed_at": (start + Duration::days(5)).to_rfc3339()});
@@ -214,7 +219,13 @@ async fn us_ftc_holds_downline_pay_until_the_team_sells_at_retail() {
     let f = &report["retail_findings"];
     assert_eq!((f["orders"].as_i64(), f["amount"].as_str(), f["excluded_from_us_ftc_share"].as_bool()), (Some(1), Some("1393.00"), Some(true)), "{f}");
     assert_eq!((f["listed"][0]["order_id"].as_i64(), f["listed"][0]["reasons"].clone()), (invented["id"].as_i64(), json!(["no_contact"])));
-    let (status, _) = app.post(&format!("/api/v1/orders/{}/refunds", invented["id"]), &b.hq, json!({"lines": [{"sku": "MASK-01", "qty": 7}], "refunded_at": (start + Duration::days(5) + Duration::hours(1)).to_rfc3339()})).await;
+    let (status, _) = app
+        .post(
+            &format!("/api/v1/orders/{}/refunds", invented["id"]),
+            &b.hq,
+            json!({"lines": [{"sku": "MASK-01", "qty": 7}], "refunded_at": (start + Duration::days(5) + Duration::hours(1)).to_rfc3339()}),
+        )
+        .await;
     assert_eq!(status, StatusCode::CREATED);
     let sale = json!({"kind": "retail", "seller_id": seller, "customer": {"name": "王女士", "phone": "138 0013 8000"}, "lines": [{"sku": "MASK-01", "qty": 7}], "placed_at": (start + Duration::days(5)).to_rfc3339()});
     assert_eq!(app.post("/api/v1/orders", &b.hq, sale).await.0, StatusCode::CREATED);
@@ -297,7 +308,13 @@ async fn agents_confirm_or_dispute_a_closed_statement_once_and_hq_resolves_dispu
     // the missing differential is credited by an adjustment linked to the dispute: made by
     // finance, approved by the owner; only then does it settle the dispute
     let finance = crate::staff::staff_token(&app, &b, "cashier", "finance").await;
-    let (status, adj) = app.post("/api/v1/adjustments", &finance, json!({"agent_id": c, "amount": "59.70", "category": "dispute", "reason": "补发级差 the missing differential", "dispute_id": id})).await;
+    let (status, adj) = app
+        .post(
+            "/api/v1/adjustments",
+            &finance,
+            json!({"agent_id": c, "amount": "59.70", "category": "dispute", "reason": "补发级差 the missing differential", "dispute_id": id}),
+        )
+        .await;
     assert_eq!(status, StatusCode::CREATED, "{adj}");
     let resolve = json!({"note": "已补发 ¥59.70 credited", "adjustment_id": adj["id"]});
     let (status, e) = app.post(&format!("/api/v1/disputes/{id}/resolve"), &b.hq, resolve.clone()).await;

@@ -63,7 +63,12 @@ async fn every_operation_is_allowed_or_refused_for_each_role_as_the_roles_say() 
     for (path, ops) in doc["paths"].as_object().unwrap() {
         for method in ops.as_object().unwrap().keys() {
             // ids that exist nowhere: the role check comes before any lookup
-            let url = path.replace("{id}", "999999").replace("{month}", "2020-01").replace("{sku}", "NO-SUCH").replace("{number}", "NO-SUCH").replace("{code}", "NO-SUCH");
+            let url = path
+                .replace("{id}", "999999")
+                .replace("{month}", "2020-01")
+                .replace("{sku}", "NO-SUCH")
+                .replace("{number}", "NO-SUCH")
+                .replace("{code}", "NO-SUCH");
             for (role, token) in &tokens {
                 if path.ends_with("/auth/logout") || path.ends_with("/auth/password") {
                     continue; // would end or change the session the matrix uses; covered in auth
@@ -91,7 +96,11 @@ async fn the_owner_manages_staff_and_resets_passwords_and_the_last_owner_stays()
     let ops = staff_token(&app, &b, "xiaoli", "operations").await;
     let (status, body) = app.post("/api/v1/staff", &b.hq, json!({"login": "xiaoli", "role": "finance", "password": PASSWORD})).await;
     assert_eq!((status, body["code"].as_str()), (StatusCode::CONFLICT, Some("login_taken")));
-    assert_eq!(app.post("/api/v1/staff", &b.hq, json!({"login": "13800000001", "role": "finance", "password": PASSWORD})).await.0, StatusCode::UNPROCESSABLE_ENTITY, "a phone-like login would shadow an agent");
+    assert_eq!(
+        app.post("/api/v1/staff", &b.hq, json!({"login": "13800000001", "role": "finance", "password": PASSWORD})).await.0,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "a phone-like login would shadow an agent"
+    );
     assert_eq!(app.post("/api/v1/staff", &ops, json!({"login": "sneaky", "role": "owner", "password": PASSWORD})).await.1["code"], "role_forbidden");
     let (_, staff) = app.get("/api/v1/staff", &b.hq).await;
     let owner_id = staff.as_array().unwrap().iter().find(|s| s["login"] == "hq").unwrap()["id"].as_i64().unwrap();

@@ -42,7 +42,11 @@ async fn an_agent_sees_nothing_outside_its_subtree_in_any_operation() {
             let body = (m != Method::GET && m != Method::DELETE).then(|| json!({}));
             let url = |agent: i64, order: i64| {
                 let id = if path.starts_with("/api/v1/orders/") { order } else { agent };
-                path.replace("{id}", &id.to_string()).replace("{month}", "2026-01").replace("{sku}", "MASK-01").replace("{number}", "NOSUCHNUMBER").replace("{tier_id}", &b.tiers[1].to_string())
+                path.replace("{id}", &id.to_string())
+                    .replace("{month}", "2026-01")
+                    .replace("{sku}", "MASK-01")
+                    .replace("{number}", "NOSUCHNUMBER")
+                    .replace("{tier_id}", &b.tiers[1].to_string())
             };
             if !public {
                 let (status, resp) = app.call(m.clone(), &url(inside, inside_order), None, body.clone()).await;

@@ -20,7 +20,9 @@ async fn rule(app: &TestApp, b: &Brand, tier: i64, body: Value) -> (StatusCode, 
 }
 
 async fn buy(app: &TestApp, b: &Brand, buyer: i64, qty: i64, at: chrono::DateTime<chrono::Utc>) {
-    let (status, order) = app.post("/api/v1/orders", &b.hq, json!({"kind": "purchase", "buyer_id": buyer, "lines": [{"sku": "MASK-01", "qty": qty}], "placed_at": at.to_rfc3339()})).await;
+    let (status, order) = app
+        .post("/api/v1/orders", &b.hq, json!({"kind": "purchase", "buyer_id": buyer, "lines": [{"sku": "MASK-01", "qty": qty}], "placed_at": at.to_rfc3339()}))
+        .await;
     assert_eq!(status, StatusCode::CREATED, "{order}");
 }
 
@@ -69,7 +71,11 @@ async fn the_close_proposes_upgrades_and_hq_approves_each_once() {
     rule(&app, &b, b.tiers[3], json!({"months": 1, "own_purchases_min": "1000", "direct_recruits_min": 3, "combine": "any"})).await;
     rule(&app, &b, b.tiers[1], json!({"months": 3, "own_purchases_min": "50000", "direct_recruits_min": 2, "combine": "all"})).await;
     let (_, rules) = app.get("/api/v1/upgrades/rules", &b.hq).await;
-    assert_eq!((rules["mode"].as_str(), rules["rules"].as_array().map(Vec::len), rules["rules"][0]["tier_id"].as_i64()), (Some("approval"), Some(3), Some(b.tiers[1])), "best tier first");
+    assert_eq!(
+        (rules["mode"].as_str(), rules["rules"].as_array().map(Vec::len), rules["rules"][0]["tier_id"].as_i64()),
+        (Some("approval"), Some(3), Some(b.tiers[1])),
+        "best tier first"
+    );
 
     let joined = month_start(3).1;
     let a = app.agent_joined(&b.hq, "王芳", "13800000001", b.tiers[4], None, joined).await;
@@ -84,8 +90,15 @@ async fn the_close_proposes_upgrades_and_hq_approves_each_once() {
     assert_eq!(result["upgrades"], json!({"proposed": 1, "applied": 0}), "{result}");
     let (_, queue) = app.get("/api/v1/upgrades?status=pending", &b.hq).await;
     let p = &queue[0];
-    assert_eq!((queue.as_array().map(Vec::len), p["agent_id"].as_i64(), p["from_tier_id"].as_i64(), p["to_tier_id"].as_i64()), (Some(1), Some(a), Some(b.tiers[4]), Some(b.tiers[2])), "straight to 省代: {queue}");
-    assert_eq!((p["source"].as_str(), p["figures"]["own_purchases"].as_str(), p["figures"]["months"].clone()), (Some("close"), Some("11144.00"), json!([month])));
+    assert_eq!(
+        (queue.as_array().map(Vec::len), p["agent_id"].as_i64(), p["from_tier_id"].as_i64(), p["to_tier_id"].as_i64()),
+        (Some(1), Some(a), Some(b.tiers[4]), Some(b.tiers[2])),
+        "straight to 省代: {queue}"
+    );
+    assert_eq!(
+        (p["source"].as_str(), p["figures"]["own_purchases"].as_str(), p["figures"]["months"].clone()),
+        (Some("close"), Some("11144.00"), json!([month]))
+    );
     assert_eq!(tier_of(&app, &b, a).await, b.tiers[4], "approval mode: nothing changes before HQ decides");
 
     // the agent sees its way up and its waiting proposal
@@ -93,8 +106,15 @@ async fn the_close_proposes_upgrades_and_hq_approves_each_once() {
     let (_, mine) = app.get(&format!("/api/v1/agents/{a}/upgrade"), &ta).await;
     assert_eq!(mine["proposal"]["status"], "pending");
     let to_zongdai = mine["targets"].as_array().unwrap().iter().find(|t| t["tier_id"].as_i64() == Some(b.tiers[1])).unwrap().clone();
-    assert_eq!((to_zongdai["qualifies"].as_bool(), to_zongdai["checks"][1]["measure"].as_str(), to_zongdai["checks"][1]["have"].as_str()), (Some(false), Some("direct_recruits"), Some("0")));
-    assert_eq!(app.get(&format!("/api/v1/agents/{a}/upgrade"), &app.agent_token(&b, "13800000002").await).await.0, StatusCode::NOT_FOUND, "not another agent's");
+    assert_eq!(
+        (to_zongdai["qualifies"].as_bool(), to_zongdai["checks"][1]["measure"].as_str(), to_zongdai["checks"][1]["have"].as_str()),
+        (Some(false), Some("direct_recruits"), Some("0"))
+    );
+    assert_eq!(
+        app.get(&format!("/api/v1/agents/{a}/upgrade"), &app.agent_token(&b, "13800000002").await).await.0,
+        StatusCode::NOT_FOUND,
+        "not another agent's"
+    );
 
     // 32 concurrent approvals: one tier change
     let id = p["id"].as_i64().unwrap();
@@ -199,6 +219,9 @@ async fn auto_mode_upgrades_at_close_on_team_volume_with_the_team_rebate_off() {
     let (_, st) = app.get(&format!("/api/v1/agents/{a}/statements/{m1}"), &b.hq).await;
     assert_eq!(st["team_volume"], "975.10", "team volume is kept with the rebate off: {st}");
     let (_, done) = app.get(&format!("/api/v1/upgrades?agent_id={a}"), &b.hq).await;
-    assert_eq!((done[0]["status"].as_str(), done[0]["figures"]["team_volume"].as_str(), done[0]["figures"]["months"].clone()), (Some("applied"), Some("2089.50"), json!([m2, m1])));
+    assert_eq!(
+        (done[0]["status"].as_str(), done[0]["figures"]["team_volume"].as_str(), done[0]["figures"]["months"].clone()),
+        (Some("applied"), Some("2089.50"), json!([m2, m1]))
+    );
     app.assert_verified().await;
 }

@@ -57,7 +57,10 @@ async fn the_queue_lists_newest_first_agents_see_their_own_and_rejections_keep_t
     let (_, still) = app.get(&format!("/api/v1/withdrawals?agent_id={a2}"), &b.hq).await;
     assert_eq!(still["items"][0]["status"], "requested");
     let (status, rejected) = app.post(&format!("/api/v1/withdrawals/{}/reject", made[1]), &b.hq, json!({"reason": "账户姓名不符 payee name mismatch"})).await;
-    assert_eq!((status, rejected["status"].as_str(), rejected["reason"].as_str()), (StatusCode::OK, Some("rejected"), Some("账户姓名不符 payee name mismatch")));
+    assert_eq!(
+        (status, rejected["status"].as_str(), rejected["reason"].as_str()),
+        (StatusCode::OK, Some("rejected"), Some("账户姓名不符 payee name mismatch"))
+    );
     assert!(rejected["decided_by"].as_str().unwrap().starts_with("hq:"));
     let (_, mine) = app.get("/api/v1/withdrawals?status=rejected", &t2).await;
     assert_eq!(mine["items"][0]["reason"], "账户姓名不符 payee name mismatch", "the agent sees why");

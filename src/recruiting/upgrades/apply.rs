@@ -48,9 +48,14 @@ pub fn request(conn: &mut PgConnection, who: &Principal, agent_id: i64, req: &Up
     let agent = tree_store::find_for_update(conn, brand_id, agent_id)?.ok_or_else(|| AppError::not_found(format!("agent {agent_id}")))?;
     let tiers = crate::catalog::list_tiers(conn, brand_id)?;
     let rank_of = |id: i64| tiers.iter().find(|t| t.id == id).map(|t| t.rank);
-    let target = tiers.iter().find(|t| t.id == req.tier_id).ok_or_else(|| AppError::unprocessable("unknown_tier", format!("tier {} is not one of this brand's", req.tier_id)))?;
+    let target = tiers
+        .iter()
+        .find(|t| t.id == req.tier_id)
+        .ok_or_else(|| AppError::unprocessable("unknown_tier", format!("tier {} is not one of this brand's", req.tier_id)))?;
     if target.rank >= rank_of(agent.tier_id).unwrap_or(i32::MAX) {
-        if let Some(p) = store::latest_of(conn, brand_id, agent_id)?.filter(|p| p.status == "applied" && p.to_tier_id == req.tier_id && agent.tier_id == req.tier_id) {
+        if let Some(p) =
+            store::latest_of(conn, brand_id, agent_id)?.filter(|p| p.status == "applied" && p.to_tier_id == req.tier_id && agent.tier_id == req.tier_id)
+        {
             return Ok((p, false));
         }
         return Err(AppError::unprocessable("not_better", format!("{} is not better than your tier", target.name)));
@@ -124,13 +129,15 @@ pub fn approve(conn: &mut PgConnection, who: &Principal, id: i64) -> Result<Prop
 pub fn reject(conn: &mut PgConnection, who: &Principal, id: i64, reason: String) -> Result<Proposal, AppError> {
     let p = pending_for_update(conn, who, id)?;
     let decided = store::decide(conn, who.brand_id, id, "rejected", &who.actor(), Some(&reason))?;
-    crate::audit::record(conn, who, "upgrade.reject", format!("agent:{}", p.agent_id), None, Some(serde_json::json!({ "proposal": id, "to_tier_id": p.to_tier_id, "reason": reason })))?;
+    crate::audit::record(
+        conn,
+        who,
+        "upgrade.reject",
+        format!("agent:{}", p.agent_id),
+        None,
+        Some(serde_json::json!({ "proposal": id, "to_tier_id": p.to_tier_id, "reason": reason })),
+    )?;
     Ok(decided)
-}
-
-/// Whether the close must keep team volumes for the rules (even with the team rebate off).
-pub fn needs_team_volume(conn: &mut PgConnection, brand_id: i64) -> Result<bool, AppError> {
-    Ok(super::mode(conn, brand_id)? != "off" && store::rules(conn, brand_id)?.iter().any(|r| r.team_volume_min.is_some()))
 }
 
 /// At the close of `month` (its statements just written): every active agent against every
@@ -166,7 +173,9 @@ pub fn at_close(conn: &mut PgConnection, who: &Principal, month: &str) -> Result
         for row in store::figures(conn, brand_id, &months, None, &below)? {
             let f = row.figures();
             let current = rank_of(row.tier_id);
-            let Some(i) = group.iter().copied().filter(|&i| rules[i].rank < current && rule::qualifies(&rules[i], &f)).min_by_key(|&i| rules[i].rank) else { continue };
+            let Some(i) = group.iter().copied().filter(|&i| rules[i].rank < current && rule::qualifies(&rules[i], &f)).min_by_key(|&i| rules[i].rank) else {
+                continue;
+            };
             match best.get(&row.agent_id) {
                 Some((_, j, _, _)) if rules[*j].rank <= rules[i].rank => {}
                 _ => {
@@ -176,7 +185,8 @@ pub fn at_close(conn: &mut PgConnection, who: &Principal, month: &str) -> Result
         }
     }
     // the waiting proposals, read once (not once per qualifying agent)
-    let pending: std::collections::HashMap<i64, i64> = store::list(conn, brand_id, Some("pending"), None, i64::MAX)?.into_iter().map(|p| (p.agent_id, p.to_tier_id)).collect();
+    let pending: std::collections::HashMap<i64, i64> =
+        store::list(conn, brand_id, Some("pending"), None, i64::MAX)?.into_iter().map(|p| (p.agent_id, p.to_tier_id)).collect();
     let mut out = CloseUpgrades::default();
     for (agent_id, (from, i, f, months)) in best {
         let r = &rules[i];

@@ -142,7 +142,9 @@ pub fn window(last: &str, n: i32) -> Result<Vec<String>, AppError> {
     let end = crate::period::parse_month(last)?;
     (0..n.max(1))
         .rev()
-        .map(|back| end.checked_sub_months(Months::new(back as u32)).map(|d| d.format("%Y-%m").to_string()).ok_or_else(|| AppError::internal("month out of range")))
+        .map(|back| {
+            end.checked_sub_months(Months::new(back as u32)).map(|d| d.format("%Y-%m").to_string()).ok_or_else(|| AppError::internal("month out of range"))
+        })
         .collect()
 }
 
@@ -160,7 +162,7 @@ fn figures_json(months: &[String], f: &Figures, checks: &[Check]) -> serde_json:
 mod apply;
 mod progress;
 
-pub use apply::{approve, at_close, needs_team_volume, reject, request, CloseUpgrades, UpgradeRequest};
+pub use apply::{approve, at_close, reject, request, CloseUpgrades, UpgradeRequest};
 pub use progress::{progress, AgentProgress, Target};
 
 /// Proposals, newest first: HQ the brand's, an agent its own.

@@ -75,7 +75,10 @@ pub fn validate(rule: &Rule) -> Result<(), String> {
     if rule.own_purchases_min.is_none() && rule.direct_recruits_min.is_none() && rule.team_volume_min.is_none() {
         return Err("set at least one of own_purchases_min, direct_recruits_min, team_volume_min".into());
     }
-    if rule.own_purchases_min.is_some_and(|m| m <= Decimal::ZERO) || rule.team_volume_min.is_some_and(|m| m <= Decimal::ZERO) || rule.direct_recruits_min.is_some_and(|m| m <= 0) {
+    if rule.own_purchases_min.is_some_and(|m| m <= Decimal::ZERO)
+        || rule.team_volume_min.is_some_and(|m| m <= Decimal::ZERO)
+        || rule.direct_recruits_min.is_some_and(|m| m <= 0)
+    {
         return Err("a minimum must be greater than zero (leave it out to not require it)".into());
     }
     if rule.own_purchases_min.is_some_and(|m| m.scale() > 2) || rule.team_volume_min.is_some_and(|m| m.scale() > 2) {
@@ -144,7 +147,11 @@ mod tests {
 
     #[test]
     fn best_is_the_best_qualifying_tier_above_the_agent() {
-        let rules = vec![rule(1, Some(dec!(100000)), None, None, Combine::All), rule(2, Some(dec!(20000)), None, None, Combine::All), rule(3, Some(dec!(5000)), None, None, Combine::All)];
+        let rules = vec![
+            rule(1, Some(dec!(100000)), None, None, Combine::All),
+            rule(2, Some(dec!(20000)), None, None, Combine::All),
+            rule(3, Some(dec!(5000)), None, None, Combine::All),
+        ];
         let with = |own: Decimal| move |_: &Rule| Figures { own_purchases: own, ..Figures::default() };
         assert_eq!(best(&rules, 4, with(dec!(25000))).map(|r| r.rank), Some(2), "skips rank 3 straight to 2");
         assert_eq!(best(&rules, 2, with(dec!(25000))), None, "nothing better than its own");

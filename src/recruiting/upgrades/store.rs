@@ -18,7 +18,15 @@ pub fn rules(conn: &mut PgConnection, brand_id: i64) -> Result<Vec<Rule>, AppErr
         .inner_join(tiers::table.on(tiers::brand_id.eq(upgrade_rules::brand_id).and(tiers::id.eq(upgrade_rules::tier_id))))
         .filter(upgrade_rules::brand_id.eq(brand_id))
         .order(tiers::rank.asc())
-        .select((upgrade_rules::tier_id, tiers::rank, upgrade_rules::months, upgrade_rules::own_purchases_min, upgrade_rules::direct_recruits_min, upgrade_rules::team_volume_min, upgrade_rules::combine))
+        .select((
+            upgrade_rules::tier_id,
+            tiers::rank,
+            upgrade_rules::months,
+            upgrade_rules::own_purchases_min,
+            upgrade_rules::direct_recruits_min,
+            upgrade_rules::team_volume_min,
+            upgrade_rules::combine,
+        ))
         .load(conn)?;
     Ok(rows
         .into_iter()
@@ -147,7 +155,12 @@ pub fn list(conn: &mut PgConnection, brand_id: i64, status: Option<&str>, agent:
 
 pub fn decide(conn: &mut PgConnection, brand_id: i64, id: i64, status: &str, by: &str, reason: Option<&str>) -> Result<Proposal, AppError> {
     Ok(diesel::update(upgrade_proposals::table.find((brand_id, id)))
-        .set((upgrade_proposals::status.eq(status), upgrade_proposals::decided_at.eq(Utc::now()), upgrade_proposals::decided_by.eq(by), upgrade_proposals::reason.eq(reason)))
+        .set((
+            upgrade_proposals::status.eq(status),
+            upgrade_proposals::decided_at.eq(Utc::now()),
+            upgrade_proposals::decided_by.eq(by),
+            upgrade_proposals::reason.eq(reason),
+        ))
         .returning(Proposal::as_returning())
         .get_result(conn)?)
 }
@@ -158,7 +171,12 @@ pub fn void_pending(conn: &mut PgConnection, brand_id: i64, agent_id: i64, by: &
         .filter(upgrade_proposals::brand_id.eq(brand_id))
         .filter(upgrade_proposals::agent_id.eq(agent_id))
         .filter(upgrade_proposals::status.eq("pending"))
-        .set((upgrade_proposals::status.eq("void"), upgrade_proposals::decided_at.eq(Utc::now()), upgrade_proposals::decided_by.eq(by), upgrade_proposals::reason.eq(reason)))
+        .set((
+            upgrade_proposals::status.eq("void"),
+            upgrade_proposals::decided_at.eq(Utc::now()),
+            upgrade_proposals::decided_by.eq(by),
+            upgrade_proposals::reason.eq(reason),
+        ))
         .execute(conn)?;
     Ok(())
 }

@@ -18,7 +18,14 @@ pub fn csv(report: &ComplianceReport, table: &str) -> Result<Vec<u8>, AppError> 
         let opt = |v: &Option<Decimal>| v.map(|d| d.to_string()).unwrap_or_default();
         match table {
             "agents_below" | "teams_below" => {
-                put(vec!["agent_id".into(), "name".into(), "purchased_amount".into(), "internal_amount".into(), "retail_amount".into(), "retail_share".into()])?;
+                put(vec![
+                    "agent_id".into(),
+                    "name".into(),
+                    "purchased_amount".into(),
+                    "internal_amount".into(),
+                    "retail_amount".into(),
+                    "retail_share".into(),
+                ])?;
                 let rows = if table == "agents_below" { &report.agents_below } else { &report.teams_below };
                 for r in rows {
                     put(vec![s(&r.agent_id), r.name.clone(), s(&r.purchased_amount), s(&r.internal_amount), s(&r.retail_amount), s(&r.retail_share)])?;
@@ -43,9 +50,25 @@ pub fn csv(report: &ComplianceReport, table: &str) -> Result<Vec<u8>, AppError> 
                 }
             }
             "retail_findings" => {
-                put(vec!["order_id".into(), "seller_id".into(), "seller_name".into(), "customer_phone".into(), "placed_at".into(), "amount".into(), "reasons".into()])?;
+                put(vec![
+                    "order_id".into(),
+                    "seller_id".into(),
+                    "seller_name".into(),
+                    "customer_phone".into(),
+                    "placed_at".into(),
+                    "amount".into(),
+                    "reasons".into(),
+                ])?;
                 for f in &report.retail_findings.listed {
-                    put(vec![s(&f.order_id), s(&f.seller_id), f.seller_name.clone(), f.customer_phone.clone().unwrap_or_default(), f.placed_at.to_rfc3339(), s(&f.amount), f.reasons.join(" ")])?;
+                    put(vec![
+                        s(&f.order_id),
+                        s(&f.seller_id),
+                        f.seller_name.clone(),
+                        f.customer_phone.clone().unwrap_or_default(),
+                        f.placed_at.to_rfc3339(),
+                        s(&f.amount),
+                        f.reasons.join(" "),
+                    ])?;
                 }
             }
             other => {

@@ -60,9 +60,24 @@ pub fn list(conn: &mut PgConnection, brand_id: i64, state: Option<&str>, before:
 }
 
 /// disputed → resolved, once; None when the dispute is not (or no longer) open.
-pub fn resolve(conn: &mut PgConnection, brand_id: i64, id: i64, note: &str, by: &str, entry_id: Option<i64>, adjustment_id: Option<i64>) -> Result<Option<Review>, AppError> {
+pub fn resolve(
+    conn: &mut PgConnection,
+    brand_id: i64,
+    id: i64,
+    note: &str,
+    by: &str,
+    entry_id: Option<i64>,
+    adjustment_id: Option<i64>,
+) -> Result<Option<Review>, AppError> {
     Ok(diesel::update(sr::table.filter(sr::brand_id.eq(brand_id)).filter(sr::id.eq(id)).filter(sr::state.eq("disputed")))
-        .set((sr::state.eq("resolved"), sr::note.eq(note), sr::resolved_by.eq(by), sr::resolved_at.eq(Utc::now()), sr::entry_id.eq(entry_id), sr::adjustment_id.eq(adjustment_id)))
+        .set((
+            sr::state.eq("resolved"),
+            sr::note.eq(note),
+            sr::resolved_by.eq(by),
+            sr::resolved_at.eq(Utc::now()),
+            sr::entry_id.eq(entry_id),
+            sr::adjustment_id.eq(adjustment_id),
+        ))
         .returning(Review::as_returning())
         .get_result(conn)
         .optional()?)

@@ -60,7 +60,11 @@ pub fn family_as_of(conn: &mut PgConnection, brand_id: i64, id: i64, at: DateTim
     let mut by_id: std::collections::HashMap<i64, AgentRow> = rows.into_iter().map(|r| (r.agent.id, r.agent)).collect();
     let Some(buyer) = by_id.get(&id).cloned() else { return Ok(None) };
     if !changed {
-        let upline = buyer.path[..buyer.path.len() - 1].iter().rev().map(|a| by_id.get(a).cloned().ok_or_else(|| AppError::internal(format!("ancestor {a} missing")))).collect::<Result<_, _>>()?;
+        let upline = buyer.path[..buyer.path.len() - 1]
+            .iter()
+            .rev()
+            .map(|a| by_id.get(a).cloned().ok_or_else(|| AppError::internal(format!("ancestor {a} missing"))))
+            .collect::<Result<_, _>>()?;
         let sponsor = buyer.sponsor_id.and_then(|s| by_id.get(&s).cloned());
         return Ok(Some(Family { buyer, upline, sponsor }));
     }
@@ -184,4 +188,3 @@ struct StatusRow {
     #[diesel(sql_type = Text)]
     status: String,
 }
-

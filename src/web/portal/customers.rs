@@ -63,5 +63,13 @@ pub async fn page(state: web::Data<AppState>, user: AgentUser, q: web::Query<Que
         Ok((crate::customers::list(conn, &who, id, due, &page, now)?, tz))
     })
     .await?;
-    super::html(&CustomersPage { csrf: user.csrf, due, due_by: list.due_by, today: now.with_timezone(&tz).date_naive(), items: list.items, next: list.next_cursor, tz })
+    super::html(&CustomersPage {
+        csrf: user.csrf,
+        due,
+        due_by: list.due_by,
+        today: now.with_timezone(&tz).date_naive(),
+        items: list.items,
+        next: list.next_cursor,
+        tz,
+    })
 }

@@ -80,11 +80,23 @@ pub async fn earnings(state: web::Data<AppState>, user: AgentUser, q: web::Query
             at: local(&p.occurred_at, &tz),
             available: local(&p.available_at, &tz),
             held: p.available_at > now,
-            formula: p.order_id.and_then(|o| formulas.get(&(o, p.line_no.unwrap_or(0), p.kind.clone().unwrap_or_default(), p.generation))).cloned().unwrap_or_default(),
+            formula: p
+                .order_id
+                .and_then(|o| formulas.get(&(o, p.line_no.unwrap_or(0), p.kind.clone().unwrap_or_default(), p.generation)))
+                .cloned()
+                .unwrap_or_default(),
             p: p.clone(),
         })
         .collect();
-    let page = EarningsPage { csrf: user.csrf, prev: shift(&month, -1)?, next: (month < current).then(|| shift(&month, 1)).transpose()?, month, totals, cuts, earnings };
+    let page = EarningsPage {
+        csrf: user.csrf,
+        prev: shift(&month, -1)?,
+        next: (month < current).then(|| shift(&month, 1)).transpose()?,
+        month,
+        totals,
+        cuts,
+        earnings,
+    };
     super::html(&page)
 }
 
@@ -112,7 +124,13 @@ pub async fn withdraw_page(state: web::Data<AppState>, user: AgentUser) -> Resul
     })
     .await?;
     let tz = zone(&settings.timezone);
-    let history = history.into_iter().map(|w| { let at = local(&w.withdrawal.requested_at, &tz); (w, at) }).collect();
+    let history = history
+        .into_iter()
+        .map(|w| {
+            let at = local(&w.withdrawal.requested_at, &tz);
+            (w, at)
+        })
+        .collect();
     super::html(&WithdrawPage { csrf: user.csrf, idem: form_key(), wallet, payee: payee_now, rules: settings.withdrawal, history })
 }
 
@@ -135,7 +153,9 @@ pub async fn withdraw(state: web::Data<AppState>, user: AgentUser, form: web::Fo
     let (who, id) = (user.who, user.id);
     let req = crate::ledger::WithdrawalRequest { amount, payee: None };
     crate::db::transaction(&state.pool, move |conn| {
-        crate::idempotency::once(conn, &who, &key, &format!("POST /agents/{id}/withdrawals"), &req, StatusCode::CREATED, |conn| crate::ledger::withdrawals::request(conn, &who, id, &req))
+        crate::idempotency::once(conn, &who, &key, &format!("POST /agents/{id}/withdrawals"), &req, StatusCode::CREATED, |conn| {
+            crate::ledger::withdrawals::request(conn, &who, id, &req)
+        })
     })
     .await?;
     Ok(HttpResponse::SeeOther().insert_header((header::LOCATION, "/m/withdraw")).finish())
@@ -167,7 +187,9 @@ pub async fn quote(state: web::Data<AppState>, user: AgentUser, q: web::Query<Qu
     let (who, id) = (user.who, user.id);
     let result = crate::db::read(&state.pool, move |conn| crate::ledger::withdrawals::preview(conn, &who, id, amount)).await;
     match result {
-        Ok(view) if amount > view.wallet.available => super::html(&QuoteFragment { quote: Some(view.quote), problem: format!("超过可提现余额 more than the {} available", view.wallet.available) }),
+        Ok(view) if amount > view.wallet.available => {
+            super::html(&QuoteFragment { quote: Some(view.quote), problem: format!("超过可提现余额 more than the {} available", view.wallet.available) })
+        }
         Ok(view) => super::html(&QuoteFragment { quote: Some(view.quote), problem: String::new() }),
         Err(e) if actix_web::ResponseError::status_code(&e).is_client_error() => super::html(&QuoteFragment { quote: None, problem: e.detail }),
         Err(e) => Err(PortalError(e)),

@@ -38,12 +38,23 @@ struct OrderPage {
 pub async fn order_form(state: web::Data<AppState>, user: AgentUser) -> Result<HttpResponse, PortalError> {
     let (who, id) = (user.who, user.id);
     let (me, products, supply) = crate::db::read(&state.pool, move |conn| {
-        Ok((crate::tree::get(conn, &who, id)?, crate::catalog::load_products(conn, who.brand_id, None, 1000)?, crate::brands::settings(conn, who.brand_id)?.supply_mode))
+        Ok((
+            crate::tree::get(conn, &who, id)?,
+            crate::catalog::load_products(conn, who.brand_id, None, 1000)?,
+            crate::brands::settings(conn, who.brand_id)?.supply_mode,
+        ))
     })
     .await?;
     let offers = products
         .into_iter()
-        .map(|p| Offer { price: p.prices.get(&me.tier_id.to_string()).copied(), retail: p.retail_price, floor: p.retail_floor, on_sale: p.on_sale, name: p.name, sku: p.sku })
+        .map(|p| Offer {
+            price: p.prices.get(&me.tier_id.to_string()).copied(),
+            retail: p.retail_price,
+            floor: p.retail_floor,
+            on_sale: p.on_sale,
+            name: p.name,
+            sku: p.sku,
+        })
         .collect();
     super::html(&OrderPage { csrf: user.csrf, idem: form_key(), offers, supply: supply.as_str() })
 }
@@ -70,7 +81,10 @@ async fn place(state: &AppState, user: &AgentUser, form: &HashMap<String, String
     if let Some(buyer) = buyer {
         crate::db::transaction(&state.pool, move |conn| crate::tree::activation::after_purchase(conn, who.brand_id, buyer)).await?;
     }
-    let id = serde_json::from_str::<serde_json::Value>(&stored.body).ok().and_then(|v| v["id"].as_i64()).ok_or_else(|| PortalError(AppError::internal("placed order has no id")))?;
+    let id = serde_json::from_str::<serde_json::Value>(&stored.body)
+        .ok()
+        .and_then(|v| v["id"].as_i64())
+        .ok_or_else(|| PortalError(AppError::internal("placed order has no id")))?;
     let who = user.who;
     let order = crate::db::read(&state.pool, move |conn| crate::orders::get(conn, &who, id)).await?;
     super::html_with(StatusCode::CREATED, &Done { csrf: user.csrf.clone(), order })
@@ -89,7 +103,12 @@ pub async fn purchase(state: web::Data<AppState>, user: AgentUser, form: web::Fo
         "upline" => Some(crate::brands::SupplyMode::Upline),
         _ => None,
     };
-    let req = OrderRequest::Purchase(PurchaseRequest { buyer_id: Some(user.id), supply, lines: vec![PurchaseLine { sku: field(&form, "sku").to_owned(), qty: qty(&form)? }], placed_at: None });
+    let req = OrderRequest::Purchase(PurchaseRequest {
+        buyer_id: Some(user.id),
+        supply,
+        lines: vec![PurchaseLine { sku: field(&form, "sku").to_owned(), qty: qty(&form)? }],
+        placed_at: None,
+    });
     place(&state, &user, &form, req).await
 }
 
@@ -98,7 +117,11 @@ pub async fn retail(state: web::Data<AppState>, user: AgentUser, form: web::Form
     let form = form.into_inner();
     user.check_csrf(field(&form, "csrf"))?;
     let price = field(&form, "unit_price");
-    let unit_price = if price.is_empty() { None } else { Some(price.parse::<Decimal>().map_err(|_| PortalError(AppError::validation("售价不是金额 the price is not an amount")))?) };
+    let unit_price = if price.is_empty() {
+        None
+    } else {
+        Some(price.parse::<Decimal>().map_err(|_| PortalError(AppError::validation("售价不是金额 the price is not an amount")))?)
+    };
     let phone = Some(field(&form, "phone").trim()).filter(|p| !p.is_empty()).map(str::to_owned);
     let name = field(&form, "customer").trim();
     let customer = match (name.is_empty(), &phone) {
@@ -107,6 +130,11 @@ pub async fn retail(state: web::Data<AppState>, user: AgentUser, form: web::Form
         (true, Some(p)) => Some(Customer { name: crate::customers::phone::mask(p), phone }),
         (false, _) => Some(Customer { name: name.to_owned(), phone }),
     };
-    let req = OrderRequest::Retail(RetailRequest { seller_id: Some(user.id), customer, lines: vec![RetailLine { sku: field(&form, "sku").to_owned(), qty: qty(&form)?, unit_price }], placed_at: None });
+    let req = OrderRequest::Retail(RetailRequest {
+        seller_id: Some(user.id),
+        customer,
+        lines: vec![RetailLine { sku: field(&form, "sku").to_owned(), qty: qty(&form)?, unit_price }],
+        placed_at: None,
+    });
     place(&state, &user, &form, req).await
 }

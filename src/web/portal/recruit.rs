@@ -40,7 +40,11 @@ pub async fn page(state: web::Data<AppState>, user: AgentUser, req: HttpRequest)
         Ok(i) => (Some(i), String::new()),
         Err(e) => (None, e.detail),
     };
-    let rows = apps.into_iter().map(|a| { let t = tiers.get(&a.tier_id).cloned().unwrap_or_default(); let at = local(&a.created_at, &tz); (a, t, at) });
+    let rows = apps.into_iter().map(|a| {
+        let t = tiers.get(&a.tier_id).cloned().unwrap_or_default();
+        let at = local(&a.created_at, &tz);
+        (a, t, at)
+    });
     let (pending, decided): (Vec<_>, Vec<_>) = rows.partition(|(a, _, _)| a.status == "pending");
     super::html(&InvitePage { csrf: user.csrf, invite, problem, pending, decided })
 }
@@ -96,6 +100,7 @@ pub async fn certificate(state: web::Data<AppState>, user: AgentUser, req: HttpR
     let (who, id, base) = (user.who, user.id, base_url(&req));
     let c = crate::db::transaction(&state.pool, move |conn| crate::recruiting::certificates::of_agent(conn, &who, id, &base)).await?;
     let tz = chrono_tz::Asia::Shanghai;
-    let (from, until) = (c.valid_from.with_timezone(&tz).format("%Y年%m月%d日").to_string(), c.valid_until.with_timezone(&tz).format("%Y年%m月%d日").to_string());
+    let (from, until) =
+        (c.valid_from.with_timezone(&tz).format("%Y年%m月%d日").to_string(), c.valid_until.with_timezone(&tz).format("%Y年%m月%d日").to_string());
     super::html(&CertificatePage { c, from, until, back: "/m/".into() })
 }

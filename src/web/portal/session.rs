@@ -114,7 +114,8 @@ impl ResponseError for PortalError {
             400 | 422 => "请检查输入 Check what you entered",
             _ => "出错了 Something went wrong",
         };
-        let detail = if status.is_server_error() { "服务暂时出错，请稍后再试。 The service failed; please try again." } else { self.0.detail.as_str() };
+        let detail =
+            if status.is_server_error() { "服务暂时出错，请稍后再试。 The service failed; please try again." } else { self.0.detail.as_str() };
         let body = ErrorPage { title, detail }.render().unwrap_or_else(|_| detail.to_owned());
         HttpResponse::build(status).content_type("text/html; charset=utf-8").body(body)
     }

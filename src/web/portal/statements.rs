@@ -30,7 +30,13 @@ pub async fn list(state: web::Data<AppState>, user: AgentUser) -> Result<HttpRes
     })
     .await?;
     let by_month: HashMap<String, String> = reviews.into_iter().map(|r| (r.month, r.state)).collect();
-    let mut months: Vec<(String, Option<String>)> = closed.into_iter().map(|m| { let s = by_month.get(&m).cloned(); (m, s) }).collect();
+    let mut months: Vec<(String, Option<String>)> = closed
+        .into_iter()
+        .map(|m| {
+            let s = by_month.get(&m).cloned();
+            (m, s)
+        })
+        .collect();
     months.reverse();
     super::html(&ListPage { csrf: user.csrf, months })
 }
@@ -46,7 +52,10 @@ struct StatementPage {
 #[get("/m/statements/{month}")]
 pub async fn page(state: web::Data<AppState>, user: AgentUser, month: web::Path<String>) -> Result<HttpResponse, PortalError> {
     let (who, id, month) = (user.who, user.id, month.into_inner());
-    let (s, review) = crate::db::read(&state.pool, move |conn| Ok((crate::settlement::agent_statement(conn, &who, id, &month)?, crate::settlement::reviews::of(conn, &who, id, &month)?))).await?;
+    let (s, review) = crate::db::read(&state.pool, move |conn| {
+        Ok((crate::settlement::agent_statement(conn, &who, id, &month)?, crate::settlement::reviews::of(conn, &who, id, &month)?))
+    })
+    .await?;
     super::html(&StatementPage { csrf: user.csrf, s, review })
 }
 

@@ -109,7 +109,9 @@ pub async fn search(state: web::Data<AppState>, user: AgentUser, q: web::Query<S
     let text = q.into_inner().q;
     let who = user.who;
     let query = crate::tree::SearchQuery { q: Some(text.trim().to_owned()).filter(|s| !s.is_empty()), ..Default::default() };
-    let (found, tiers) = crate::db::read(&state.pool, move |conn| Ok((crate::tree::search(conn, &who, &query, 0, 30)?, crate::catalog::list_tiers(conn, who.brand_id)?))).await?;
+    let (found, tiers) =
+        crate::db::read(&state.pool, move |conn| Ok((crate::tree::search(conn, &who, &query, 0, 30)?, crate::catalog::list_tiers(conn, who.brand_id)?)))
+            .await?;
     let found = found
         .into_iter()
         .map(|a| {
@@ -136,7 +138,10 @@ pub async fn stock(state: web::Data<AppState>, user: AgentUser) -> Result<HttpRe
     let (who, id) = (user.who, user.id);
     let (lines, retail_units) = crate::db::read(&state.pool, move |conn| {
         let month = crate::period::month_of(chrono::Utc::now(), &crate::brands::settings(conn, who.brand_id)?.timezone)?;
-        Ok((crate::inventory::agent_stock(conn, &who, id)?, crate::reports::sales_split(conn, &who, &month, Some(id), crate::reports::Scope::Own)?.retail_sales.units))
+        Ok((
+            crate::inventory::agent_stock(conn, &who, id)?,
+            crate::reports::sales_split(conn, &who, &month, Some(id), crate::reports::Scope::Own)?.retail_sales.units,
+        ))
     })
     .await?;
     let units: i64 = lines.iter().map(|l| l.qty).sum();

@@ -44,7 +44,9 @@ impl UpgradePage {
 
 async fn render(state: &web::Data<AppState>, user: AgentUser, problem: String) -> Result<HttpResponse, PortalError> {
     let (who, id) = (user.who, user.id);
-    let (progress, tiers) = crate::db::read(&state.pool, move |conn| Ok((crate::recruiting::upgrades::progress(conn, &who, id)?, crate::catalog::list_tiers(conn, who.brand_id)?))).await?;
+    let (progress, tiers) =
+        crate::db::read(&state.pool, move |conn| Ok((crate::recruiting::upgrades::progress(conn, &who, id)?, crate::catalog::list_tiers(conn, who.brand_id)?)))
+            .await?;
     let name = |id: i64| tiers.iter().find(|t| t.id == id).map(|t| t.name.clone()).unwrap_or_default();
     let proposal_tiers = progress.proposal.as_ref().map(|p| (name(p.from_tier_id), name(p.to_tier_id))).unwrap_or_default();
     super::html(&UpgradePage { csrf: user.csrf, tier: name(progress.tier_id), progress, proposal_tiers, problem })
