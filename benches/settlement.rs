@@ -4,7 +4,9 @@
 //!
 //! Run: `cargo bench --bench settlement` (several minutes, most of it loading; writes
 //! target/bench-settlement.md). ORDERS overrides the order count; SUMMARY_ONLY=1 runs only
-//! the downline-summary part and keeps the database (bench_settle) for inspection.
+//! the downline-summary part and keeps the database (bench_settle) for inspection; KEEP_DB=1
+//! keeps it after the whole run (the month closed); REPORT_ONLY=1 then times the compliance
+//! report and a first export again on it.
 
 mod common;
 
@@ -16,6 +18,7 @@ use agent_ledger::reports::team::{self, DownlineSummary, SnapshotPolicy};
 use agent_ledger::settlement::{self, Progress};
 use agent_ledger::{db, period};
 use common::exec;
+use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
 
 struct Timer(RefCell<(Instant, Vec<(String, f64)>)>);
@@ -31,6 +34,9 @@ impl Progress for Timer {
 fn main() {
     let orders: i64 = std::env::var("ORDERS").ok().and_then(|v| v.parse().ok()).unwrap_or(3_000_000);
     let (_pg, mut admin) = common::cluster();
+    if std::env::var_os("REPORT_ONLY").is_some() {
+        return report_only(&mut PgConnection::establish(&_pg.url("bench_settle")).unwrap());
+    }
     common::fresh_database(&mut admin, "bench_settle");
     let mut conn = PgConnection::establish(&_pg.url("bench_settle")).unwrap();
     db::migrate(&mut conn).unwrap();
@@ -168,7 +174,24 @@ fn main() {
     );
     std::fs::write(concat!(env!("CARGO_TARGET_TMPDIR"), "/../bench-settlement.md"), &md).unwrap();
     println!("\n{md}");
-    exec(&mut admin, "DROP DATABASE bench_settle WITH (FORCE)");
+    if std::env::var_os("KEEP_DB").is_none() {
+        exec(&mut admin, "DROP DATABASE bench_settle WITH (FORCE)");
+    }
+}
+
+/// On a database kept by KEEP_DB=1 (October closed): the compliance report and a fresh
+/// first export of the month again, each timed (the stored export is set aside first).
+fn report_only(conn: &mut PgConnection) {
+    let hq = Principal::hq(1, 1, agent_ledger::auth::StaffRole::Owner);
+    for _ in 0..2 {
+        let t = Instant::now();
+        let r = conn.transaction(|c| agent_ledger::reports::compliance::compute(c, &hq, "2026-10")).unwrap();
+        println!("compliance report: {:.2} s ({} agents, {} teams below)", t.elapsed().as_secs_f64(), r.network.agents, r.teams_below.len());
+        conn.batch_execute("BEGIN; SET LOCAL session_replication_role = replica; DELETE FROM period_exports WHERE month = '2026-10'; COMMIT").unwrap();
+        let t = Instant::now();
+        let bytes = conn.transaction(|c| settlement::export::export(c, &hq, "2026-10", settlement::export::ExportFormat::Csv)).unwrap();
+        println!("first CSV export: {:.2} s ({} bytes)", t.elapsed().as_secs_f64(), bytes.len());
+    }
 }
 
 /// Latency of the downline summary of a 101,110-agent team in the open month: counted live, then from a

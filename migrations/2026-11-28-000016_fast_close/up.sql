@@ -40,3 +40,11 @@ CREATE INDEX statements_team ON statements (brand_id, month, tree_pos)
 -- `verify` checks both once, set-wise.
 ALTER TABLE statements DROP CONSTRAINT statements_brand_id_agent_id_fkey;
 ALTER TABLE statements DROP CONSTRAINT statements_brand_id_month_fkey;
+
+-- 4. The first export of a million-agent month: its CSV lines are written by PostgreSQL
+-- (one pass, numbers printed by the database as stored) and the stored file is compressed
+-- with lz4 (0.4 s for 110 MB where pglz took 1.5 s).
+CREATE FUNCTION csv_field(value TEXT) RETURNS TEXT LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    SELECT CASE WHEN value ~ '[",\r\n]' THEN '"' || replace(value, '"', '""') || '"' ELSE value END
+$$;
+ALTER TABLE period_exports ALTER COLUMN content SET COMPRESSION lz4;

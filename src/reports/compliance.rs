@@ -1,21 +1,19 @@
 //! The monthly compliance report (domain §11): facts that tell distribution from inventory
 //! loading, for HQ to turn into limits. Not legal advice; see docs/compliance.md.
 //!
-//! Three set-based queries load the month (sales and purchases per agent with its path,
-//! stock on hand, wallet earnings); rankings, team roll-ups and income bands are computed
-//! here from those rows.
+//! One set-based query loads the month (`month.rs`: sales, purchases, stock on hand and
+//! wallet earnings per agent, in the tree's depth-first order); rankings, team roll-ups
+//! (prefix sums over that order) and income bands are computed here from those rows.
 
-use std::collections::HashMap;
-
-use chrono::{DateTime, Utc};
 use diesel::prelude::*;
-use diesel::sql_types::{Array, BigInt, Nullable, Numeric, Text, Timestamptz};
+use diesel::sql_types::{BigInt, Nullable, Numeric, Timestamptz};
 use rust_decimal::{Decimal, RoundingStrategy};
 use serde::Serialize;
 
 use super::{ratio, retail_share, SalesSplit};
 
 mod csv;
+mod month;
 pub mod retail;
 pub use self::csv::{csv, TABLES};
 use crate::auth::Principal;
@@ -137,87 +135,6 @@ pub struct ComplianceReport {
     pub disclaimer: String,
 }
 
-#[derive(QueryableByName)]
-struct AgentMonth {
-    #[diesel(sql_type = BigInt)]
-    id: i64,
-    #[diesel(sql_type = Text)]
-    name: String,
-    #[diesel(sql_type = Array<BigInt>)]
-    path: Vec<i64>,
-    #[diesel(sql_type = Text)]
-    status: String,
-    #[diesel(sql_type = Numeric)]
-    internal_amount: Decimal,
-    #[diesel(sql_type = Numeric)]
-    retail_amount: Decimal,
-    #[diesel(sql_type = BigInt)]
-    retail_units: i64,
-    #[diesel(sql_type = Numeric)]
-    purchased_amount: Decimal,
-    #[diesel(sql_type = BigInt)]
-    purchased_units: i64,
-    #[diesel(sql_type = BigInt)]
-    stock_units: i64,
-    #[diesel(sql_type = Numeric)]
-    stock_value: Decimal,
-    #[diesel(sql_type = Numeric)]
-    earned: Decimal,
-}
-
-fn load_month(conn: &mut PgConnection, brand_id: i64, start: DateTime<Utc>, end: DateTime<Utc>) -> Result<Vec<AgentMonth>, AppError> {
-    Ok(diesel::sql_query(
-        "WITH net AS (SELECT kind, buyer_id, seller_id, units, amount FROM order_lines_net WHERE brand_id = $1 AND placed_at >= $2 AND placed_at < $3),
-         sold AS (
-             SELECT seller_id AS id, sum(amount) FILTER (WHERE kind = 'purchase') AS internal_amount,
-                    sum(amount) FILTER (WHERE kind = 'retail') AS retail_amount, sum(units) FILTER (WHERE kind = 'retail') AS retail_units
-               FROM net WHERE seller_id IS NOT NULL GROUP BY 1),
-         bought AS (SELECT buyer_id AS id, sum(amount) AS amount, sum(units) AS units FROM net WHERE kind = 'purchase' GROUP BY 1),
-         held AS (SELECT agent_id AS id, sum(qty) AS units, sum(qty * avg_cost) AS value FROM stock WHERE brand_id = $1 AND qty > 0 GROUP BY 1),
-         earned AS (
-             SELECT agent_id AS id, sum(amount) AS amount FROM postings
-              WHERE brand_id = $1 AND account = 'wallet' AND occurred_at >= $2 AND occurred_at < $3 AND split_kind IS DISTINCT FROM 'withdrawal' AND split_kind IS DISTINCT FROM 'withdrawal_fee' AND split_kind IS DISTINCT FROM 'withholding_tax'
-              GROUP BY 1)
-         SELECT a.id, a.name, a.path, a.status,
-                coalesce(sold.internal_amount, 0) AS internal_amount, coalesce(sold.retail_amount, 0) AS retail_amount,
-                coalesce(sold.retail_units, 0)::bigint AS retail_units,
-                coalesce(bought.amount, 0) AS purchased_amount, coalesce(bought.units, 0)::bigint AS purchased_units,
-                coalesce(held.units, 0)::bigint AS stock_units, round(coalesce(held.value, 0), 2) AS stock_value,
-                coalesce(earned.amount, 0) AS earned
-           FROM agents a
-           LEFT JOIN sold ON sold.id = a.id LEFT JOIN bought ON bought.id = a.id
-           LEFT JOIN held ON held.id = a.id LEFT JOIN earned ON earned.id = a.id
-          WHERE a.brand_id = $1
-          ORDER BY a.id",
-    )
-    .bind::<BigInt, _>(brand_id)
-    .bind::<Timestamptz, _>(start)
-    .bind::<Timestamptz, _>(end)
-    .load(conn)?)
-}
-
-/// The same rows from a closed month's statements (purchases and sales net of the refunds
-/// made before the close, earnings of the month, the tree at close) and stock on hand now
-/// — which, at close, is stock at close.
-fn load_kept_month(conn: &mut PgConnection, brand_id: i64, month: &str) -> Result<Vec<AgentMonth>, AppError> {
-    Ok(diesel::sql_query(
-        "WITH held AS (SELECT agent_id AS id, sum(qty) AS units, sum(qty * avg_cost) AS value FROM stock WHERE brand_id = $1 AND qty > 0 GROUP BY 1)
-         SELECT s.agent_id AS id, a.name, s.path, s.status,
-                s.internal_sales_amount AS internal_amount, s.retail_sales_amount AS retail_amount, s.retail_sales_units AS retail_units,
-                s.purchases_amount AS purchased_amount, s.purchases_units AS purchased_units,
-                coalesce(held.units, 0)::bigint AS stock_units, round(coalesce(held.value, 0), 2) AS stock_value,
-                s.closing_balance - s.opening_balance - s.withdrawals AS earned
-           FROM statements s
-           JOIN agents a ON a.brand_id = s.brand_id AND a.id = s.agent_id
-           LEFT JOIN held ON held.id = s.agent_id
-          WHERE s.brand_id = $1 AND s.month = $2 AND s.path IS NOT NULL
-          ORDER BY s.agent_id",
-    )
-    .bind::<BigInt, _>(brand_id)
-    .bind::<Text, _>(month)
-    .load(conn)?)
-}
-
 fn cents(mut d: Decimal) -> Decimal {
     d.rescale(2);
     d
@@ -268,41 +185,31 @@ pub fn compute(conn: &mut PgConnection, who: &Principal, month: &str) -> Result<
     let split = super::sales_split(conn, who, month, None, super::Scope::Own)?;
     // closing: every agent's figures from the statements just written (they keep the tree)
     let rows = if crate::settlement::store::kept_tree(conn, who.brand_id, month)? {
-        load_kept_month(conn, who.brand_id, month)?
+        month::load_kept(conn, who.brand_id, month)?
     } else {
-        load_month(conn, who.brand_id, start, end)?
+        month::load(conn, who.brand_id, start, end)?
     };
     let min = settings.min_retail_share;
 
-    let share_row = |id: i64, name: &str, (purchased, internal, retail): (Decimal, Decimal, Decimal)| {
+    // names are filled in below, for the listed rows only
+    let share_row = |id: i64, (purchased, internal, retail): (Decimal, Decimal, Decimal)| {
         retail_share(retail, purchased).map(|s| ShareRow {
             agent_id: id,
-            name: name.to_owned(),
+            name: String::new(),
             purchased_amount: cents(purchased),
             internal_amount: cents(internal),
             retail_amount: cents(retail),
             retail_share: s,
         })
     };
-    let agents_below = below(rows.iter().filter_map(|r| share_row(r.id, &r.name, (r.purchased_amount, r.internal_amount, r.retail_amount))).collect(), min);
-
-    // A team's figures are its members': add each agent's to every ancestor on its path.
-    let mut team: HashMap<i64, (Decimal, Decimal, Decimal)> = HashMap::new();
-    for r in rows.iter().filter(|r| !r.purchased_amount.is_zero() || !r.internal_amount.is_zero() || !r.retail_amount.is_zero()) {
-        for id in &r.path {
-            let t = team.entry(*id).or_default();
-            t.0 += r.purchased_amount;
-            t.1 += r.internal_amount;
-            t.2 += r.retail_amount;
-        }
-    }
-    let names: HashMap<i64, &str> = rows.iter().map(|r| (r.id, r.name.as_str())).collect();
-    let teams_below = below(team.iter().filter_map(|(id, t)| share_row(*id, names.get(id).copied().unwrap_or(""), *t)).collect(), min);
+    let mut agents_below = below(rows.iter().filter_map(|r| share_row(r.id, (r.purchased_amount, r.internal_amount, r.retail_amount))).collect(), min);
+    // a team's figures are its members': the range of places from the agent's to its team's last
+    let mut teams_below = below(rows.iter().zip(month::teams(&rows)).filter_map(|(r, t)| share_row(r.id, t)).collect(), min);
 
     let mut no_retail: Vec<NoRetailRow> = rows
         .iter()
         .filter(|r| r.purchased_units > 0 && r.retail_units == 0)
-        .map(|r| NoRetailRow { agent_id: r.id, name: r.name.clone(), purchased_units: r.purchased_units, purchased_amount: cents(r.purchased_amount) })
+        .map(|r| NoRetailRow { agent_id: r.id, name: String::new(), purchased_units: r.purchased_units, purchased_amount: cents(r.purchased_amount) })
         .collect();
     let bought_no_retail_count = no_retail.len() as i64;
     no_retail.sort_by(|a, b| b.purchased_amount.cmp(&a.purchased_amount).then(a.agent_id.cmp(&b.agent_id)));
@@ -313,7 +220,7 @@ pub fn compute(conn: &mut PgConnection, who: &Principal, month: &str) -> Result<
         .filter(|r| r.stock_units > 0)
         .map(|r| LoadingRow {
             agent_id: r.id,
-            name: r.name.clone(),
+            name: String::new(),
             stock_units: r.stock_units,
             stock_value: cents(r.stock_value),
             retail_units: r.retail_units,
@@ -330,6 +237,19 @@ pub fn compute(conn: &mut PgConnection, who: &Principal, month: &str) -> Result<
         key(a).cmp(&key(b))
     });
     loading.truncate(LISTED);
+
+    let listed: Vec<i64> = agents_below
+        .iter()
+        .chain(&teams_below)
+        .map(|r| r.agent_id)
+        .chain(no_retail.iter().map(|r| r.agent_id))
+        .chain(loading.iter().map(|r| r.agent_id))
+        .collect();
+    let names = month::names(conn, who.brand_id, &listed)?;
+    let name = |id: i64| names.get(&id).cloned().unwrap_or_default();
+    agents_below.iter_mut().chain(teams_below.iter_mut()).for_each(|r| r.name = name(r.agent_id));
+    no_retail.iter_mut().for_each(|r| r.name = name(r.agent_id));
+    loading.iter_mut().for_each(|r| r.name = name(r.agent_id));
 
     #[derive(QueryableByName)]
     struct Cuts {
@@ -350,11 +270,11 @@ pub fn compute(conn: &mut PgConnection, who: &Principal, month: &str) -> Result<
     .get_result(conn)?;
     let purchases = split.purchases.amount;
 
-    let members: Vec<&AgentMonth> = rows.iter().filter(|r| r.status != "exited").collect();
-    let levels = members.iter().map(|r| r.path.len() as i32).max().unwrap_or(0);
+    let members: Vec<&month::AgentMonth> = rows.iter().filter(|r| !r.exited).collect();
+    let levels = members.iter().map(|r| r.level).max().unwrap_or(0);
     let network = Network {
         agents: members.len() as i64,
-        active: members.iter().filter(|r| r.status == "active").count() as i64,
+        active: members.iter().filter(|r| r.active).count() as i64,
         levels,
         threshold_members: THRESHOLD_MEMBERS,
         threshold_levels: THRESHOLD_LEVELS,

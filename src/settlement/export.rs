@@ -133,26 +133,22 @@ fn totals(rows: &[Row]) -> ([Decimal; 15], [i64; 3]) {
     (money.map(cents), units)
 }
 
-fn csv_bytes(rows: &[Row]) -> Result<Vec<u8>, AppError> {
+/// The CSV file's head (BOM, bilingual headers) and tail (the totals row); PostgreSQL puts
+/// the statement lines between them (`store::export::store_csv`).
+fn csv_head_and_tail(conn: &mut PgConnection, brand_id: i64, month: &str) -> Result<(Vec<u8>, Vec<u8>), AppError> {
     let err = |e: csv::Error| AppError::internal(format!("csv: {e}"));
-    let mut out = "\u{feff}".as_bytes().to_vec();
-    {
-        let mut w = csv::Writer::from_writer(&mut out);
-        w.write_record(TEXT_HEADERS.iter().chain(&MONEY_HEADERS).chain(&UNIT_HEADERS)).map_err(err)?;
-        for (id, name, phone, tier, money, units) in rows {
-            let mut rec = vec![id.to_string(), name.clone(), phone.clone(), tier.clone()];
-            rec.extend(money.iter().map(Decimal::to_string));
-            rec.extend(units.iter().map(i64::to_string));
-            w.write_record(&rec).map_err(err)?;
-        }
-        let (money, units) = totals(rows);
-        let mut rec = vec!["合计 Total".to_string(), String::new(), String::new(), String::new()];
-        rec.extend(money.iter().map(Decimal::to_string));
-        rec.extend(units.iter().map(i64::to_string));
-        w.write_record(&rec).map_err(err)?;
-        w.flush().map_err(|e| AppError::internal(format!("csv: {e}")))?;
-    }
-    Ok(out)
+    let record = |fields: Vec<String>| -> Result<Vec<u8>, AppError> {
+        let mut w = csv::Writer::from_writer(Vec::new());
+        w.write_record(&fields).map_err(err)?;
+        w.into_inner().map_err(|e| AppError::internal(format!("csv: {e}")))
+    };
+    let mut head = "\u{feff}".as_bytes().to_vec();
+    head.extend(record(TEXT_HEADERS.iter().chain(&MONEY_HEADERS).chain(&UNIT_HEADERS).map(|h| h.to_string()).collect())?);
+    let (money, units) = super::store::export::totals(conn, brand_id, month)?;
+    let mut total = vec!["合计 Total".to_string(), String::new(), String::new(), String::new()];
+    total.extend(money.map(cents).iter().map(Decimal::to_string));
+    total.extend(units.iter().map(i64::to_string));
+    Ok((head, record(total)?))
 }
 
 fn xlsx_bytes(rows: &[Row], month: &str, created: chrono::DateTime<chrono::Utc>) -> Result<Vec<u8>, AppError> {
@@ -202,20 +198,29 @@ pub fn export(conn: &mut PgConnection, who: &Principal, month: &str, format: Exp
     if let Some(bytes) = stored(conn)? {
         return Ok(bytes);
     }
-    let rows = rows(conn, who.brand_id, month)?;
-    let bytes = match format {
-        ExportFormat::Csv => csv_bytes(&rows)?,
-        ExportFormat::Xlsx => xlsx_bytes(&rows, month, period.closed_at)?,
+    let made = match format {
+        ExportFormat::Csv => {
+            let (head, tail) = csv_head_and_tail(conn, who.brand_id, month)?;
+            super::store::export::store_csv(conn, who.brand_id, month, &head, &tail)?
+        }
+        ExportFormat::Xlsx => {
+            let bytes = xlsx_bytes(&rows(conn, who.brand_id, month)?, month, period.closed_at)?;
+            let stored_now = diesel::insert_into(period_exports::table)
+                .values((
+                    period_exports::brand_id.eq(who.brand_id),
+                    period_exports::month.eq(month),
+                    period_exports::format.eq(format.as_str()),
+                    period_exports::content.eq(&bytes),
+                    period_exports::sha256.eq(hex::encode(Sha256::digest(&bytes))),
+                ))
+                .on_conflict_do_nothing()
+                .execute(conn)?;
+            (stored_now == 1).then_some(bytes)
+        }
     };
-    diesel::insert_into(period_exports::table)
-        .values((
-            period_exports::brand_id.eq(who.brand_id),
-            period_exports::month.eq(month),
-            period_exports::format.eq(format.as_str()),
-            period_exports::content.eq(&bytes),
-            period_exports::sha256.eq(hex::encode(Sha256::digest(&bytes))),
-        ))
-        .on_conflict_do_nothing()
-        .execute(conn)?;
+    if let Some(bytes) = made {
+        return Ok(bytes);
+    }
+    // a concurrent first download stored its file first: everyone gets that one
     stored(conn)?.ok_or_else(|| AppError::internal("export vanished"))
 }

@@ -2,6 +2,7 @@
 //! every agent's own volume, one INSERT … SELECT writes every statement.
 
 pub mod close;
+pub mod export;
 pub mod kept;
 pub mod reviews;
 

@@ -171,6 +171,10 @@ async fn exports_are_byte_identical_and_total_to_the_ledger() {
     let lines: Vec<&str> = text.lines().collect();
     assert!(lines[0].starts_with("代理ID Agent ID,姓名 Name"), "{}", lines[0]);
     assert!(lines[1].contains("王芳") && lines[2].contains("李雷"));
+    // one line per statement, by agent id, each with every column
+    let ids: Vec<i64> = lines[1..lines.len() - 1].iter().map(|l| l.split(',').next().unwrap().parse().unwrap()).collect();
+    assert!(ids.len() >= 2 && ids.windows(2).all(|w| w[0] < w[1]), "lines by agent id: {ids:?}");
+    assert!(lines.iter().all(|l| l.split(',').count() == lines[0].split(',').count()), "every line has every column");
     let total = lines.last().unwrap();
     assert!(total.starts_with("合计 Total"), "{total}");
     // the totals row's closing balance equals the sum of the wallets in the ledger
