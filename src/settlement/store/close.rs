@@ -118,12 +118,13 @@ pub fn write_statements(
         .bind::<Array<BigInt>, _>(tree.iter().map(|t| t.end).collect::<Vec<_>>())
         .execute(conn)?;
     diesel::sql_query("ANALYZE close_tree").execute(conn)?;
-    // The month's wallet moves by agent and kind, as a table of their own: an INSERT … SELECT
-    // runs without parallel workers, a CREATE TABLE … AS may use them (0.7 s instead of 3.6 s
-    // for 3 M postings on 2 cores).
-    diesel::sql_query("DROP TABLE IF EXISTS pg_temp.close_moves").execute(conn)?;
-    diesel::sql_query(
-        "CREATE TEMP TABLE close_moves ON COMMIT DROP AS
+    let n = diesel::sql_query(
+        "WITH prev AS (
+             SELECT agent_id, closing_balance FROM statements WHERE brand_id = $1 AND month = $5),
+         ledger_open AS (
+             SELECT agent_id, sum(amount) AS amount FROM postings
+              WHERE $5 IS NULL AND brand_id = $1 AND account = 'wallet' AND occurred_at < $3 GROUP BY agent_id),
+         moves AS (
              SELECT agent_id,
                     sum(amount) FILTER (WHERE entry_kind = 'purchase' AND split_kind = 'proceeds') AS proceeds,
                     sum(amount) FILTER (WHERE entry_kind = 'purchase' AND split_kind = 'differential') AS differential,
@@ -135,21 +136,8 @@ pub fn write_statements(
                     sum(amount) FILTER (WHERE entry_kind NOT IN ('purchase', 'rebate', 'refund', 'withdrawal', 'payout_failed')) AS other,
                     sum(amount) AS total
                FROM postings
-              WHERE brand_id = $1::bigint AND account = 'wallet' AND occurred_at >= $2 AND occurred_at < $3
-              GROUP BY agent_id",
-    )
-    .bind::<BigInt, _>(brand_id)
-    .bind::<Timestamptz, _>(start)
-    .bind::<Timestamptz, _>(end)
-    .execute(conn)?;
-    diesel::sql_query("ANALYZE close_moves").execute(conn)?;
-    let n = diesel::sql_query(
-        "WITH prev AS (
-             SELECT agent_id, closing_balance FROM statements WHERE brand_id = $1 AND month = $5),
-         ledger_open AS (
-             SELECT agent_id, sum(amount) AS amount FROM postings
-              WHERE $5 IS NULL AND brand_id = $1 AND account = 'wallet' AND occurred_at < $3 GROUP BY agent_id),
-         moves AS (SELECT * FROM close_moves),
+              WHERE brand_id = $1 AND account = 'wallet' AND occurred_at >= $3 AND occurred_at < $4
+              GROUP BY agent_id),
          bought AS (SELECT agent_id, amount, units FROM agent_month_purchases WHERE brand_id = $1 AND month = $2),
          sold AS (
              SELECT seller_id AS agent_id,
