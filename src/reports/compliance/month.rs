@@ -79,14 +79,19 @@ pub fn load(conn: &mut PgConnection, brand_id: i64, start: DateTime<Utc>, end: D
     .bind::<Timestamptz, _>(start)
     .bind::<Timestamptz, _>(end)
     .load(conn)?;
+    in_tree_order(&mut rows);
+    Ok(rows)
+}
+
+/// Gives rows read with their parents their places in that tree, and sorts them by place.
+fn in_tree_order(rows: &mut [AgentMonth]) {
     let places: HashMap<i64, crate::tree::Place> =
         crate::tree::places(&rows.iter().map(|r| (r.id, r.parent_id)).collect::<Vec<_>>()).into_iter().map(|p| (p.agent_id, p)).collect();
-    for r in &mut rows {
+    for r in rows.iter_mut() {
         let p = places[&r.id];
         (r.pos, r.end) = (p.pos, p.end);
     }
     rows.sort_unstable_by_key(|r| r.pos);
-    Ok(rows)
 }
 
 /// A closed month from its statements (purchases and sales net of the refunds made before
@@ -176,12 +181,7 @@ mod tests {
         // 1 ─ 2 ─ 4        5
         //   └ 3
         let mut rows = vec![row(4, Some(2), 40, 4), row(1, None, 10, 1), row(3, Some(1), 30, 3), row(5, None, 50, 5), row(2, Some(1), 20, 2)];
-        let places: HashMap<i64, crate::tree::Place> =
-            crate::tree::places(&rows.iter().map(|r| (r.id, r.parent_id)).collect::<Vec<_>>()).into_iter().map(|p| (p.agent_id, p)).collect();
-        for r in &mut rows {
-            (r.pos, r.end) = (places[&r.id].pos, places[&r.id].end);
-        }
-        rows.sort_unstable_by_key(|r| r.pos);
+        in_tree_order(&mut rows);
         let got: HashMap<i64, (Decimal, Decimal)> = rows.iter().zip(teams(&rows)).map(|(r, t)| (r.id, (t.0, t.2))).collect();
         let d = |a: i64, b: i64| (Decimal::from(a), Decimal::from(b));
         assert_eq!(got[&1], d(100, 10));
