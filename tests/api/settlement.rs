@@ -332,3 +332,46 @@ async fn agents_confirm_or_dispute_a_closed_statement_once_and_hq_resolves_dispu
     assert_eq!((status, e["code"].as_str()), (StatusCode::CONFLICT, Some("not_disputed")));
     app.assert_verified().await;
 }
+
+#[tokio::test]
+async fn thirty_two_concurrent_first_exports_store_one_file_and_all_get_it() {
+    let app = spawn_app().await;
+    let b = app.brand("acme").await;
+    let up = app.agent_joined(&b.hq, "王芳", "13800000001", b.tiers[0], None, month_start(3).1).await;
+    let buyer = app.agent_joined(&b.hq, "李雷", "13800000002", b.tiers[3], Some(up), month_start(3).1).await;
+    let (last, start) = month_start(1);
+    buy_at(&app, &b, buyer, "MASK-01", 4, start + Duration::days(3)).await;
+    assert_eq!(close(&app, &b, &last).await.0, StatusCode::CREATED);
+    let mut handles = Vec::new();
+    for i in 0..32 {
+        let fmt = if i % 2 == 0 { "csv" } else { "xlsx" };
+        let (url, hq) = (format!("{}/api/v1/periods/{last}/export?format={fmt}", app.address), b.hq.clone());
+        handles.push(tokio::spawn(async move {
+            let resp = reqwest::Client::new().get(url).bearer_auth(hq).send().await.unwrap();
+            (fmt, resp.status(), resp.bytes().await.unwrap().to_vec())
+        }));
+    }
+    let mut files: std::collections::HashMap<&str, Vec<Vec<u8>>> = std::collections::HashMap::new();
+    for h in handles {
+        let (fmt, status, bytes) = h.await.unwrap();
+        assert_eq!(status, StatusCode::OK);
+        files.entry(fmt).or_default().push(bytes);
+    }
+    for (fmt, all) in &files {
+        assert_eq!(all.len(), 16);
+        assert!(all.iter().all(|f| f == &all[0]), "every concurrent first {fmt} download gets the same bytes");
+    }
+    assert!(String::from_utf8_lossy(&files["csv"][0]).contains("李雷"));
+    let pool = app.pool.clone();
+    let stored: Vec<(String, String)> = tokio::task::spawn_blocking(move || {
+        use agent_ledger::schema::period_exports::dsl::*;
+        use diesel::prelude::*;
+        period_exports.select((format, sha256)).order(format).load(&mut pool.get().unwrap()).unwrap()
+    })
+    .await
+    .unwrap();
+    assert_eq!(stored.iter().map(|s| s.0.as_str()).collect::<Vec<_>>(), vec!["csv", "xlsx"], "one stored file per format");
+    use sha2::Digest;
+    assert_eq!(stored[0].1, hex::encode(sha2::Sha256::digest(&files["csv"][0])), "the stored hash is the served file's");
+    app.assert_verified().await;
+}
