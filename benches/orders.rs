@@ -148,7 +148,7 @@ async fn main() {
         });
     }
     println!("driving {clients} clients for {seconds} s ...");
-    let cpu_before = common::postgres_cpu_seconds();
+    let (cpu_before, own_before) = (common::postgres_cpu_seconds(), common::own_cpu_seconds().0);
     let started = Instant::now();
     let deadline = started + Duration::from_secs(seconds);
     let mut tasks = Vec::new();
@@ -193,6 +193,7 @@ async fn main() {
     }
     let elapsed = started.elapsed().as_secs_f64();
     let db_cpu = common::postgres_cpu_seconds() - cpu_before;
+    let own_cpu = common::own_cpu_seconds().0 - own_before;
     let rate = orders as f64 / elapsed;
     let (p50, p99) = common::percentiles(&mut latencies);
     println!("{orders} orders in {elapsed:.1} s: {rate:.0} orders/s, p50 {p50:.1} ms, p99 {p99:.1} ms per request ({batch} order(s) each)");
@@ -208,10 +209,14 @@ async fn main() {
 
     let c = clients.to_string();
     let t = seconds.to_string();
-    let (report, pgbench_cpu) = common::pgbench_with_cpu(&pg, &mut admin, &["-i", "-q", "-s", &c], &["-c", &c, "-j", "2", "-T", &t]);
+    let (report, pgbench_cpu, pgbench_client_cpu) = common::pgbench_with_cpu(&pg, &mut admin, &["-i", "-q", "-s", &c], &["-c", &c, "-j", "2", "-T", &t]);
     let (tps, latency) = (common::pgbench_value(&report, "tps"), common::pgbench_value(&report, "latency average"));
     let transactions = common::pgbench_value(&report, "number of transactions actually processed");
     let (cpu_per_order, cpu_per_txn) = (db_cpu * 1000.0 / orders as f64, pgbench_cpu * 1000.0 / transactions);
+    // the rest of the machine's CPU: the service and its load generator (this process), and
+    // pgbench's own client
+    let (service_per_order, client_per_txn) = (own_cpu * 1000.0 / orders as f64, pgbench_client_cpu * 1000.0 / transactions);
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get()) as f64;
     println!("pgbench TPC-B -c {clients}: {tps:.0} tps, latency average {latency:.1} ms");
     let md = format!(
         "Order benchmark: {clients} clients, {seconds} s, depth-10 pyramid, every order credits the same 9 ancestors\n\n\
@@ -220,9 +225,16 @@ async fn main() {
          | pgbench TPC-B, -c {clients} -j 2, scale {clients}, same server | {tps:.0} tps | {latency:.1} (avg) | |\n\n\
          ratio orders/s ÷ pgbench tps = {:.2}; verify clean after {orders} orders (and 2,000 of warm-up, analysed before the run)\n\n\
          PostgreSQL CPU per order: {cpu_per_order:.2} ms; per TPC-B transaction: {cpu_per_txn:.2} ms \
-         (an order costs the database {:.1} TPC-B transactions; CPU of every postgres process)\n\n{import_line}\n",
+         (an order costs the database {:.1} TPC-B transactions; CPU of every postgres process)\n\n\
+         The service and its load generator (this process): {service_per_order:.2} ms of CPU per order; pgbench's client: \
+         {client_per_txn:.2} ms per transaction. Whole machine per order {:.2} ms against {:.2} ms per TPC-B transaction; \
+         at 0.7 × the TPC-B rate an order may cost at most {cores} cores ÷ {:.0}/s = {:.2} ms of CPU.\n\n{import_line}\n",
         rate / tps,
-        cpu_per_order / cpu_per_txn
+        cpu_per_order / cpu_per_txn,
+        cpu_per_order + service_per_order,
+        cpu_per_txn + client_per_txn,
+        0.7 * tps,
+        cores * 1000.0 / (0.7 * tps)
     );
     std::fs::write(concat!(env!("CARGO_TARGET_TMPDIR"), "/../bench-orders.md"), &md).unwrap();
     println!("\n{md}");

@@ -37,19 +37,35 @@ pub fn fresh_database(admin: &mut PgConnection, name: &str) {
 /// that have exited (the postmaster's reaped children). Deltas of this are what the
 /// database spent on a phase, whatever share of the cores the load generator took.
 pub fn postgres_cpu_seconds() -> f64 {
-    let ticks: f64 = Command::new("getconf").arg("CLK_TCK").output().ok().and_then(|o| String::from_utf8_lossy(&o.stdout).trim().parse().ok()).unwrap_or(100.0);
-    let mut total = 0u64;
+    let mut total = 0.0;
     for entry in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
         let Ok(stat) = std::fs::read_to_string(entry.path().join("stat")) else { continue };
-        let Some((head, rest)) = stat.rsplit_once(") ") else { continue };
-        if !head.ends_with("(postgres") {
-            continue;
+        if let Some((head, [utime, stime, cutime, cstime])) = stat_times(&stat) {
+            if head.ends_with("(postgres") {
+                total += utime + stime + cutime + cstime;
+            }
         }
-        // after "pid (comm) ": state is field 3, so utime..cstime (14..17) are rest[11..15]
-        let fields: Vec<&str> = rest.split_whitespace().collect();
-        total += fields.get(11..15).map_or(0, |f| f.iter().filter_map(|v| v.parse::<u64>().ok()).sum());
     }
-    total as f64 / ticks
+    total
+}
+
+/// CPU seconds used so far by this process (the benchmark: the service it runs in-process and
+/// its load generator), and by the children it has waited for (pgbench).
+pub fn own_cpu_seconds() -> (f64, f64) {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    stat_times(&stat).map_or((0.0, 0.0), |(_, [utime, stime, cutime, cstime])| (utime + stime, cutime + cstime))
+}
+
+/// A /proc stat line's "pid (comm" and its utime, stime, cutime, cstime in seconds.
+fn stat_times(stat: &str) -> Option<(&str, [f64; 4])> {
+    static TICKS: std::sync::OnceLock<f64> = std::sync::OnceLock::new();
+    let ticks = *TICKS.get_or_init(|| {
+        Command::new("getconf").arg("CLK_TCK").output().ok().and_then(|o| String::from_utf8_lossy(&o.stdout).trim().parse().ok()).unwrap_or(100.0)
+    });
+    let (head, rest) = stat.rsplit_once(") ")?;
+    // after "pid (comm) ": state is field 3, so utime..cstime (14..17) are rest[11..15]
+    let fields: Vec<f64> = rest.split_whitespace().skip(11).take(4).map(|v| v.parse::<f64>().unwrap_or(0.0) / ticks).collect();
+    Some((head, fields.try_into().ok()?))
 }
 
 /// Runs pgbench against a fresh database on the same server; returns its report.
@@ -57,8 +73,9 @@ pub fn pgbench(pg: &EmbeddedPostgres, admin: &mut PgConnection, init: &[&str], r
     pgbench_with_cpu(pg, admin, init, run).0
 }
 
-/// `pgbench`, and the PostgreSQL CPU seconds its run phase (not the init) took.
-pub fn pgbench_with_cpu(pg: &EmbeddedPostgres, admin: &mut PgConnection, init: &[&str], run: &[&str]) -> (String, f64) {
+/// `pgbench`, the PostgreSQL CPU seconds its run phase (not the init) took, and the CPU
+/// seconds of pgbench itself (the baseline's load generator) in that phase.
+pub fn pgbench_with_cpu(pg: &EmbeddedPostgres, admin: &mut PgConnection, init: &[&str], run: &[&str]) -> (String, f64, f64) {
     fresh_database(admin, "bench_pgbench");
     let socket = pg.socket_dir().to_string_lossy().to_string();
     let call = |args: &[&str]| {
@@ -68,12 +85,13 @@ pub fn pgbench_with_cpu(pg: &EmbeddedPostgres, admin: &mut PgConnection, init: &
         String::from_utf8_lossy(&out.stdout).to_string()
     };
     call(init);
-    let before = postgres_cpu_seconds();
+    let (before, client_before) = (postgres_cpu_seconds(), own_cpu_seconds().1);
     let report = call(run);
+    let client = own_cpu_seconds().1 - client_before;
     std::thread::sleep(Duration::from_millis(300)); // let the postmaster reap the backends
     let cpu = postgres_cpu_seconds() - before;
     exec(admin, "DROP DATABASE bench_pgbench WITH (FORCE)");
-    (report, cpu)
+    (report, cpu, client)
 }
 
 /// A `key = value` or `key: value` line of a pgbench report, e.g. "tps" or "latency average".

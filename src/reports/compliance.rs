@@ -142,9 +142,18 @@ fn cents(mut d: Decimal) -> Decimal {
 
 fn below(mut rows: Vec<ShareRow>, min: Decimal) -> Vec<ShareRow> {
     rows.retain(|r| r.retail_share < min);
-    rows.sort_by(|a, b| a.retail_share.cmp(&b.retail_share).then(b.purchased_amount.cmp(&a.purchased_amount)).then(a.agent_id.cmp(&b.agent_id)));
-    rows.truncate(LISTED);
+    first(&mut rows, |a, b| a.retail_share.cmp(&b.retail_share).then(b.purchased_amount.cmp(&a.purchased_amount)).then(a.agent_id.cmp(&b.agent_id)));
     rows
+}
+
+/// Keeps the first `LISTED` rows in `order`, sorted: a selection, then a sort of those few —
+/// not a sort of a million rows to list fifty.
+fn first<T>(rows: &mut Vec<T>, order: impl Fn(&T, &T) -> std::cmp::Ordering) {
+    if rows.len() > LISTED {
+        rows.select_nth_unstable_by(LISTED - 1, &order);
+        rows.truncate(LISTED);
+    }
+    rows.sort_by(order);
 }
 
 /// Income bands of the disclosure, matched by `band_of`.
@@ -212,8 +221,7 @@ pub fn compute(conn: &mut PgConnection, who: &Principal, month: &str) -> Result<
         .map(|r| NoRetailRow { agent_id: r.id, name: String::new(), purchased_units: r.purchased_units, purchased_amount: cents(r.purchased_amount) })
         .collect();
     let bought_no_retail_count = no_retail.len() as i64;
-    no_retail.sort_by(|a, b| b.purchased_amount.cmp(&a.purchased_amount).then(a.agent_id.cmp(&b.agent_id)));
-    no_retail.truncate(LISTED);
+    first(&mut no_retail, |a, b| b.purchased_amount.cmp(&a.purchased_amount).then(a.agent_id.cmp(&b.agent_id)));
 
     let mut loading: Vec<LoadingRow> = rows
         .iter()
@@ -232,11 +240,10 @@ pub fn compute(conn: &mut PgConnection, who: &Principal, month: &str) -> Result<
         })
         .collect();
     // no retail at all is the worst cover; then the most months of stock; then the most value
-    loading.sort_by(|a, b| {
+    first(&mut loading, |a, b| {
         let key = |r: &LoadingRow| (r.months_of_cover.is_some(), std::cmp::Reverse(r.months_of_cover), std::cmp::Reverse(r.stock_value), r.agent_id);
         key(a).cmp(&key(b))
     });
-    loading.truncate(LISTED);
 
     let listed: Vec<i64> = agents_below
         .iter()
@@ -282,7 +289,6 @@ pub fn compute(conn: &mut PgConnection, who: &Principal, month: &str) -> Result<
     };
 
     let mut nets: Vec<Decimal> = members.iter().map(|r| r.earned + r.retail_amount - r.purchased_amount).collect();
-    nets.sort();
     let mut bands: Vec<IncomeBand> =
         BANDS.iter().map(|name| IncomeBand { band: (*name).into(), agents: 0, share_of_agents: Decimal::ZERO, total_net: Decimal::ZERO }).collect();
     for n in &nets {
@@ -294,7 +300,9 @@ pub fn compute(conn: &mut PgConnection, who: &Principal, month: &str) -> Result<
         b.share_of_agents = ratio(Decimal::from(b.agents), Decimal::from(nets.len() as i64)).unwrap_or_default();
         b.total_net = cents(b.total_net);
     }
-    let median_net = cents(nets.get(nets.len() / 2).copied().unwrap_or_default());
+    // the median is the middle of the sorted nets: selected, not sorted for
+    let middle = nets.len() / 2;
+    let median_net = cents(if nets.is_empty() { Decimal::ZERO } else { *nets.select_nth_unstable(middle).1 });
 
     Ok(ComplianceReport {
         month: month.to_owned(),

@@ -96,7 +96,8 @@ pub struct AtClose {
 /// carries its entry's kind), purchases come from the monthly totals, sales are one pass
 /// over the month's internal and retail orders, and the tree arrives as a temporary table
 /// the planner has statistics for (as two bound arrays of a million elements it chose a plan
-/// that ran for minutes).
+/// that ran for minutes). Rows go in in tree order: the tree index then grows at its right
+/// edge instead of taking a million inserts at random places (19.3 → 15.7 s at a million).
 pub fn write_statements(
     conn: &mut PgConnection,
     brand_id: i64,
@@ -183,7 +184,8 @@ pub fn write_statements(
            LEFT JOIN out_since os ON os.agent_id = op.agent_id
            LEFT JOIN moves m ON m.agent_id = op.agent_id
            LEFT JOIN bought b ON b.agent_id = op.agent_id
-           LEFT JOIN sold s ON s.agent_id = op.agent_id",
+           LEFT JOIN sold s ON s.agent_id = op.agent_id
+          ORDER BY op.tree_pos",
     )
     .bind::<BigInt, _>(brand_id)
     .bind::<Text, _>(month)
