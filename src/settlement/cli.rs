@@ -51,8 +51,8 @@ pub fn settle(conn: &mut PgConnection, code: &str, month: &str, export_to: Optio
             .with_style(ProgressStyle::with_template("{spinner} [{elapsed}] {bar:20} {msg}").unwrap_or_else(|_| ProgressStyle::default_bar()));
         bar.enable_steady_tick(std::time::Duration::from_millis(200));
         let result = conn.transaction(|conn| super::close(conn, &hq, month, &Bar(bar.clone())))?;
-        bar.set_message("growth figures");
-        conn.transaction(|conn| crate::growth::keep(conn, brand_id, month))?;
+        bar.set_message("vacuum, growth figures");
+        super::after_commit(conn, brand_id, month)?;
         bar.finish_and_clear();
         report.push_str(&format!("closed {month}: {} statements, team rebates {}\n", result.statements, result.team_rebate_total));
     }

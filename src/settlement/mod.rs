@@ -191,13 +191,22 @@ pub fn close(conn: &mut PgConnection, who: &Principal, month: &str, progress: &d
     Ok(result)
 }
 
-/// After a close has committed: keeps the month's brand growth figures (seconds at a
-/// million agents, so not inside the close; see `growth::keep`), in the background.
+/// What follows a committed close, outside its transaction: the statements table vacuumed
+/// (the million rows just written get their hint bits, the visibility map and the planner's
+/// statistics, so the first reader of the month — the export, the statements page — does not
+/// pay for that), then the month's brand growth figures kept (seconds at a million agents, so
+/// not inside the close; see `growth::keep`).
+pub fn after_commit(conn: &mut PgConnection, brand_id: i64, month: &str) -> Result<(), AppError> {
+    store::vacuum_statements(conn)?;
+    conn.transaction(|conn| crate::growth::keep(conn, brand_id, month))
+}
+
+/// `after_commit` in the background, for the HTTP and page closes.
 pub fn after_close(pool: &crate::db::Pool, brand_id: i64, month: String) {
     let pool = pool.clone();
     actix_web::rt::spawn(async move {
-        if let Err(e) = crate::db::transaction(&pool, move |conn| crate::growth::keep(conn, brand_id, &month)).await {
-            log::warn!("keeping the growth figures after a close: {}", e.detail);
+        if let Err(e) = crate::db::read(&pool, move |conn| after_commit(conn, brand_id, &month)).await {
+            log::warn!("after a close (vacuum, growth figures): {}", e.detail);
         }
     });
 }

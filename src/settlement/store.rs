@@ -166,3 +166,10 @@ pub fn statements(conn: &mut PgConnection, brand_id: i64, month: &str, after: i6
 pub fn statement(conn: &mut PgConnection, brand_id: i64, month: &str, agent_id: i64) -> Result<Option<Statement>, AppError> {
     Ok(statements::table.find((brand_id, month, agent_id)).select(Statement::as_select()).first(conn).optional()?)
 }
+
+/// VACUUM (ANALYZE) of the statements table, outside any transaction: it visits only pages
+/// not yet all-visible, i.e. those of the months closed since the last one.
+pub fn vacuum_statements(conn: &mut PgConnection) -> Result<(), AppError> {
+    diesel::sql_query("VACUUM (ANALYZE) statements").execute(conn)?;
+    Ok(())
+}

@@ -64,12 +64,14 @@ pub fn totals(conn: &mut PgConnection, brand_id: i64, month: &str) -> Result<([D
         units: Vec<i64>,
     }
     let s: Sums = diesel::sql_query(
-        "SELECT ARRAY[coalesce(sum(round(opening_balance, 2)), 0), coalesce(sum(round(proceeds, 2)), 0), coalesce(sum(round(differential, 2)), 0),
-                      coalesce(sum(round(peer_bonus, 2)), 0), coalesce(sum(round(referral_bonus, 2)), 0), coalesce(sum(round(team_rebate, 2)), 0),
-                      coalesce(sum(round(clawbacks, 2)), 0), coalesce(sum(round(withdrawals, 2)), 0), coalesce(sum(round(other, 2)), 0),
-                      coalesce(sum(round(closing_balance, 2)), 0), coalesce(sum(round(team_volume, 2)), 0), coalesce(sum(round(purchases_amount, 2)), 0),
-                      coalesce(sum(round(internal_sales_amount, 2)), 0), coalesce(sum(round(retail_sales_amount, 2)), 0),
-                      coalesce(sum(round(coalesce(payable, greatest(closing_balance, 0)), 2)), 0)] AS money,
+        // every money column is NUMERIC(16,2): summed as stored (a round() per value cost 0.3 s
+        // of the 0.7 s at a million rows); the service rescales the sums to cents
+        "SELECT ARRAY[coalesce(sum(opening_balance), 0), coalesce(sum(proceeds), 0), coalesce(sum(differential), 0),
+                      coalesce(sum(peer_bonus), 0), coalesce(sum(referral_bonus), 0), coalesce(sum(team_rebate), 0),
+                      coalesce(sum(clawbacks), 0), coalesce(sum(withdrawals), 0), coalesce(sum(other), 0),
+                      coalesce(sum(closing_balance), 0), coalesce(sum(team_volume), 0), coalesce(sum(purchases_amount), 0),
+                      coalesce(sum(internal_sales_amount), 0), coalesce(sum(retail_sales_amount), 0),
+                      coalesce(sum(coalesce(payable, greatest(closing_balance, 0))), 0)] AS money,
                 ARRAY[coalesce(sum(purchases_units), 0)::bigint, coalesce(sum(internal_sales_units), 0)::bigint, coalesce(sum(retail_sales_units), 0)::bigint] AS units
            FROM statements WHERE brand_id = $1 AND month = $2",
     )
