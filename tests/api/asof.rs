@@ -15,7 +15,7 @@ async fn put_plan(app: &TestApp, token: &str, plan: Value) -> (StatusCode, Value
 }
 
 /// One number from the test's database.
-async fn count(app: &TestApp, sql: &str) -> i64 {
+pub(crate) async fn count(app: &TestApp, sql: &str) -> i64 {
     #[derive(QueryableByName)]
     struct N {
         #[diesel(sql_type = BigInt)]
