@@ -48,17 +48,18 @@ pub fn places(nodes: &[(i64, Option<i64>)]) -> Vec<Place> {
                                   // (node, next child to visit); a node's end is known when its last child is done
     let mut stack: Vec<(usize, usize)> = Vec::new();
     for root in roots {
-        stack.push((root, first[root]));
-        at[root] = out.len();
-        out.push(Place { agent_id: nodes[root].0, pos: out.len() as i64, end: out.len() as i64 });
-        while let Some(top) = stack.last_mut() {
+        let mut entering = Some(root);
+        loop {
+            if let Some(node) = entering.take() {
+                at[node] = out.len();
+                out.push(Place { agent_id: nodes[node].0, pos: out.len() as i64, end: out.len() as i64 });
+                stack.push((node, first[node]));
+            }
+            let Some(top) = stack.last_mut() else { break };
             let (node, next) = *top;
             if next < first[node + 1] {
                 top.1 += 1;
-                let child = children[next];
-                stack.push((child, first[child]));
-                at[child] = out.len();
-                out.push(Place { agent_id: nodes[child].0, pos: out.len() as i64, end: out.len() as i64 });
+                entering = Some(children[next]);
             } else {
                 stack.pop();
                 let end = out.len() as i64 - 1;
