@@ -44,8 +44,9 @@ pub fn places(nodes: &[(i64, Option<i64>)]) -> Vec<Place> {
         }
     }
     let mut out: Vec<Place> = Vec::with_capacity(n);
-    let mut at = vec![0usize; n]; // each node's index in `out`
-                                  // (node, next child to visit); a node's end is known when its last child is done
+    // each node's index in `out`
+    let mut at = vec![0usize; n];
+    // (node, next child to visit); a node's end is known when its last child is done
     let mut stack: Vec<(usize, usize)> = Vec::new();
     for root in roots {
         let mut entering = Some(root);
